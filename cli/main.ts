@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// The `infermesh` command. Each service contributes its verbs through a
+// `register*Commands(program)` function; this file only assembles them.
+import { Command } from 'commander';
+
+const program = new Command();
+program
+  .name('infermesh')
+  .description('A gRPC mesh for model inference: inference nodes, registry, recommender and monitor.')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+// Service command registrations (one line each).
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`infermesh: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

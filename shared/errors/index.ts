@@ -1,0 +1,10 @@
+export {
+  Code,
+  InfermeshError,
+  invalidArgument,
+  notFound,
+  unavailable,
+  failedPrecondition,
+  resourceExhausted,
+  deadlineExceeded,
+} from './infermesh-error.js';

@@ -1,0 +1,1 @@
+export { NatsServerProcess, NatsServerMissingError, findNatsServer, type NatsServerOptions } from './nats-server-process.js';

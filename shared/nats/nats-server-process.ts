@@ -1,0 +1,126 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { freePort } from '../net/index.js';
+
+/** Where nats-server is looked for, in order, when `NATS_SERVER` does not name it. */
+const CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
+
+export class NatsServerMissingError extends Error {
+  override readonly name = 'NatsServerMissingError';
+  constructor() {
+    super(
+      'nats-server was not found (looked at $NATS_SERVER, ' + CANDIDATES.join(', ') + ' and $PATH). ' +
+        'Install it with `apt-get install nats-server` (Debian/Ubuntu), or point NATS_URL at a running NATS server with JetStream.',
+    );
+  }
+}
+
+/** The nats-server binary to run, or a NatsServerMissingError that says how to install one. */
+export function findNatsServer(): string {
+  const fromEnv = process.env.NATS_SERVER;
+  if (fromEnv && existsSync(fromEnv)) return fromEnv;
+  for (const c of CANDIDATES) if (existsSync(c)) return c;
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, 'nats-server'))) return join(dir, 'nats-server');
+  }
+  throw new NatsServerMissingError();
+}
+
+export interface NatsServerOptions {
+  /** Folder for JetStream's data (created if missing). Required: every server gets its own. */
+  dataDir: string;
+  /** Port to listen on. Default: a free port. */
+  port?: number;
+  /** Host to bind. Default: 127.0.0.1. */
+  host?: string;
+  /** How long to wait for the server to accept connections. Default: 15000 ms. */
+  startTimeoutMs?: number;
+}
+
+/**
+ * A nats-server child process with JetStream on, owned by the caller: for
+ * `infermesh up` and for tests. `stop()` ends it; `start()` again brings it back
+ * on the same port and data directory (JetStream state survives).
+ */
+export class NatsServerProcess {
+  readonly host: string;
+  readonly dataDir: string;
+  private portValue: number | undefined;
+  private child: ChildProcess | undefined;
+  private readonly startTimeoutMs: number;
+  private stderrTail = '';
+
+  constructor(private readonly options: NatsServerOptions) {
+    this.host = options.host ?? '127.0.0.1';
+    this.dataDir = options.dataDir;
+    this.portValue = options.port;
+    this.startTimeoutMs = options.startTimeoutMs ?? 15_000;
+  }
+
+  get port(): number {
+    if (this.portValue === undefined) throw new Error('nats-server has not started');
+    return this.portValue;
+  }
+
+  /** `nats://host:port`. */
+  get url(): string {
+    return `nats://${this.host}:${this.port}`;
+  }
+
+  /** Starts the server and resolves once it accepts TCP connections. */
+  async start(): Promise<void> {
+    if (this.child) return;
+    const bin = findNatsServer();
+    this.portValue ??= this.options.port ?? (await freePort(this.host));
+    mkdirSync(this.dataDir, { recursive: true });
+    const child = spawn(bin, ['-a', this.host, '-p', String(this.port), '-js', '-sd', this.dataDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.child = child;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString()).slice(-4000);
+    });
+    child.once('exit', () => {
+      if (this.child === child) this.child = undefined;
+    });
+    const deadline = Date.now() + this.startTimeoutMs;
+    while (!(await canConnect(this.host, this.port))) {
+      if (!this.child) throw new Error(`nats-server exited during start-up: ${this.stderrTail}`);
+      if (Date.now() > deadline) {
+        await this.stop();
+        throw new Error(`nats-server did not accept connections on ${this.url} within ${this.startTimeoutMs} ms: ${this.stderrTail}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and resolves when it has exited. Idempotent. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      kill.unref();
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

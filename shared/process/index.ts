@@ -1,0 +1,2 @@
+export { announce, formatAnnouncement, parseAnnouncement } from './announce.js';
+export { onShutdownSignal } from './shutdown.js';

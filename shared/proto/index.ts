@@ -1,0 +1,1 @@
+export { PROTO_LOADER_OPTIONS, protosDir, loadProtos } from './load.js';
