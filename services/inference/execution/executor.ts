@@ -1,0 +1,68 @@
+import type { Tensor } from 'onnxruntime-node';
+
+/**
+ * The contract between the inference node's front end (protocol, validation,
+ * model repository) and what executes a model version (ONNX Runtime sessions,
+ * the batching scheduler). The front end decodes and validates a request into
+ * ORT tensors, hands it to the version's executor, and encodes what comes back.
+ */
+
+/** One request, already validated against the model's signature. */
+export interface ExecutionRequest {
+  /** Input tensors by name; the first dimension is the batch dimension when the model batches. */
+  readonly inputs: Readonly<Record<string, Tensor>>;
+  /** Outputs the caller wants (all of the model's outputs when it asked for none). */
+  readonly outputNames: readonly string[];
+  /** Higher levels are served first (0 is the default level). */
+  readonly priority: number;
+  /** Absolute deadline in ms since the epoch (Date.now() clock); Infinity for none. */
+  readonly deadlineMs: number;
+  /** Aborted when the caller goes away; a queued request is then dropped, never run. */
+  readonly signal?: AbortSignal;
+}
+
+/** Nanosecond durations of one request's trip through the executor. */
+export interface ExecutionTimings {
+  queueNs: bigint;
+  computeInputNs: bigint;
+  computeInferNs: bigint;
+  computeOutputNs: bigint;
+}
+
+export interface ExecutionResult {
+  /** This request's own slice of each requested output. */
+  readonly outputs: Record<string, Tensor>;
+  readonly timings: ExecutionTimings;
+  /** How many requests shared the run that served this one. */
+  readonly batchSize: number;
+}
+
+/** Per-batch-size execution statistics, as ModelStatistics.batch_stats reports them. */
+export interface BatchStatistics {
+  batchSize: number;
+  count: number;
+  computeInputNs: bigint;
+  computeInferNs: bigint;
+  computeOutputNs: bigint;
+}
+
+/** Executes one model version. Created ready (sessions loaded, warm-up done). */
+export interface ModelExecutor {
+  /** Devices the instances actually run on (after any CPU fallback), e.g. `['cpu', 'cpu']`. */
+  readonly devices: readonly string[];
+  /** Human-readable notes about how the executor was set up (e.g. a CUDA provider that could not load). */
+  readonly notes: readonly string[];
+  /**
+   * Runs one request. Rejects with an InfermeshError: RESOURCE_EXHAUSTED when the
+   * queue is full, DEADLINE_EXCEEDED when the deadline passes before it runs,
+   * CANCELLED when the signal aborts, UNAVAILABLE once closing.
+   */
+  execute(request: ExecutionRequest): Promise<ExecutionResult>;
+  /** Requests waiting to run. */
+  queueDepth(): number;
+  /** Number of model runs so far (a batch of 8 counts once). */
+  executionCount(): number;
+  batchStatistics(): BatchStatistics[];
+  /** Stops taking requests, lets queued and running ones finish, then releases the sessions. Idempotent. */
+  close(): Promise<void>;
+}
