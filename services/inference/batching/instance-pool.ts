@@ -1,0 +1,107 @@
+import { availableParallelism } from 'node:os';
+import { InferenceSession } from 'onnxruntime-node';
+import { unavailable } from '../../../shared/errors/index.js';
+import type { Logger } from '../../../shared/logging/index.js';
+import type { Device } from './devices.js';
+
+/** One ORT session, created for one device and pinned to it for its life. */
+export interface Instance {
+  readonly index: number;
+  /** Where the session runs (after any CPU fallback): `cpu` or `cuda:N`. */
+  readonly device: string;
+  readonly session: InferenceSession;
+  readonly intraOpThreads: number;
+  readonly interOpThreads: number;
+}
+
+export interface InstancePoolOptions {
+  readonly modelBytes: Uint8Array;
+  /** One entry per instance (see resolveInstanceDevices). */
+  readonly devices: readonly Device[];
+  /** Run a `cuda:N` instance on the CPU when the CUDA provider cannot be used. Default false. */
+  readonly allowCpuFallback?: boolean;
+  /** ORT intra-op threads per instance. Default max(1, floor(cores / CPU instances)). */
+  readonly intraOpThreads?: number;
+  /** ORT inter-op threads per instance. Default 1 (execution is sequential). */
+  readonly interOpThreads?: number;
+  /** Cores this process may use. Default os.availableParallelism() (which honours taskset). */
+  readonly cpuCount?: number;
+  readonly logger: Logger;
+}
+
+export interface InstancePool {
+  readonly instances: readonly Instance[];
+  /** How the pool was set up, e.g. a CUDA provider that could not load. */
+  readonly notes: readonly string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Creates one ORT session per requested instance. A `cuda:N` instance uses the
+ * CUDA execution provider with `deviceId: N`; when the provider cannot be
+ * loaded, the pool says why (notes and a warning) and either puts that instance
+ * on the CPU (allowCpuFallback) or fails with UNAVAILABLE naming the reason.
+ * Sessions run sequentially (executionMode 'sequential'); threads default so
+ * that the CPU instances together use each core once.
+ */
+export async function createInstancePool(options: InstancePoolOptions): Promise<InstancePool> {
+  const { logger } = options;
+  const notes: string[] = [];
+  const sessions: { device: string; session: InferenceSession; intra: number; inter: number }[] = [];
+  const closeAll = async () => {
+    await Promise.all(sessions.map((s) => s.session.release().catch(() => {})));
+  };
+  const inter = options.interOpThreads ?? 1;
+  const base: InferenceSession.SessionOptions = { executionMode: 'sequential', graphOptimizationLevel: 'all', interOpNumThreads: inter };
+
+  // CUDA instances first: which of them fall back decides how many share the CPU.
+  const placement: (string | undefined)[] = options.devices.map(() => undefined);
+  const cudaFailure = new Map<number, string>();
+  try {
+    for (let i = 0; i < options.devices.length; i++) {
+      const device = options.devices[i]!;
+      if (device.kind !== 'cuda') continue;
+      let reason = cudaFailure.get(device.deviceId);
+      if (reason === undefined) {
+        try {
+          const intra = options.intraOpThreads ?? 1;
+          const session = await InferenceSession.create(options.modelBytes, {
+            ...base,
+            intraOpNumThreads: intra,
+            executionProviders: [{ name: 'cuda', deviceId: device.deviceId }],
+          });
+          sessions.push({ device: device.name, session, intra, inter });
+          placement[i] = device.name;
+          continue;
+        } catch (err) {
+          reason = err instanceof Error ? err.message : String(err);
+          cudaFailure.set(device.deviceId, reason);
+          const note = `${device.name}: the CUDA execution provider cannot be used: ${reason}`;
+          notes.push(options.allowCpuFallback ? `${note}; its instances run on the CPU (allowCpuFallback)` : note);
+          logger.warn('CUDA execution provider unavailable', { device: device.name, reason, allowCpuFallback: options.allowCpuFallback === true });
+        }
+      }
+      if (!options.allowCpuFallback) {
+        throw unavailable(`instance on ${device.name} cannot start: the CUDA execution provider cannot be used (${reason}); set allowCpuFallback to run it on the CPU`);
+      }
+      placement[i] = 'cpu';
+    }
+    const cpuInstances = options.devices.filter((d, i) => d.kind === 'cpu' || placement[i] === 'cpu').length;
+    const cores = options.cpuCount ?? availableParallelism();
+    const intra = options.intraOpThreads ?? Math.max(1, Math.floor(cores / Math.max(1, cpuInstances)));
+    for (let i = 0; i < options.devices.length; i++) {
+      if (placement[i] !== undefined && placement[i] !== 'cpu') continue;
+      const session = await InferenceSession.create(options.modelBytes, { ...base, intraOpNumThreads: intra, executionProviders: ['cpu'] });
+      sessions.push({ device: 'cpu', session, intra, inter });
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    instances: sessions.map((s, index) => ({ index, device: s.device, session: s.session, intraOpThreads: s.intra, interOpThreads: s.inter })),
+    notes,
+    close: () => (closed ??= closeAll()),
+  };
+}
