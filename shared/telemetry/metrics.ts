@@ -1,0 +1,202 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/**
+ * Every Prometheus instrument infermesh defines, in one place. Names follow
+ * Prometheus conventions: an `infermesh_` prefix, base units (`_seconds`,
+ * `_bytes`), `_total` on counters. Services get their group from
+ * `telemetry.metrics` (see createTelemetry); each group registers its
+ * instruments in the process's own Registry on first use.
+ */
+
+/**
+ * Latency buckets in seconds, fine enough for sub-millisecond inference:
+ * 50 µs up to 10 s.
+ */
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** Batch size buckets (requests per executed batch). */
+export const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+
+type ModelLabels = 'model' | 'version';
+
+/** The inference node's instruments. `status` labels are gRPC code names (`OK`, `INVALID_ARGUMENT`, ...). */
+export interface InferenceMetrics {
+  /** `infermesh_inference_requests_total{model,version,status}` */
+  requestsTotal: Counter<ModelLabels | 'status'>;
+  /** `infermesh_inference_request_duration_seconds{model,version}`: whole request, receipt to response. */
+  requestDurationSeconds: Histogram<ModelLabels>;
+  /** `infermesh_inference_queue_duration_seconds{model,version}`: time waiting in the batching queue. */
+  queueDurationSeconds: Histogram<ModelLabels>;
+  /** `infermesh_inference_compute_duration_seconds{model,version}`: input copy + ORT run + output slice. */
+  computeDurationSeconds: Histogram<ModelLabels>;
+  /** `infermesh_inference_batch_size{model,version}`: requests per executed batch. */
+  batchSize: Histogram<ModelLabels>;
+  /** `infermesh_inference_queue_depth{model,version}`: requests waiting now. */
+  queueDepth: Gauge<ModelLabels>;
+  /** `infermesh_models_loaded{device}`: model versions with a ready session. */
+  modelsLoaded: Gauge<'device'>;
+  /** `infermesh_device_memory_used_bytes{device}`: memory the node's sessions hold per device. */
+  deviceMemoryUsedBytes: Gauge<'device'>;
+  /** `infermesh_inference_forwards_total{model,status}`: requests handed to a peer node. */
+  forwardsTotal: Counter<'model' | 'status'>;
+}
+
+/** The registry's instruments. */
+export interface RegistryMetrics {
+  /** `infermesh_registry_versions`: model versions held. */
+  versions: Gauge<string>;
+  /** `infermesh_registry_uploads_total{status}`: artifact uploads by gRPC code name. */
+  uploadsTotal: Counter<'status'>;
+  /** `infermesh_registry_outbox_pending`: events written but not yet published on NATS. */
+  outboxPending: Gauge<string>;
+}
+
+/** The monitor's instruments. */
+export interface MonitorMetrics {
+  /** `infermesh_monitor_spans_received_total`: spans accepted into the store. */
+  spansReceivedTotal: Counter<string>;
+  /** `infermesh_monitor_spans_rejected_total{reason}`: spans (or whole exports) rejected as invalid. */
+  spansRejectedTotal: Counter<'reason'>;
+  /** `infermesh_monitor_spans_pruned_total{reason}`: spans removed by retention (`age` or `size`). */
+  spansPrunedTotal: Counter<'reason'>;
+  /** `infermesh_monitor_spans_stored`: spans in the store now. */
+  spansStored: Gauge<string>;
+}
+
+/** Instruments of the telemetry pipeline itself (every process that traces). */
+export interface TelemetryMetrics {
+  /** `infermesh_telemetry_spans_dropped_total`: spans dropped because the export queue was full. */
+  spansDroppedTotal: Counter<string>;
+  /** `infermesh_telemetry_spans_exported_total`: spans the exporter delivered. */
+  spansExportedTotal: Counter<string>;
+  /** `infermesh_telemetry_spans_export_failed_total`: spans lost to failed exports (monitor down, timeout). */
+  spansExportFailedTotal: Counter<string>;
+}
+
+/** Creates the inference node's instruments in `registry`. */
+export function createInferenceMetrics(registry: Registry): InferenceMetrics {
+  const registers = [registry];
+  const modelLabels: ModelLabels[] = ['model', 'version'];
+  const latency = (name: string, help: string) =>
+    new Histogram({ name, help, labelNames: modelLabels, buckets: [...LATENCY_BUCKETS_SECONDS], registers });
+  return {
+    requestsTotal: new Counter({
+      name: 'infermesh_inference_requests_total',
+      help: 'Inference requests by model, version and gRPC status code name.',
+      labelNames: ['model', 'version', 'status'],
+      registers,
+    }),
+    requestDurationSeconds: latency('infermesh_inference_request_duration_seconds', 'Inference request latency, receipt to response, in seconds.'),
+    queueDurationSeconds: latency('infermesh_inference_queue_duration_seconds', 'Time a request waited in its batching queue, in seconds.'),
+    computeDurationSeconds: latency('infermesh_inference_compute_duration_seconds', 'Compute time of the batch that served a request, in seconds.'),
+    batchSize: new Histogram({
+      name: 'infermesh_inference_batch_size',
+      help: 'Requests per executed batch.',
+      labelNames: modelLabels,
+      buckets: [...BATCH_SIZE_BUCKETS],
+      registers,
+    }),
+    queueDepth: new Gauge({ name: 'infermesh_inference_queue_depth', help: 'Requests waiting in the batching queue.', labelNames: modelLabels, registers }),
+    modelsLoaded: new Gauge({ name: 'infermesh_models_loaded', help: 'Model versions with a ready session, per device.', labelNames: ['device'], registers }),
+    deviceMemoryUsedBytes: new Gauge({
+      name: 'infermesh_device_memory_used_bytes',
+      help: 'Memory held by loaded sessions, per device, in bytes.',
+      labelNames: ['device'],
+      registers,
+    }),
+    forwardsTotal: new Counter({
+      name: 'infermesh_inference_forwards_total',
+      help: 'Requests forwarded to a peer node, by model and gRPC status code name.',
+      labelNames: ['model', 'status'],
+      registers,
+    }),
+  };
+}
+
+/** Creates the registry's instruments in `registry`. */
+export function createRegistryMetrics(registry: Registry): RegistryMetrics {
+  const registers = [registry];
+  return {
+    versions: new Gauge({ name: 'infermesh_registry_versions', help: 'Model versions held by the registry.', registers }),
+    uploadsTotal: new Counter({
+      name: 'infermesh_registry_uploads_total',
+      help: 'Artifact uploads by gRPC status code name.',
+      labelNames: ['status'],
+      registers,
+    }),
+    outboxPending: new Gauge({ name: 'infermesh_registry_outbox_pending', help: 'Registry events not yet published on NATS.', registers }),
+  };
+}
+
+/** Creates the monitor's instruments in `registry`. */
+export function createMonitorMetrics(registry: Registry): MonitorMetrics {
+  const registers = [registry];
+  return {
+    spansReceivedTotal: new Counter({ name: 'infermesh_monitor_spans_received_total', help: 'Spans accepted into the store.', registers }),
+    spansRejectedTotal: new Counter({
+      name: 'infermesh_monitor_spans_rejected_total',
+      help: 'Spans or whole OTLP exports rejected as invalid, by reason.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    spansPrunedTotal: new Counter({
+      name: 'infermesh_monitor_spans_pruned_total',
+      help: 'Spans removed by retention, by reason (age or size).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    spansStored: new Gauge({ name: 'infermesh_monitor_spans_stored', help: 'Spans in the store.', registers }),
+  };
+}
+
+/** Creates the telemetry pipeline's own instruments in `registry`. */
+export function createTelemetryMetrics(registry: Registry): TelemetryMetrics {
+  const registers = [registry];
+  return {
+    spansDroppedTotal: new Counter({
+      name: 'infermesh_telemetry_spans_dropped_total',
+      help: 'Spans dropped because the export queue was full.',
+      registers,
+    }),
+    spansExportedTotal: new Counter({ name: 'infermesh_telemetry_spans_exported_total', help: 'Spans delivered by the exporter.', registers }),
+    spansExportFailedTotal: new Counter({
+      name: 'infermesh_telemetry_spans_export_failed_total',
+      help: 'Spans lost to failed exports (collector down or slow).',
+      registers,
+    }),
+  };
+}
+
+/**
+ * The instrument groups of one process, each created in the process's
+ * registry the first time it is read (so an inference node does not show the
+ * registry's gauges).
+ */
+export interface MetricGroups {
+  readonly inference: InferenceMetrics;
+  readonly registry: RegistryMetrics;
+  readonly monitor: MonitorMetrics;
+  readonly telemetry: TelemetryMetrics;
+}
+
+/** Lazily created, memoized metric groups over one registry. */
+export function createMetricGroups(registry: Registry): MetricGroups {
+  let inference: InferenceMetrics | undefined;
+  let registryGroup: RegistryMetrics | undefined;
+  let monitor: MonitorMetrics | undefined;
+  const telemetry = createTelemetryMetrics(registry);
+  return {
+    get inference() {
+      return (inference ??= createInferenceMetrics(registry));
+    },
+    get registry() {
+      return (registryGroup ??= createRegistryMetrics(registry));
+    },
+    get monitor() {
+      return (monitor ??= createMonitorMetrics(registry));
+    },
+    telemetry,
+  };
+}

@@ -1,0 +1,149 @@
+import {
+  context as contextApi,
+  trace,
+  SpanKind,
+  SpanStatusCode,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import { Metadata, type handleUnaryCall } from '@grpc/grpc-js';
+import { Code, InfermeshError } from '../errors/index.js';
+import { ATTR_RPC_GRPC_STATUS_CODE, ATTR_RPC_METHOD, ATTR_RPC_SERVICE, ATTR_RPC_SYSTEM } from './attributes.js';
+import { extractFromMetadata, injectIntoMetadata } from './propagation.js';
+
+/**
+ * Spans for gRPC calls, following the OpenTelemetry RPC semantic conventions:
+ * name `package.Service/Method`, `rpc.system=grpc`, `rpc.service`,
+ * `rpc.method`, `rpc.grpc.status_code`. Every non-OK status marks the span
+ * ERROR, so the monitor's error rates count overload and bad input too.
+ */
+
+/** Splits `package.Service/Method` (a leading `/`, as grpc-js paths have, is allowed). */
+export function rpcAttributes(fullMethod: string): Attributes {
+  const path = fullMethod.startsWith('/') ? fullMethod.slice(1) : fullMethod;
+  const slash = path.lastIndexOf('/');
+  return {
+    [ATTR_RPC_SYSTEM]: 'grpc',
+    [ATTR_RPC_SERVICE]: slash < 0 ? path : path.slice(0, slash),
+    [ATTR_RPC_METHOD]: slash < 0 ? '' : path.slice(slash + 1),
+  };
+}
+
+function spanName(fullMethod: string): string {
+  return fullMethod.startsWith('/') ? fullMethod.slice(1) : fullMethod;
+}
+
+/** The gRPC status code of anything a handler or client call failed with. */
+export function grpcStatusCodeOf(err: unknown): number {
+  if (err instanceof InfermeshError) return err.code;
+  if (typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'number') {
+    return (err as { code: number }).code;
+  }
+  return InfermeshError.from(err).code;
+}
+
+/**
+ * Starts a SERVER span for an incoming call, as a child of the trace context
+ * in the call's metadata. Returns the span and the context to run the handler
+ * in (`context.with(ctx, ...)`). End it with {@link endRpcSpan}.
+ */
+export function startServerSpan(
+  tracer: Tracer,
+  fullMethod: string,
+  metadata: Metadata | undefined,
+  attributes?: Attributes,
+): { span: Span; context: Context } {
+  const parent = extractFromMetadata(metadata, contextApi.active());
+  const span = tracer.startSpan(
+    spanName(fullMethod),
+    { kind: SpanKind.SERVER, attributes: { ...rpcAttributes(fullMethod), ...attributes } },
+    parent,
+  );
+  return { span, context: trace.setSpan(parent, span) };
+}
+
+/** Ends an RPC span with its gRPC status: OK when `err` is undefined/null, else the error's code, message and exception event. */
+export function endRpcSpan(span: Span, err?: unknown): void {
+  if (err === undefined || err === null) {
+    span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, Code.OK);
+  } else {
+    const code = grpcStatusCodeOf(err);
+    span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, code);
+    if (code !== Code.OK) {
+      const message = err instanceof Error ? err.message : String((err as { details?: unknown }).details ?? err);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `${Code[code] ?? code}: ${message}` });
+      if (err instanceof Error) span.recordException(err);
+    }
+  }
+  span.end();
+}
+
+/**
+ * Runs `fn` inside a SERVER span for one call and ends the span with the
+ * outcome; rethrows what `fn` throws.
+ */
+export async function withServerSpan<T>(
+  tracer: Tracer,
+  fullMethod: string,
+  metadata: Metadata | undefined,
+  fn: (span: Span) => Promise<T> | T,
+  attributes?: Attributes,
+): Promise<T> {
+  const { span, context } = startServerSpan(tracer, fullMethod, metadata, attributes);
+  try {
+    const result = await contextApi.with(context, () => fn(span));
+    endRpcSpan(span);
+    return result;
+  } catch (err) {
+    endRpcSpan(span, err);
+    throw err;
+  }
+}
+
+/**
+ * Wraps a grpc-js unary handler so that each call runs in a SERVER span
+ * (named `fullMethod`, e.g. `inference.GRPCInferenceService/ModelInfer`) that
+ * ends with the status the handler passes to its callback.
+ */
+export function traceUnaryHandler<Req, Res>(tracer: Tracer, fullMethod: string, handler: handleUnaryCall<Req, Res>): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const { span, context } = startServerSpan(tracer, fullMethod, call.metadata);
+    contextApi.with(context, () =>
+      handler(call, (err, value, trailer, flags) => {
+        endRpcSpan(span, err ?? undefined);
+        callback(err, value, trailer, flags);
+      }),
+    );
+  };
+}
+
+/**
+ * Runs an outgoing call inside a CLIENT span: `fn` receives metadata carrying
+ * the span's trace context (added to `options.metadata` when given) and
+ * passes it to the grpc-js call. Ends the span with the outcome.
+ */
+export async function withClientSpan<T>(
+  tracer: Tracer,
+  fullMethod: string,
+  fn: (metadata: Metadata, span: Span) => Promise<T>,
+  options: { metadata?: Metadata; attributes?: Attributes; parent?: Context } = {},
+): Promise<T> {
+  const parent = options.parent ?? contextApi.active();
+  const span = tracer.startSpan(
+    spanName(fullMethod),
+    { kind: SpanKind.CLIENT, attributes: { ...rpcAttributes(fullMethod), ...options.attributes } },
+    parent,
+  );
+  const ctx = trace.setSpan(parent, span);
+  const metadata = injectIntoMetadata(options.metadata ?? new Metadata(), ctx);
+  try {
+    const result = await contextApi.with(ctx, () => fn(metadata, span));
+    endRpcSpan(span);
+    return result;
+  } catch (err) {
+    endRpcSpan(span, err);
+    throw err;
+  }
+}

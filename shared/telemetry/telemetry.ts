@@ -1,0 +1,216 @@
+import { context as contextApi, type Attributes, type Tracer } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type BufferConfig,
+  type Sampler,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { invalidArgument } from '../errors/index.js';
+import { silentLogger, type Logger } from '../logging/index.js';
+import { createMetricGroups, type MetricGroups } from './metrics.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { spanProcessorMeterProvider } from './span-processor-metrics.js';
+
+/** Where spans go when neither the options nor the environment say: the monitor on this machine. */
+export const DEFAULT_OTLP_ENDPOINT = 'http://127.0.0.1:4317';
+
+/** Defaults of {@link TelemetryOptions}, resolved once in {@link createTelemetry}. */
+export const DEFAULT_TELEMETRY_OPTIONS = {
+  samplingRatio: 1,
+  metricsHost: '127.0.0.1',
+  maxQueueSize: 2048,
+  maxExportBatchSize: 512,
+  scheduledDelayMs: 500,
+  exportTimeoutMs: 2000,
+  defaultMetrics: true,
+} as const;
+
+export interface TelemetryOptions {
+  /** `service.name` on every span (e.g. `inference`, `registry`). */
+  serviceName: string;
+  /**
+   * OTLP/gRPC endpoint, `http://host:port` or `host:port`. Default: env
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, then `OTEL_EXPORTER_OTLP_ENDPOINT`,
+   * then the local monitor at {@link DEFAULT_OTLP_ENDPOINT}.
+   */
+  otlpEndpoint?: string;
+  /**
+   * Fraction of new traces to sample, 0..1, parent-based (a sampled or
+   * unsampled parent decides for its children); `'off'` disables tracing
+   * entirely (spans are non-recording, nothing is exported). Default: env
+   * `INFERMESH_TRACE_SAMPLING` (`off` or a number), else 1.
+   */
+  samplingRatio?: number | 'off';
+  /** Port of the Prometheus `GET /metrics` endpoint; 0 = a free port; undefined = no endpoint. */
+  metricsPort?: number;
+  /** Host the metrics endpoint binds. Default `127.0.0.1`. */
+  metricsHost?: string;
+  /** Span exporter to use instead of OTLP/gRPC (e.g. an InMemorySpanExporter in tests). */
+  exporter?: SpanExporter;
+  logger?: Logger;
+  /** Extra resource attributes (e.g. `service.instance.id`). */
+  resourceAttributes?: Attributes;
+  /** Spans waiting for export at most; further spans are dropped and counted. Default 2048. */
+  maxQueueSize?: number;
+  /** Spans per export call at most. Default 512. */
+  maxExportBatchSize?: number;
+  /** Delay between exports, in ms. Default 500. */
+  scheduledDelayMs?: number;
+  /** How long one export may take before it is abandoned, in ms. Default 2000. */
+  exportTimeoutMs?: number;
+  /** Also collect prom-client's default process metrics (CPU, memory, event loop). Default true. */
+  defaultMetrics?: boolean;
+  /** Environment to read the defaults from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** One process's tracing and metrics. */
+export interface Telemetry {
+  readonly serviceName: string;
+  /** The tracer every component of the process starts spans with. */
+  readonly tracer: Tracer;
+  readonly tracerProvider: BasicTracerProvider;
+  /** This process's Prometheus registry (served on `metricsAddress`). */
+  readonly registry: Registry;
+  /** The project's metric instruments (see metrics.ts), created in `registry` on first use. */
+  readonly metrics: MetricGroups;
+  /** `host:port` of the `/metrics` endpoint, when one was asked for. */
+  readonly metricsAddress: string | undefined;
+  /** The resolved sampling: a ratio in 0..1, or `'off'`. */
+  readonly sampling: number | 'off';
+  /** The OTLP endpoint spans go to (undefined when an exporter was injected or tracing is off). */
+  readonly otlpEndpoint: string | undefined;
+  /** Exports every span ended so far (bounded by the export timeout). */
+  forceFlush(): Promise<void>;
+  /** Flushes, stops exporting and closes the metrics endpoint. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Parses a sampling setting (`off`, or a number in 0..1) as given in
+ * `INFERMESH_TRACE_SAMPLING` or a `--trace-sampling` flag.
+ */
+export function parseSampling(value: string): number | 'off' {
+  const text = value.trim().toLowerCase();
+  if (text === 'off' || text === 'none' || text === 'false') return 'off';
+  const ratio = Number(text);
+  if (text === '' || !Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
+    throw invalidArgument(`trace sampling must be "off" or a number from 0 to 1, got "${value}"`);
+  }
+  return ratio;
+}
+
+/** Normalizes an OTLP endpoint to the `http://host:port` form the gRPC exporter takes. */
+export function normalizeOtlpEndpoint(endpoint: string): string {
+  const trimmed = endpoint.trim();
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`;
+}
+
+let contextManagerInstalled = false;
+
+/**
+ * Spans started with `tracer.startActiveSpan` or `context.with` need an async
+ * context manager; it is process-wide by nature, so it is installed once, the
+ * first time any telemetry is created (and kept when another one is present).
+ */
+function ensureContextManager(): void {
+  if (contextManagerInstalled) return;
+  contextManagerInstalled = true;
+  const manager = new AsyncLocalStorageContextManager().enable();
+  if (!contextApi.setGlobalContextManager(manager)) manager.disable();
+}
+
+function samplerFor(sampling: number | 'off'): Sampler {
+  if (sampling === 'off') return new AlwaysOffSampler();
+  return new ParentBasedSampler({ root: sampling >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(sampling) });
+}
+
+/**
+ * Sets up one process's telemetry: a tracer provider with a bounded
+ * BatchSpanProcessor exporting by OTLP/gRPC (asynchronously, with a short
+ * timeout, so a monitor that is down never slows or fails the program: spans
+ * are dropped and counted instead), a parent-based ratio sampler, and a
+ * Prometheus registry with the project's instruments, optionally served on
+ * `GET /metrics`. It does not register global tracer providers or propagators;
+ * pass `tracer` to the components that trace.
+ */
+export async function createTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  const env = options.env ?? process.env;
+  const logger = (options.logger ?? silentLogger).child({ component: 'telemetry' });
+  const sampling =
+    options.samplingRatio ??
+    (env.INFERMESH_TRACE_SAMPLING ? parseSampling(env.INFERMESH_TRACE_SAMPLING) : DEFAULT_TELEMETRY_OPTIONS.samplingRatio);
+  if (sampling !== 'off' && !(sampling >= 0 && sampling <= 1)) {
+    throw invalidArgument(`samplingRatio must be "off" or a number from 0 to 1, got ${sampling}`);
+  }
+  const otlpEndpoint =
+    options.exporter || sampling === 'off'
+      ? undefined
+      : normalizeOtlpEndpoint(options.otlpEndpoint ?? env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? DEFAULT_OTLP_ENDPOINT);
+  const exportTimeoutMs = options.exportTimeoutMs ?? DEFAULT_TELEMETRY_OPTIONS.exportTimeoutMs;
+
+  const registry = new Registry();
+  if (options.defaultMetrics ?? DEFAULT_TELEMETRY_OPTIONS.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const metrics = createMetricGroups(registry);
+
+  ensureContextManager();
+  const spanProcessors: SpanProcessor[] = [];
+  if (sampling !== 'off') {
+    const exporter = options.exporter ?? new OTLPTraceExporter({ url: otlpEndpoint, timeoutMillis: exportTimeoutMs });
+    const config: BufferConfig & { selfObsMeterProvider: ReturnType<typeof spanProcessorMeterProvider> } = {
+      maxQueueSize: options.maxQueueSize ?? DEFAULT_TELEMETRY_OPTIONS.maxQueueSize,
+      maxExportBatchSize: options.maxExportBatchSize ?? DEFAULT_TELEMETRY_OPTIONS.maxExportBatchSize,
+      scheduledDelayMillis: options.scheduledDelayMs ?? DEFAULT_TELEMETRY_OPTIONS.scheduledDelayMs,
+      exportTimeoutMillis: exportTimeoutMs,
+      // The SDK's self-observability hook (sdk-trace's BatchSpanProcessorOptions):
+      // how dropped, exported and failed spans reach our Prometheus counters.
+      selfObsMeterProvider: spanProcessorMeterProvider(metrics.telemetry, logger),
+    };
+    spanProcessors.push(new BatchSpanProcessor(exporter, config));
+  }
+  const tracerProvider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': options.serviceName, 'process.pid': process.pid, ...options.resourceAttributes }),
+    sampler: samplerFor(sampling),
+    spanProcessors,
+  });
+  const tracer = tracerProvider.getTracer('infermesh');
+
+  let metricsServer: MetricsServer | undefined;
+  if (options.metricsPort !== undefined) {
+    metricsServer = await startMetricsServer(registry, options.metricsPort, options.metricsHost ?? DEFAULT_TELEMETRY_OPTIONS.metricsHost, logger);
+  }
+  logger.debug('telemetry ready', { sampling, otlpEndpoint, metrics: metricsServer?.address });
+
+  let shutdownPromise: Promise<void> | undefined;
+  return {
+    serviceName: options.serviceName,
+    tracer,
+    tracerProvider,
+    registry,
+    metrics,
+    metricsAddress: metricsServer?.address,
+    sampling,
+    otlpEndpoint,
+    async forceFlush() {
+      // A failed flush (collector down) is already counted; it must not fail the caller.
+      await tracerProvider.forceFlush().catch((err: unknown) => logger.debug('span flush failed', { err }));
+    },
+    shutdown() {
+      shutdownPromise ??= (async () => {
+        await tracerProvider.shutdown().catch((err: unknown) => logger.debug('tracer shutdown failed', { err }));
+        await metricsServer?.close();
+      })();
+      return shutdownPromise;
+    },
+  };
+}
