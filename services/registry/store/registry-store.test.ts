@@ -1,0 +1,195 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Code, InfermeshError } from '../../../shared/errors/index.js';
+import { decodeRegistryEvent } from '../../../shared/registry-client/registry-events.js';
+import { openRegistryStore } from './open-store.js';
+import type { RegistryStore } from './types.js';
+
+/** The PostgreSQL server the tests use (CI sets the variable; a local default otherwise). */
+const POSTGRES_URL = process.env.INFERMESH_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Opens a store on a fresh database; `reopen` opens a second store on the same database. */
+interface Backend {
+  name: string;
+  setup(): Promise<{ open(): Promise<RegistryStore>; cleanup(): Promise<void> }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    async setup() {
+      const dir = mkdtempSync(join(tmpdir(), 'infermesh-store-'));
+      return {
+        open: () => openRegistryStore({ dataDir: dir }),
+        cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    async setup() {
+      // Each run gets its own schema, dropped afterwards.
+      const schema = `registry_test_${process.pid}_${Date.now().toString(36)}`;
+      return {
+        open: () => openRegistryStore({ dataDir: '', database: POSTGRES_URL, postgresSchema: schema }),
+        async cleanup() {
+          const client = new pg.Client({ connectionString: POSTGRES_URL });
+          await client.connect();
+          await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+          await client.end();
+        },
+      };
+    },
+  },
+];
+
+const signature = { inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [-1, 4] }], outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [-1, 4] }], opset: 17, producer: 'test' };
+const sha = (n: number) => n.toString(16).padStart(64, '0');
+
+async function expectCode(promise: Promise<unknown>, code: Code): Promise<InfermeshError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, `expected ${Code[code]}`).toBeInstanceOf(InfermeshError);
+  expect(Code[(err as InfermeshError).code]).toBe(Code[code]);
+  return err as InfermeshError;
+}
+
+describe.each(backends)('registry store on $name', (backend) => {
+  let env: Awaited<ReturnType<Backend['setup']>>;
+  let store: RegistryStore;
+
+  beforeAll(async () => {
+    env = await backend.setup();
+    store = await env.open();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await env?.cleanup();
+  });
+
+  it('creates, reads and updates models; duplicate names are ALREADY_EXISTS', async () => {
+    const created = await store.createModel({ name: 'alpha', description: 'first', tags: ['vision', 'small'], labels: { team: 'a' } });
+    expect(created).toMatchObject({ name: 'alpha', description: 'first', tags: ['small', 'vision'], labels: { team: 'a' }, latestVersion: 0 });
+    await expectCode(store.createModel({ name: 'alpha' }), Code.ALREADY_EXISTS);
+    const updated = await store.updateModel({ name: 'alpha', description: 'changed', tags: ['vision'], labels: { team: 'b' } });
+    expect(updated).toMatchObject({ description: 'changed', tags: ['vision'], labels: { team: 'b' } });
+    expect(await store.getModel('alpha')).toEqual(updated);
+    expect(await store.getModel('missing')).toBeUndefined();
+    await expectCode(store.updateModel({ name: 'missing' }), Code.NOT_FOUND);
+  });
+
+  it('lists models by page, name prefix, tag and label', async () => {
+    for (const [name, tag, team] of [['list-a', 'x', 't1'], ['list-b', 'y', 't1'], ['list-c', 'x', 't2'], ['other', 'x', 't1']] as const) {
+      await store.createModel({ name, tags: [tag], labels: { team } });
+    }
+    const names: string[] = [];
+    let token = '';
+    let pages = 0;
+    do {
+      const page = await store.listModels({ pageSize: 2, pageToken: token, namePrefix: 'list-' });
+      names.push(...page.models.map((m) => m.name));
+      token = page.nextPageToken;
+      pages++;
+    } while (token);
+    expect(names).toEqual(['list-a', 'list-b', 'list-c']);
+    expect(pages).toBe(2);
+    expect((await store.listModels({ pageSize: 10, tag: 'x', namePrefix: 'list' })).models.map((m) => m.name)).toEqual(['list-a', 'list-c']);
+    expect((await store.listModels({ pageSize: 10, tag: 'x', labels: { team: 't1' } })).models.map((m) => m.name)).toEqual(['list-a', 'other']);
+  });
+
+  it('numbers versions 1, 2, 3 per model, safely under concurrency, never reusing a number', async () => {
+    await store.createModel({ name: 'beta' });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => store.createVersion({ model: 'beta', sha256: sha(i), sizeBytes: 10 + i, signature })),
+    );
+    expect(results.map((r) => r.version.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    await store.deleteVersion('beta', 8);
+    const next = await store.createVersion({ model: 'beta', sha256: sha(9), sizeBytes: 1, signature });
+    expect(next.version.version).toBe(9);
+    await expectCode(store.createVersion({ model: 'beta', version: 3, sha256: sha(1), sizeBytes: 1, signature }), Code.ALREADY_EXISTS);
+    await expectCode(store.createVersion({ model: 'beta', version: 8, sha256: sha(1), sizeBytes: 1, signature }), Code.ALREADY_EXISTS);
+    const named = await store.createVersion({ model: 'beta', version: 20, sha256: sha(1), sizeBytes: 1, signature });
+    expect(named.version.version).toBe(20);
+    expect((await store.getModel('beta'))!.latestVersion).toBe(20);
+    expect((await store.listVersions('beta')).map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 9, 20]);
+  });
+
+  it('keeps version metadata, and refuses versions of unknown models unless asked to create them', async () => {
+    await expectCode(store.createVersion({ model: 'gamma', sha256: sha(1), sizeBytes: 1, signature }), Code.NOT_FOUND);
+    const { version } = await store.createVersion({
+      model: 'gamma',
+      sha256: sha(42),
+      sizeBytes: 1234,
+      description: 'd',
+      labels: { k: 'v' },
+      lineage: { trainingRunId: 'run-1', dataset: 'ds', metrics: { auc: 0.9 } },
+      configJson: '{"maxBatchSize":8}',
+      signature,
+      createModelIfMissing: true,
+    });
+    expect(await store.getVersion('gamma', 1)).toEqual(version);
+    expect(version).toMatchObject({ sizeBytes: 1234, labels: { k: 'v' }, lineage: { trainingRunId: 'run-1', dataset: 'ds', metrics: { auc: 0.9 }, parentVersion: 0 }, signature });
+    expect(await store.countArtifactUses(sha(42))).toBe(1);
+  });
+
+  it('sets, moves and deletes aliases; an aliased version cannot be deleted', async () => {
+    await store.createModel({ name: 'delta' });
+    for (let i = 0; i < 3; i++) await store.createVersion({ model: 'delta', sha256: sha(100 + i), sizeBytes: 1, signature });
+    const { alias } = await store.createVersion({ model: 'delta', sha256: sha(200), sizeBytes: 1, signature, alias: { name: 'staging', weight: 100 } });
+    expect(alias).toMatchObject({ name: 'staging', version: 4 });
+    await store.setAlias({ model: 'delta', name: 'production', version: 1, weight: 100 });
+    const before = await store.lastSequence();
+    await store.setAlias({ model: 'delta', name: 'production', version: 2, weight: 100 });
+    const [moved] = await store.eventsFrom(before + 1, 10);
+    expect(moved!.subject).toBe('infermesh.registry.alias.changed.delta');
+    expect(decodeRegistryEvent(moved!.payload).aliasChanged).toMatchObject({ model: 'delta', alias: 'production', version: 2, previousVersion: 1 });
+    await store.setAlias({ model: 'delta', name: 'canary', version: 3, weight: 10 });
+    expect((await store.listAliases('delta')).map((a) => [a.name, a.version, a.weight])).toEqual([
+      ['canary', 3, 10],
+      ['production', 2, 100],
+      ['staging', 4, 100],
+    ]);
+    const refused = await expectCode(store.deleteVersion('delta', 2), Code.FAILED_PRECONDITION);
+    expect(refused.message).toContain('production');
+    await expectCode(store.setAlias({ model: 'delta', name: 'production', version: 99, weight: 100 }), Code.NOT_FOUND);
+    await store.deleteVersion('delta', 1);
+    await expectCode(store.deleteVersion('delta', 1), Code.NOT_FOUND);
+    await store.deleteAlias('delta', 'canary');
+    await expectCode(store.deleteAlias('delta', 'canary'), Code.NOT_FOUND);
+    expect(await store.getAlias('delta', 'canary')).toBeUndefined();
+    await store.deleteVersion('delta', 3);
+  });
+
+  it('writes one outbox event per change, gap-free, and tracks what was published', async () => {
+    const events = await store.eventsFrom(1, 10_000);
+    expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
+    const decoded = events.map((e) => decodeRegistryEvent(e.payload));
+    expect(decoded.every((d, i) => Number(d.sequence) === i + 1 && d.registryId === store.registryId)).toBe(true);
+    expect(events[0]!.subject).toBe('infermesh.registry.model.created.alpha');
+    const created = decoded.find((d) => d.event === 'versionCreated' && d.versionCreated!.model === 'gamma')!;
+    expect(created.versionCreated).toMatchObject({ version: 1, sha256: sha(42), sizeBytes: '1234', configJson: '{"maxBatchSize":8}', labels: { k: 'v' } });
+    expect(created.versionCreated!.signature!.inputs[0]).toMatchObject({ name: 'x', datatype: 'FP32', shape: ['-1', '4'] });
+
+    const unpublished = await store.unpublishedEvents(5);
+    expect(unpublished.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5]);
+    await store.markPublished([1, 2, 3], 1000);
+    expect((await store.unpublishedEvents(2)).map((e) => e.sequence)).toEqual([4, 5]);
+    expect((await store.eventsFrom(2, 1))[0]!.publishedAtMs).toBe(1000);
+  });
+
+  it('keeps its data and identity when reopened', async () => {
+    const id = store.registryId;
+    const last = await store.lastSequence();
+    await store.close();
+    await store.close();
+    store = await env.open();
+    expect(store.registryId).toBe(id);
+    expect(await store.lastSequence()).toBe(last);
+    expect((await store.getModel('beta'))!.latestVersion).toBe(20);
+  });
+});

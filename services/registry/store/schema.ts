@@ -1,0 +1,56 @@
+import type { SqlDriver } from './sql-driver.js';
+
+/**
+ * The registry's tables, in the SQL both SQLite and PostgreSQL accept. Tags and
+ * labels sit in their own tables so that listings filter on them with plain
+ * joins. JSON columns (labels of a version, lineage, signature, config) are text.
+ */
+export function schemaStatements(driver: SqlDriver): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS registry_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS models (
+      name TEXT PRIMARY KEY,
+      description TEXT NOT NULL,
+      latest_version INTEGER NOT NULL,
+      created_at_ms BIGINT NOT NULL,
+      updated_at_ms BIGINT NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS model_tags (
+      model TEXT NOT NULL REFERENCES models (name) ON DELETE CASCADE,
+      tag TEXT NOT NULL,
+      PRIMARY KEY (model, tag))`,
+    `CREATE TABLE IF NOT EXISTS model_labels (
+      model TEXT NOT NULL REFERENCES models (name) ON DELETE CASCADE,
+      key TEXT NOT NULL,
+      value TEXT NOT NULL,
+      PRIMARY KEY (model, key))`,
+    `CREATE TABLE IF NOT EXISTS versions (
+      model TEXT NOT NULL REFERENCES models (name),
+      version INTEGER NOT NULL,
+      sha256 TEXT NOT NULL,
+      size_bytes BIGINT NOT NULL,
+      description TEXT NOT NULL,
+      labels TEXT NOT NULL,
+      lineage TEXT NOT NULL,
+      config_json TEXT NOT NULL,
+      signature TEXT NOT NULL,
+      created_at_ms BIGINT NOT NULL,
+      PRIMARY KEY (model, version))`,
+    `CREATE INDEX IF NOT EXISTS versions_sha256 ON versions (sha256)`,
+    `CREATE TABLE IF NOT EXISTS aliases (
+      model TEXT NOT NULL,
+      name TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      weight INTEGER NOT NULL,
+      updated_at_ms BIGINT NOT NULL,
+      PRIMARY KEY (model, name),
+      FOREIGN KEY (model, version) REFERENCES versions (model, version))`,
+    `CREATE TABLE IF NOT EXISTS outbox (
+      sequence BIGINT PRIMARY KEY,
+      subject TEXT NOT NULL,
+      payload ${driver.blobType} NOT NULL,
+      traceparent TEXT,
+      created_at_ms BIGINT NOT NULL,
+      published_at_ms BIGINT)`,
+    `CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (sequence) WHERE published_at_ms IS NULL`,
+  ];
+}

@@ -1,0 +1,353 @@
+import { randomUUID } from 'node:crypto';
+import { Code, InfermeshError, failedPrecondition, notFound } from '../../../shared/errors/index.js';
+import type { RegistryEvent } from '../../../shared/generated/infermesh/events/v1/RegistryEvent.js';
+import type { ModelSignature } from '../../../shared/onnx/index.js';
+import { encodeRegistryEvent, registryEventSubject, type RegistryEventCase } from '../../../shared/registry-client/registry-events.js';
+import { schemaStatements } from './schema.js';
+import type { SqlDriver, SqlRow, SqlTx, SqlValue } from './sql-driver.js';
+import type {
+  AliasRecord,
+  Lineage,
+  ModelInput,
+  ModelRecord,
+  OutboxEvent,
+  RegistryStore,
+  VersionRecord,
+  WriteContext,
+} from './types.js';
+
+/** Options for {@link createSqlRegistryStore}. */
+export interface SqlRegistryStoreOptions {
+  /** Milliseconds since the epoch. Default: Date.now. */
+  clock?: () => number;
+}
+
+/**
+ * The registry store over either SQL driver: the same statements, the same
+ * transactions, the same events, whether the database is SQLite or PostgreSQL.
+ * Creates its tables when missing.
+ */
+export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegistryStoreOptions = {}): Promise<RegistryStore> {
+  const clock = options.clock ?? Date.now;
+  const registryId = await driver.write(async (tx) => {
+    for (const sql of schemaStatements(driver)) await tx.run(sql);
+    const rows = await tx.all(`SELECT value FROM registry_meta WHERE key = 'registry_id'`);
+    if (rows[0]) return String(rows[0].value);
+    const id = randomUUID();
+    await tx.run(`INSERT INTO registry_meta (key, value) VALUES ('registry_id', ?)`, [id]);
+    return id;
+  });
+
+  /** Appends one event to the outbox; writes are serialized, so max + 1 is gap-free. */
+  const appendEvent = async <K extends RegistryEventCase>(
+    tx: SqlTx,
+    ctx: WriteContext | undefined,
+    kind: K,
+    model: string,
+    body: NonNullable<RegistryEvent[K]>,
+    nowMs: number,
+  ): Promise<void> => {
+    const [row] = await tx.all(`SELECT COALESCE(MAX(sequence), 0) AS last FROM outbox`);
+    const sequence = Number(row!.last) + 1;
+    const payload = encodeRegistryEvent({ sequence, timeUnixMs: nowMs, registryId, [kind]: body });
+    await tx.run(`INSERT INTO outbox (sequence, subject, payload, traceparent, created_at_ms) VALUES (?, ?, ?, ?, ?)`, [
+      sequence,
+      registryEventSubject(kind, model),
+      payload,
+      ctx?.traceparent ?? null,
+      nowMs,
+    ]);
+  };
+
+  const loadModels = async (tx: SqlTx, rows: SqlRow[]): Promise<ModelRecord[]> => {
+    if (rows.length === 0) return [];
+    const names = rows.map((r) => String(r.name));
+    const marks = names.map(() => '?').join(', ');
+    const tags = await tx.all(`SELECT model, tag FROM model_tags WHERE model IN (${marks}) ORDER BY tag`, names);
+    const labels = await tx.all(`SELECT model, key, value FROM model_labels WHERE model IN (${marks}) ORDER BY key`, names);
+    return rows.map((r) => ({
+      name: String(r.name),
+      description: String(r.description),
+      tags: tags.filter((t) => t.model === r.name).map((t) => String(t.tag)),
+      labels: Object.fromEntries(labels.filter((l) => l.model === r.name).map((l) => [String(l.key), String(l.value)])),
+      latestVersion: Number(r.latest_version),
+      createdAtMs: Number(r.created_at_ms),
+      updatedAtMs: Number(r.updated_at_ms),
+    }));
+  };
+
+  const modelIn = async (tx: SqlTx, name: string): Promise<ModelRecord | undefined> =>
+    (await loadModels(tx, await tx.all(`SELECT * FROM models WHERE name = ?`, [name])))[0];
+
+  const requireModel = async (tx: SqlTx, name: string): Promise<ModelRecord> => {
+    const model = await modelIn(tx, name);
+    if (!model) throw notFound(`model '${name}' does not exist`);
+    return model;
+  };
+
+  const writeTagsAndLabels = async (tx: SqlTx, input: ModelInput) => {
+    await tx.run(`DELETE FROM model_tags WHERE model = ?`, [input.name]);
+    await tx.run(`DELETE FROM model_labels WHERE model = ?`, [input.name]);
+    for (const tag of new Set(input.tags ?? [])) await tx.run(`INSERT INTO model_tags (model, tag) VALUES (?, ?)`, [input.name, tag]);
+    for (const [k, v] of Object.entries(input.labels ?? {})) {
+      await tx.run(`INSERT INTO model_labels (model, key, value) VALUES (?, ?, ?)`, [input.name, k, v]);
+    }
+  };
+
+  const insertModel = async (tx: SqlTx, input: ModelInput, ctx: WriteContext | undefined, nowMs: number): Promise<ModelRecord> => {
+    if (await modelIn(tx, input.name)) throw new InfermeshError(Code.ALREADY_EXISTS, `model '${input.name}' already exists`);
+    await tx.run(`INSERT INTO models (name, description, latest_version, created_at_ms, updated_at_ms) VALUES (?, ?, 0, ?, ?)`, [
+      input.name,
+      input.description ?? '',
+      nowMs,
+      nowMs,
+    ]);
+    await writeTagsAndLabels(tx, input);
+    const model = (await modelIn(tx, input.name))!;
+    await appendEvent(tx, ctx, 'modelCreated', model.name, modelEventBody(model), nowMs);
+    return model;
+  };
+
+  const versionIn = async (tx: SqlTx, model: string, version: number): Promise<VersionRecord | undefined> => {
+    const [row] = await tx.all(`SELECT * FROM versions WHERE model = ? AND version = ?`, [model, version]);
+    return row && toVersion(row);
+  };
+
+  const aliasIn = async (tx: SqlTx, model: string, name: string): Promise<AliasRecord | undefined> => {
+    const [row] = await tx.all(`SELECT * FROM aliases WHERE model = ? AND name = ?`, [model, name]);
+    return row && toAlias(row);
+  };
+
+  const upsertAlias = async (
+    tx: SqlTx,
+    alias: { model: string; name: string; version: number; weight: number },
+    ctx: WriteContext | undefined,
+    nowMs: number,
+  ): Promise<AliasRecord> => {
+    const previous = await aliasIn(tx, alias.model, alias.name);
+    await tx.run(
+      `INSERT INTO aliases (model, name, version, weight, updated_at_ms) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (model, name) DO UPDATE SET version = excluded.version, weight = excluded.weight, updated_at_ms = excluded.updated_at_ms`,
+      [alias.model, alias.name, alias.version, alias.weight, nowMs],
+    );
+    await appendEvent(tx, ctx, 'aliasChanged', alias.model, {
+      model: alias.model,
+      alias: alias.name,
+      version: alias.version,
+      weight: alias.weight,
+      previousVersion: previous?.version ?? 0,
+    }, nowMs);
+    return { ...alias, updatedAtMs: nowMs };
+  };
+
+  const store: RegistryStore = {
+    registryId,
+    kind: driver.kind,
+
+    createModel: (input, ctx) => driver.write((tx) => insertModel(tx, input, ctx, clock())),
+
+    updateModel: (input, ctx) =>
+      driver.write(async (tx) => {
+        await requireModel(tx, input.name);
+        const nowMs = clock();
+        await tx.run(`UPDATE models SET description = ?, updated_at_ms = ? WHERE name = ?`, [input.description ?? '', nowMs, input.name]);
+        await writeTagsAndLabels(tx, input);
+        const model = (await modelIn(tx, input.name))!;
+        await appendEvent(tx, ctx, 'modelUpdated', model.name, modelEventBody(model), nowMs);
+        return model;
+      }),
+
+    getModel: (name) => driver.read((tx) => modelIn(tx, name)),
+
+    listModels: (query) =>
+      driver.read(async (tx) => {
+        const where: string[] = ['m.name > ?'];
+        const params: SqlValue[] = [decodePageToken(query.pageToken)];
+        if (query.namePrefix) {
+          where.push('substr(m.name, 1, ?) = ?');
+          params.push(query.namePrefix.length, query.namePrefix);
+        }
+        if (query.tag) {
+          where.push('EXISTS (SELECT 1 FROM model_tags t WHERE t.model = m.name AND t.tag = ?)');
+          params.push(query.tag);
+        }
+        for (const [k, v] of Object.entries(query.labels ?? {})) {
+          where.push('EXISTS (SELECT 1 FROM model_labels l WHERE l.model = m.name AND l.key = ? AND l.value = ?)');
+          params.push(k, v);
+        }
+        params.push(query.pageSize + 1);
+        const rows = await tx.all(`SELECT m.* FROM models m WHERE ${where.join(' AND ')} ORDER BY m.name LIMIT ?`, params);
+        const more = rows.length > query.pageSize;
+        const models = await loadModels(tx, rows.slice(0, query.pageSize));
+        return { models, nextPageToken: more ? encodePageToken(models[models.length - 1]!.name) : '' };
+      }),
+
+    createVersion: (input, ctx) =>
+      driver.write(async (tx) => {
+        const nowMs = clock();
+        const model = (await modelIn(tx, input.model)) ?? (input.createModelIfMissing ? await insertModel(tx, { name: input.model }, ctx, nowMs) : undefined);
+        if (!model) throw notFound(`model '${input.model}' does not exist`);
+        let version = input.version ?? 0;
+        if (version === 0) version = model.latestVersion + 1;
+        else if (version <= model.latestVersion) {
+          const taken = await versionIn(tx, input.model, version);
+          throw new InfermeshError(
+            Code.ALREADY_EXISTS,
+            taken
+              ? `model '${input.model}' already has version ${version}`
+              : `version ${version} of model '${input.model}' was used before (numbers are never reused; the next is ${model.latestVersion + 1})`,
+          );
+        }
+        await tx.run(`UPDATE models SET latest_version = ?, updated_at_ms = ? WHERE name = ?`, [version, nowMs, input.model]);
+        const record: VersionRecord = {
+          model: input.model,
+          version,
+          sha256: input.sha256,
+          sizeBytes: input.sizeBytes,
+          description: input.description ?? '',
+          labels: input.labels ?? {},
+          lineage: { trainingRunId: '', dataset: '', metrics: {}, parentVersion: 0, ...input.lineage },
+          configJson: input.configJson || '{}',
+          signature: input.signature,
+          createdAtMs: nowMs,
+        };
+        await tx.run(
+          `INSERT INTO versions (model, version, sha256, size_bytes, description, labels, lineage, config_json, signature, created_at_ms)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            record.model,
+            record.version,
+            record.sha256,
+            record.sizeBytes,
+            record.description,
+            JSON.stringify(record.labels),
+            JSON.stringify(record.lineage),
+            record.configJson,
+            JSON.stringify(record.signature),
+            nowMs,
+          ],
+        );
+        await appendEvent(tx, ctx, 'versionCreated', record.model, {
+          model: record.model,
+          version: record.version,
+          sha256: record.sha256,
+          sizeBytes: record.sizeBytes,
+          signature: record.signature,
+          configJson: record.configJson,
+          labels: record.labels,
+          description: record.description,
+          lineage: record.lineage,
+        }, nowMs);
+        const alias = input.alias ? await upsertAlias(tx, { model: record.model, version, ...input.alias }, ctx, nowMs) : undefined;
+        return { version: record, alias };
+      }),
+
+    getVersion: (model, version) => driver.read((tx) => versionIn(tx, model, version)),
+
+    listVersions: (model) =>
+      driver.read(async (tx) => (await tx.all(`SELECT * FROM versions WHERE model = ? ORDER BY version`, [model])).map(toVersion)),
+
+    deleteVersion: (model, version, ctx) =>
+      driver.write(async (tx) => {
+        await requireModel(tx, model);
+        const record = await versionIn(tx, model, version);
+        if (!record) throw notFound(`model '${model}' has no version ${version}`);
+        const aliases = await tx.all(`SELECT name FROM aliases WHERE model = ? AND version = ? ORDER BY name`, [model, version]);
+        if (aliases.length > 0) {
+          const names = aliases.map((a) => String(a.name)).join(', ');
+          throw failedPrecondition(`version ${version} of model '${model}' is aliased (${names}); move or delete the alias first`);
+        }
+        const nowMs = clock();
+        await tx.run(`DELETE FROM versions WHERE model = ? AND version = ?`, [model, version]);
+        await tx.run(`UPDATE models SET updated_at_ms = ? WHERE name = ?`, [nowMs, model]);
+        await appendEvent(tx, ctx, 'versionDeleted', model, { model, version, sha256: record.sha256 }, nowMs);
+        return record;
+      }),
+
+    countArtifactUses: (sha256) =>
+      driver.read(async (tx) => Number((await tx.all(`SELECT COUNT(*) AS n FROM versions WHERE sha256 = ?`, [sha256]))[0]!.n)),
+
+    setAlias: (alias, ctx) =>
+      driver.write(async (tx) => {
+        await requireModel(tx, alias.model);
+        if (!(await versionIn(tx, alias.model, alias.version))) throw notFound(`model '${alias.model}' has no version ${alias.version}`);
+        return upsertAlias(tx, alias, ctx, clock());
+      }),
+
+    deleteAlias: (model, name, ctx) =>
+      driver.write(async (tx) => {
+        await requireModel(tx, model);
+        const previous = await aliasIn(tx, model, name);
+        if (!previous) throw notFound(`model '${model}' has no alias '${name}'`);
+        await tx.run(`DELETE FROM aliases WHERE model = ? AND name = ?`, [model, name]);
+        await appendEvent(tx, ctx, 'aliasChanged', model, { model, alias: name, version: 0, weight: 0, previousVersion: previous.version }, clock());
+      }),
+
+    getAlias: (model, name) => driver.read((tx) => aliasIn(tx, model, name)),
+
+    listAliases: (model) =>
+      driver.read(async (tx) => (await tx.all(`SELECT * FROM aliases WHERE model = ? ORDER BY name`, [model])).map(toAlias)),
+
+    eventsFrom: (fromSequence, limit) =>
+      driver.read(async (tx) => (await tx.all(`SELECT * FROM outbox WHERE sequence >= ? ORDER BY sequence LIMIT ?`, [fromSequence, limit])).map(toOutbox)),
+
+    unpublishedEvents: (limit) =>
+      driver.read(async (tx) =>
+        (await tx.all(`SELECT * FROM outbox WHERE published_at_ms IS NULL ORDER BY sequence LIMIT ?`, [limit])).map(toOutbox),
+      ),
+
+    markPublished: (sequences, atMs) =>
+      sequences.length === 0
+        ? Promise.resolve()
+        : driver.write(async (tx) => {
+            await tx.run(`UPDATE outbox SET published_at_ms = ? WHERE sequence IN (${sequences.map(() => '?').join(', ')})`, [atMs, ...sequences]);
+          }),
+
+    lastSequence: () => driver.read(async (tx) => Number((await tx.all(`SELECT COALESCE(MAX(sequence), 0) AS last FROM outbox`))[0]!.last)),
+
+    close: () => driver.close(),
+  };
+  return store;
+}
+
+function modelEventBody(model: ModelRecord) {
+  return { model: model.name, description: model.description, tags: model.tags, labels: model.labels };
+}
+
+function toVersion(r: SqlRow): VersionRecord {
+  return {
+    model: String(r.model),
+    version: Number(r.version),
+    sha256: String(r.sha256),
+    sizeBytes: Number(r.size_bytes),
+    description: String(r.description),
+    labels: JSON.parse(String(r.labels)) as Record<string, string>,
+    lineage: JSON.parse(String(r.lineage)) as Lineage,
+    configJson: String(r.config_json),
+    signature: JSON.parse(String(r.signature)) as ModelSignature,
+    createdAtMs: Number(r.created_at_ms),
+  };
+}
+
+function toAlias(r: SqlRow): AliasRecord {
+  return { model: String(r.model), name: String(r.name), version: Number(r.version), weight: Number(r.weight), updatedAtMs: Number(r.updated_at_ms) };
+}
+
+function toOutbox(r: SqlRow): OutboxEvent {
+  return {
+    sequence: Number(r.sequence),
+    subject: String(r.subject),
+    payload: r.payload as Uint8Array,
+    traceparent: r.traceparent === null || r.traceparent === undefined ? undefined : String(r.traceparent),
+    createdAtMs: Number(r.created_at_ms),
+    publishedAtMs: r.published_at_ms === null || r.published_at_ms === undefined ? undefined : Number(r.published_at_ms),
+  };
+}
+
+function encodePageToken(lastName: string): string {
+  return Buffer.from(lastName, 'utf8').toString('base64url');
+}
+
+function decodePageToken(token: string | undefined): string {
+  return token ? Buffer.from(token, 'base64url').toString('utf8') : '';
+}

@@ -1,0 +1,147 @@
+import type { ModelSignature } from '../../../shared/onnx/index.js';
+
+/** What produced a version. */
+export interface Lineage {
+  trainingRunId: string;
+  dataset: string;
+  metrics: Record<string, number>;
+  /** The version this one was trained from; 0 for none. */
+  parentVersion: number;
+}
+
+/** A model, without its versions. */
+export interface ModelRecord {
+  name: string;
+  description: string;
+  tags: string[];
+  labels: Record<string, string>;
+  /** The highest version number ever allocated (numbers are never reused); 0 when none. */
+  latestVersion: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+/** One committed version of a model. */
+export interface VersionRecord {
+  model: string;
+  version: number;
+  /** Lowercase hex sha256 of the ONNX file. */
+  sha256: string;
+  sizeBytes: number;
+  description: string;
+  labels: Record<string, string>;
+  lineage: Lineage;
+  /** The serving config, a JSON object text ("{}" when none). */
+  configJson: string;
+  signature: ModelSignature;
+  createdAtMs: number;
+}
+
+/** An alias of a model pointing at one version. */
+export interface AliasRecord {
+  model: string;
+  name: string;
+  version: number;
+  /** Percent of traffic, 0-100. */
+  weight: number;
+  updatedAtMs: number;
+}
+
+/** One committed change, as stored in the outbox and published on NATS. */
+export interface OutboxEvent {
+  /** Gap-free commit sequence, 1, 2, 3, ... */
+  sequence: number;
+  subject: string;
+  /** The encoded `infermesh.events.v1.RegistryEvent`. */
+  payload: Uint8Array;
+  /** W3C trace context of the request that made the change, when there was one. */
+  traceparent?: string;
+  createdAtMs: number;
+  /** When NATS acknowledged it; undefined while unpublished. */
+  publishedAtMs?: number;
+}
+
+/** Fields of a model a caller sets. */
+export interface ModelInput {
+  name: string;
+  description?: string;
+  tags?: string[];
+  labels?: Record<string, string>;
+}
+
+/** A version to commit (its artifact is already stored and verified). */
+export interface NewVersion {
+  model: string;
+  /** The number to use; undefined or 0 for the next one. ALREADY_EXISTS when taken. */
+  version?: number;
+  sha256: string;
+  sizeBytes: number;
+  description?: string;
+  labels?: Record<string, string>;
+  lineage?: Partial<Lineage>;
+  configJson?: string;
+  signature: ModelSignature;
+  /** Create the model when it does not exist (otherwise NOT_FOUND). */
+  createModelIfMissing?: boolean;
+  /** Point this alias at the new version in the same commit. */
+  alias?: { name: string; weight: number };
+}
+
+/** A model listing query. */
+export interface ModelQuery {
+  pageSize: number;
+  /** Opaque, from the previous page; empty for the first. */
+  pageToken?: string;
+  namePrefix?: string;
+  tag?: string;
+  labels?: Record<string, string>;
+}
+
+/** Context of a write: the trace to carry into the event's `traceparent` header. */
+export interface WriteContext {
+  traceparent?: string;
+}
+
+/**
+ * Where the registry keeps its metadata. Every write commits its change and its
+ * outbox event in one transaction; writes are serialized, so event sequences are
+ * gap-free and in commit order. Errors are InfermeshErrors: NOT_FOUND,
+ * ALREADY_EXISTS, FAILED_PRECONDITION.
+ */
+export interface RegistryStore {
+  /** Random id fixed when the database was created; prefixes JetStream message ids. */
+  readonly registryId: string;
+  /** `sqlite` or `postgres`. */
+  readonly kind: string;
+
+  createModel(input: ModelInput, ctx?: WriteContext): Promise<ModelRecord>;
+  /** Replaces description, tags and labels. */
+  updateModel(input: ModelInput, ctx?: WriteContext): Promise<ModelRecord>;
+  getModel(name: string): Promise<ModelRecord | undefined>;
+  listModels(query: ModelQuery): Promise<{ models: ModelRecord[]; nextPageToken: string }>;
+
+  createVersion(input: NewVersion, ctx?: WriteContext): Promise<{ version: VersionRecord; alias?: AliasRecord }>;
+  getVersion(model: string, version: number): Promise<VersionRecord | undefined>;
+  /** Oldest first. */
+  listVersions(model: string): Promise<VersionRecord[]>;
+  /** FAILED_PRECONDITION while an alias points at it. Resolves with the deleted version. */
+  deleteVersion(model: string, version: number, ctx?: WriteContext): Promise<VersionRecord>;
+  /** How many versions (of any model) use this artifact. */
+  countArtifactUses(sha256: string): Promise<number>;
+
+  setAlias(alias: { model: string; name: string; version: number; weight: number }, ctx?: WriteContext): Promise<AliasRecord>;
+  deleteAlias(model: string, name: string, ctx?: WriteContext): Promise<void>;
+  getAlias(model: string, name: string): Promise<AliasRecord | undefined>;
+  listAliases(model: string): Promise<AliasRecord[]>;
+
+  /** Events with sequence >= `fromSequence`, oldest first, at most `limit`. */
+  eventsFrom(fromSequence: number, limit: number): Promise<OutboxEvent[]>;
+  /** Unpublished events, oldest first, at most `limit`. */
+  unpublishedEvents(limit: number): Promise<OutboxEvent[]>;
+  markPublished(sequences: readonly number[], atMs: number): Promise<void>;
+  /** The last committed sequence; 0 when none. */
+  lastSequence(): Promise<number>;
+
+  /** Closes the database connection(s). Idempotent. */
+  close(): Promise<void>;
+}
