@@ -1,0 +1,47 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { createLogger } from '../../../shared/logging/index.js';
+import { announce, onShutdownSignal } from '../../../shared/process/index.js';
+import { startInferenceNode } from '../inference-node.js';
+import { parsePort, parsePositiveInt } from './flags.js';
+
+/** Options of `infermesh serve`, validated. */
+export interface ServeOptions {
+  modelRepository: string;
+  host: string;
+  grpcPort: number;
+  drainTimeoutMs: number;
+}
+
+/** Parses and validates `infermesh serve` flags (one message per bad value). */
+export function parseServeOptions(raw: Record<string, unknown>): ServeOptions {
+  const repo = raw.modelRepository;
+  if (typeof repo !== 'string' || repo === '') throw new Error('--model-repository DIR is required');
+  return {
+    modelRepository: resolve(repo),
+    host: String(raw.host ?? '127.0.0.1'),
+    grpcPort: parsePort(raw.grpcPort, '--grpc-port'),
+    drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
+  };
+}
+
+/** Registers `infermesh serve`. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve every model of a Triton-style model repository (DIR/<model>/<version>/model.onnx) over KServe v2 gRPC')
+    .requiredOption('--model-repository <dir>', 'model repository directory')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--grpc-port <port>', 'gRPC port (0 = a free port, printed on the ready line)', process.env.INFERMESH_GRPC_PORT ?? '8001')
+    .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', '10000')
+    .action(async (raw: Record<string, unknown>) => {
+      const options = parseServeOptions(raw);
+      const logger = createLogger({ fields: { service: 'inference' } });
+      const node = await startInferenceNode({ repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, logger });
+      onShutdownSignal(() => node.close({ drainTimeoutMs: options.drainTimeoutMs }), logger);
+      for (const s of node.manager.list()) {
+        if (s.state !== 'READY') logger.warn('model not serving', { model: s.model, version: s.version, reason: s.reason });
+      }
+      announce('inference', { grpc: node.grpcAddress });
+    });
+}

@@ -1,0 +1,171 @@
+import { invalidArgument } from '../../../shared/errors/index.js';
+import { isDatatype, type Datatype, type ModelSignature } from '../../../shared/onnx/index.js';
+
+/** Where a model version's sessions run: `cpu`, or `cuda:N` (validated by the executor that runs it). */
+export interface InstanceGroupConfig {
+  device: string;
+  /** Sessions on that device (>= 1). */
+  count: number;
+}
+
+/** One warm-up input: `data` is the values in row-major order, or `'zeros'`. */
+export interface WarmupInput {
+  datatype: Datatype;
+  shape: number[];
+  data: number[] | string[] | 'zeros';
+}
+
+/** One warm-up request, run once through the executor before the version serves. */
+export interface WarmupSample {
+  inputs: Record<string, WarmupInput>;
+}
+
+/**
+ * A model's serving config (`<repo>/<model>/config.json`, camelCase JSON), with
+ * every default resolved. Every key is optional in the file.
+ */
+export interface ModelConfig {
+  /** Largest batch one run may take; 0 (default) = never batched. When > 0 the first dim of every input is the batch dim. */
+  maxBatchSize: number;
+  /** Batch sizes the scheduler prefers to form (default []). */
+  preferredBatchSizes: number[];
+  /** How long the scheduler may hold a request to form a batch, in µs (default 0). */
+  maxQueueDelayUs: number;
+  /** Requests that may wait in the queue before new ones get RESOURCE_EXHAUSTED (default 1024). */
+  maxQueueSize: number;
+  /** Deadline for requests that carry none, in ms (default: none). */
+  defaultTimeoutMs?: number;
+  /** Number of priority levels (default 1). */
+  priorityLevels: number;
+  /** Default `[{ device: 'cpu', count: 1 }]`. */
+  instances: InstanceGroupConfig[];
+  /** Run on CPU when a configured GPU cannot be used (default false: the version fails to load instead). */
+  allowCpuFallback: boolean;
+  /** ORT intra-op / inter-op thread counts (default: ORT's own). */
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  /** Requests run once at load (default []). */
+  warmup: WarmupSample[];
+}
+
+/** The config of a model with no config.json. */
+export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
+  maxBatchSize: 0,
+  preferredBatchSizes: [],
+  maxQueueDelayUs: 0,
+  maxQueueSize: 1024,
+  priorityLevels: 1,
+  instances: [{ device: 'cpu', count: 1 }],
+  allowCpuFallback: false,
+  warmup: [],
+});
+
+const KEYS = new Set([
+  'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayUs', 'maxQueueSize', 'defaultTimeoutMs', 'priorityLevels',
+  'instances', 'allowCpuFallback', 'intraOpThreads', 'interOpThreads', 'warmup',
+]);
+
+/**
+ * Parses and validates a model config (the parsed JSON of config.json, or an
+ * object). Throws INVALID_ARGUMENT whose message starts with `source` and names
+ * the bad key and what was expected; unknown keys are errors.
+ */
+export function parseModelConfig(raw: unknown, source = 'config.json'): ModelConfig {
+  const fail = (msg: string) => invalidArgument(`${source}: ${msg}`);
+  if (raw === undefined || raw === null) return structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw fail('expected a JSON object');
+  const obj = raw as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!KEYS.has(key)) throw fail(`unknown key '${key}' (known keys: ${[...KEYS].join(', ')})`);
+  }
+  const int = (key: string, min: number, value = obj[key]): number | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw fail(`'${key}' must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const preferred = obj.preferredBatchSizes;
+  if (preferred !== undefined && !Array.isArray(preferred)) throw fail(`'preferredBatchSizes' must be an array of integers >= 1`);
+  const config: ModelConfig = {
+    maxBatchSize: int('maxBatchSize', 0) ?? DEFAULT_MODEL_CONFIG.maxBatchSize,
+    preferredBatchSizes: (preferred ?? []).map((v: unknown, i: number) => int(`preferredBatchSizes[${i}]`, 1, v)!),
+    maxQueueDelayUs: int('maxQueueDelayUs', 0) ?? DEFAULT_MODEL_CONFIG.maxQueueDelayUs,
+    maxQueueSize: int('maxQueueSize', 1) ?? DEFAULT_MODEL_CONFIG.maxQueueSize,
+    priorityLevels: int('priorityLevels', 1) ?? DEFAULT_MODEL_CONFIG.priorityLevels,
+    instances: parseInstances(obj.instances, fail),
+    allowCpuFallback: false,
+    warmup: parseWarmup(obj.warmup, fail),
+  };
+  if (obj.allowCpuFallback !== undefined) {
+    if (typeof obj.allowCpuFallback !== 'boolean') throw fail(`'allowCpuFallback' must be true or false`);
+    config.allowCpuFallback = obj.allowCpuFallback;
+  }
+  const timeout = int('defaultTimeoutMs', 1);
+  if (timeout !== undefined) config.defaultTimeoutMs = timeout;
+  const intra = int('intraOpThreads', 0);
+  if (intra !== undefined) config.intraOpThreads = intra;
+  const inter = int('interOpThreads', 0);
+  if (inter !== undefined) config.interOpThreads = inter;
+  for (const size of config.preferredBatchSizes) {
+    if (size > config.maxBatchSize) throw fail(`'preferredBatchSizes' has ${size}, above maxBatchSize ${config.maxBatchSize}`);
+  }
+  return config;
+}
+
+function parseInstances(value: unknown, fail: (msg: string) => Error): InstanceGroupConfig[] {
+  if (value === undefined) return DEFAULT_MODEL_CONFIG.instances.map((g) => ({ ...g }));
+  if (!Array.isArray(value) || value.length === 0) throw fail(`'instances' must be a non-empty array of { device, count }`);
+  return value.map((g: unknown, i) => {
+    if (typeof g !== 'object' || g === null) throw fail(`'instances[${i}]' must be an object { device, count }`);
+    const { device, count, ...rest } = g as Record<string, unknown>;
+    const extra = Object.keys(rest)[0];
+    if (extra) throw fail(`unknown key 'instances[${i}].${extra}' (known keys: device, count)`);
+    if (typeof device !== 'string' || device === '') throw fail(`'instances[${i}].device' must be a string like 'cpu' or 'cuda:0'`);
+    const n = count ?? 1;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw fail(`'instances[${i}].count' must be an integer >= 1, got ${JSON.stringify(n)}`);
+    return { device, count: n };
+  });
+}
+
+function parseWarmup(value: unknown, fail: (msg: string) => Error): WarmupSample[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw fail(`'warmup' must be an array of { inputs: { NAME: { datatype, shape, data } } }`);
+  return value.map((sample: unknown, i) => {
+    const inputs = (sample as { inputs?: unknown } | null)?.inputs;
+    if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw fail(`'warmup[${i}].inputs' must be an object keyed by input name`);
+    const parsed: Record<string, WarmupInput> = {};
+    for (const [name, t] of Object.entries(inputs as Record<string, unknown>)) {
+      const where = `warmup[${i}].inputs.${name}`;
+      const { datatype, shape, data } = (t ?? {}) as Record<string, unknown>;
+      if (typeof datatype !== 'string' || !isDatatype(datatype)) throw fail(`'${where}.datatype' must be a KServe datatype (FP32, INT64, BYTES, ...), got ${JSON.stringify(datatype)}`);
+      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw fail(`'${where}.shape' must be an array of integers >= 0`);
+      const count = shape.reduce((a: number, b: number) => a * b, 1);
+      if (data !== 'zeros') {
+        if (!Array.isArray(data)) throw fail(`'${where}.data' must be an array of values or 'zeros'`);
+        if (data.length !== count) throw fail(`'${where}.data' has ${data.length} value(s) but shape [${shape.join(',')}] needs ${count}`);
+      }
+      parsed[name] = { datatype, shape: shape as number[], data: data as WarmupInput['data'] };
+    }
+    return { inputs: parsed };
+  });
+}
+
+/**
+ * Checks a config against the model's signature: when it batches, every input's
+ * and output's first dim must be dynamic; warm-up inputs must be the model's.
+ * Throws INVALID_ARGUMENT naming the tensor.
+ */
+export function checkConfigAgainstSignature(config: ModelConfig, signature: ModelSignature, source = 'config.json'): void {
+  if (config.maxBatchSize > 0) {
+    for (const t of [...signature.inputs, ...signature.outputs]) {
+      if (t.shape.length === 0 || t.shape[0] !== -1) {
+        throw invalidArgument(`${source}: maxBatchSize ${config.maxBatchSize} needs a dynamic first (batch) dimension on every tensor, but '${t.name}' has shape [${t.shape.join(',')}]`);
+      }
+    }
+  }
+  const names = new Set(signature.inputs.map((t) => t.name));
+  config.warmup.forEach((sample, i) => {
+    for (const name of Object.keys(sample.inputs)) {
+      if (!names.has(name)) throw invalidArgument(`${source}: warmup[${i}] names input '${name}', which the model lacks (inputs: ${[...names].join(', ')})`);
+    }
+  });
+}

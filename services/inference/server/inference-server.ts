@@ -1,0 +1,94 @@
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { Logger } from '../../../shared/logging/index.js';
+import { loadProtos } from '../../../shared/proto/index.js';
+import type { ProtoGrpcType } from '../../../shared/generated/grpc_service.js';
+import type { ModelManager } from '../models/index.js';
+import { healthHandlers } from './health-handlers.js';
+import { inferHandlers } from './infer-handlers.js';
+import { modelHandlers } from './model-handlers.js';
+import { repositoryHandlers } from './repository-handlers.js';
+
+/** Options of {@link createInferenceServer}. */
+export interface InferenceServerOptions {
+  manager: ModelManager;
+  logger: Logger;
+  /** Interface to bind. Default 127.0.0.1. */
+  host?: string;
+  /** Port to bind; 0 (default) picks a free one (see start()'s result). */
+  port?: number;
+  /** Largest request/response message, in bytes. Default 256 MiB. */
+  maxMessageBytes?: number;
+}
+
+/** Options of {@link InferenceServer.close}. */
+export interface CloseOptions {
+  /** How long in-flight calls may take to finish before they are cut off, in ms. Default 10000. */
+  drainTimeoutMs?: number;
+}
+
+/** The gRPC front end of an inference node (inference.GRPCInferenceService). */
+export interface InferenceServer {
+  /** Binds and serves; resolves with the bound address. */
+  start(): Promise<{ host: string; port: number }>;
+  /** True between start() and close(): what ServerReady answers. */
+  readonly ready: boolean;
+  /**
+   * Graceful stop: ServerReady turns false, no new calls are accepted, calls in
+   * flight finish within `drainTimeoutMs`, then the rest are cut off. Idempotent.
+   * Does not close the model manager (its owner does).
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+/** Creates the inference node's gRPC server over a model manager. */
+export function createInferenceServer(options: InferenceServerOptions): InferenceServer {
+  const host = options.host ?? '127.0.0.1';
+  const logger = options.logger;
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const server = new Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': maxMessageBytes });
+  let ready = false;
+  let closed: Promise<void> | undefined;
+  const proto = loadProtos(['inference/grpc_service.proto']) as unknown as ProtoGrpcType;
+  server.addService(proto.inference.GRPCInferenceService.service, {
+    ...healthHandlers(options.manager, logger, () => ready),
+    ...modelHandlers(options.manager, logger),
+    ...repositoryHandlers(options.manager, logger),
+    ...inferHandlers(options.manager, logger),
+  });
+
+  return {
+    get ready() {
+      return ready;
+    },
+    start: () =>
+      new Promise((resolve, reject) => {
+        const target = host.includes(':') ? `[${host}]:${options.port ?? 0}` : `${host}:${options.port ?? 0}`;
+        server.bindAsync(target, ServerCredentials.createInsecure(), (err, port) => {
+          if (err) return reject(err);
+          ready = true;
+          logger.info('inference server listening', { host, port });
+          resolve({ host, port });
+        });
+      }),
+    close: (closeOptions = {}) => {
+      closed ??= new Promise<void>((resolve) => {
+        ready = false;
+        const drainTimeoutMs = closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+        const timer = setTimeout(() => {
+          logger.warn('drain timeout: cutting off calls still in flight', { drainTimeoutMs });
+          server.forceShutdown();
+          resolve();
+        }, drainTimeoutMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return closed;
+    },
+  };
+}

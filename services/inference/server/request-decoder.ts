@@ -1,0 +1,84 @@
+import * as ort from 'onnxruntime-node';
+import { invalidArgument } from '../../../shared/errors/index.js';
+import { ORT_TYPE, type TensorSignature } from '../../../shared/onnx/index.js';
+import { contentsLength, decodeRawTensor, decodeTensorContents, elementCount } from '../../../shared/tensor/index.js';
+import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
+import type { LoadedVersion } from '../models/index.js';
+
+/** A ModelInferRequest validated against a version's signature and turned into ORT tensors. */
+export interface DecodedInferRequest {
+  inputs: Record<string, ort.Tensor>;
+  /** Requested outputs, or all of the model's outputs in signature order when none were named. */
+  outputNames: string[];
+  /** Inferences this request counts for: its batch dim when the model batches, else 1. */
+  inferences: number;
+}
+
+const describe = (t: TensorSignature) => `'${t.name}' (${t.datatype} [${t.shape.join(',')}])`;
+
+/**
+ * Validates a request against the version's signature and config and decodes its
+ * tensors. Raw tensors become typed-array views over the received buffers when
+ * aligned. Throws INVALID_ARGUMENT naming the tensor and what was expected.
+ */
+export function decodeInferRequest(request: ModelInferRequest__Output, loaded: LoadedVersion): DecodedInferRequest {
+  const { signature, config } = loaded;
+  const byName = new Map(signature.inputs.map((t) => [t.name, t]));
+  const raw = request.rawInputContents ?? [];
+  if (raw.length > 0 && raw.length !== request.inputs.length) {
+    throw invalidArgument(`raw_input_contents has ${raw.length} entries but the request has ${request.inputs.length} inputs; send one raw entry per input, in order`);
+  }
+  const inputs: Record<string, ort.Tensor> = {};
+  let batch: number | undefined;
+  request.inputs.forEach((input, i) => {
+    const expected = byName.get(input.name);
+    if (!expected) {
+      throw invalidArgument(`unexpected input '${input.name}': the model's inputs are ${signature.inputs.map(describe).join(', ')}`);
+    }
+    const label = `input '${input.name}'`;
+    if (inputs[input.name]) throw invalidArgument(`${label} appears more than once`);
+    if (input.datatype !== expected.datatype) throw invalidArgument(`${label}: expected datatype ${expected.datatype}, got '${input.datatype}'`);
+    const shape = input.shape.map((d) => Number(d));
+    if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw invalidArgument(`${label}: shape [${input.shape.join(',')}] must hold integers >= 0`);
+    if (shape.length !== expected.shape.length) {
+      throw invalidArgument(`${label}: expected shape [${expected.shape.join(',')}] (rank ${expected.shape.length}), got [${shape.join(',')}] (rank ${shape.length})`);
+    }
+    expected.shape.forEach((d, axis) => {
+      if (d >= 0 && shape[axis] !== d) {
+        throw invalidArgument(`${label}: dimension ${axis} must be ${d}, got ${shape[axis]} (expected shape [${expected.shape.join(',')}], got [${shape.join(',')}])`);
+      }
+    });
+    if (config.maxBatchSize > 0) {
+      const b = shape[0]!;
+      if (b < 1 || b > config.maxBatchSize) throw invalidArgument(`${label}: batch size ${b} must be between 1 and the model's maxBatchSize ${config.maxBatchSize}`);
+      if (batch !== undefined && b !== batch) throw invalidArgument(`${label}: batch size ${b} differs from the other inputs' ${batch}`);
+      batch = b;
+    }
+    let data;
+    if (raw.length > 0) {
+      if (contentsLength(input.contents) > 0) throw invalidArgument(`${label}: has both contents and raw_input_contents; send one`);
+      data = decodeRawTensor(expected.datatype, raw[i]!, label);
+    } else if (input.contents) {
+      data = decodeTensorContents(expected.datatype, input.contents, label);
+    } else {
+      data = decodeTensorContents(expected.datatype, {} as never, label);
+    }
+    const count = elementCount(shape);
+    if (data.length !== count) throw invalidArgument(`${label}: shape [${shape.join(',')}] needs ${count} element(s), got ${data.length}`);
+    inputs[input.name] = new ort.Tensor(ORT_TYPE[expected.datatype] as 'float32', data as Float32Array, shape);
+  });
+  for (const t of signature.inputs) {
+    if (!inputs[t.name]) throw invalidArgument(`missing input ${describe(t)}`);
+  }
+  const known = new Set(signature.outputs.map((t) => t.name));
+  const outputNames: string[] = [];
+  for (const o of request.outputs) {
+    if (!known.has(o.name)) throw invalidArgument(`unknown output '${o.name}': the model's outputs are ${signature.outputs.map(describe).join(', ')}`);
+    if (!outputNames.includes(o.name)) outputNames.push(o.name);
+  }
+  return {
+    inputs,
+    outputNames: outputNames.length > 0 ? outputNames : signature.outputs.map((t) => t.name),
+    inferences: batch ?? 1,
+  };
+}

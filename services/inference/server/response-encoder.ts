@@ -1,0 +1,43 @@
+import type * as ort from 'onnxruntime-node';
+import { InfermeshError, Code } from '../../../shared/errors/index.js';
+import { datatypeFromOrt } from '../../../shared/onnx/index.js';
+import { encodeRawTensor, type TensorData } from '../../../shared/tensor/index.js';
+import type { InferParameter } from '../../../shared/generated/inference/InferParameter.js';
+import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
+
+/** What one response is built from. */
+export interface InferResponseParts {
+  modelName: string;
+  modelVersion: string;
+  id: string;
+  outputNames: readonly string[];
+  outputs: Readonly<Record<string, ort.Tensor>>;
+  /** Response parameters (e.g. `trace_id`). */
+  parameters?: Record<string, InferParameter>;
+}
+
+/**
+ * THE place where ModelInferResponses are built (unary and streaming alike).
+ * Outputs always go in raw_output_contents; numeric outputs are Buffer views
+ * over ORT's output memory (no copy), BYTES are framed into one buffer each.
+ */
+export function buildInferResponse(parts: InferResponseParts): ModelInferResponse {
+  const outputs: NonNullable<ModelInferResponse['outputs']> = [];
+  const raw: Buffer[] = [];
+  for (const name of parts.outputNames) {
+    const tensor = parts.outputs[name];
+    if (!tensor) throw new InfermeshError(Code.INTERNAL, `the executor returned no output '${name}'`);
+    const datatype = datatypeFromOrt(tensor.type);
+    if (!datatype) throw new InfermeshError(Code.INTERNAL, `output '${name}' has ORT type ${tensor.type}, which the protocol cannot carry`);
+    outputs.push({ name, datatype, shape: tensor.dims.map((d) => Number(d)) });
+    raw.push(encodeRawTensor(tensor.data as TensorData));
+  }
+  return {
+    modelName: parts.modelName,
+    modelVersion: parts.modelVersion,
+    id: parts.id,
+    parameters: parts.parameters ?? {},
+    outputs,
+    rawOutputContents: raw,
+  };
+}

@@ -1,0 +1,42 @@
+import { invalidArgument } from '../errors/index.js';
+
+/**
+ * The raw form of a BYTES tensor: each element is a 4-byte little-endian length
+ * followed by that many bytes. Strings are written as UTF-8.
+ * Allocates one buffer for the whole tensor.
+ */
+export function encodeBytesElements(elements: readonly (string | Uint8Array)[]): Buffer {
+  const parts = elements.map((e) => (typeof e === 'string' ? Buffer.from(e, 'utf8') : e));
+  let total = 0;
+  for (const p of parts) total += 4 + p.byteLength;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const p of parts) {
+    out.writeUInt32LE(p.byteLength, at);
+    out.set(p, at + 4);
+    at += 4 + p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Splits raw BYTES framing into its elements, as views over `bytes` (no copy).
+ * Throws INVALID_ARGUMENT naming `label` when a frame is truncated.
+ */
+export function decodeBytesElements(bytes: Uint8Array, label = 'BYTES tensor'): Buffer[] {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Buffer[] = [];
+  let at = 0;
+  while (at < buf.byteLength) {
+    if (at + 4 > buf.byteLength) {
+      throw invalidArgument(`${label}: truncated BYTES element ${out.length}: ${buf.byteLength - at} byte(s) left where a 4-byte length was expected`);
+    }
+    const len = buf.readUInt32LE(at);
+    if (at + 4 + len > buf.byteLength) {
+      throw invalidArgument(`${label}: truncated BYTES element ${out.length}: its length says ${len} byte(s) but ${buf.byteLength - at - 4} remain`);
+    }
+    out.push(buf.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return out;
+}

@@ -1,0 +1,36 @@
+import { invalidArgument } from '../errors/index.js';
+import type { Datatype } from '../onnx/index.js';
+import { decodeBytesElements, encodeBytesElements } from './bytes-framing.js';
+import { TYPED_ARRAY, elementSize, type TensorData } from './tensor-data.js';
+
+/**
+ * Decodes one tensor's raw bytes (`raw_input_contents` / `raw_output_contents`,
+ * little-endian) into its {@link TensorData}. Fixed-size datatypes come back as a
+ * typed-array VIEW over `bytes` when its byte offset is aligned for the element
+ * size, and as a copy only when it is not. BYTES come back as UTF-8 strings.
+ * Throws INVALID_ARGUMENT naming `label` when the length does not fit the datatype.
+ */
+export function decodeRawTensor(datatype: Datatype, bytes: Uint8Array, label = 'tensor'): TensorData {
+  if (datatype === 'BYTES') return decodeBytesElements(bytes, label).map((b) => b.toString('utf8'));
+  const size = elementSize(datatype);
+  if (bytes.byteLength % size !== 0) {
+    throw invalidArgument(`${label}: ${bytes.byteLength} raw byte(s) is not a whole number of ${datatype} elements (${size} bytes each)`);
+  }
+  const Ctor = TYPED_ARRAY[datatype];
+  const count = bytes.byteLength / size;
+  if (bytes.byteOffset % size === 0) return new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, count);
+  // A typed array cannot start at a misaligned offset: copy into fresh, aligned memory.
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new Ctor(copy.buffer, 0, count);
+}
+
+/**
+ * Encodes tensor data as raw bytes. Typed arrays come back as a Buffer VIEW over
+ * the same memory (no copy); BYTES (`string[]` or `Uint8Array[]`) are framed.
+ */
+export function encodeRawTensor(data: TensorData | readonly Uint8Array[]): Buffer {
+  if (Array.isArray(data)) return encodeBytesElements(data as readonly (string | Uint8Array)[]);
+  const typed = data as Exclude<TensorData, string[]>;
+  return Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
+}
