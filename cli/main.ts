@@ -2,6 +2,8 @@
 // The `infermesh` command. Each service contributes its verbs through a
 // `register*Commands(program)` function; this file only assembles them.
 import { Command } from 'commander';
+import { registerInferenceCommands } from '../services/inference/index.js';
+import { registerUpCommand } from './up.js';
 
 const program = new Command();
 program
@@ -11,6 +13,8 @@ program
   .showHelpAfterError();
 
 // Service command registrations (one line each).
+registerInferenceCommands(program);
+registerUpCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`infermesh: ${err instanceof Error ? err.message : String(err)}\n`);
