@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerInferenceCommands } from '../services/inference/index.js';
 import { registerUpCommand } from './up.js';
+import { registerRecommenderCommands } from '../services/recommender/index.js';
 
 const program = new Command();
 program
@@ -15,6 +16,7 @@ program
 // Service command registrations (one line each).
 registerInferenceCommands(program);
 registerUpCommand(program);
+registerRecommenderCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`infermesh: ${err instanceof Error ? err.message : String(err)}\n`);

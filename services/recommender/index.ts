@@ -1,0 +1,1 @@
+export { registerRecommenderCommands } from './cli/index.js';
