@@ -40,3 +40,19 @@ export function decodeBytesElements(bytes: Uint8Array, label = 'BYTES tensor'): 
   }
   return out;
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes BYTES elements as UTF-8 strings. Throws INVALID_ARGUMENT naming
+ * `label` and the element for bytes that are not valid UTF-8 (never replaces them).
+ */
+export function decodeUtf8Elements(elements: readonly Uint8Array[], label = 'BYTES tensor'): string[] {
+  return elements.map((e, i) => {
+    try {
+      return utf8.decode(e);
+    } catch {
+      throw invalidArgument(`${label}: BYTES element ${i} is not valid UTF-8 (string tensors hold text; send binary data base64-encoded)`);
+    }
+  });
+}

@@ -1,6 +1,7 @@
 import { invalidArgument } from '../errors/index.js';
 import type { Datatype } from '../onnx/index.js';
 import type { InferTensorContents, InferTensorContents__Output } from '../generated/inference/InferTensorContents.js';
+import { decodeUtf8Elements } from './bytes-framing.js';
 import { TYPED_ARRAY, type TensorData } from './tensor-data.js';
 
 type ContentsField = keyof InferTensorContents__Output;
@@ -49,7 +50,7 @@ export function decodeTensorContents(datatype: Datatype, contents: InferTensorCo
   const values = (contents[field] ?? []) as readonly unknown[];
   switch (datatype) {
     case 'BYTES':
-      return (values as readonly Uint8Array[]).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
+      return decodeUtf8Elements(values as readonly Uint8Array[], label);
     case 'BOOL':
       return Uint8Array.from(values as readonly boolean[], (v) => (v ? 1 : 0));
     case 'INT64':

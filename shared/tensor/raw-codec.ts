@@ -1,17 +1,17 @@
 import { invalidArgument } from '../errors/index.js';
 import type { Datatype } from '../onnx/index.js';
-import { decodeBytesElements, encodeBytesElements } from './bytes-framing.js';
+import { decodeBytesElements, decodeUtf8Elements, encodeBytesElements } from './bytes-framing.js';
 import { TYPED_ARRAY, elementSize, type TensorData } from './tensor-data.js';
 
 /**
  * Decodes one tensor's raw bytes (`raw_input_contents` / `raw_output_contents`,
  * little-endian) into its {@link TensorData}. Fixed-size datatypes come back as a
  * typed-array VIEW over `bytes` when its byte offset is aligned for the element
- * size, and as a copy only when it is not. BYTES come back as UTF-8 strings.
+ * size, and as a copy only when it is not. BYTES come back as strings (elements must be valid UTF-8).
  * Throws INVALID_ARGUMENT naming `label` when the length does not fit the datatype.
  */
 export function decodeRawTensor(datatype: Datatype, bytes: Uint8Array, label = 'tensor'): TensorData {
-  if (datatype === 'BYTES') return decodeBytesElements(bytes, label).map((b) => b.toString('utf8'));
+  if (datatype === 'BYTES') return decodeUtf8Elements(decodeBytesElements(bytes, label), label);
   const size = elementSize(datatype);
   if (bytes.byteLength % size !== 0) {
     throw invalidArgument(`${label}: ${bytes.byteLength} raw byte(s) is not a whole number of ${datatype} elements (${size} bytes each)`);

@@ -63,6 +63,11 @@ export function decodeInferRequest(request: ModelInferRequest__Output, loaded: L
     } else {
       data = decodeTensorContents(expected.datatype, {} as never, label);
     }
+    if (expected.datatype === 'BYTES') {
+      // ONNX Runtime's string tensors are C strings: a NUL would silently cut the element short.
+      const at = (data as string[]).findIndex((e) => e.includes('\0'));
+      if (at >= 0) throw invalidArgument(`${label}: BYTES element ${at} contains a NUL byte, which ONNX Runtime string tensors cannot hold`);
+    }
     const count = elementCount(shape);
     if (data.length !== count) throw invalidArgument(`${label}: shape [${shape.join(',')}] needs ${count} element(s), got ${data.length}`);
     inputs[input.name] = new ort.Tensor(ORT_TYPE[expected.datatype] as 'float32', data as Float32Array, shape);
