@@ -39,6 +39,8 @@ export interface VersionStatus {
   reason: string;
   devices: readonly string[];
   notes: readonly string[];
+  /** Requests holding this version right now (queued or running). */
+  inFlight: number;
 }
 
 /**
@@ -348,7 +350,7 @@ export class ModelManager {
   list(): VersionStatus[] {
     const out: VersionStatus[] = [];
     for (const [model, entry] of [...this.#models.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      if (entry.failure !== undefined) out.push({ model, version: '', state: 'UNAVAILABLE', reason: entry.failure, devices: [], notes: [] });
+      if (entry.failure !== undefined) out.push({ model, version: '', state: 'UNAVAILABLE', reason: entry.failure, devices: [], notes: [], inFlight: 0 });
       const versions = [...entry.versions.entries()].sort(([a], [b]) => Number(a) - Number(b));
       for (const [version, slot] of versions) out.push(this.#status(model, version, slot));
     }
@@ -400,7 +402,15 @@ export class ModelManager {
 
   #status(model: string, version: string, slot: VersionSlot): VersionStatus {
     const executor = slot.served?.loaded.executor;
-    return { model, version, state: slot.state, reason: slot.reason, devices: executor?.devices ?? [], notes: executor?.notes ?? [] };
+    return {
+      model,
+      version,
+      state: slot.state,
+      reason: slot.reason,
+      devices: executor?.devices ?? [],
+      notes: executor?.notes ?? [],
+      inFlight: slot.served?.leases ?? 0,
+    };
   }
 
   #entry(model: string): ModelEntry {
