@@ -1,0 +1,151 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { Code, InfermeshError, invalidArgument, notFound } from '../../../shared/errors/index.js';
+import type { Logger } from '../../../shared/logging/index.js';
+import type { SpanStore } from '../store/index.js';
+import { modelStatsView, overviewMinutes, parseTraceId, traceQueryFrom, traceSpansView, traceSummaryView } from '../api/views.js';
+import { loadWebAssets } from './web-assets.js';
+
+export interface WebServerOptions {
+  store: SpanStore;
+  registry: Registry;
+  logger: Logger;
+  host: string;
+  /** 0 = a free port. */
+  port: number;
+  now?: () => number;
+}
+
+export interface WebServer {
+  /** `host:port` it listens on. */
+  readonly address: string;
+  /** Stops listening and closes open connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+const HTTP_STATUS: Partial<Record<Code, number>> = {
+  [Code.INVALID_ARGUMENT]: 400,
+  [Code.NOT_FOUND]: 404,
+  [Code.UNAVAILABLE]: 503,
+};
+
+/**
+ * Builds a SearchTraces request from the page's query string:
+ * service, operation, model, version, status (ok|error), minDurationMs,
+ * lookbackMinutes, attr=key=value (repeatable), order (newest|slowest), limit.
+ */
+function searchRequestFrom(params: URLSearchParams, nowMs: number) {
+  const status = params.get('status') ?? '';
+  if (!['', 'any', 'ok', 'error'].includes(status)) throw invalidArgument(`status must be ok or error, got "${status}"`);
+  const order = params.get('order') ?? 'newest';
+  if (!['newest', 'slowest'].includes(order)) throw invalidArgument(`order must be newest or slowest, got "${order}"`);
+  const lookback = Number(params.get('lookbackMinutes') ?? 0);
+  if (!Number.isFinite(lookback) || lookback < 0) throw invalidArgument(`lookbackMinutes must be a number >= 0, got "${params.get('lookbackMinutes')}"`);
+  const attributes = params.getAll('attr').map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw invalidArgument(`attr must be key=value, got "${pair}"`);
+    return { key: pair.slice(0, eq), value: pair.slice(eq + 1) };
+  });
+  return traceQueryFrom({
+    service: params.get('service') ?? '',
+    operation: params.get('operation') ?? '',
+    model: params.get('model') ?? '',
+    version: params.get('version') ?? '',
+    status: status === 'error' ? 'STATUS_FILTER_ERROR' : status === 'ok' ? 'STATUS_FILTER_OK' : 'STATUS_FILTER_ANY',
+    minDurationMs: Number(params.get('minDurationMs') ?? 0),
+    startTimeUnixNano: lookback > 0 ? (BigInt(Math.floor(nowMs - lookback * 60_000)) * 1_000_000n).toString() : '0',
+    endTimeUnixNano: '0',
+    attributes,
+    order: order === 'slowest' ? 'TRACE_ORDER_SLOWEST' : 'TRACE_ORDER_NEWEST',
+    limit: Number(params.get('limit') ?? 0),
+  });
+}
+
+/**
+ * The monitor's HTTP side: the operators' web page (static files from
+ * services/monitor/web), the JSON API behind it (/api/traces,
+ * /api/traces/:id, /api/services, /api/operations, /api/overview), and the
+ * monitor's own Prometheus metrics on /metrics.
+ */
+export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
+  const { store, registry, logger } = options;
+  const now = options.now ?? Date.now;
+  const assets = loadWebAssets();
+
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  };
+
+  const api = (path: string, params: URLSearchParams): unknown => {
+    if (path === '/api/traces') return { traces: store.search(searchRequestFrom(params, now())).map(traceSummaryView) };
+    if (path.startsWith('/api/traces/')) {
+      const id = parseTraceId(decodeURIComponent(path.slice('/api/traces/'.length)));
+      const detail = store.getTrace(id);
+      if (!detail) throw notFound(`trace ${id} is not in the monitor (never received, or pruned by retention)`);
+      return { spans: traceSpansView(detail) };
+    }
+    if (path === '/api/services') return { services: store.listServices() };
+    if (path === '/api/operations') return { operations: store.listOperations(params.get('service') || undefined) };
+    if (path === '/api/overview') {
+      const minutes = overviewMinutes(Number(params.get('minutes') ?? 0) || undefined);
+      return { windowMinutes: minutes, models: store.modelOverview(minutes).map(modelStatsView) };
+    }
+    throw notFound(`no API at ${path}`);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://monitor');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      json(res, 405, { error: 'only GET is served' });
+      return;
+    }
+    if (url.pathname.startsWith('/api/')) {
+      try {
+        json(res, 200, api(url.pathname, url.searchParams));
+      } catch (err) {
+        const error = InfermeshError.from(err);
+        if (!(err instanceof InfermeshError)) logger.error('web API request failed', { path: url.pathname, err });
+        json(res, HTTP_STATUS[error.code] ?? 500, { error: error.message, code: Code[error.code] });
+      }
+      return;
+    }
+    if (url.pathname === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: unknown) => {
+          logger.error('metrics collection failed', { err });
+          res.writeHead(500).end();
+        },
+      );
+      return;
+    }
+    const asset = assets.get(url.pathname);
+    if (!asset) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'no-cache' }).end(asset.body);
+  };
+
+  const server = createServer(handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  let closed: Promise<void> | undefined;
+  return {
+    address: `${options.host}:${port}`,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}

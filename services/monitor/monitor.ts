@@ -1,0 +1,122 @@
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ProtoGrpcType } from '../../shared/generated/monitor.js';
+import { silentLogger, type Logger } from '../../shared/logging/index.js';
+import { loadProtos } from '../../shared/proto/index.js';
+import { createTelemetry, type MonitorMetrics } from '../../shared/telemetry/index.js';
+import type { Registry } from 'prom-client';
+import { createMonitorHandlers } from './api/monitor-service.js';
+import { startWebServer, type WebServer } from './http/web-server.js';
+import { createTraceReceiver } from './receiver/trace-receiver.js';
+import { createSpanStore, type SpanStore, type SpanStoreOptions } from './store/index.js';
+
+/** Defaults of {@link MonitorOptions}. */
+export const DEFAULT_MONITOR_OPTIONS = {
+  host: '127.0.0.1',
+  /** The OTLP/gRPC port every OpenTelemetry exporter sends to by default. */
+  grpcPort: 4317,
+  /** The web page's port (Jaeger's UI port, familiar to operators). */
+  httpPort: 16686,
+  maxExportBytes: 8 * 1024 * 1024,
+  drainTimeoutMs: 5000,
+} as const;
+
+export interface MonitorOptions {
+  /** Interface both servers bind. Default 127.0.0.1 (0.0.0.0 in a deployment). */
+  host?: string;
+  /** OTLP receiver and Monitor API port; 0 = a free port. Default 4317. */
+  grpcPort?: number;
+  /** Web page and JSON API port; 0 = a free port. Default 16686. */
+  httpPort?: number;
+  /** Folder of the span database; undefined keeps spans in memory. */
+  dataDir?: string;
+  /** Retention and store options (maxAgeMs, maxSpans, maxBytes, pruneIntervalMs). */
+  retention?: Omit<SpanStoreOptions, 'dataDir' | 'logger' | 'metrics' | 'now'>;
+  /** OTLP exports larger than this are rejected with INVALID_ARGUMENT. Default 8 MiB. */
+  maxExportBytes?: number;
+  /** Wall clock in ms since the epoch. Default Date.now. */
+  now?: () => number;
+  logger?: Logger;
+}
+
+export interface Monitor {
+  /** `host:port` of the OTLP receiver and the Monitor API. */
+  readonly grpcAddress: string;
+  /** `host:port` of the web page. */
+  readonly httpAddress: string;
+  readonly store: SpanStore;
+  /** The monitor's own Prometheus registry (served on the web port's /metrics). */
+  readonly registry: Registry;
+  readonly metrics: MonitorMetrics;
+  /** Stops receiving (calls in flight get `drainTimeoutMs`), then closes the web server and the store. Idempotent. */
+  close(options?: { drainTimeoutMs?: number }): Promise<void>;
+}
+
+function bind(server: Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+}
+
+/**
+ * Starts the monitor: the OTLP/gRPC trace receiver and the
+ * `infermesh.monitor.v1.Monitor` API on one gRPC port, the span store, and
+ * the operators' web page on an HTTP port. The monitor does not trace itself
+ * (its spans would loop back into it); it has metrics only.
+ */
+export async function startMonitor(options: MonitorOptions = {}): Promise<Monitor> {
+  const host = options.host ?? DEFAULT_MONITOR_OPTIONS.host;
+  const maxExportBytes = options.maxExportBytes ?? DEFAULT_MONITOR_OPTIONS.maxExportBytes;
+  const logger = (options.logger ?? silentLogger).child({ component: 'monitor' });
+  const telemetry = await createTelemetry({ serviceName: 'monitor', samplingRatio: 'off', logger });
+  const metrics = telemetry.metrics.monitor;
+  const store = createSpanStore({ ...options.retention, dataDir: options.dataDir, logger, metrics, now: options.now });
+
+  // Above maxExportBytes the receiver answers INVALID_ARGUMENT itself; grpc-js's
+  // own cap (RESOURCE_EXHAUSTED) only stops messages far beyond it.
+  const server = new Server({ 'grpc.max_receive_message_length': Math.max(maxExportBytes * 4, 64 * 1024 * 1024) });
+  const receiver = createTraceReceiver({ store, metrics, logger, maxExportBytes });
+  server.addService(receiver.definition, receiver.handlers);
+  const proto = loadProtos(['infermesh/monitor/v1/monitor.proto']) as unknown as ProtoGrpcType;
+  server.addService(proto.infermesh.monitor.v1.Monitor.service, createMonitorHandlers(store, logger));
+
+  let web: WebServer | undefined;
+  let grpcPort: number;
+  try {
+    grpcPort = await bind(server, `${host}:${options.grpcPort ?? DEFAULT_MONITOR_OPTIONS.grpcPort}`);
+    web = await startWebServer({ store, registry: telemetry.registry, logger, host, port: options.httpPort ?? DEFAULT_MONITOR_OPTIONS.httpPort, now: options.now });
+  } catch (err) {
+    server.forceShutdown();
+    store.close();
+    await telemetry.shutdown();
+    throw err;
+  }
+  const webServer = web;
+
+  let closing: Promise<void> | undefined;
+  return {
+    grpcAddress: `${host}:${grpcPort}`,
+    httpAddress: webServer.address,
+    store,
+    registry: telemetry.registry,
+    metrics,
+    close({ drainTimeoutMs = DEFAULT_MONITOR_OPTIONS.drainTimeoutMs } = {}) {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, drainTimeoutMs);
+          timer.unref();
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        await webServer.close();
+        store.close();
+        await telemetry.shutdown();
+      })();
+      return closing;
+    },
+  };
+}

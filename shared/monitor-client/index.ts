@@ -1,0 +1,1 @@
+export { createMonitorClient, DEFAULT_MONITOR_ADDRESS, type MonitorClient, type MonitorClientOptions } from './monitor-client.js';
