@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerInferenceCommands } from '../services/inference/index.js';
 import { registerUpCommand } from './up.js';
 import { registerRecommenderCommands } from '../services/recommender/index.js';
+import { registerMonitorCommands } from '../services/monitor/cli/index.js';
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ program
 registerInferenceCommands(program);
 registerUpCommand(program);
 registerRecommenderCommands(program);
+registerMonitorCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`infermesh: ${err instanceof Error ? err.message : String(err)}\n`);
