@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerInferenceCommands } from '../services/inference/index.js';
 import { registerUpCommand } from './up.js';
 import { registerRecommenderCommands } from '../services/recommender/index.js';
+import { registerRegistryCommands } from '../services/registry/index.js';
 import { registerMonitorCommands } from '../services/monitor/cli/index.js';
 
 const program = new Command();
@@ -18,6 +19,7 @@ program
 registerInferenceCommands(program);
 registerUpCommand(program);
 registerRecommenderCommands(program);
+registerRegistryCommands(program);
 registerMonitorCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

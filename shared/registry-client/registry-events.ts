@@ -1,4 +1,4 @@
-import { createEventCodec, type EventCodec } from '../nats/index.js';
+import { createEventCodec, type EventCodec, type StreamSpec } from '../nats/index.js';
 import type { RegistryEvent, RegistryEvent__Output } from '../generated/infermesh/events/v1/RegistryEvent.js';
 
 /** The JetStream stream that holds every registry event (file storage, durable). */
@@ -55,3 +55,14 @@ export function decodeRegistryEvent(bytes: Uint8Array): RegistryEvent__Output {
 export function encodeRegistryEvent(event: RegistryEvent): Uint8Array {
   return registryEventCodec().encode(event);
 }
+
+/**
+ * The REGISTRY stream's configuration: every registry subject, file storage,
+ * kept for ever, with a 10-minute duplicate window for `Nats-Msg-Id`.
+ */
+export const REGISTRY_STREAM_SPEC: StreamSpec = {
+  name: REGISTRY_STREAM,
+  subjects: [REGISTRY_SUBJECTS],
+  storage: 'file',
+  duplicateWindowMs: 10 * 60_000,
+};

@@ -15,21 +15,18 @@ export interface OpenStoreOptions {
   /** PostgreSQL schema for the tables. Default: `public`. */
   postgresSchema?: string;
   clock?: () => number;
+  /** Called after every committed change (see SqlRegistryStoreOptions.onCommit). */
+  onCommit?: () => void;
 }
 
 /** Opens (and creates when missing) the registry's database. */
 export async function openRegistryStore(options: OpenStoreOptions): Promise<RegistryStore> {
   const db = options.database;
-  if (db && /^postgres(ql)?:\/\//.test(db)) {
-    const driver = await createPostgresDriver({ url: db, schema: options.postgresSchema });
-    return createSqlRegistryStore(driver, { clock: options.clock }).catch(async (err: unknown) => {
-      await driver.close();
-      throw err;
-    });
-  }
-  const path = db ? db.replace(/^sqlite:/, '') : join(options.dataDir, 'registry.db');
-  const driver = createSqliteDriver(path);
-  return createSqlRegistryStore(driver, { clock: options.clock }).catch(async (err: unknown) => {
+  const driver =
+    db && /^postgres(ql)?:\/\//.test(db)
+      ? await createPostgresDriver({ url: db, schema: options.postgresSchema })
+      : createSqliteDriver(db ? db.replace(/^sqlite:/, '') : join(options.dataDir, 'registry.db'));
+  return createSqlRegistryStore(driver, { clock: options.clock, onCommit: options.onCommit }).catch(async (err: unknown) => {
     await driver.close();
     throw err;
   });

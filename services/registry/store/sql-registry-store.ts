@@ -20,6 +20,8 @@ import type {
 export interface SqlRegistryStoreOptions {
   /** Milliseconds since the epoch. Default: Date.now. */
   clock?: () => number;
+  /** Called after every committed change (each one appended an event), e.g. to wake the outbox publisher. */
+  onCommit?: () => void;
 }
 
 /**
@@ -29,6 +31,7 @@ export interface SqlRegistryStoreOptions {
  */
 export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegistryStoreOptions = {}): Promise<RegistryStore> {
   const clock = options.clock ?? Date.now;
+  const onCommit = options.onCommit ?? (() => {});
   const registryId = await driver.write(async (tx) => {
     for (const sql of schemaStatements(driver)) await tx.run(sql);
     const rows = await tx.all(`SELECT value FROM registry_meta WHERE key = 'registry_id'`);
@@ -140,14 +143,21 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
     return { ...alias, updatedAtMs: nowMs };
   };
 
+  /** A write transaction that appends events; the commit is announced once it is durable. */
+  const change = async <T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> => {
+    const result = await driver.write(fn);
+    onCommit();
+    return result;
+  };
+
   const store: RegistryStore = {
     registryId,
     kind: driver.kind,
 
-    createModel: (input, ctx) => driver.write((tx) => insertModel(tx, input, ctx, clock())),
+    createModel: (input, ctx) => change((tx) => insertModel(tx, input, ctx, clock())),
 
     updateModel: (input, ctx) =>
-      driver.write(async (tx) => {
+      change(async (tx) => {
         await requireModel(tx, input.name);
         const nowMs = clock();
         await tx.run(`UPDATE models SET description = ?, updated_at_ms = ? WHERE name = ?`, [input.description ?? '', nowMs, input.name]);
@@ -183,7 +193,7 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
       }),
 
     createVersion: (input, ctx) =>
-      driver.write(async (tx) => {
+      change(async (tx) => {
         const nowMs = clock();
         const model = (await modelIn(tx, input.model)) ?? (input.createModelIfMissing ? await insertModel(tx, { name: input.model }, ctx, nowMs) : undefined);
         if (!model) throw notFound(`model '${input.model}' does not exist`);
@@ -248,7 +258,7 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
       driver.read(async (tx) => (await tx.all(`SELECT * FROM versions WHERE model = ? ORDER BY version`, [model])).map(toVersion)),
 
     deleteVersion: (model, version, ctx) =>
-      driver.write(async (tx) => {
+      change(async (tx) => {
         await requireModel(tx, model);
         const record = await versionIn(tx, model, version);
         if (!record) throw notFound(`model '${model}' has no version ${version}`);
@@ -268,14 +278,14 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
       driver.read(async (tx) => Number((await tx.all(`SELECT COUNT(*) AS n FROM versions WHERE sha256 = ?`, [sha256]))[0]!.n)),
 
     setAlias: (alias, ctx) =>
-      driver.write(async (tx) => {
+      change(async (tx) => {
         await requireModel(tx, alias.model);
         if (!(await versionIn(tx, alias.model, alias.version))) throw notFound(`model '${alias.model}' has no version ${alias.version}`);
         return upsertAlias(tx, alias, ctx, clock());
       }),
 
     deleteAlias: (model, name, ctx) =>
-      driver.write(async (tx) => {
+      change(async (tx) => {
         await requireModel(tx, model);
         const previous = await aliasIn(tx, model, name);
         if (!previous) throw notFound(`model '${model}' has no alias '${name}'`);

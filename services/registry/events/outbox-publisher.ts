@@ -1,0 +1,144 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Logger } from '../../../shared/logging/index.js';
+import { ensureStream } from '../../../shared/nats/index.js';
+import { REGISTRY_STREAM_SPEC } from '../../../shared/registry-client/registry-events.js';
+import type { RegistryStore } from '../store/index.js';
+import { CommitSignal } from './commit-signal.js';
+import { publishRegistryEvent } from './publish-event.js';
+
+/** Options for {@link createOutboxPublisher}. */
+export interface OutboxPublisherOptions {
+  store: RegistryStore;
+  nats: NatsConnection;
+  /** Wakes the publisher after each commit. */
+  commits: CommitSignal;
+  logger: Logger;
+  /** Events read from the outbox per round. Default: 100. */
+  batchSize?: number;
+  /** How long to wait for JetStream's ack of one event. Default: 5000 ms. */
+  ackTimeoutMs?: number;
+  /** First pause after a failed round; doubles up to `retryMaxMs`. Default: 100 ms. */
+  retryMinMs?: number;
+  /** Default: 5000 ms. */
+  retryMaxMs?: number;
+  /** A wake-up without a commit, in case a signal was lost (another process wrote). Default: 2000 ms. */
+  pollIntervalMs?: number;
+  clock?: () => number;
+}
+
+/** Defaults of {@link OutboxPublisherOptions}. */
+export const DEFAULT_OUTBOX_PUBLISHER_OPTIONS = {
+  batchSize: 100,
+  ackTimeoutMs: 5000,
+  retryMinMs: 100,
+  retryMaxMs: 5000,
+  pollIntervalMs: 2000,
+} as const;
+
+/** Sends the outbox to JetStream in order; see {@link createOutboxPublisher}. */
+export interface OutboxPublisher {
+  /** Resolves when every event committed so far is acknowledged, or rejects after `timeoutMs`. */
+  flush(timeoutMs: number): Promise<void>;
+  /** Number of events acknowledged since start. */
+  readonly publishedCount: number;
+  /** Tries to flush for up to `flushTimeoutMs`, then stops. Unsent events stay in the outbox for the next start. Idempotent. */
+  close(flushTimeoutMs?: number): Promise<void>;
+}
+
+/**
+ * The transactional outbox's sender: reads unpublished events in sequence
+ * order, publishes each to the REGISTRY stream (creating the stream when
+ * missing), and marks it published once JetStream acknowledged it. A failure
+ * (NATS down, no stream) pauses with exponential backoff and retries the same
+ * event, so events are delayed, never lost or reordered.
+ */
+export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPublisher {
+  const o = { ...DEFAULT_OUTBOX_PUBLISHER_OPTIONS, clock: Date.now, ...options };
+  const { store, nats, commits, logger } = o;
+  const js: JetStreamClient = jetstream(nats);
+  const stop = new AbortController();
+  const progress = new CommitSignal();
+  let streamReady = false;
+  let published = 0;
+
+  const round = async (): Promise<number> => {
+    const pending = await store.unpublishedEvents(o.batchSize);
+    if (pending.length === 0) return 0;
+    if (!streamReady) {
+      await ensureStream(nats, REGISTRY_STREAM_SPEC, await jetstreamManager(nats));
+      streamReady = true;
+    }
+    const acked: number[] = [];
+    try {
+      for (const event of pending) {
+        if (stop.signal.aborted) break;
+        const ack = await publishRegistryEvent(js, store.registryId, event, o.ackTimeoutMs);
+        if (ack.duplicate) logger.info('event was already in the stream (resent after a restart)', { sequence: event.sequence });
+        acked.push(event.sequence);
+      }
+    } finally {
+      await store.markPublished(acked, o.clock());
+      published += acked.length;
+      if (acked.length > 0) progress.notify();
+    }
+    return pending.length;
+  };
+
+  const loop = (async () => {
+    let backoffMs = o.retryMinMs;
+    while (!stop.signal.aborted) {
+      const seen = commits.generation;
+      try {
+        const n = await round();
+        backoffMs = o.retryMinMs;
+        if (n === o.batchSize) continue;
+        await commits.wait(seen, stop.signal, o.pollIntervalMs);
+      } catch (err) {
+        streamReady = false;
+        logger.warn('publishing registry events failed; retrying', { err, retryInMs: backoffMs });
+        await sleep(backoffMs, stop.signal);
+        backoffMs = Math.min(backoffMs * 2, o.retryMaxMs);
+      }
+    }
+  })();
+
+  const flush = async (timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    const target = await store.lastSequence();
+    for (;;) {
+      const seen = progress.generation;
+      const [oldest] = await store.unpublishedEvents(1);
+      if (!oldest || oldest.sequence > target) return;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`registry events up to ${target} were not all acknowledged within ${timeoutMs} ms (oldest unpublished: ${oldest.sequence})`);
+      await progress.wait(seen, undefined, Math.min(left, 200));
+    }
+  };
+
+  let closed: Promise<void> | undefined;
+  return {
+    flush,
+    get publishedCount() {
+      return published;
+    },
+    close(flushTimeoutMs = 5000) {
+      closed ??= (async () => {
+        try {
+          await flush(flushTimeoutMs);
+        } catch (err) {
+          logger.warn('stopping with registry events not yet published; they go out on the next start', { err });
+        }
+        stop.abort();
+        await loop;
+      })();
+      return closed;
+    },
+  };
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. The timer does not keep the process alive. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal, ref: false }).catch(() => undefined);
+}

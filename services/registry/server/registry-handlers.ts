@@ -1,0 +1,196 @@
+import { once } from 'node:events';
+import type { Metadata, ServerUnaryCall, ServerWritableStream, ServiceError, sendUnaryData } from '@grpc/grpc-js';
+import { Code, InfermeshError, invalidArgument, notFound } from '../../../shared/errors/index.js';
+import type { ModelRegistryHandlers } from '../../../shared/generated/infermesh/registry/v1/ModelRegistry.js';
+import type { Logger } from '../../../shared/logging/index.js';
+import { decodeRegistryEvent } from '../../../shared/registry-client/registry-events.js';
+import type { ArtifactStore } from '../artifacts/index.js';
+import type { CommitSignal } from '../events/commit-signal.js';
+import { TRACEPARENT_HEADER } from '../events/publish-event.js';
+import type { RegistryStore, VersionRecord, WriteContext } from '../store/index.js';
+import { aliasToProto, modelToProto, versionToProto } from './to-proto.js';
+import { uploadVersion } from './upload-version.js';
+import { checkAliasName, checkAliasWeight, checkLabels, checkModelName, checkTags, checkVersionNumber } from './validate.js';
+
+/** What the handlers work with. */
+export interface RegistryHandlerDeps {
+  store: RegistryStore;
+  artifacts: ArtifactStore;
+  commits: CommitSignal;
+  logger: Logger;
+  maxArtifactBytes: number;
+  /** Download chunk size. */
+  chunkBytes: number;
+  /** Aborted when the service closes: open Watch streams end. */
+  closing: AbortSignal;
+}
+
+/** Default and largest ListModels page. */
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 1000;
+/** Events read per Watch round. */
+const WATCH_BATCH = 100;
+
+/** The ModelRegistry service implementation over a store and an artifact store. */
+export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistryHandlers {
+  const { store, artifacts, logger } = deps;
+
+  const toServiceError = (err: unknown, method: string): Partial<ServiceError> => {
+    const e = InfermeshError.from(err);
+    if (!(err instanceof InfermeshError)) logger.error('unexpected failure', { method, err });
+    return e.toServiceError();
+  };
+
+  const unary =
+    <Req, Res>(method: string, fn: (req: Req, ctx: WriteContext) => Promise<Res>) =>
+    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+      fn(call.request, writeContext(call.metadata)).then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(toServiceError(err, method)),
+      );
+    };
+
+  const streaming =
+    <Req, Res>(method: string, fn: (call: ServerWritableStream<Req, Res>, signal: AbortSignal) => Promise<void>) =>
+    (call: ServerWritableStream<Req, Res>) => {
+      const cancelled = new AbortController();
+      call.once('cancelled', () => cancelled.abort());
+      fn(call, AbortSignal.any([cancelled.signal, deps.closing])).then(
+        () => call.end(),
+        (err: unknown) => {
+          if (!cancelled.signal.aborted) call.emit('error', toServiceError(err, method));
+        },
+      );
+    };
+
+  const requireModel = async (name: string) => {
+    const model = await store.getModel(checkModelName(name));
+    if (!model) throw notFound(`model '${name}' does not exist`);
+    return model;
+  };
+
+  /** `version` when > 0; else the alias's version when an alias is named; else the latest version. */
+  const resolveVersion = async (model: string, version: number, alias: string): Promise<VersionRecord> => {
+    await requireModel(model);
+    if (version > 0) {
+      const v = await store.getVersion(model, version);
+      if (!v) throw notFound(`model '${model}' has no version ${version}`);
+      return v;
+    }
+    if (alias) {
+      const a = await store.getAlias(model, checkAliasName(alias));
+      if (!a) throw notFound(`model '${model}' has no alias '${alias}'`);
+      return (await store.getVersion(model, a.version))!;
+    }
+    const versions = await store.listVersions(model);
+    if (versions.length === 0) throw notFound(`model '${model}' has no versions`);
+    return versions[versions.length - 1]!;
+  };
+
+  return {
+    CreateModel: unary('CreateModel', async (req, ctx) => {
+      const model = await store.createModel(
+        { name: checkModelName(req.name, 'name'), description: req.description, tags: checkTags(req.tags), labels: checkLabels(req.labels) },
+        ctx,
+      );
+      return modelToProto(model, []);
+    }),
+
+    UpdateModel: unary('UpdateModel', async (req, ctx) => {
+      const model = await store.updateModel(
+        { name: checkModelName(req.name, 'name'), description: req.description, tags: checkTags(req.tags), labels: checkLabels(req.labels) },
+        ctx,
+      );
+      return modelToProto(model, await store.listAliases(model.name));
+    }),
+
+    GetModel: unary('GetModel', async (req) => {
+      const model = await requireModel(req.name);
+      return modelToProto(model, await store.listAliases(model.name), await store.listVersions(model.name));
+    }),
+
+    ListModels: unary('ListModels', async (req) => {
+      const pageSize = req.pageSize === 0 ? DEFAULT_PAGE_SIZE : req.pageSize;
+      if (pageSize > MAX_PAGE_SIZE) throw invalidArgument(`page_size must be at most ${MAX_PAGE_SIZE}, got ${pageSize}`);
+      const page = await store.listModels({ pageSize, pageToken: req.pageToken, namePrefix: req.namePrefix, tag: req.tag, labels: req.labels });
+      const models = await Promise.all(page.models.map(async (m) => modelToProto(m, await store.listAliases(m.name))));
+      return { models, nextPageToken: page.nextPageToken };
+    }),
+
+    UploadVersion: (call, callback) => {
+      // A client that goes away mid-upload ends the stream with an error, so the pipeline cleans up.
+      call.once('cancelled', () => call.destroy(new InfermeshError(Code.CANCELLED, 'the client cancelled the upload')));
+      uploadVersion(call, deps, writeContext(call.metadata)).then(
+        ({ version }) => callback(null, versionToProto(version)),
+        (err: unknown) => callback(toServiceError(err, 'UploadVersion')),
+      );
+    },
+
+    GetVersion: unary('GetVersion', async (req) => versionToProto(await resolveVersion(req.model, req.version, req.alias))),
+
+    DeleteVersion: unary('DeleteVersion', async (req, ctx) => {
+      const model = checkModelName(req.model);
+      const deleted = await store.deleteVersion(model, checkVersionNumber(req.version), ctx);
+      // The artifact goes when no version uses it any more (under its lock, so a concurrent upload of the same bytes is safe).
+      await artifacts.withLock(deleted.sha256, async () => {
+        if ((await store.countArtifactUses(deleted.sha256)) === 0) await artifacts.remove(deleted.sha256);
+      });
+      return {};
+    }),
+
+    DownloadVersion: streaming('DownloadVersion', async (call, signal) => {
+      const req = call.request;
+      const v = await resolveVersion(req.model, req.version, req.alias);
+      const offset = Number(req.offset);
+      if (offset > v.sizeBytes) throw new InfermeshError(Code.OUT_OF_RANGE, `offset ${offset} is past the end of the ${v.sizeBytes}-byte artifact`);
+      await artifacts.verify(v.sha256, v.sizeBytes);
+      call.write({ info: { model: v.model, version: v.version, sha256: v.sha256, sizeBytes: v.sizeBytes, offset } });
+      if (offset === v.sizeBytes) return;
+      const file = artifacts.openRead(v.sha256, offset, deps.chunkBytes);
+      try {
+        for await (const chunk of file) {
+          if (signal.aborted) throw new InfermeshError(Code.UNAVAILABLE, 'the registry is shutting down');
+          if (!call.write({ chunk: chunk as Buffer })) await once(call, 'drain', { signal });
+        }
+      } finally {
+        file.destroy();
+      }
+    }),
+
+    SetAlias: unary('SetAlias', async (req, ctx) => {
+      const name = checkAliasName(req.alias);
+      const alias = await store.setAlias(
+        { model: checkModelName(req.model), name, version: checkVersionNumber(req.version), weight: checkAliasWeight(name, req.weight) },
+        ctx,
+      );
+      return aliasToProto(alias);
+    }),
+
+    DeleteAlias: unary('DeleteAlias', async (req, ctx) => {
+      await store.deleteAlias(checkModelName(req.model), checkAliasName(req.alias), ctx);
+      return {};
+    }),
+
+    Watch: streaming('Watch', async (call, signal) => {
+      const filter = call.request.model ? checkModelName(call.request.model) : '';
+      const from = Number(call.request.fromSequence);
+      let next = from > 0 ? from : (await store.lastSequence()) + 1;
+      while (!signal.aborted) {
+        const seen = deps.commits.generation;
+        const events = await store.eventsFrom(next, WATCH_BATCH);
+        for (const e of events) {
+          next = e.sequence + 1;
+          if (filter && e.subject.slice(e.subject.lastIndexOf('.') + 1) !== filter) continue;
+          if (!call.write(decodeRegistryEvent(e.payload))) await once(call, 'drain', { signal });
+        }
+        if (events.length < WATCH_BATCH) await deps.commits.wait(seen, signal);
+      }
+    }),
+  };
+}
+
+/** The trace context of the calling request, carried into the events it causes. */
+function writeContext(metadata: Metadata): WriteContext {
+  const value = metadata.get(TRACEPARENT_HEADER)[0];
+  return typeof value === 'string' && value ? { traceparent: value } : {};
+}

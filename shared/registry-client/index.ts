@@ -1,0 +1,22 @@
+export {
+  createRegistryClient,
+  hashFile,
+  type RegistryClient,
+  type RegistryCallOptions,
+  type PushVersionOptions,
+  type DownloadOptions,
+  type WatchOptions,
+} from './registry-client.js';
+export {
+  REGISTRY_STREAM,
+  REGISTRY_SUBJECTS,
+  REGISTRY_STREAM_SPEC,
+  REGISTRY_EVENT_KINDS,
+  registryEventSubject,
+  registryModelFilter,
+  registryEventMessageId,
+  registryEventCodec,
+  decodeRegistryEvent,
+  encodeRegistryEvent,
+  type RegistryEventCase,
+} from './registry-events.js';
