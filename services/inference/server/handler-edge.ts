@@ -8,6 +8,7 @@ import type { Logger } from '../../../shared/logging/index.js';
  */
 export function unaryHandler<Req, Res>(name: string, logger: Logger, handle: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+    logger.debug('call started', { rpc: name });
     let result: Promise<Res>;
     try {
       result = Promise.resolve(handle(call.request, call));
