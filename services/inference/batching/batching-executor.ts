@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { Tensor } from 'onnxruntime-node';
 import { Code, InfermeshError, invalidArgument, resourceExhausted, unavailable } from '../../../shared/errors/index.js';
@@ -366,6 +367,8 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       }
       if (request.signal) {
         entry.onAbort = () => drop(entry, new InfermeshError(Code.CANCELLED, 'the request was cancelled while it waited in the queue; it did not run'));
+        // One stream's signal may guard many queued requests: that is no leak.
+        setMaxListeners(0, request.signal);
         request.signal.addEventListener('abort', entry.onAbort, { once: true });
       }
       if (free.length > 0) schedulePump();

@@ -91,7 +91,12 @@ export async function createInstancePool(options: InstancePoolOptions): Promise<
     const intra = options.intraOpThreads ?? Math.max(1, Math.floor(cores / Math.max(1, cpuInstances)));
     for (let i = 0; i < options.devices.length; i++) {
       if (placement[i] !== undefined && placement[i] !== 'cpu') continue;
-      const session = await InferenceSession.create(options.modelBytes, { ...base, intraOpNumThreads: intra, executionProviders: ['cpu'] });
+      let session: InferenceSession;
+      try {
+        session = await InferenceSession.create(options.modelBytes, { ...base, intraOpNumThreads: intra, executionProviders: ['cpu'] });
+      } catch (err) {
+        throw unavailable(`ONNX Runtime cannot load the model: ${err instanceof Error ? err.message : String(err)}`, err);
+      }
       sessions.push({ device: 'cpu', session, intra, inter });
     }
   } catch (err) {

@@ -1,10 +1,9 @@
 import type { Logger } from '../../../shared/logging/index.js';
 import type { ModelSignature } from '../../../shared/onnx/index.js';
 import type { ModelConfig } from '../models/model-config.js';
-import { DirectExecutor } from './direct-executor.js';
+import { createBatchingExecutor } from '../batching/index.js';
 import type { ModelExecutor } from './executor.js';
-import { createPinnedSession, type ModelSource } from './session-options.js';
-import { runWarmup } from './warmup.js';
+import type { ModelSource } from './session-options.js';
 
 /** What {@link createModelExecutor} needs to build the executor of one model version. */
 export type CreateModelExecutorOptions = ModelSource & {
@@ -20,20 +19,14 @@ export type CreateModelExecutorOptions = ModelSource & {
  * with a ready executor (sessions created, warm-up run); rejects with an
  * InfermeshError (UNAVAILABLE when the model or its device cannot be loaded).
  *
- * Today it returns a {@link DirectExecutor} on the first instance group's device
- * (one session, no batching). The batching scheduler replaces the body of this
- * function; callers never name an executor class.
+ * It returns the batching executor (services/inference/batching): a bounded
+ * priority queue with dynamic batching in front of one ORT session per
+ * configured instance, each pinned to its device, warmed up on every instance.
+ * With maxBatchSize 0 it runs each request as sent. Callers never name an
+ * executor class.
  */
 export async function createModelExecutor(options: CreateModelExecutorOptions): Promise<ModelExecutor> {
-  const { config, signature, logger } = options;
-  const source: ModelSource = 'modelPath' in options ? { modelPath: options.modelPath } : { modelBytes: options.modelBytes };
-  const pinned = await createPinnedSession(source, config.instances[0]?.device ?? 'cpu', config);
-  const executor = new DirectExecutor({ session: pinned.session, device: pinned.device, notes: pinned.notes, maxBatchSize: config.maxBatchSize, logger });
-  try {
-    await runWarmup(executor, config.warmup, signature.outputs.map((o) => o.name));
-  } catch (err) {
-    await executor.close();
-    throw err;
-  }
-  return executor;
+  const { config, logger } = options;
+  const source = 'modelPath' in options ? { modelPath: options.modelPath } : { modelBytes: options.modelBytes };
+  return createBatchingExecutor({ ...source, config, logger });
 }
