@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+import { monitorCommand } from './monitor-command.js';
+import { tracesCommand } from './traces-command.js';
+
+/** Registers `infermesh monitor` and `infermesh traces list|show`. */
+export function registerMonitorCommands(program: Command): void {
+  program.addCommand(monitorCommand());
+  program.addCommand(tracesCommand());
+}
+
+export { parseMonitorFlags } from './monitor-command.js';
+export { parseListFlags } from './traces-command.js';
+export { renderTrace, renderTraceList, formatDuration, spanTree } from './render.js';

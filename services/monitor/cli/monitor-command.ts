@@ -1,0 +1,54 @@
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { createLogger } from '../../../shared/logging/index.js';
+import { announce, onShutdownSignal } from '../../../shared/process/index.js';
+import { DEFAULT_SPAN_STORE_OPTIONS } from '../store/index.js';
+import { DEFAULT_MONITOR_OPTIONS, startMonitor, type MonitorOptions } from '../monitor.js';
+import { parseIntFlag, runCliAction } from './flags.js';
+
+interface MonitorFlags {
+  host: string;
+  grpcPort: string;
+  httpPort: string;
+  dataDir?: string;
+  retentionHours: string;
+  maxSpans: string;
+  maxExportBytes: string;
+}
+
+/** Validates `infermesh monitor` flags into monitor options (one message per bad value). */
+export function parseMonitorFlags(flags: MonitorFlags): MonitorOptions {
+  const retentionHours = Number(flags.retentionHours);
+  if (!Number.isFinite(retentionHours) || retentionHours <= 0) throw new Error(`--retention-hours must be a number > 0, got '${flags.retentionHours}'`);
+  return {
+    host: flags.host,
+    grpcPort: parseIntFlag(flags.grpcPort, '--grpc-port', 0, 65535),
+    httpPort: parseIntFlag(flags.httpPort, '--http-port', 0, 65535),
+    dataDir: flags.dataDir ? resolve(flags.dataDir) : undefined,
+    retention: { maxAgeMs: retentionHours * 3_600_000, maxSpans: parseIntFlag(flags.maxSpans, '--max-spans', 1) },
+    maxExportBytes: parseIntFlag(flags.maxExportBytes, '--max-export-bytes', 1024),
+  };
+}
+
+/** `infermesh monitor`: the OTLP trace receiver, the Monitor API and the operators' web page, until SIGTERM/SIGINT. */
+export function monitorCommand(): Command {
+  return new Command('monitor')
+    .description('Run the monitor: OTLP/gRPC trace receiver and infermesh.monitor.v1.Monitor on --grpc-port, the web page on --http-port')
+    .addOption(new Option('--host <host>', 'interface to bind (0.0.0.0 to accept spans from other machines)').env('INFERMESH_MONITOR_HOST').default(DEFAULT_MONITOR_OPTIONS.host))
+    .addOption(new Option('--grpc-port <port>', 'OTLP receiver and Monitor API port; 0 = a free port').env('INFERMESH_MONITOR_GRPC_PORT').default(String(DEFAULT_MONITOR_OPTIONS.grpcPort)))
+    .addOption(new Option('--http-port <port>', 'web page port; 0 = a free port').env('INFERMESH_MONITOR_HTTP_PORT').default(String(DEFAULT_MONITOR_OPTIONS.httpPort)))
+    .addOption(new Option('--data-dir <dir>', 'folder of the span database (spans.sqlite); without it spans are kept in memory').env('INFERMESH_DATA_DIR'))
+    .addOption(new Option('--retention-hours <hours>', 'traces older than this are pruned').default(String(DEFAULT_SPAN_STORE_OPTIONS.maxAgeMs / 3_600_000)))
+    .addOption(new Option('--max-spans <n>', 'spans kept at most (oldest traces pruned first)').default(String(DEFAULT_SPAN_STORE_OPTIONS.maxSpans)))
+    .addOption(new Option('--max-export-bytes <n>', 'larger OTLP exports are rejected with INVALID_ARGUMENT').default(String(DEFAULT_MONITOR_OPTIONS.maxExportBytes)))
+    .action((flags: MonitorFlags) =>
+      runCliAction('monitor', async () => {
+        const options = parseMonitorFlags(flags);
+        const logger = createLogger({ fields: { service: 'monitor' } });
+        if (!options.dataDir) logger.info('no --data-dir: spans are kept in memory and lost on exit');
+        const monitor = await startMonitor({ ...options, logger });
+        onShutdownSignal(() => monitor.close(), logger);
+        announce('monitor', { grpc: monitor.grpcAddress, http: monitor.httpAddress });
+      }),
+    );
+}
