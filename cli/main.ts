@@ -2,6 +2,7 @@
 // The `infermesh` command. Each service contributes its verbs through a
 // `register*Commands(program)` function; this file only assembles them.
 import { Command } from 'commander';
+import { registerBenchCommands } from '../bench/index.js';
 import { registerInferenceCommands } from '../services/inference/index.js';
 import { registerUpCommand } from './up.js';
 import { registerRecommenderCommands } from '../services/recommender/index.js';
@@ -16,6 +17,7 @@ program
   .showHelpAfterError();
 
 // Service command registrations (one line each).
+registerBenchCommands(program);
 registerInferenceCommands(program);
 registerUpCommand(program);
 registerRecommenderCommands(program);

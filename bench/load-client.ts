@@ -1,0 +1,108 @@
+// The load generator: a child process (pinned to its own cores) that drives
+// ModelInfer / ModelStreamInfer at a fixed concurrency for a timed window and
+// reports throughput and latency percentiles. It speaks raw grpc-js over the
+// KServe proto, so the node and the bare echo server see the very same client.
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import type { ModelInferRequest } from '../shared/generated/inference/ModelInferRequest.js';
+import type { ModelStreamInferResponse__Output } from '../shared/generated/inference/ModelStreamInferResponse.js';
+import type { GRPCInferenceServiceClient } from '../shared/generated/inference/GRPCInferenceService.js';
+import { createRawInferenceClient } from './inference-proto.js';
+import { LatencyRecorder, type LatencySummary } from './latency.js';
+import { payloadBytes, type LoadCommand, type WorkerReply } from './worker-protocol.js';
+
+const clients = new Map<string, GRPCInferenceServiceClient>();
+
+async function runLoad(cmd: LoadCommand): Promise<{ summary: LatencySummary; firstError?: string }> {
+  let client = clients.get(cmd.address);
+  if (!client) clients.set(cmd.address, (client = createRawInferenceClient(cmd.address)));
+  const request: ModelInferRequest = {
+    modelName: cmd.modelName,
+    inputs: [{ name: cmd.input.name, datatype: cmd.input.datatype, shape: cmd.input.shape }],
+    rawInputContents: [payloadBytes(cmd.input)],
+  };
+  const recorder = new LatencyRecorder();
+  let measuring = false;
+  let stopping = false;
+  let completed = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  let inFlight = 0;
+  let drained!: () => void;
+  const allDone = new Promise<void>((resolve) => (drained = resolve));
+  const finish = (startNs: bigint, error: string | undefined) => {
+    inFlight--;
+    if (measuring) {
+      if (error) {
+        errors++;
+        firstError ??= error;
+      } else {
+        completed++;
+        recorder.add(Number(process.hrtime.bigint() - startNs) / 1e6);
+      }
+    }
+    if (stopping && inFlight === 0) drained();
+    return !stopping;
+  };
+
+  const streams: ClientDuplexStream<ModelInferRequest, ModelStreamInferResponse__Output>[] = [];
+  if (cmd.mode === 'unary') {
+    const issue = () => {
+      inFlight++;
+      const startNs = process.hrtime.bigint();
+      client.ModelInfer(request, (err) => {
+        if (finish(startNs, err ? `${err.code} ${err.details}` : undefined)) issue();
+      });
+    };
+    for (let i = 0; i < cmd.concurrency; i++) issue();
+  } else {
+    const streamCount = Math.ceil(cmd.concurrency / cmd.requestsPerStream);
+    let nextId = 0;
+    for (let s = 0; s < streamCount; s++) {
+      const call = client.ModelStreamInfer();
+      streams.push(call);
+      const started = new Map<string, bigint>();
+      const send = () => {
+        const id = String(nextId++);
+        inFlight++;
+        started.set(id, process.hrtime.bigint());
+        call.write({ ...request, id });
+      };
+      call.on('data', (msg: ModelStreamInferResponse__Output) => {
+        const id = msg.inferResponse?.id ?? '';
+        const startNs = started.get(id);
+        if (startNs === undefined) return;
+        started.delete(id);
+        if (finish(startNs, msg.errorMessage || undefined)) send();
+      });
+      call.on('error', (err) => {
+        for (const startNs of started.values()) finish(startNs, `stream: ${err.message}`);
+        started.clear();
+      });
+      const share = Math.min(cmd.requestsPerStream, cmd.concurrency - s * cmd.requestsPerStream);
+      for (let i = 0; i < share; i++) send();
+    }
+  }
+  await new Promise((r) => setTimeout(r, cmd.warmupMs));
+  measuring = true;
+  const t0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, cmd.windowMs));
+  measuring = false;
+  const windowMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  stopping = true;
+  if (inFlight > 0) {
+    await Promise.race([allDone, new Promise((r) => setTimeout(r, 30_000))]);
+  }
+  for (const s of streams) s.end();
+  return { summary: recorder.summarize(windowMs, completed, errors), ...(firstError ? { firstError } : {}) };
+}
+
+process.on('message', (cmd: LoadCommand) => {
+  runLoad(cmd).then(
+    (r) => process.send!({ kind: 'load', ...r } satisfies WorkerReply),
+    (err: unknown) => process.send!({ kind: 'error', message: err instanceof Error ? err.message : String(err) } satisfies WorkerReply),
+  );
+});
+process.on('disconnect', () => {
+  for (const c of clients.values()) c.close();
+  process.exit(0);
+});

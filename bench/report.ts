@@ -1,0 +1,184 @@
+import type { CaseBatching } from './cases.js';
+import type { LatencySummary } from './latency.js';
+import type { ServerBreakdown } from './server-stats.js';
+import type { ComputePoint, PayloadSpec } from './worker-protocol.js';
+
+/** One measured window of a served or transport configuration. */
+export interface Measured extends LatencySummary {
+  firstError?: string;
+  server?: ServerBreakdown;
+}
+
+/** Everything measured at one (mode, concurrency). Ratios are served throughput over the other figure. */
+export interface PointReport {
+  mode: 'unary' | 'streaming';
+  concurrency: number;
+  served?: Measured;
+  nobatch?: Measured;
+  transport?: Measured;
+  /** The compute limit at the best batch size this concurrency allows (≤ min(concurrency, maxBatchSize)). */
+  compute?: ComputePoint;
+  ratios: { vsCompute?: number; vsTransport?: number; vsNoBatch?: number };
+}
+
+export interface CaseReport {
+  name: string;
+  description: string;
+  modelPath: string;
+  input: PayloadSpec;
+  output: PayloadSpec;
+  requestBytes: number;
+  responseBytes: number;
+  batching: CaseBatching;
+  threads: { intraOp: number; interOp: number };
+  /** In-process ORT throughput (rows/s) and run latency per batch size. */
+  compute: ComputePoint[];
+  points: PointReport[];
+}
+
+export interface TargetReport {
+  target: string;
+  case: string;
+  /** The measured ratio, or null when the run did not measure it. */
+  measured: number | null;
+  threshold: number;
+  /** PASS, MISS, or SKIP (not measured in this run). */
+  verdict: 'PASS' | 'MISS' | 'SKIP';
+  detail: string;
+}
+
+export interface BenchReport {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  host: { cpus: number; cpuModel: string; node: string; platform: string };
+  cores: { server: number[]; client: number[]; pinned: boolean; note: string };
+  settings: { concurrency: number[]; modes: string[]; warmupMs: number; windowMs: number; computeWindowMs: number; requestsPerStream: number };
+  cases: CaseReport[];
+  targets: TargetReport[];
+  profile?: { file: string; top: { fn: string; selfPct: number }[] };
+}
+
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+
+/** Fills a point's ratios from its figures. */
+export function withRatios(p: Omit<PointReport, 'ratios'>): PointReport {
+  const s = p.served?.throughput;
+  const r: PointReport['ratios'] = {};
+  const c = ratio(s, p.compute?.throughput);
+  const t = ratio(s, p.transport?.throughput);
+  const n = ratio(s, p.nobatch?.throughput);
+  if (c !== undefined) r.vsCompute = c;
+  if (t !== undefined) r.vsTransport = t;
+  if (n !== undefined) r.vsNoBatch = n;
+  return { ...p, ratios: r };
+}
+
+/** The best compute-limit point with a batch size ≤ `limit`. */
+export function bestCompute(points: readonly ComputePoint[], limit: number): ComputePoint | undefined {
+  let best: ComputePoint | undefined;
+  for (const p of points) if (p.batchSize <= limit && (!best || p.throughput > best.throughput)) best = p;
+  return best;
+}
+
+function target(name: string, caseName: string, measured: number | undefined, threshold: number, what: string): TargetReport {
+  if (measured === undefined || !Number.isFinite(measured)) {
+    return { target: name, case: caseName, measured: null, threshold, verdict: 'SKIP', detail: `not measured in this run (${what})` };
+  }
+  const pass = measured >= threshold;
+  const detail = pass
+    ? `${measured.toFixed(2)} >= ${threshold}`
+    : `${measured.toFixed(2)} < ${threshold}: missed by ${(((threshold - measured) / threshold) * 100).toFixed(0)}% (needs ${(threshold / measured).toFixed(2)}x more)`;
+  return { target: name, case: caseName, measured, threshold, verdict: pass ? 'PASS' : 'MISS', detail };
+}
+
+const point = (c: CaseReport | undefined, mode: string, conc: number) => c?.points.find((p) => p.mode === mode && p.concurrency === conc);
+
+/**
+ * The issue's targets: tiny MLP streaming at concurrency 256 (served ≥ 0.8 ×
+ * transport; batching on ≥ 3 × off); PP-OCR classifier at concurrency 32
+ * (served ≥ 0.9 × compute limit at the best batch size); and for each case,
+ * at the lowest concurrency reaching 70% of peak served throughput,
+ * p99 ≤ 2 × p50 (reported as p50 × 2 / p99 ≥ 1).
+ */
+export function evaluateTargets(cases: readonly CaseReport[]): TargetReport[] {
+  const mlp = cases.find((c) => c.name === 'mlp');
+  const ocr = cases.find((c) => c.name === 'ocr-cls');
+  const out: TargetReport[] = [];
+  const m256 = point(mlp, 'streaming', 256);
+  out.push(target('served / transport limit >= 0.8 (streaming, c=256)', 'mlp', m256?.ratios.vsTransport, 0.8, 'needs case mlp, streaming, concurrency 256, served and transport'));
+  out.push(target('batching on / off >= 3 (streaming, c=256)', 'mlp', m256?.ratios.vsNoBatch, 3, 'needs case mlp, streaming, concurrency 256, served and nobatch'));
+  const o32 = point(ocr, 'streaming', 32) ?? point(ocr, 'unary', 32);
+  const bestAll = ocr ? bestCompute(ocr.compute, ocr.batching.maxBatchSize || 1) : undefined;
+  out.push(
+    target(
+      `served / compute limit at best batch size${bestAll ? ` (b=${bestAll.batchSize})` : ''} >= 0.9 (${o32?.mode ?? 'streaming'}, c=32)`,
+      'ocr-cls',
+      ratio(o32?.served?.throughput, bestAll?.throughput),
+      0.9,
+      'needs case ocr-cls, concurrency 32, served and compute',
+    ),
+  );
+  for (const c of cases) {
+    const served = c.points.filter((p) => p.mode === 'streaming' && p.served && p.served.count > 0);
+    const list = served.length ? served : c.points.filter((p) => p.served && p.served.count > 0);
+    const peak = Math.max(0, ...list.map((p) => p.served!.throughput));
+    const at70 = list.sort((a, b) => a.concurrency - b.concurrency).find((p) => p.served!.throughput >= 0.7 * peak);
+    const t = target(
+      `p99 <= 2 x p50 at 70% of peak throughput${at70 ? ` (${at70.mode}, c=${at70.concurrency})` : ''}, as 2*p50/p99 >= 1`,
+      c.name,
+      at70 ? (2 * at70.served!.p50Ms) / at70.served!.p99Ms : undefined,
+      1,
+      'needs served figures',
+    );
+    if (at70) t.detail += ` [p50 ${at70.served!.p50Ms.toFixed(2)} ms, p99 ${at70.served!.p99Ms.toFixed(2)} ms]`;
+    out.push(t);
+  }
+  return out;
+}
+
+const fmt = (v: number | undefined, digits = 0) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+const fmtRate = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : v >= 10_000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0));
+
+/** The report as terminal tables: one per case, then the targets. */
+export function formatReport(report: BenchReport): string {
+  const lines: string[] = [];
+  lines.push(`infermesh bench — ${report.host.cpus} CPU(s) ${report.host.cpuModel}, node ${report.host.node}`);
+  lines.push(`cores: server ${report.cores.server.join(',') || 'any'} | load generator ${report.cores.client.join(',') || 'any'} (${report.cores.note})`);
+  lines.push(`windows: warm-up ${report.settings.warmupMs} ms, measure ${report.settings.windowMs} ms; compute limit ${report.settings.computeWindowMs} ms per batch size`);
+  for (const c of report.cases) {
+    lines.push('');
+    lines.push(`== ${c.name}: ${c.description}`);
+    lines.push(
+      `   request ${c.requestBytes} B, response ${c.responseBytes} B; maxBatchSize ${c.batching.maxBatchSize}, maxQueueDelayUs ${c.batching.maxQueueDelayUs}; ORT intra ${c.threads.intraOp} / inter ${c.threads.interOp}`,
+    );
+    if (c.compute.length) {
+      lines.push('   compute limit (in-process ORT): ' + c.compute.map((p) => `b=${p.batchSize} ${fmtRate(p.throughput)}/s`).join(', '));
+    }
+    const header = ['mode', 'conc', 'served/s', 'p50 ms', 'p90 ms', 'p99 ms', 'nobatch/s', 'transport/s', 'compute/s', 'x compute', 'x transport', 'x nobatch', 'avg batch', 'queue µs', 'in µs', 'infer µs', 'out µs'];
+    const rows = c.points.map((p) => [
+      p.mode, String(p.concurrency), fmtRate(p.served?.throughput), fmt(p.served?.p50Ms, 2), fmt(p.served?.p90Ms, 2), fmt(p.served?.p99Ms, 2),
+      fmtRate(p.nobatch?.throughput), fmtRate(p.transport?.throughput), p.compute ? `${fmtRate(p.compute.throughput)} (b=${p.compute.batchSize})` : '-',
+      fmt(p.ratios.vsCompute, 2), fmt(p.ratios.vsTransport, 2), fmt(p.ratios.vsNoBatch, 2),
+      fmt(p.served?.server?.avgBatch, 1), fmt(p.served?.server?.queueUs), fmt(p.served?.server?.computeInputUs), fmt(p.served?.server?.computeInferUs), fmt(p.served?.server?.computeOutputUs),
+    ]);
+    lines.push(...table(header, rows).map((l) => '   ' + l));
+    const errs = c.points.flatMap((p) => (['served', 'nobatch', 'transport'] as const).flatMap((k) => (p[k]?.errors ? [`${p.mode} c=${p.concurrency} ${k}: ${p[k]!.errors} error(s), first: ${p[k]!.firstError}`] : [])));
+    for (const e of errs) lines.push(`   ! ${e}`);
+  }
+  lines.push('');
+  lines.push('targets:');
+  for (const t of report.targets) lines.push(`  ${t.verdict.padEnd(4)} ${t.case}: ${t.target}: ${t.detail}`);
+  if (report.profile) {
+    lines.push('');
+    lines.push(`server CPU profile (${report.profile.file}), self time:`);
+    for (const f of report.profile.top) lines.push(`  ${f.selfPct.toFixed(1).padStart(5)}%  ${f.fn}`);
+  }
+  return lines.join('\n');
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
