@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { Code } from '../../../shared/errors/index.js';
+import { checkConfigAgainstSignature, DEFAULT_MODEL_CONFIG, parseModelConfig } from './model-config.js';
+
+describe('parseModelConfig', () => {
+  it('resolves every default for a missing or empty config', () => {
+    expect(parseModelConfig(undefined)).toEqual(DEFAULT_MODEL_CONFIG);
+    expect(parseModelConfig({})).toEqual({
+      maxBatchSize: 0,
+      preferredBatchSizes: [],
+      maxQueueDelayUs: 0,
+      maxQueueSize: 1024,
+      priorityLevels: 1,
+      instances: [{ device: 'cpu', count: 1 }],
+      allowCpuFallback: false,
+      warmup: [],
+    });
+  });
+
+  it('keeps every documented key', () => {
+    const config = parseModelConfig({
+      maxBatchSize: 16,
+      preferredBatchSizes: [4, 8],
+      maxQueueDelayUs: 500,
+      maxQueueSize: 64,
+      defaultTimeoutMs: 250,
+      priorityLevels: 2,
+      instances: [{ device: 'cuda:0', count: 2 }, { device: 'cpu', count: 1 }],
+      allowCpuFallback: true,
+      intraOpThreads: 2,
+      interOpThreads: 1,
+      warmup: [{ inputs: { x: { datatype: 'FP32', shape: [1, 4], data: 'zeros' } } }],
+    });
+    expect(config).toMatchObject({ maxBatchSize: 16, preferredBatchSizes: [4, 8], defaultTimeoutMs: 250, allowCpuFallback: true, intraOpThreads: 2 });
+    expect(config.instances).toEqual([{ device: 'cuda:0', count: 2 }, { device: 'cpu', count: 1 }]);
+    expect(config.warmup[0]!.inputs.x!.shape).toEqual([1, 4]);
+  });
+
+  it.each([
+    [{ colour: 'blue' }, /unknown key 'colour'/],
+    [{ maxBatchSize: -1 }, /'maxBatchSize' must be an integer >= 0, got -1/],
+    [{ maxBatchSize: 1.5 }, /'maxBatchSize' must be an integer >= 0/],
+    [{ maxQueueSize: 0 }, /'maxQueueSize' must be an integer >= 1/],
+    [{ maxBatchSize: 4, preferredBatchSizes: [8] }, /'preferredBatchSizes' has 8, above maxBatchSize 4/],
+    [{ instances: [] }, /'instances' must be a non-empty array/],
+    [{ instances: [{ device: 'cpu', count: 0 }] }, /'instances\[0\].count' must be an integer >= 1/],
+    [{ instances: [{ device: 'cpu', gpus: [0] }] }, /unknown key 'instances\[0\].gpus'/],
+    [{ allowCpuFallback: 'yes' }, /'allowCpuFallback' must be true or false/],
+    [{ warmup: [{ inputs: { x: { datatype: 'FLOAT', shape: [1], data: [1] } } }] }, /'warmup\[0\].inputs.x.datatype' must be a KServe datatype/],
+    [{ warmup: [{ inputs: { x: { datatype: 'FP32', shape: [2], data: [1] } } }] }, /'warmup\[0\].inputs.x.data' has 1 value\(s\) but shape \[2\] needs 2/],
+    [[1, 2], /expected a JSON object/],
+  ])('rejects %j with a clear message', (raw, message) => {
+    expect(() => parseModelConfig(raw, 'm/config.json')).toThrow(message);
+    try {
+      parseModelConfig(raw, 'm/config.json');
+    } catch (err) {
+      expect((err as { code: Code }).code).toBe(Code.INVALID_ARGUMENT);
+      expect((err as Error).message.startsWith('m/config.json: ')).toBe(true);
+    }
+  });
+});
+
+describe('checkConfigAgainstSignature', () => {
+  const signature = {
+    inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [-1, 4] }],
+    outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [-1, 3] }],
+    opset: 17,
+    producer: 'test',
+  };
+
+  it('accepts batching over dynamic first dims, and warm-up over known inputs', () => {
+    expect(() => checkConfigAgainstSignature(parseModelConfig({ maxBatchSize: 8, warmup: [{ inputs: { x: { datatype: 'FP32', shape: [1, 4], data: 'zeros' } } }] }), signature)).not.toThrow();
+  });
+
+  it('rejects batching over a fixed first dim and warm-up of an unknown input', () => {
+    const fixed = { ...signature, inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [2, 4] }] };
+    expect(() => checkConfigAgainstSignature(parseModelConfig({ maxBatchSize: 8 }), fixed)).toThrow(/'x' has shape \[2,4\]/);
+    const warm = parseModelConfig({ warmup: [{ inputs: { z: { datatype: 'FP32', shape: [1], data: [0] } } }] });
+    expect(() => checkConfigAgainstSignature(warm, signature)).toThrow(/warmup\[0\] names input 'z', which the model lacks/);
+  });
+});
