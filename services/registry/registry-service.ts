@@ -8,6 +8,7 @@ import { loadProtos } from '../../shared/proto/index.js';
 import { createArtifactStore } from './artifacts/index.js';
 import { CommitSignal } from './events/commit-signal.js';
 import { createOutboxPublisher, type OutboxPublisher } from './events/outbox-publisher.js';
+import { withDefaults } from './options.js';
 import { createRegistryHandlers } from './server/registry-handlers.js';
 import { openRegistryStore, type RegistryStore } from './store/index.js';
 
@@ -66,7 +67,7 @@ export interface RegistryService {
  * to NATS, starts the outbox publisher, and serves `infermesh.registry.v1.ModelRegistry`.
  */
 export async function createRegistryService(options: RegistryServiceOptions): Promise<RegistryService> {
-  const o = { ...DEFAULT_REGISTRY_OPTIONS, ...options };
+  const o = withDefaults(DEFAULT_REGISTRY_OPTIONS, options);
   const logger = (o.logger ?? silentLogger).child({ component: 'registry' });
   const commits = new CommitSignal();
   const store = await openRegistryStore({

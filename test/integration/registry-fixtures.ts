@@ -64,7 +64,7 @@ export function rawUpload(address: string, messages: UploadVersionRequest[]): Pr
 
 /** Every message now in the REGISTRY stream, decoded, with its subject and message id. */
 export async function streamMessages(nc: NatsConnection): Promise<{ subject: string; msgId: string; event: RegistryEvent__Output }[]> {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc, { timeout: 1000 });
   let info;
   try {
     info = await jsm.streams.info(REGISTRY_STREAM);
@@ -80,13 +80,21 @@ export async function streamMessages(nc: NatsConnection): Promise<{ subject: str
   return out;
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+/**
+ * Polls `check` until it returns a truthy value or `timeoutMs` passes (then
+ * throws with `what`). A check that throws (e.g. NATS still restarting) is retried.
+ */
 export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
   for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../../../shared/logging/index.js';
 import { ensureStream } from '../../../shared/nats/index.js';
 import { REGISTRY_STREAM_SPEC } from '../../../shared/registry-client/registry-events.js';
+import { withDefaults } from '../options.js';
 import type { RegistryStore } from '../store/index.js';
 import { CommitSignal } from './commit-signal.js';
 import { publishRegistryEvent } from './publish-event.js';
@@ -29,13 +30,14 @@ export interface OutboxPublisherOptions {
 }
 
 /** Defaults of {@link OutboxPublisherOptions}. */
-export const DEFAULT_OUTBOX_PUBLISHER_OPTIONS = {
+export const DEFAULT_OUTBOX_PUBLISHER_OPTIONS: Readonly<Required<Omit<OutboxPublisherOptions, 'store' | 'nats' | 'commits' | 'logger'>>> = {
   batchSize: 100,
   ackTimeoutMs: 5000,
   retryMinMs: 100,
   retryMaxMs: 5000,
   pollIntervalMs: 2000,
-} as const;
+  clock: Date.now,
+};
 
 /** Sends the outbox to JetStream in order; see {@link createOutboxPublisher}. */
 export interface OutboxPublisher {
@@ -55,7 +57,7 @@ export interface OutboxPublisher {
  * event, so events are delayed, never lost or reordered.
  */
 export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPublisher {
-  const o = { ...DEFAULT_OUTBOX_PUBLISHER_OPTIONS, clock: Date.now, ...options };
+  const o = withDefaults(DEFAULT_OUTBOX_PUBLISHER_OPTIONS, options);
   const { store, nats, commits, logger } = o;
   const js: JetStreamClient = jetstream(nats);
   const stop = new AbortController();
