@@ -2,3 +2,16 @@
 export { startInferenceNode, type InferenceNode, type InferenceNodeOptions } from './inference-node.js';
 export { registerInferenceCommands } from './cli/index.js';
 export { buildDemoMlp, writeDemoRepository, DEMO_MODEL_NAME } from './demo/demo-mlp.js';
+export {
+  ModelManager,
+  createModelManager,
+  parseModelConfig,
+  type ModelManagerOptions,
+  type ModelConfig,
+  type ModelRouting,
+  type VersionSource,
+  type VersionStatus,
+  type LoadedVersion,
+} from './models/index.js';
+export { createInferenceServer, type InferenceServer, type InferenceServerOptions } from './server/index.js';
+export { createModelExecutor, type CreateModelExecutorOptions, type ModelExecutor } from './execution/index.js';
