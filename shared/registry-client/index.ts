@@ -20,3 +20,4 @@ export {
   encodeRegistryEvent,
   type RegistryEventCase,
 } from './registry-events.js';
+export { consumeRegistryEvents, type ConsumeRegistryEventsOptions, type ConsumedRegistryEvent } from './registry-events-consumer.js';

@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { InfermeshError } from '../../shared/errors/index.js';
@@ -47,19 +47,28 @@ export function artifactFiles(dataDir: string): { stored: string[]; temp: string
 
 /**
  * An UploadVersion call driven message by message, for inputs the typed client
- * never sends (a wrong hash, a short stream). Resolves with the error, or undefined on success.
+ * never sends (a wrong hash, a short stream, a cancel half-way). `result`
+ * resolves with the error, or undefined on success.
  */
-export function rawUpload(address: string, messages: UploadVersionRequest[]): Promise<InfermeshError | undefined> {
+export function openRawUpload(address: string): { call: ClientWritableStream<UploadVersionRequest>; result: Promise<InfermeshError | undefined> } {
   const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
   const client = new proto.infermesh.registry.v1.ModelRegistry(address, credentials.createInsecure());
-  return new Promise((resolve) => {
-    const call = client.uploadVersion((err: ServiceError | null) => {
+  let call!: ClientWritableStream<UploadVersionRequest>;
+  const result = new Promise<InfermeshError | undefined>((resolve) => {
+    call = client.uploadVersion((err: ServiceError | null) => {
       client.close();
       resolve(err ? InfermeshError.from(err) : undefined);
     });
-    for (const m of messages) call.write(m);
-    call.end();
   });
+  return { call, result };
+}
+
+/** Sends `messages` on one UploadVersion call; resolves with the error, or undefined on success. */
+export function rawUpload(address: string, messages: UploadVersionRequest[]): Promise<InfermeshError | undefined> {
+  const { call, result } = openRawUpload(address);
+  for (const m of messages) call.write(m);
+  call.end();
+  return result;
 }
 
 /** Every message now in the REGISTRY stream, decoded, with its subject and message id. */

@@ -5,10 +5,10 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, InfermeshError } from '../../shared/errors/index.js';
 import { PACKAGED_MODELS, packagedModelPath } from '../../shared/onnx/index.js';
-import { createRegistryClient, type RegistryClient } from '../../shared/registry-client/index.js';
+import { consumeRegistryEvents, createRegistryClient, type RegistryClient } from '../../shared/registry-client/index.js';
 import type { RegistryService } from '../../services/registry/index.js';
 import { startNats } from '../helpers/nats.js';
-import { artifactFiles, eventually, rawUpload, startRegistry, streamMessages, tempDir, tinyModel } from './registry-fixtures.js';
+import { artifactFiles, eventually, openRawUpload, rawUpload, startRegistry, streamMessages, tempDir, tinyModel } from './registry-fixtures.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -232,6 +232,37 @@ describe('registry service (in process, real NATS, SQLite)', () => {
       expect(err && Code[err.code]).toBe('RESOURCE_EXHAUSTED');
       expect(artifactFiles(dir.path).temp).toEqual([]);
     });
+  });
+
+  it('follows REGISTRY with consumeRegistryEvents (what inference nodes use), filtered by model', async () => {
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const following = (async () => {
+      for await (const m of consumeRegistryEvents(nc, { model: 'followed', signal: stop.signal })) {
+        seen.push(`${m.subject} ${m.event.versionCreated?.version ?? m.event.aliasChanged?.version ?? ''}`);
+        if (seen.length === 3) stop.abort();
+      }
+    })();
+    await client.pushVersion('followed', tinyModel(90), { alias: 'production' });
+    await following;
+    expect(seen).toEqual([
+      'infermesh.registry.model.created.followed ',
+      'infermesh.registry.version.created.followed 1',
+      'infermesh.registry.alias.changed.followed 1',
+    ]);
+  });
+
+  it('a client that cancels mid-upload leaves no temp file and no row', async () => {
+    const before = await registry.store.lastSequence();
+    const { call, result } = openRawUpload(registry.address);
+    call.write({ metadata: { model: 'cancelled', sha256: 'ab'.repeat(32), sizeBytes: 1 << 20, createModelIfMissing: true } });
+    call.write({ chunk: new Uint8Array(1000) });
+    await eventually('the upload to start', async () => artifactFiles(dir.path).temp.length > 0, 5000);
+    call.cancel();
+    expect((await result)?.code).toBe(Code.CANCELLED);
+    await eventually('the temp file to go', async () => artifactFiles(dir.path).temp.length === 0, 5000);
+    expect(await registry.store.lastSequence()).toBe(before);
+    expect(await codeOf(client.getModel('cancelled'))).toBe('NOT_FOUND');
   });
 
   it('stores identical content once', async () => {
