@@ -40,6 +40,7 @@ export {
   rpcAttributes,
   grpcStatusCodeOf,
 } from './rpc-spans.js';
+export { withPublishSpan, withConsumeSpan } from './messaging-spans.js';
 export {
   ATTR_MODEL_NAME,
   ATTR_MODEL_VERSION,

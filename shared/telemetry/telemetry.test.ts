@@ -27,6 +27,8 @@ import {
   traceIdOf,
   traceUnaryHandler,
   withClientSpan,
+  withConsumeSpan,
+  withPublishSpan,
   type Telemetry,
 } from './index.js';
 
@@ -139,6 +141,27 @@ describe('context propagation', () => {
     expect(traceIdOf(consumed)).toBe(traceId);
     expect(traceIdOf(extractFromHeaders(natsHeaders()))).toBeUndefined();
     span.end();
+  });
+});
+
+describe('NATS message spans', () => {
+  it('links a consumer span to its producer through the message headers', async () => {
+    const exporter = new InMemorySpanExporter();
+    const t = await telemetry({ serviceName: 'unit', exporter });
+    const sent = await withPublishSpan(t.tracer, 'infermesh.predictions.m', natsHeaders(), (hdrs) => hdrs);
+    await expect(
+      withConsumeSpan(t.tracer, 'infermesh.predictions.m', sent, () => {
+        throw new Error('bad record');
+      }),
+    ).rejects.toThrow('bad record');
+    await t.forceFlush();
+    const producer = byName(exporter.getFinishedSpans(), 'publish infermesh.predictions.m');
+    const consumer = byName(exporter.getFinishedSpans(), 'process infermesh.predictions.m');
+    expect(producer.kind).toBe(SpanKind.PRODUCER);
+    expect(consumer.kind).toBe(SpanKind.CONSUMER);
+    expect(consumer.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
+    expect(consumer.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.destination.name': 'infermesh.predictions.m' });
+    expect(consumer.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'bad record' });
   });
 });
 

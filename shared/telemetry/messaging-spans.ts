@@ -1,0 +1,73 @@
+import { context as contextApi, trace, SpanKind, SpanStatusCode, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { ATTR_MESSAGING_DESTINATION, ATTR_MESSAGING_SYSTEM } from './attributes.js';
+import { extractFromHeaders, injectIntoHeaders, type HeaderCarrier } from './propagation.js';
+
+/**
+ * Spans for NATS messages (OpenTelemetry messaging conventions:
+ * `messaging.system=nats`, `messaging.destination.name`, names
+ * `publish <subject>` / `process <subject>`), with the trace context carried
+ * in the message headers (`traceparent`).
+ */
+
+function endWith(span: Span, err?: unknown): void {
+  if (err !== undefined) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+    if (err instanceof Error) span.recordException(err);
+  }
+  span.end();
+}
+
+/**
+ * Runs a publish in a PRODUCER span: `fn` receives `headers` (e.g. NATS
+ * `headers()`) with the span's trace context written into them, to pass to
+ * `publish`.
+ */
+export async function withPublishSpan<H extends HeaderCarrier, T>(
+  tracer: Tracer,
+  subject: string,
+  headers: H,
+  fn: (headers: H, span: Span) => Promise<T> | T,
+  attributes?: Attributes,
+): Promise<T> {
+  const span = tracer.startSpan(`publish ${subject}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: { [ATTR_MESSAGING_SYSTEM]: 'nats', [ATTR_MESSAGING_DESTINATION]: subject, ...attributes },
+  });
+  const ctx = trace.setSpan(contextApi.active(), span);
+  injectIntoHeaders(headers, ctx);
+  try {
+    const result = await contextApi.with(ctx, () => fn(headers, span));
+    endWith(span);
+    return result;
+  } catch (err) {
+    endWith(span, err);
+    throw err;
+  }
+}
+
+/**
+ * Runs the handling of one consumed message in a CONSUMER span, a child of
+ * the trace context in the message's headers (a root span when it has none).
+ */
+export async function withConsumeSpan<T>(
+  tracer: Tracer,
+  subject: string,
+  headers: HeaderCarrier | undefined,
+  fn: (span: Span) => Promise<T> | T,
+  attributes?: Attributes,
+): Promise<T> {
+  const parent = extractFromHeaders(headers, contextApi.active());
+  const span = tracer.startSpan(
+    `process ${subject}`,
+    { kind: SpanKind.CONSUMER, attributes: { [ATTR_MESSAGING_SYSTEM]: 'nats', [ATTR_MESSAGING_DESTINATION]: subject, ...attributes } },
+    parent,
+  );
+  try {
+    const result = await contextApi.with(trace.setSpan(parent, span), () => fn(span));
+    endWith(span);
+    return result;
+  } catch (err) {
+    endWith(span, err);
+    throw err;
+  }
+}
