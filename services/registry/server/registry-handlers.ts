@@ -21,7 +21,7 @@ export interface RegistryHandlerDeps {
   maxArtifactBytes: number;
   /** Download chunk size. */
   chunkBytes: number;
-  /** Aborted when the service closes: open Watch streams end. */
+  /** Aborted when the service closes: open Watch streams end (downloads and uploads in flight finish). */
   closing: AbortSignal;
 }
 
@@ -55,7 +55,7 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
     (call: ServerWritableStream<Req, Res>) => {
       const cancelled = new AbortController();
       call.once('cancelled', () => cancelled.abort());
-      fn(call, AbortSignal.any([cancelled.signal, deps.closing])).then(
+      fn(call, cancelled.signal).then(
         () => call.end(),
         (err: unknown) => {
           if (!cancelled.signal.aborted) call.emit('error', toServiceError(err, method));
@@ -149,7 +149,7 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
       const file = artifacts.openRead(v.sha256, offset, deps.chunkBytes);
       try {
         for await (const chunk of file) {
-          if (signal.aborted) throw new InfermeshError(Code.UNAVAILABLE, 'the registry is shutting down');
+          if (signal.aborted) return;
           if (!call.write({ chunk: chunk as Buffer })) await once(call, 'drain', { signal });
         }
       } finally {
@@ -171,7 +171,9 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
       return {};
     }),
 
-    Watch: streaming('Watch', async (call, signal) => {
+    Watch: streaming('Watch', async (call, cancelled) => {
+      // A watch never ends by itself: it also ends (cleanly) when the registry closes.
+      const signal = AbortSignal.any([cancelled, deps.closing]);
       const filter = call.request.model ? checkModelName(call.request.model) : '';
       const from = Number(call.request.fromSequence);
       let next = from > 0 ? from : (await store.lastSequence()) + 1;
@@ -181,7 +183,7 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
         for (const e of events) {
           next = e.sequence + 1;
           if (filter && e.subject.slice(e.subject.lastIndexOf('.') + 1) !== filter) continue;
-          if (!call.write(decodeRegistryEvent(e.payload))) await once(call, 'drain', { signal });
+          if (!call.write(decodeRegistryEvent(e.payload))) await once(call, 'drain', { signal }).catch(() => undefined);
         }
         if (events.length < WATCH_BATCH) await deps.commits.wait(seen, signal);
       }
