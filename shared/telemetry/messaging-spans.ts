@@ -1,6 +1,7 @@
 import { context as contextApi, trace, SpanKind, SpanStatusCode, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { ATTR_MESSAGING_DESTINATION, ATTR_MESSAGING_SYSTEM } from './attributes.js';
 import { extractFromHeaders, injectIntoHeaders, type HeaderCarrier } from './propagation.js';
+import { runInSpan } from './run-in-span.js';
 
 /**
  * Spans for NATS messages (OpenTelemetry messaging conventions:
@@ -35,14 +36,7 @@ export async function withPublishSpan<H extends HeaderCarrier, T>(
   });
   const ctx = trace.setSpan(contextApi.active(), span);
   injectIntoHeaders(headers, ctx);
-  try {
-    const result = await contextApi.with(ctx, () => fn(headers, span));
-    endWith(span);
-    return result;
-  } catch (err) {
-    endWith(span, err);
-    throw err;
-  }
+  return runInSpan(span, ctx, () => fn(headers, span), endWith);
 }
 
 /**
@@ -62,12 +56,5 @@ export async function withConsumeSpan<T>(
     { kind: SpanKind.CONSUMER, attributes: { [ATTR_MESSAGING_SYSTEM]: 'nats', [ATTR_MESSAGING_DESTINATION]: subject, ...attributes } },
     parent,
   );
-  try {
-    const result = await contextApi.with(trace.setSpan(parent, span), () => fn(span));
-    endWith(span);
-    return result;
-  } catch (err) {
-    endWith(span, err);
-    throw err;
-  }
+  return runInSpan(span, trace.setSpan(parent, span), () => fn(span), endWith);
 }

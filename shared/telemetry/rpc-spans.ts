@@ -12,6 +12,7 @@ import { Metadata, type handleUnaryCall } from '@grpc/grpc-js';
 import { Code, InfermeshError } from '../errors/index.js';
 import { ATTR_RPC_GRPC_STATUS_CODE, ATTR_RPC_METHOD, ATTR_RPC_SERVICE, ATTR_RPC_SYSTEM } from './attributes.js';
 import { extractFromMetadata, injectIntoMetadata } from './propagation.js';
+import { runInSpan } from './run-in-span.js';
 
 /**
  * Spans for gRPC calls, following the OpenTelemetry RPC semantic conventions:
@@ -92,14 +93,7 @@ export async function withServerSpan<T>(
   attributes?: Attributes,
 ): Promise<T> {
   const { span, context } = startServerSpan(tracer, fullMethod, metadata, attributes);
-  try {
-    const result = await contextApi.with(context, () => fn(span));
-    endRpcSpan(span);
-    return result;
-  } catch (err) {
-    endRpcSpan(span, err);
-    throw err;
-  }
+  return runInSpan(span, context, () => fn(span), endRpcSpan);
 }
 
 /**
@@ -138,12 +132,5 @@ export async function withClientSpan<T>(
   );
   const ctx = trace.setSpan(parent, span);
   const metadata = injectIntoMetadata(options.metadata ?? new Metadata(), ctx);
-  try {
-    const result = await contextApi.with(ctx, () => fn(metadata, span));
-    endRpcSpan(span);
-    return result;
-  } catch (err) {
-    endRpcSpan(span, err);
-    throw err;
-  }
+  return runInSpan(span, ctx, () => fn(metadata, span), endRpcSpan);
 }
