@@ -14,6 +14,9 @@ program
   .name('infermesh')
   .description('A gRPC mesh for model inference: inference nodes, registry, recommender and monitor.')
   .version('0.1.0')
+  // Options after a verb belong to that verb: `infermesh models promote m 2 --version`
+  // must not be taken by the root's -V/--version.
+  .enablePositionalOptions()
   .showHelpAfterError();
 
 // Service command registrations (one line each).
