@@ -16,7 +16,7 @@ export const BENCH_CHANNEL_OPTIONS: ChannelOptions = {
 };
 
 /** A raw grpc-js client of GRPCInferenceService, the same one for the node and the echo server. */
-export function createRawInferenceClient(address: string): GRPCInferenceServiceClient {
+export function createRawInferenceClient(address: string, extra: ChannelOptions = {}): GRPCInferenceServiceClient {
   const { GRPCInferenceService } = inferenceProto().inference;
-  return new GRPCInferenceService(address, credentials.createInsecure(), BENCH_CHANNEL_OPTIONS);
+  return new GRPCInferenceService(address, credentials.createInsecure(), { ...BENCH_CHANNEL_OPTIONS, ...extra });
 }

@@ -10,11 +10,18 @@ import { createRawInferenceClient } from './inference-proto.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import { payloadBytes, type LoadCommand, type WorkerReply } from './worker-protocol.js';
 
-const clients = new Map<string, GRPCInferenceServiceClient>();
+const clients = new Map<string, GRPCInferenceServiceClient[]>();
+
+/** `count` clients of `address`, each on its own HTTP/2 connection (kept across windows). */
+function connections(address: string, count: number): GRPCInferenceServiceClient[] {
+  let list = clients.get(address);
+  if (!list) clients.set(address, (list = []));
+  while (list.length < count) list.push(createRawInferenceClient(address, { 'grpc.use_local_subchannel_pool': 1 }));
+  return list.slice(0, count);
+}
 
 async function runLoad(cmd: LoadCommand): Promise<{ summary: LatencySummary; firstError?: string }> {
-  let client = clients.get(cmd.address);
-  if (!client) clients.set(cmd.address, (client = createRawInferenceClient(cmd.address)));
+  const pool = connections(cmd.address, Math.max(1, Math.min(cmd.connections, cmd.concurrency)));
   const request: ModelInferRequest = {
     modelName: cmd.modelName,
     inputs: [{ name: cmd.input.name, datatype: cmd.input.datatype, shape: cmd.input.shape }],
@@ -46,19 +53,20 @@ async function runLoad(cmd: LoadCommand): Promise<{ summary: LatencySummary; fir
 
   const streams: ClientDuplexStream<ModelInferRequest, ModelStreamInferResponse__Output>[] = [];
   if (cmd.mode === 'unary') {
-    const issue = () => {
+    // Each in-flight slot keeps to one connection.
+    const issue = (client: GRPCInferenceServiceClient) => {
       inFlight++;
       const startNs = process.hrtime.bigint();
       client.ModelInfer(request, (err) => {
-        if (finish(startNs, err ? `${err.code} ${err.details}` : undefined)) issue();
+        if (finish(startNs, err ? `${err.code} ${err.details}` : undefined)) issue(client);
       });
     };
-    for (let i = 0; i < cmd.concurrency; i++) issue();
+    for (let i = 0; i < cmd.concurrency; i++) issue(pool[i % pool.length]!);
   } else {
     const streamCount = Math.ceil(cmd.concurrency / cmd.requestsPerStream);
     let nextId = 0;
     for (let s = 0; s < streamCount; s++) {
-      const call = client.ModelStreamInfer();
+      const call = pool[s % pool.length]!.ModelStreamInfer();
       streams.push(call);
       const started = new Map<string, bigint>();
       const send = () => {
@@ -103,6 +111,6 @@ process.on('message', (cmd: LoadCommand) => {
   );
 });
 process.on('disconnect', () => {
-  for (const c of clients.values()) c.close();
+  for (const list of clients.values()) for (const c of list) c.close();
   process.exit(0);
 });

@@ -24,6 +24,8 @@ export interface BenchOptions {
   computeWindowMs: number;
   /** Streaming: in-flight requests per bidi stream. Default 16. */
   requestsPerStream: number;
+  /** HTTP/2 connections the load generator spreads its requests over. Default 4. */
+  connections: number;
   /** Where report.json and the charts go. Default bench-results. */
   outDir: string;
   /** CPUs for the server side (node, echo server, compute limit) and the load generator; default: split the allowed CPUs in two. */
@@ -82,6 +84,7 @@ export function parseBenchOptions(raw: Record<string, unknown>): BenchOptions {
     windowMs: posInt('--window-ms', raw.windowMs, 1500),
     computeWindowMs: posInt('--compute-window-ms', raw.computeWindowMs, 1000),
     requestsPerStream: posInt('--requests-per-stream', raw.requestsPerStream, 16),
+    connections: posInt('--connections', raw.connections, 4),
     outDir: resolve(String(raw.outDir ?? 'bench-results')),
     ...(serverCpus ? { serverCpus } : {}),
     ...(clientCpus ? { clientCpus } : {}),

@@ -6,7 +6,10 @@ interface ProfileNode {
   hitCount?: number;
 }
 
-/** Self-time shares of a V8 .cpuprofile (from `node --cpu-prof`): top functions, and totals by package. */
+/**
+ * Self-time shares of a V8 .cpuprofile (from `node --cpu-prof`) as a share of
+ * the busy time (idle samples left out): totals by package, then top functions.
+ */
 export async function summarizeCpuProfile(file: string, top = 15): Promise<{ fn: string; selfPct: number }[]> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as { nodes: ProfileNode[] };
   const byFn = new Map<string, number>();
@@ -14,7 +17,7 @@ export async function summarizeCpuProfile(file: string, top = 15): Promise<{ fn:
   let total = 0;
   for (const n of profile.nodes) {
     const hits = n.hitCount ?? 0;
-    if (!hits) continue;
+    if (!hits || n.callFrame.functionName === '(idle)') continue;
     total += hits;
     const { functionName, url, lineNumber } = n.callFrame;
     const short = url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(dist|src)\//, '$1/');

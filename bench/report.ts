@@ -53,7 +53,7 @@ export interface BenchReport {
   finishedAt: string;
   host: { cpus: number; cpuModel: string; node: string; platform: string };
   cores: { server: number[]; client: number[]; pinned: boolean; note: string };
-  settings: { concurrency: number[]; modes: string[]; warmupMs: number; windowMs: number; computeWindowMs: number; requestsPerStream: number };
+  settings: { concurrency: number[]; modes: string[]; warmupMs: number; windowMs: number; computeWindowMs: number; requestsPerStream: number; connections: number };
   cases: CaseReport[];
   targets: TargetReport[];
   profile?: { file: string; top: { fn: string; selfPct: number }[] };

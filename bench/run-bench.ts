@@ -60,6 +60,7 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
       windowMs: options.windowMs,
       computeWindowMs: options.computeWindowMs,
       requestsPerStream: options.requestsPerStream,
+      connections: options.connections,
     },
     cases: [],
     targets: [],
@@ -117,7 +118,7 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
     cleanups.push(() => loader.close());
     const load = async (address: string, modelName: string, mode: Mode, concurrency: number, c: BenchCase): Promise<Measured> => {
       const cmd: LoadCommand = {
-        kind: 'load', address, modelName, mode, concurrency, requestsPerStream: options.requestsPerStream,
+        kind: 'load', address, modelName, mode, concurrency, requestsPerStream: options.requestsPerStream, connections: options.connections,
         warmupMs: options.warmupMs, windowMs: options.windowMs, input: c.input,
       };
       const reply = (await loader.call(cmd)) as Extract<WorkerReply, { kind: 'load' }>;

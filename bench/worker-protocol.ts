@@ -21,6 +21,8 @@ export interface LoadCommand {
   concurrency: number;
   /** In-flight requests per bidi stream in streaming mode (streams = ceil(concurrency / this)). */
   requestsPerStream: number;
+  /** HTTP/2 connections the in-flight requests are spread over (at most one per request in flight). */
+  connections: number;
   warmupMs: number;
   windowMs: number;
   input: PayloadSpec;

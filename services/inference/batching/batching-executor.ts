@@ -275,7 +275,13 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       const lone = entries.length === 1;
       const feeds = lone ? entries[0]!.request.inputs : concatInputs(entries.map((e) => e.request.inputs), rows);
       const fetches = fetchNames(entries);
-      const inputNs = process.hrtime.bigint();
+      const assembledNs = process.hrtime.bigint();
+      // onnxruntime-node runs the session in a setImmediate callback; this one,
+      // queued just before it, marks when the run really starts, so that the
+      // event-loop turn in between (reading other requests) counts as waiting,
+      // not as inference.
+      let runStartNs = assembledNs;
+      setImmediate(() => (runStartNs = process.hrtime.bigint()));
       let outputs: Record<string, Tensor>;
       try {
         outputs = (await slot.instance.session.run(feeds as Record<string, Tensor>, fetches)) as Record<string, Tensor>;
@@ -283,6 +289,7 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
         throw runError(err);
       }
       const inferNs = process.hrtime.bigint();
+      const waitNs = runStartNs - assembledNs;
       const sliced = lone
         ? [pickOutputs(outputs, entries[0]!.request.outputNames.length ? entries[0]!.request.outputNames : outputNamesAll)]
         : sliceOutputs(outputs, entries.map((e) => e.rows), entries.map((e) => (e.request.outputNames.length ? e.request.outputNames : outputNamesAll)));
@@ -292,8 +299,8 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       const size = maxBatchSize === 0 ? 1 : rows;
       const s = batchStats.get(size) ?? { batchSize: size, count: 0, computeInputNs: 0n, computeInferNs: 0n, computeOutputNs: 0n };
       s.count++;
-      s.computeInputNs += inputNs - startNs;
-      s.computeInferNs += inferNs - inputNs;
+      s.computeInputNs += assembledNs - startNs;
+      s.computeInferNs += inferNs - runStartNs;
       s.computeOutputNs += outputNs - inferNs;
       batchStats.set(size, s);
       for (let i = 0; i < entries.length; i++) {
@@ -301,7 +308,12 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
         e.resolve({
           outputs: sliced[i]!,
           batchSize: entries.length,
-          timings: { queueNs: startNs - e.enqueuedNs, computeInputNs: inputNs - startNs, computeInferNs: inferNs - inputNs, computeOutputNs: outputNs - inferNs },
+          timings: {
+            queueNs: startNs - e.enqueuedNs + waitNs,
+            computeInputNs: assembledNs - startNs,
+            computeInferNs: inferNs - runStartNs,
+            computeOutputNs: outputNs - inferNs,
+          },
         });
       }
     } catch (err) {

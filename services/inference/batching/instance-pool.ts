@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { unavailable } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
@@ -61,7 +64,7 @@ export async function createInstancePool(options: InstancePoolOptions): Promise<
     for (let i = 0; i < options.devices.length; i++) {
       const device = options.devices[i]!;
       if (device.kind !== 'cuda') continue;
-      let reason = cudaFailure.get(device.deviceId);
+      let reason = cudaFailure.get(device.deviceId) ?? missingCudaProvider();
       if (reason === undefined) {
         try {
           const intra = options.intraOpThreads ?? 1;
@@ -75,11 +78,13 @@ export async function createInstancePool(options: InstancePoolOptions): Promise<
           continue;
         } catch (err) {
           reason = err instanceof Error ? err.message : String(err);
-          cudaFailure.set(device.deviceId, reason);
-          const note = `${device.name}: the CUDA execution provider cannot be used: ${reason}`;
-          notes.push(options.allowCpuFallback ? `${note}; its instances run on the CPU (allowCpuFallback)` : note);
-          logger.warn('CUDA execution provider unavailable', { device: device.name, reason, allowCpuFallback: options.allowCpuFallback === true });
         }
+      }
+      if (!cudaFailure.has(device.deviceId)) {
+        cudaFailure.set(device.deviceId, reason);
+        const note = `${device.name}: the CUDA execution provider cannot be used: ${reason}`;
+        notes.push(options.allowCpuFallback ? `${note}; its instances run on the CPU (allowCpuFallback)` : note);
+        logger.warn('CUDA execution provider unavailable', { device: device.name, reason, allowCpuFallback: options.allowCpuFallback === true });
       }
       if (!options.allowCpuFallback) {
         throw unavailable(`instance on ${device.name} cannot start: the CUDA execution provider cannot be used (${reason}); set allowCpuFallback to run it on the CPU`);
@@ -109,4 +114,21 @@ export async function createInstancePool(options: InstancePoolOptions): Promise<
     notes,
     close: () => (closed ??= closeAll()),
   };
+}
+
+/**
+ * Why the CUDA provider cannot load, when its library is plainly not installed
+ * beside onnxruntime-node's binding (trying would only print ORT's native error);
+ * undefined when it is there (or the layout is unknown) and creating a session
+ * will tell.
+ */
+function missingCudaProvider(): string | undefined {
+  try {
+    const binding = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    if (!existsSync(binding)) return undefined;
+    const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    return existsSync(join(binding, lib)) ? undefined : `${lib} is not installed with onnxruntime-node (its CUDA download was skipped)`;
+  } catch {
+    return undefined;
+  }
 }
