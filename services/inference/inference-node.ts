@@ -1,6 +1,7 @@
 import type { Logger } from '../../shared/logging/index.js';
 import { createModelManager, type ModelManager } from './models/index.js';
 import { createInferenceServer, DEFAULT_DRAIN_TIMEOUT_MS, type InferenceServer } from './server/index.js';
+import { createMesh, type Mesh, type MeshOptions } from './mesh/index.js';
 
 /** Options of {@link startInferenceNode}. */
 export interface InferenceNodeOptions {
@@ -10,6 +11,8 @@ export interface InferenceNodeOptions {
   host?: string;
   /** Default 0 (a free port). */
   grpcPort?: number;
+  /** Join the mesh: follow the registry, beat, forward to peers (`infermesh inference`). Default: standalone. */
+  mesh?: MeshOptions;
   logger: Logger;
 }
 
@@ -19,35 +22,59 @@ export interface InferenceNode {
   server: InferenceServer;
   /** `host:port` the gRPC server listens on. */
   grpcAddress: string;
+  /** The node's mesh membership (mesh mode only). */
+  mesh?: Mesh;
   /** Graceful stop: drain the server (default 10000 ms), then unload every model. Idempotent. */
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
 }
 
 /**
  * Starts an inference node in this process: loads the repository (models that
- * fail are listed UNAVAILABLE; the rest serve), then serves gRPC. Used by
- * `infermesh serve`, `infermesh up` and tests.
+ * fail are listed UNAVAILABLE; the rest serve), then serves gRPC. With `mesh`,
+ * it also follows the registry (loading what is aliased), beats on NATS and
+ * forwards requests for models it lacks to peers. Used by `infermesh serve`,
+ * `infermesh inference` and tests.
  */
 export async function startInferenceNode(options: InferenceNodeOptions): Promise<InferenceNode> {
   const logger = options.logger;
   const manager = createModelManager({ logger: logger.child({ component: 'models' }), ...(options.repositoryDir ? { repositoryDir: options.repositoryDir } : {}) });
   if (options.repositoryDir) await manager.loadRepository();
-  const server = createInferenceServer({ manager, logger: logger.child({ component: 'grpc' }), host: options.host ?? '127.0.0.1', port: options.grpcPort ?? 0 });
-  let address: { host: string; port: number };
+  let mesh: Mesh | undefined;
   try {
-    address = await server.start();
+    if (options.mesh) mesh = await createMesh({ ...options.mesh, manager, logger: logger.child({ component: 'mesh', node: options.mesh.nodeId }) });
   } catch (err) {
     await manager.close();
     throw err;
   }
+  const server = createInferenceServer({
+    manager,
+    logger: logger.child({ component: 'grpc' }),
+    host: options.host ?? '127.0.0.1',
+    port: options.grpcPort ?? 0,
+    ...(mesh ? { onModelMiss: mesh.onModelMiss } : {}),
+  });
+  let address: { host: string; port: number };
+  try {
+    address = await server.start();
+  } catch (err) {
+    await mesh?.close();
+    await manager.close();
+    throw err;
+  }
+  const grpcAddress = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  mesh?.start(grpcAddress);
   let closed: Promise<void> | undefined;
   return {
     manager,
     server,
-    grpcAddress: `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`,
+    grpcAddress,
+    ...(mesh ? { mesh } : {}),
     close: (closeOptions = {}) =>
       (closed ??= (async () => {
+        // Peers stop forwarding here first (the last beat says so), then calls in flight drain.
+        await mesh?.heartbeat?.close();
         await server.close({ drainTimeoutMs: closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS });
+        await mesh?.close();
         await manager.close();
       })()),
   };

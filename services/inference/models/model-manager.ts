@@ -6,6 +6,7 @@ import { createModelExecutor as defaultCreateExecutor, type CreateModelExecutorO
 import { checkConfigAgainstSignature, parseModelConfig, type ModelConfig } from './model-config.js';
 import { isVersionString, scanModelRepository, scanRepositoryModel, type RepositoryModel } from './model-repository.js';
 import { VersionStatistics, mergeBatchStatistics } from './version-statistics.js';
+import { createKeyedLock } from './keyed-lock.js';
 import type { BatchStatistics } from '../execution/index.js';
 
 /** Lifecycle state of a model version, as RepositoryIndex reports it. */
@@ -41,6 +42,8 @@ export interface VersionStatus {
   notes: readonly string[];
   /** Requests holding this version right now (queued or running). */
   inFlight: number;
+  /** When a request last acquired this version (ms since the epoch; 0 = never): for LRU eviction. */
+  lastUsedMs: number;
 }
 
 /**
@@ -75,6 +78,7 @@ interface VersionSlot {
   reason: string;
   served?: Served;
   stats: VersionStatistics;
+  lastUsedMs: number;
 }
 
 interface ModelEntry {
@@ -99,7 +103,7 @@ export class ModelManager {
   readonly #random: () => number;
   readonly #createExecutor: (options: CreateModelExecutorOptions) => Promise<ModelExecutor>;
   readonly #models = new Map<string, ModelEntry>();
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #locks = createKeyedLock();
   readonly #retiring = new Set<Promise<void>>();
   #closed: Promise<void> | undefined;
 
@@ -187,7 +191,7 @@ export class ModelManager {
       delete entry.failure;
       let slot = entry.versions.get(version);
       if (!slot) {
-        slot = { state: 'LOADING', reason: 'loading', stats: new VersionStatistics() };
+        slot = { state: 'LOADING', reason: 'loading', stats: new VersionStatistics(), lastUsedMs: 0 };
         entry.versions.set(version, slot);
       } else if (!slot.served) {
         slot.state = 'LOADING';
@@ -323,6 +327,7 @@ export class ModelManager {
     const served = slot.served;
     if (slot.state !== 'READY' || !served) throw unavailable(`model '${model}' version ${chosen} is ${slot.state}: ${slot.reason}`);
     served.leases++;
+    slot.lastUsedMs = Date.now();
     let released = false;
     return {
       version: served.loaded,
@@ -350,7 +355,7 @@ export class ModelManager {
   list(): VersionStatus[] {
     const out: VersionStatus[] = [];
     for (const [model, entry] of [...this.#models.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      if (entry.failure !== undefined) out.push({ model, version: '', state: 'UNAVAILABLE', reason: entry.failure, devices: [], notes: [], inFlight: 0 });
+      if (entry.failure !== undefined) out.push({ model, version: '', state: 'UNAVAILABLE', reason: entry.failure, devices: [], notes: [], inFlight: 0, lastUsedMs: 0 });
       const versions = [...entry.versions.entries()].sort(([a], [b]) => Number(a) - Number(b));
       for (const [version, slot] of versions) out.push(this.#status(model, version, slot));
     }
@@ -410,6 +415,7 @@ export class ModelManager {
       devices: executor?.devices ?? [],
       notes: executor?.notes ?? [],
       inFlight: slot.served?.leases ?? 0,
+      lastUsedMs: slot.lastUsedMs,
     };
   }
 
@@ -426,14 +432,7 @@ export class ModelManager {
 
   /** Runs loads and unloads of one model one at a time. */
   #withLock<T>(model: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(model) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.#locks.set(model, tail);
-    void tail.then(() => {
-      if (this.#locks.get(model) === tail) this.#locks.delete(model);
-    });
-    return next;
+    return this.#locks.run(model, fn);
   }
 }
 

@@ -3,3 +3,4 @@ export { buildInferResponse, type InferResponseParts } from './response-encoder.
 export { decodeInferRequest, type DecodedInferRequest } from './request-decoder.js';
 export { SERVER_NAME, SERVER_VERSION, SERVER_EXTENSIONS } from './health-handlers.js';
 export { PLATFORM, toProtoConfig } from './model-handlers.js';
+export { runInference, type InferCallContext, type ModelMissHandler } from './infer-service.js';

@@ -6,17 +6,17 @@ import type { ModelInferResponse } from '../../../shared/generated/inference/Mod
 import type { ModelStreamInferResponse } from '../../../shared/generated/inference/ModelStreamInferResponse.js';
 import type { ModelManager } from '../models/index.js';
 import { callDeadlineMs, unaryHandler } from './handler-edge.js';
-import { runInference } from './infer-service.js';
+import { runInference, type ModelMissHandler } from './infer-service.js';
 import { STREAM_ERROR_CODE_PARAMETER } from '../../../shared/client/index.js';
 
 
-/** ModelInfer and ModelStreamInfer. */
-export function inferHandlers(manager: ModelManager, logger: Logger) {
+/** ModelInfer and ModelStreamInfer; `onMiss` serves what the manager cannot (mesh mode). */
+export function inferHandlers(manager: ModelManager, logger: Logger, onMiss?: ModelMissHandler) {
   return {
     ModelInfer: unaryHandler<ModelInferRequest__Output, ModelInferResponse>('ModelInfer', logger, (request, call) => {
       const controller = new AbortController();
       call.once('cancelled', () => controller.abort());
-      return runInference(manager, request, { deadlineMs: callDeadlineMs(call), signal: controller.signal });
+      return runInference(manager, request, { deadlineMs: callDeadlineMs(call), signal: controller.signal, metadata: call.metadata }, onMiss);
     }),
 
     /**
@@ -49,7 +49,7 @@ export function inferHandlers(manager: ModelManager, logger: Logger) {
       });
       call.on('data', (request: ModelInferRequest__Output) => {
         pending++;
-        runInference(manager, request, { deadlineMs, signal: controller.signal })
+        runInference(manager, request, { deadlineMs, signal: controller.signal, metadata: call.metadata }, onMiss)
           .then(
             (response) => write({ errorMessage: '', inferResponse: response }),
             (err: unknown) => {

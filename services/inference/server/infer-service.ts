@@ -2,7 +2,8 @@ import { Code, InfermeshError, deadlineExceeded } from '../../../shared/errors/i
 import type { InferParameter__Output } from '../../../shared/generated/inference/InferParameter.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
-import type { ModelManager } from '../models/index.js';
+import type { Metadata } from '@grpc/grpc-js';
+import type { ModelManager, VersionLease } from '../models/index.js';
 import { decodeInferRequest } from './request-decoder.js';
 import { buildInferResponse } from './response-encoder.js';
 
@@ -11,16 +12,43 @@ export interface InferCallContext {
   /** Absolute deadline, ms since the epoch; Infinity for none. */
   deadlineMs: number;
   signal: AbortSignal;
+  /** The call's request metadata (forwarding marks, trace context); absent for in-process calls. */
+  metadata?: Metadata;
+}
+
+/**
+ * What a node does with a request its own model manager cannot serve (mesh mode,
+ * services/inference/mesh): forward it to a peer that holds the model, or load
+ * the version here and let the request retry.
+ */
+export interface ModelMissHandler {
+  /**
+   * Called when the manager answers NOT_FOUND or UNAVAILABLE for the request's
+   * model or version (`error`). Resolves with the response when the request was
+   * served elsewhere, or with `'retry'` once the version is READY here; rejects
+   * with the status to answer (the original `error` when nothing helps).
+   */
+  handleMiss(request: ModelInferRequest__Output, error: InfermeshError, ctx: InferCallContext): Promise<ModelInferResponse | 'retry'>;
 }
 
 /**
  * Serves one ModelInferRequest (unary or from a stream): picks the version,
  * validates and decodes, executes, encodes, records statistics. Rejects with an
  * InfermeshError; the handlers map it to a status or a stream error_message.
+ * With `onMiss`, a model or version this node cannot serve goes to it first.
  */
-export async function runInference(manager: ModelManager, request: ModelInferRequest__Output, ctx: InferCallContext): Promise<ModelInferResponse> {
+export async function runInference(manager: ModelManager, request: ModelInferRequest__Output, ctx: InferCallContext, onMiss?: ModelMissHandler): Promise<ModelInferResponse> {
   const started = process.hrtime.bigint();
-  const lease = manager.acquire(request.modelName, request.modelVersion);
+  let lease: VersionLease;
+  try {
+    lease = manager.acquire(request.modelName, request.modelVersion);
+  } catch (err) {
+    const error = InfermeshError.from(err, Code.INTERNAL);
+    if (!onMiss || (error.code !== Code.NOT_FOUND && error.code !== Code.UNAVAILABLE)) throw error;
+    const outcome = await onMiss.handleMiss(request, error, ctx);
+    if (outcome !== 'retry') return outcome;
+    lease = manager.acquire(request.modelName, request.modelVersion);
+  }
   const loaded = lease.version;
   try {
     let deadlineMs = ctx.deadlineMs;

@@ -3,6 +3,7 @@ import type { Logger } from '../../../shared/logging/index.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/grpc_service.js';
 import type { ModelManager } from '../models/index.js';
+import type { ModelMissHandler } from './infer-service.js';
 import { healthHandlers } from './health-handlers.js';
 import { inferHandlers } from './infer-handlers.js';
 import { modelHandlers } from './model-handlers.js';
@@ -18,6 +19,8 @@ export interface InferenceServerOptions {
   port?: number;
   /** Largest request/response message, in bytes. Default 256 MiB. */
   maxMessageBytes?: number;
+  /** Serves inference requests for models or versions the manager lacks (mesh mode). Default: none (NOT_FOUND/UNAVAILABLE). */
+  onModelMiss?: ModelMissHandler;
 }
 
 /** Options of {@link InferenceServer.close}. */
@@ -56,7 +59,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     ...healthHandlers(options.manager, logger, () => ready),
     ...modelHandlers(options.manager, logger),
     ...repositoryHandlers(options.manager, logger),
-    ...inferHandlers(options.manager, logger),
+    ...inferHandlers(options.manager, logger, options.onModelMiss),
   });
 
   return {

@@ -1,0 +1,87 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { createLogger } from '../../../shared/logging/index.js';
+import { announce, onShutdownSignal } from '../../../shared/process/index.js';
+import { startInferenceNode } from '../inference-node.js';
+import { resolveNodeId } from '../mesh/index.js';
+import { parsePort, parsePositiveInt } from './flags.js';
+
+/** Options of `infermesh inference`, validated. */
+export interface InferenceOptions {
+  host: string;
+  grpcPort: number;
+  registryAddress: string;
+  natsUrl: string;
+  /** undefined: a fresh temporary folder (and a new node id) per start. */
+  dataDir: string | undefined;
+  nodeId: string | undefined;
+  memoryBudgetBytes: number;
+  heartbeatIntervalMs: number;
+  drainTimeoutMs: number;
+  modelRepository: string | undefined;
+}
+
+/** Parses and validates `infermesh inference` flags (one message per bad value). */
+export function parseInferenceOptions(raw: Record<string, unknown>): InferenceOptions {
+  const registry = String(raw.registry ?? '');
+  if (!/^[^\s:]+:\d{1,5}$/.test(registry) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(registry)) {
+    throw new Error(`--registry must be HOST:PORT of the registry (or set INFERMESH_REGISTRY), got '${registry}'`);
+  }
+  const nats = String(raw.nats ?? '');
+  if (!/^(nats|tls):\/\/\S+$/.test(nats.split(',')[0]!.trim())) throw new Error(`--nats must be a nats://host:port URL, got '${nats}'`);
+  const budget = Number(raw.memoryBudgetBytes ?? 0);
+  if (!Number.isSafeInteger(budget) || budget < 0) throw new Error(`--memory-budget-bytes must be a whole number >= 0 (0 = no limit), got '${String(raw.memoryBudgetBytes)}'`);
+  return {
+    host: String(raw.host ?? '127.0.0.1'),
+    grpcPort: parsePort(raw.grpcPort, '--grpc-port'),
+    registryAddress: registry,
+    natsUrl: nats,
+    dataDir: typeof raw.dataDir === 'string' && raw.dataDir !== '' ? resolve(raw.dataDir) : undefined,
+    nodeId: typeof raw.nodeId === 'string' && raw.nodeId !== '' ? raw.nodeId : undefined,
+    memoryBudgetBytes: budget,
+    heartbeatIntervalMs: parsePositiveInt(raw.heartbeatIntervalMs, '--heartbeat-interval-ms'),
+    drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
+    modelRepository: typeof raw.modelRepository === 'string' && raw.modelRepository !== '' ? resolve(raw.modelRepository) : undefined,
+  };
+}
+
+/** Registers `infermesh inference`: an inference node in mesh mode. */
+export function registerInferenceCommand(program: Command): void {
+  program
+    .command('inference')
+    .description('Run an inference node in the mesh: serve what the registry aliases, follow its changes, beat on NATS, forward to peers')
+    .addOption(new Option('--grpc-port <port>', 'gRPC port (0 = a free port, printed on the ready line)').env('INFERMESH_GRPC_PORT').default('8001'))
+    .addOption(new Option('--host <host>', 'interface to listen on (and the address peers dial)').env('INFERMESH_HOST').default('127.0.0.1'))
+    .addOption(new Option('--registry <host:port>', 'the model registry').env('INFERMESH_REGISTRY'))
+    .addOption(new Option('--nats <url>', 'NATS server with JetStream').env('NATS_URL').default('nats://127.0.0.1:4222'))
+    .addOption(new Option('--data-dir <dir>', 'artifact cache and node id (default: a temporary folder, new id each start)').env('INFERMESH_DATA_DIR'))
+    .addOption(new Option('--node-id <id>', 'node id (default: kept in <data-dir>/node-id)').env('INFERMESH_NODE_ID'))
+    .addOption(new Option('--memory-budget-bytes <n>', 'bytes of models to hold; least recently used on-demand versions are evicted (0 = no limit)').env('INFERMESH_MEMORY_BUDGET_BYTES').default('0'))
+    .addOption(new Option('--model-repository <dir>', 'also serve a Triton-style model repository'))
+    .addOption(new Option('--heartbeat-interval-ms <ms>', 'heartbeat period').default('1000'))
+    .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'))
+    .action(async (raw: Record<string, unknown>) => {
+      const options = parseInferenceOptions(raw);
+      const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'infermesh-inference-')));
+      const nodeId = await resolveNodeId(dataDir, options.nodeId);
+      const logger = createLogger({ fields: { service: 'inference', node: nodeId } });
+      const node = await startInferenceNode({
+        host: options.host,
+        grpcPort: options.grpcPort,
+        logger,
+        ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}),
+        mesh: {
+          natsUrl: options.natsUrl,
+          registryAddress: options.registryAddress,
+          dataDir,
+          nodeId,
+          memoryBudgetBytes: options.memoryBudgetBytes,
+          heartbeatIntervalMs: options.heartbeatIntervalMs,
+        },
+      });
+      onShutdownSignal(() => node.close({ drainTimeoutMs: options.drainTimeoutMs }), logger);
+      announce('inference', { grpc: node.grpcAddress, node: nodeId });
+    });
+}

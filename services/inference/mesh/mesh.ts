@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Logger } from '../../../shared/logging/index.js';
+import { connectNats } from '../../../shared/nats/index.js';
+import { createRegistryClient, type RegistryClient } from '../../../shared/registry-client/index.js';
+import type { ModelManager } from '../models/index.js';
+import type { ModelMissHandler } from '../server/index.js';
+import { createArtifactCache } from './artifact-cache.js';
+import { createHeartbeatPublisher, DEFAULT_HEARTBEAT_INTERVAL_MS, type HeartbeatPublisher } from './heartbeat-publisher.js';
+import { createMeshMissHandler } from './mesh-miss-handler.js';
+import { createPeerForwarder } from './peer-forwarder.js';
+import { createPeerTable, type PeerTable } from './peer-table.js';
+import { createRegistryFollower, type RegistryFollower } from './registry-follower.js';
+import { settleWithin } from './settle-within.js';
+
+/** How an inference node joins the mesh (`infermesh inference`). */
+export interface MeshOptions {
+  /** NATS server(s) with JetStream, `nats://host:port`. */
+  natsUrl: string;
+  /** The registry's `host:port`. */
+  registryAddress: string;
+  /** Where the node keeps downloaded artifacts (`<dataDir>/artifacts/sha256/`). */
+  dataDir: string;
+  /** This node's id (one NATS subject token; see isValidNodeId). */
+  nodeId: string;
+  /** Bytes of model artifacts the node may hold; 0 = no limit. */
+  memoryBudgetBytes?: number;
+  /** Heartbeat period in ms. Default 1000. */
+  heartbeatIntervalMs?: number;
+}
+
+/** A node's mesh membership: registry follower, heartbeats, peer table and forwarding. */
+export interface Mesh {
+  readonly nodeId: string;
+  readonly nc: NatsConnection;
+  readonly registry: RegistryClient;
+  readonly follower: RegistryFollower;
+  readonly peers: PeerTable;
+  /** Plug into createInferenceServer({ onModelMiss }). */
+  readonly onModelMiss: ModelMissHandler;
+  /** Starts beating (as `grpcAddress`), listening to peers and following the registry. */
+  start(grpcAddress: string): void;
+  /** The heartbeat publisher, once started. */
+  readonly heartbeat: HeartbeatPublisher | undefined;
+  /** Says goodbye to peers, stops following the registry, closes channels and drains NATS. Idempotent. */
+  close(): Promise<void>;
+}
+
+const NATS_DRAIN_TIMEOUT_MS = 2000;
+
+/** Connects to NATS and the registry and builds the mesh parts around `manager`. */
+export async function createMesh(options: MeshOptions & { manager: ModelManager; logger: Logger }): Promise<Mesh> {
+  const logger = options.logger;
+  const nc = await connectNats({ url: options.natsUrl, name: `inference-${options.nodeId}` });
+  const registry = createRegistryClient(options.registryAddress);
+  const cache = createArtifactCache({ dir: join(options.dataDir, 'artifacts'), registry, logger: logger.child({ component: 'artifacts' }) });
+  const follower = createRegistryFollower({
+    nc,
+    registry,
+    manager: options.manager,
+    cache,
+    nodeId: options.nodeId,
+    logger: logger.child({ component: 'registry-follower' }),
+    ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
+  });
+  const peers = createPeerTable({ nc, selfNodeId: options.nodeId, logger: logger.child({ component: 'peers' }) });
+  const forwarder = createPeerForwarder({ nodeId: options.nodeId, logger: logger.child({ component: 'forward' }) });
+  const onModelMiss = createMeshMissHandler({ peers, forwarder, follower, logger: logger.child({ component: 'mesh' }) });
+  let heartbeat: HeartbeatPublisher | undefined;
+  let closed: Promise<void> | undefined;
+  return {
+    nodeId: options.nodeId,
+    nc,
+    registry,
+    follower,
+    peers,
+    onModelMiss,
+    get heartbeat() {
+      return heartbeat;
+    },
+    start(grpcAddress) {
+      if (heartbeat || closed) return;
+      peers.start();
+      heartbeat = createHeartbeatPublisher({
+        nc,
+        nodeId: options.nodeId,
+        grpcAddress,
+        manager: options.manager,
+        logger: logger.child({ component: 'heartbeat' }),
+        intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+        modelBytes: () => follower.modelBytes(),
+        memoryBudgetBytes: options.memoryBudgetBytes ?? 0,
+      });
+      heartbeat.start();
+      follower.start();
+    },
+    close() {
+      closed ??= (async () => {
+        await heartbeat?.close();
+        peers.close();
+        await follower.close();
+        forwarder.close();
+        registry.close();
+        await settleWithin(nc.drain(), NATS_DRAIN_TIMEOUT_MS);
+        if (!nc.isClosed()) await nc.close();
+      })();
+      return closed;
+    },
+  };
+}
