@@ -42,16 +42,18 @@ export function buildDemoMlp(): Uint8Array {
   });
 }
 
+/** The demo model's serving config (config.json): batches up to 32, warmed up with zeros. */
+export const DEMO_MODEL_CONFIG = {
+  maxBatchSize: 32,
+  maxQueueDelayUs: 500,
+  instances: [{ device: 'cpu', count: 1 }],
+  warmup: [{ inputs: { x: { datatype: 'FP32', shape: [1, 4], data: 'zeros' } } }],
+} as const;
+
 /** Writes the demo model into a Triton-style repository: `<repo>/demo-mlp/1/model.onnx` and its config.json. */
 export async function writeDemoRepository(repositoryDir: string): Promise<void> {
   const modelDir = join(repositoryDir, DEMO_MODEL_NAME);
   await mkdir(join(modelDir, '1'), { recursive: true });
   await writeFile(join(modelDir, '1', 'model.onnx'), buildDemoMlp());
-  const config = {
-    maxBatchSize: 32,
-    maxQueueDelayUs: 500,
-    instances: [{ device: 'cpu', count: 1 }],
-    warmup: [{ inputs: { x: { datatype: 'FP32', shape: [1, 4], data: 'zeros' } } }],
-  };
-  await writeFile(join(modelDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  await writeFile(join(modelDir, 'config.json'), JSON.stringify(DEMO_MODEL_CONFIG, null, 2) + '\n');
 }
