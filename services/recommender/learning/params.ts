@@ -39,10 +39,10 @@ export interface IalsParams {
  */
 export const DEFAULT_IALS_PARAMS: Readonly<IalsParams> = {
   dim: 64,
-  epochs: 12,
+  epochs: 8,
   regularization: 0.005,
   regularizationExponent: 1,
-  unobservedWeight: 0.1,
+  unobservedWeight: 0.2,
   observed: 'binary',
   alpha: 10,
   initStddev: 0.1,
