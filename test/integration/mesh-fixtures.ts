@@ -36,13 +36,13 @@ export async function ask(client: InferenceClient, model: string, version = '', 
 }
 
 /** Polls `probe` until it resolves truthy, at most `timeoutMs`; rejects with the last failure. */
-export async function eventually<T>(probe: () => Promise<T>, what: string, timeoutMs = 30_000, pollMs = 100): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T>, what: string, timeoutMs = 30_000, pollMs = 100): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const value = await probe();
-      if (value) return value;
+      if (value) return value as NonNullable<T>;
     } catch (err) {
       last = err;
     }
