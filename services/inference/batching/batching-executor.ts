@@ -7,6 +7,7 @@ import type { BatchStatistics, ExecutionRequest, ExecutionResult, ModelExecutor 
 import { batchRows, concatInputs, pickOutputs, shapeKey, sliceOutputs } from './batch-assembly.js';
 import { resolveInstanceDevices, type InstanceGroupSpec } from './devices.js';
 import { createInstancePool, type Instance } from './instance-pool.js';
+import type { SessionThread } from './session-runner.js';
 import { RequestQueue, type QueueEntry } from './request-queue.js';
 import { warmupTensors, type WarmupSampleSpec } from './warmup.js';
 
@@ -59,11 +60,21 @@ export interface BatchingExecutorOptions {
   readonly priorityAgingMs?: number;
   /** Cores the CPU instances share (thread defaults). Default os.availableParallelism(). */
   readonly cpuCount?: number;
+  /**
+   * Where each instance's session runs. 'worker': a worker thread per instance,
+   * so the event loop keeps reading and answering requests while a batch runs
+   * (onnxruntime-node's run blocks its thread) and instances run in parallel.
+   * 'main': on the event-loop thread (no hand-off). Default 'auto': 'main' for
+   * models under 256 KiB, whose runs cost less than a hand-off, else 'worker'.
+   */
+  readonly sessionThread?: SessionThread;
 }
 
 /** Per-instance counters. */
 export interface InstanceStatistics {
   readonly device: string;
+  /** The thread its session runs on. */
+  readonly sessionThread: 'worker' | 'main';
   readonly intraOpThreads: number;
   readonly interOpThreads: number;
   /** Warm-up runs done on this instance (all of them before the executor was ready). */
@@ -143,6 +154,7 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
     ...(config.intraOpThreads ? { intraOpThreads: config.intraOpThreads } : {}),
     ...(config.interOpThreads ? { interOpThreads: config.interOpThreads } : {}),
     ...(options.cpuCount ? { cpuCount: options.cpuCount } : {}),
+    ...(options.sessionThread ? { sessionThread: options.sessionThread } : {}),
     logger,
   });
   const slots: Slot[] = pool.instances.map((instance) => ({ instance, warmupRuns: 0, executions: 0, busy: false }));
@@ -151,7 +163,7 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
     for (const slot of slots) {
       for (let i = 0; i < samples.length; i++) {
         try {
-          await slot.instance.session.run(samples[i]!);
+          await slot.instance.runner.run(samples[i]!, slot.instance.runner.outputNames, false);
         } catch (err) {
           throw invalidArgument(`warmup[${i}] failed on instance ${slot.instance.index} (${slot.instance.device}): ${(err as Error).message}`, err);
         }
@@ -162,10 +174,11 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
     await pool.close();
     throw err;
   }
-  const outputNamesAll = pool.instances[0]!.session.outputNames;
+  const outputNamesAll = pool.instances[0]!.runner.outputNames;
   logger.info('executor ready', {
     instances: slots.map((s) => s.instance.device),
     intraOpThreads: slots.map((s) => s.instance.intraOpThreads),
+    sessionThread: pool.sessionThread,
     maxBatchSize,
     maxQueueDelayUs: maxQueueDelayMs * 1000,
     warmupSamples: config.warmup?.length ?? 0,
@@ -276,20 +289,18 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       const feeds = lone ? entries[0]!.request.inputs : concatInputs(entries.map((e) => e.request.inputs), rows);
       const fetches = fetchNames(entries);
       const assembledNs = process.hrtime.bigint();
-      // onnxruntime-node runs the session in a setImmediate callback; this one,
-      // queued just before it, marks when the run really starts, so that the
-      // event-loop turn in between (reading other requests) counts as waiting,
-      // not as inference.
-      let runStartNs = assembledNs;
-      setImmediate(() => (runStartNs = process.hrtime.bigint()));
       let outputs: Record<string, Tensor>;
+      let runNs: bigint;
       try {
-        outputs = (await slot.instance.session.run(feeds as Record<string, Tensor>, fetches)) as Record<string, Tensor>;
+        ({ outputs, runNs } = await slot.instance.runner.run(feeds as Record<string, Tensor>, fetches, !lone));
       } catch (err) {
         throw runError(err);
       }
       const inferNs = process.hrtime.bigint();
-      const waitNs = runStartNs - assembledNs;
+      // Time between assembly and the run's end that was not the run itself
+      // (the hand-off to the session's thread) counts as waiting.
+      const waitNs = inferNs - assembledNs - runNs;
+      const runStartNs = inferNs - runNs;
       const sliced = lone
         ? [pickOutputs(outputs, entries[0]!.request.outputNames.length ? entries[0]!.request.outputNames : outputNamesAll)]
         : sliceOutputs(outputs, entries.map((e) => e.rows), entries.map((e) => (e.request.outputNames.length ? e.request.outputNames : outputNamesAll)));
@@ -399,6 +410,7 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
     instanceStatistics: () =>
       slots.map((s) => ({
         device: s.instance.device,
+        sessionThread: pool.sessionThread,
         intraOpThreads: s.instance.intraOpThreads,
         interOpThreads: s.instance.interOpThreads,
         warmupRuns: s.warmupRuns,

@@ -11,3 +11,4 @@ export { parseDevice, resolveInstanceDevices, DEFAULT_INSTANCE_GROUPS, MAX_INSTA
 export { batchRows, concatInputs, shapeKey, sliceOutputs } from './batch-assembly.js';
 export type { WarmupInputSpec, WarmupSampleSpec } from './warmup.js';
 export { addOneModel, mlpModel, stringIdentityModel } from './sample-models.js';
+export { AUTO_WORKER_MIN_MODEL_BYTES, type SessionThread } from './session-runner.js';

@@ -2,17 +2,18 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { unavailable } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { Device } from './devices.js';
+import { createSessionRunner, resolveSessionThread, type SessionRunner, type SessionThread } from './session-runner.js';
 
-/** One ORT session, created for one device and pinned to it for its life. */
+/** One ORT session, created for one device and pinned to it (and to its thread) for its life. */
 export interface Instance {
   readonly index: number;
   /** Where the session runs (after any CPU fallback): `cpu` or `cuda:N`. */
   readonly device: string;
-  readonly session: InferenceSession;
+  readonly runner: SessionRunner;
   readonly intraOpThreads: number;
   readonly interOpThreads: number;
 }
@@ -27,6 +28,8 @@ export interface InstancePoolOptions {
   readonly intraOpThreads?: number;
   /** ORT inter-op threads per instance. Default 1 (execution is sequential). */
   readonly interOpThreads?: number;
+  /** Where each session runs. Default 'auto' (see SessionThread). */
+  readonly sessionThread?: SessionThread;
   /** Cores this process may use. Default os.availableParallelism() (which honours taskset). */
   readonly cpuCount?: number;
   readonly logger: Logger;
@@ -34,6 +37,8 @@ export interface InstancePoolOptions {
 
 export interface InstancePool {
   readonly instances: readonly Instance[];
+  /** The thread the sessions run on. */
+  readonly sessionThread: 'worker' | 'main';
   /** How the pool was set up, e.g. a CUDA provider that could not load. */
   readonly notes: readonly string[];
   close(): Promise<void>;
@@ -50,10 +55,11 @@ export interface InstancePool {
 export async function createInstancePool(options: InstancePoolOptions): Promise<InstancePool> {
   const { logger } = options;
   const notes: string[] = [];
-  const sessions: { device: string; session: InferenceSession; intra: number; inter: number }[] = [];
+  const sessions: { device: string; runner: SessionRunner; intra: number; inter: number }[] = [];
   const closeAll = async () => {
-    await Promise.all(sessions.map((s) => s.session.release().catch(() => {})));
+    await Promise.all(sessions.map((s) => s.runner.release().catch(() => {})));
   };
+  const thread = resolveSessionThread(options.sessionThread ?? 'auto', options.modelBytes.byteLength);
   const inter = options.interOpThreads ?? 1;
   const base: InferenceSession.SessionOptions = { executionMode: 'sequential', graphOptimizationLevel: 'all', interOpNumThreads: inter };
 
@@ -68,12 +74,12 @@ export async function createInstancePool(options: InstancePoolOptions): Promise<
       if (reason === undefined) {
         try {
           const intra = options.intraOpThreads ?? 1;
-          const session = await InferenceSession.create(options.modelBytes, {
+          const runner = await createSessionRunner(thread, options.modelBytes, {
             ...base,
             intraOpNumThreads: intra,
             executionProviders: [{ name: 'cuda', deviceId: device.deviceId }],
           });
-          sessions.push({ device: device.name, session, intra, inter });
+          sessions.push({ device: device.name, runner, intra, inter });
           placement[i] = device.name;
           continue;
         } catch (err) {
@@ -96,13 +102,13 @@ export async function createInstancePool(options: InstancePoolOptions): Promise<
     const intra = options.intraOpThreads ?? Math.max(1, Math.floor(cores / Math.max(1, cpuInstances)));
     for (let i = 0; i < options.devices.length; i++) {
       if (placement[i] !== undefined && placement[i] !== 'cpu') continue;
-      let session: InferenceSession;
+      let runner: SessionRunner;
       try {
-        session = await InferenceSession.create(options.modelBytes, { ...base, intraOpNumThreads: intra, executionProviders: ['cpu'] });
+        runner = await createSessionRunner(thread, options.modelBytes, { ...base, intraOpNumThreads: intra, executionProviders: ['cpu'] });
       } catch (err) {
         throw unavailable(`ONNX Runtime cannot load the model: ${err instanceof Error ? err.message : String(err)}`, err);
       }
-      sessions.push({ device: 'cpu', session, intra, inter });
+      sessions.push({ device: 'cpu', runner, intra, inter });
     }
   } catch (err) {
     await closeAll();
@@ -110,7 +116,8 @@ export async function createInstancePool(options: InstancePoolOptions): Promise<
   }
   let closed: Promise<void> | undefined;
   return {
-    instances: sessions.map((s, index) => ({ index, device: s.device, session: s.session, intraOpThreads: s.intra, interOpThreads: s.inter })),
+    instances: sessions.map((s, index) => ({ index, device: s.device, runner: s.runner, intraOpThreads: s.intra, interOpThreads: s.inter })),
+    sessionThread: thread,
     notes,
     close: () => (closed ??= closeAll()),
   };
