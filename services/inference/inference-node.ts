@@ -71,9 +71,12 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     ...(mesh ? { mesh } : {}),
     close: (closeOptions = {}) =>
       (closed ??= (async () => {
-        // Peers stop forwarding here first (the last beat says so), then calls in flight drain.
-        await mesh?.heartbeat?.close();
-        await server.close({ drainTimeoutMs: closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS });
+        // Both start at once (ServerReady turns false now): the last beat tells peers to stop
+        // forwarding here, and calls in flight drain.
+        const leaving = mesh?.heartbeat?.close();
+        const draining = server.close({ drainTimeoutMs: closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS });
+        await leaving;
+        await draining;
         await mesh?.close();
         await manager.close();
       })()),
