@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { parseInputFlag } from './infer-command.js';
+import { parseInferenceOptions } from './inference-command.js';
+
+describe('infermesh infer --input', () => {
+  it('takes the shape from the nesting and keeps the values in order', () => {
+    expect(parseInputFlag('x=[[0.1,0.2,0.3,0.4]]')).toEqual({ name: 'x', shape: [1, 4], values: [0.1, 0.2, 0.3, 0.4] });
+    expect(parseInputFlag('x=[[1,2],[3,4],[5,6]]')).toEqual({ name: 'x', shape: [3, 2], values: [1, 2, 3, 4, 5, 6] });
+    expect(parseInputFlag('s=3')).toEqual({ name: 's', shape: [], values: [3] });
+    expect(parseInputFlag('t:BYTES=["a","b"]')).toEqual({ name: 't', datatype: 'BYTES', shape: [2], values: ['a', 'b'] });
+  });
+
+  it('refuses what it cannot read, naming the input', () => {
+    expect(() => parseInputFlag('x')).toThrow(/NAME=JSON/);
+    expect(() => parseInputFlag('x=[[1,2],[3]]')).toThrow(/x: ragged/);
+    expect(() => parseInputFlag('x=[1,')).toThrow(/x: the value is not JSON/);
+    expect(() => parseInputFlag('x:FLOAT=[1]')).toThrow(/'FLOAT' is not a KServe datatype/);
+    expect(() => parseInputFlag('x=[{"a":1}]')).toThrow(/x: elements must be/);
+  });
+});
+
+describe('infermesh inference flags', () => {
+  const base = { grpcPort: '0', registry: '127.0.0.1:50051', nats: 'nats://127.0.0.1:4222', memoryBudgetBytes: '0', heartbeatIntervalMs: '1000', drainTimeoutMs: '10000' };
+
+  it('parses a valid set, leaving the data dir and node id to be chosen', () => {
+    const o = parseInferenceOptions(base);
+    expect(o).toMatchObject({ grpcPort: 0, registryAddress: '127.0.0.1:50051', natsUrl: 'nats://127.0.0.1:4222', memoryBudgetBytes: 0, heartbeatIntervalMs: 1000 });
+    expect(o.dataDir).toBeUndefined();
+    expect(o.nodeId).toBeUndefined();
+  });
+
+  it('names each bad flag', () => {
+    expect(() => parseInferenceOptions({ ...base, registry: undefined })).toThrow(/--registry must be HOST:PORT/);
+    expect(() => parseInferenceOptions({ ...base, registry: 'registry' })).toThrow(/--registry/);
+    expect(() => parseInferenceOptions({ ...base, nats: 'http://x:1' })).toThrow(/--nats must be a nats:\/\//);
+    expect(() => parseInferenceOptions({ ...base, memoryBudgetBytes: '-1' })).toThrow(/--memory-budget-bytes/);
+    expect(() => parseInferenceOptions({ ...base, grpcPort: '70000' })).toThrow(/--grpc-port/);
+    expect(() => parseInferenceOptions({ ...base, heartbeatIntervalMs: '0' })).toThrow(/--heartbeat-interval-ms/);
+  });
+});
