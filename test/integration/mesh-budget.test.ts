@@ -1,31 +1,18 @@
 // A node with a memory budget evicts the least recently used on-demand version
 // to make room, never a version an alias points at.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNats } from '../helpers/nats.js';
-import type { ServiceProcess } from '../helpers/service-process.js';
-import { answers, ask, clients, constantModel, nodeVersions, spawnNode, spawnRegistry, tempDirs } from './mesh-fixtures.js';
+import { answers, ask, constantModel, nodeVersions, startMesh, type MeshFixture } from './mesh-fixtures.js';
 
-let nats: Awaited<ReturnType<typeof startNats>>;
-let registryProcess: ServiceProcess;
-let nodeProcess: ServiceProcess;
-let c: ReturnType<typeof clients>;
-const dirs = tempDirs();
 // Every constant model has the same size; room for production and one more version.
 const size = constantModel(0).byteLength;
+let c: MeshFixture;
 
 beforeAll(async () => {
-  nats = await startNats();
-  registryProcess = await spawnRegistry(nats.url, dirs.make('mesh-registry-'));
-  nodeProcess = await spawnNode(nats.url, registryProcess.endpoints.grpc!, dirs.make('mesh-node-'), ['--memory-budget-bytes', String(Math.floor(size * 2.5))]);
-  c = clients(registryProcess.endpoints.grpc!, nodeProcess.endpoints.grpc!);
+  c = await startMesh(['--memory-budget-bytes', String(Math.floor(size * 2.5))]);
 });
 
 afterAll(async () => {
-  c?.close();
-  await nodeProcess?.stop();
-  await registryProcess?.stop();
-  await nats?.close();
-  dirs.cleanup();
+  await c?.close();
 });
 
 describe('memory budget', () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInferenceClient, type InferenceClient } from '../../shared/client/index.js';
 import { buildOnnxModel } from '../../shared/onnx/index.js';
 import { createRegistryClient, type RegistryClient } from '../../shared/registry-client/index.js';
+import { startNats } from '../helpers/nats.js';
 import { spawnService, type ServiceProcess } from '../helpers/service-process.js';
 
 /**
@@ -99,4 +100,39 @@ export function clients(registryAddress: string, nodeAddress: string): { registr
 export async function nodeVersions(node: InferenceClient, model: string): Promise<Record<string, string>> {
   const index = await node.repositoryIndex();
   return Object.fromEntries(index.filter((m) => m.name === model && m.version !== '').map((m) => [m.version, m.state]));
+}
+
+/** A NATS server, a registry and one mesh node (with `nodeFlags`) on fresh temp dirs, and clients of both. */
+export interface MeshFixture {
+  nats: Awaited<ReturnType<typeof startNats>>;
+  registryProcess: ServiceProcess;
+  nodeProcess: ServiceProcess;
+  registry: RegistryClient;
+  node: InferenceClient;
+  dirs: ReturnType<typeof tempDirs>;
+  /** Closes clients, stops the node, the registry and NATS, removes the dirs. */
+  close(): Promise<void>;
+}
+
+/** Starts a {@link MeshFixture}; what started is stopped again if a later step fails. */
+export async function startMesh(nodeFlags: string[] = []): Promise<MeshFixture> {
+  const dirs = tempDirs();
+  const stops: Array<() => unknown> = [() => dirs.cleanup()];
+  const close = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    const nats = await startNats();
+    stops.push(() => nats.close());
+    const registryProcess = await spawnRegistry(nats.url, dirs.make('mesh-registry-'));
+    stops.push(() => registryProcess.stop());
+    const nodeProcess = await spawnNode(nats.url, registryProcess.endpoints.grpc!, dirs.make('mesh-node-'), nodeFlags);
+    stops.push(() => nodeProcess.stop());
+    const c = clients(registryProcess.endpoints.grpc!, nodeProcess.endpoints.grpc!);
+    stops.push(() => c.close());
+    return { nats, registryProcess, nodeProcess, registry: c.registry, node: c.node, dirs, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

@@ -1,29 +1,16 @@
 // An inference node in mesh mode follows the registry: pushes, promotions under
 // load, canary weights, on-demand versions and deletions reach it without a restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNats } from '../helpers/nats.js';
-import type { ServiceProcess } from '../helpers/service-process.js';
-import { answers, ask, clients, constantModel, eventually, nodeVersions, spawnNode, spawnRegistry, tempDirs } from './mesh-fixtures.js';
+import { answers, ask, constantModel, eventually, nodeVersions, startMesh, type MeshFixture } from './mesh-fixtures.js';
 
-let nats: Awaited<ReturnType<typeof startNats>>;
-let registryProcess: ServiceProcess;
-let nodeProcess: ServiceProcess;
-let c: ReturnType<typeof clients>;
-const dirs = tempDirs();
+let c: MeshFixture;
 
 beforeAll(async () => {
-  nats = await startNats();
-  registryProcess = await spawnRegistry(nats.url, dirs.make('mesh-registry-'));
-  nodeProcess = await spawnNode(nats.url, registryProcess.endpoints.grpc!, dirs.make('mesh-node-'));
-  c = clients(registryProcess.endpoints.grpc!, nodeProcess.endpoints.grpc!);
+  c = await startMesh();
 });
 
 afterAll(async () => {
-  c?.close();
-  await nodeProcess?.stop();
-  await registryProcess?.stop();
-  await nats?.close();
-  dirs.cleanup();
+  await c?.close();
 });
 
 describe('a mesh node follows the registry', () => {
