@@ -1,0 +1,1 @@
+export { createRecommenderClient, type RecommenderClient, type RecommenderCallOptions } from './recommender-client.js';

@@ -1,0 +1,1 @@
+export { createRecommenderHandlers, startRecommenderServer, type RecommenderServer, type RecommenderServerOptions } from './recommender-server.js';

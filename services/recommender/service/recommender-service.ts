@@ -1,0 +1,136 @@
+import type { NatsConnection } from '@nats-io/nats-core';
+import { createInferenceClient, type InferenceClient } from '../../../shared/client/index.js';
+import { silentLogger, type Logger } from '../../../shared/logging/index.js';
+import { connectNats } from '../../../shared/nats/index.js';
+import { createRegistryClient, type RegistryClient } from '../../../shared/registry-client/index.js';
+import { createInteractionIngest, type InteractionIngest } from '../events/index.js';
+import type { IalsParams } from '../learning/index.js';
+import { startRecommenderServer, type RecommenderServer } from '../server/index.js';
+import { createRecommendEngine, createServingModel, type RecommendEngine } from '../serving/index.js';
+import { openRecommenderStore, type RecommenderStore } from '../store/index.js';
+import { createModelTrainer, type ModelTrainer } from './model-trainer.js';
+
+export interface RecommenderServiceOptions {
+  /** Where the SQLite store lives. */
+  dataDir: string;
+  natsUrl: string;
+  /** The registry's `host:port`. */
+  registryAddress: string;
+  /** An inference node's `host:port` (scoring goes there). */
+  inferenceAddress: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a free port). */
+  grpcPort?: number;
+  /** Registry model name of the scorer. Default `recommender`. */
+  modelName?: string;
+  /** Largest k of a request, and the k fixed in the exported scorer. Default 100. */
+  maxK?: number;
+  /** Latest interactions folded in for a user's vector. Default 200. */
+  historyLimit?: number;
+  /** Deadline of a scoring call when the caller gave none. Default 5000 ms. */
+  inferTimeoutMs?: number;
+  /** iALS parameters (defaults: DEFAULT_IALS_PARAMS). */
+  params?: Partial<IalsParams>;
+  /** Retrain this often when new interactions arrived; 0 (default) trains on demand only. */
+  retrainIntervalMs?: number;
+  /** Train in a worker thread (when the compiled worker exists). Default true. */
+  trainInWorker?: boolean;
+  logger?: Logger;
+  clock?: () => number;
+}
+
+/** Defaults of {@link RecommenderServiceOptions}. */
+export const DEFAULT_RECOMMENDER_OPTIONS = {
+  host: '127.0.0.1',
+  grpcPort: 0,
+  modelName: 'recommender',
+  maxK: 100,
+  historyLimit: 200,
+  inferTimeoutMs: 5000,
+  retrainIntervalMs: 0,
+  trainInWorker: true,
+} as const;
+
+/** A running recommender. */
+export interface RecommenderService {
+  readonly address: string;
+  readonly engine: RecommendEngine;
+  readonly trainer: ModelTrainer;
+  readonly store: RecommenderStore;
+  /** Stops the schedule, drains gRPC, stops consuming, drains NATS, closes clients and the store. Idempotent. */
+  close(options?: { drainTimeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * Starts the recommender: store, NATS (the INTERACTIONS stream and its durable
+ * consumer), registry and inference clients, the promoted model from the store,
+ * the optional retraining schedule, and the gRPC server.
+ */
+export async function createRecommenderService(options: RecommenderServiceOptions): Promise<RecommenderService> {
+  const o = { ...DEFAULT_RECOMMENDER_OPTIONS, ...stripUndefined(options) };
+  const logger = (o.logger ?? silentLogger).child({ component: 'recommender' });
+  const cleanup: (() => unknown)[] = [];
+  const undo = async () => {
+    for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  };
+  try {
+    const store = openRecommenderStore(o.dataDir);
+    cleanup.push(() => store.close());
+    const nc: NatsConnection = await connectNats({ url: o.natsUrl, name: 'recommender' });
+    cleanup.push(() => nc.drain());
+    const registry: RegistryClient = createRegistryClient(o.registryAddress);
+    cleanup.push(() => registry.close());
+    const inference: InferenceClient = createInferenceClient(o.inferenceAddress);
+    cleanup.push(() => inference.close());
+    const engine = createRecommendEngine({ store, inference, modelName: o.modelName, maxK: o.maxK, historyLimit: o.historyLimit, inferTimeoutMs: o.inferTimeoutMs, logger });
+    const promoted = store.latestPromoted();
+    if (promoted) {
+      engine.setServing(createServingModel(promoted));
+      logger.info('serving', { version: promoted.version, users: promoted.users, items: promoted.items });
+    }
+    const ingest: InteractionIngest = createInteractionIngest({
+      nc,
+      store,
+      itemIndex: (id) => engine.catalogue.indexOf(id),
+      onRecorded: (items) => engine.noteInteractions(items),
+      logger,
+      clock: o.clock,
+    });
+    await ingest.start();
+    cleanup.push(() => ingest.close());
+    const trainer = createModelTrainer({ store, registry, engine, modelName: o.modelName, params: o.params ?? {}, maxK: o.maxK, inWorker: o.trainInWorker, logger, clock: o.clock });
+    const server: RecommenderServer = await startRecommenderServer({ engine, trainer, ingest, store, modelName: o.modelName, maxK: o.maxK, logger, host: o.host, port: o.grpcPort });
+    let timer: NodeJS.Timeout | undefined;
+    // Ends a scheduled run (and its worker) when the service closes.
+    const stopping = new AbortController();
+    if (o.retrainIntervalMs > 0) {
+      timer = setInterval(() => {
+        if (trainer.running || trainer.pendingInteractions() === 0) return;
+        trainer.train({ signal: stopping.signal }).catch((err: unknown) => logger.warn('scheduled training failed', { err }));
+      }, o.retrainIntervalMs);
+      timer.unref();
+    }
+    let closed: Promise<void> | undefined;
+    return {
+      address: server.address,
+      engine,
+      trainer,
+      store,
+      close: (closeOptions = {}) =>
+        (closed ??= (async () => {
+          if (timer) clearInterval(timer);
+          stopping.abort();
+          await server.close(closeOptions.drainTimeoutMs);
+          await undo();
+        })()),
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
