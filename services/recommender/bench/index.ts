@@ -1,0 +1,1 @@
+export { runRecommenderBench, type RecommenderBenchOptions, type RecommenderBenchReport } from './recommender-bench.js';
