@@ -1,7 +1,10 @@
+import { hostname } from 'node:os';
 import type { Logger } from '../../shared/logging/index.js';
 import { createModelManager, type ModelManager } from './models/index.js';
 import { createInferenceServer, DEFAULT_DRAIN_TIMEOUT_MS, type InferenceServer } from './server/index.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh/index.js';
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 
 /** Options of {@link startInferenceNode}. */
 export interface InferenceNodeOptions {
@@ -62,7 +65,8 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     throw err;
   }
   const grpcAddress = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
-  mesh?.start(grpcAddress);
+  // Peers dial the address in the heartbeat: a wildcard bind is advertised under the host name.
+  mesh?.start(WILDCARD_HOSTS.has(address.host) ? `${hostname()}:${address.port}` : grpcAddress);
   let closed: Promise<void> | undefined;
   return {
     manager,

@@ -16,13 +16,19 @@ export const DEFAULT_REGISTRY_FOLLOWER_OPTIONS = {
   /** First pause before retrying a registry or NATS failure; doubles up to `retryMaxMs`. */
   retryInitialMs: 250,
   retryMaxMs: 5000,
-  /** JetStream ack wait of the durable consumer (a long load keeps it alive with `working()`). */
-  ackWaitMs: 30_000,
+  /**
+   * JetStream ack wait of the durable consumer: an event delivered to a node that died is redelivered
+   * after it (a long load keeps it alive with `working()`).
+   */
+  ackWaitMs: 10_000,
   /** A durable consumer unused this long is removed by the server (a node that never came back). */
   durableInactiveMs: 7 * 24 * 3_600_000,
   /** Deadline of one registry call. */
   registryCallTimeoutMs: 30_000,
 } as const;
+
+/** Expiry of one pull request of the consumer, in ms. */
+const PULL_EXPIRES_MS = 5000;
 
 /** The aliases a node serves: `production` takes unversioned requests, `canary` a weighted share of them. */
 export const SERVED_ALIASES = { production: 'production', canary: 'canary' } as const;
@@ -177,7 +183,9 @@ class Follower implements RegistryFollower {
     while (!this.#stop.signal.aborted) {
       try {
         const consumer = await this.#openConsumer();
-        this.#messages = await consumer.consume({ max_messages: 1 });
+        // Short pulls: a pull the server forgot (it restarted) is noticed and renewed within seconds.
+        // (Closing the iterator on reconnect instead could drop a delivered message until its ack wait.)
+        this.#messages = await consumer.consume({ max_messages: 1, expires: PULL_EXPIRES_MS });
         delayMs = this.#o.retryInitialMs;
         for await (const m of this.#messages) {
           await this.#handle(m);
