@@ -146,7 +146,7 @@ export function stopParts(parts: MeshPart[], logger: Logger): Promise<void> {
 
 /** Starts nats-server with JetStream under `<data-dir>/nats`, on `natsPort` unless taken (then a free port). */
 async function startNats(options: UpOptions, parts: MeshPart[]): Promise<string> {
-  const nats = new NatsServerProcess({ dataDir: join(options.dataDir, 'nats'), host: options.host, port: await portOrFree(options.natsPort, options.host) });
+  const nats = new NatsServerProcess({ dataDir: join(options.dataDir, 'nats'), host: options.host, port: await portOrFree(options.natsPort, options.host), ownProcessGroup: true });
   await nats.start();
   parts.push({ name: 'nats', endpoints: { nats: nats.url }, close: () => nats.stop() });
   return nats.url;

@@ -37,6 +37,12 @@ export interface NatsServerOptions {
   host?: string;
   /** How long to wait for the server to accept connections. Default: 15000 ms. */
   startTimeoutMs?: number;
+  /**
+   * Run the server in its own process group, so that a terminal's Ctrl-C reaches
+   * only the owner, which then stops the server last (`infermesh up`). Default
+   * false: in tests the server should die with its owner's group.
+   */
+  ownProcessGroup?: boolean;
 }
 
 /**
@@ -77,6 +83,7 @@ export class NatsServerProcess {
     mkdirSync(this.dataDir, { recursive: true });
     const child = spawn(bin, ['-a', this.host, '-p', String(this.port), '-js', '-sd', this.dataDir], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      detached: this.options.ownProcessGroup ?? false,
     });
     this.child = child;
     child.stderr?.on('data', (chunk: Buffer) => {
