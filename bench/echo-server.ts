@@ -6,6 +6,7 @@ import { Server, ServerCredentials, type ServerDuplexStream, type ServerUnaryCal
 import type { ModelInferRequest__Output } from '../shared/generated/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../shared/generated/inference/ModelInferResponse.js';
 import type { ModelStreamInferResponse } from '../shared/generated/inference/ModelStreamInferResponse.js';
+import { widenHttp2Windows } from '../shared/grpc/index.js';
 import { announce } from '../shared/process/index.js';
 import { BENCH_CHANNEL_OPTIONS, inferenceProto } from './inference-proto.js';
 import { payloadBytes, type PayloadSpec } from './worker-protocol.js';
@@ -36,6 +37,8 @@ server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) 
     process.stderr.write(`bench echo server: ${err.message}\n`);
     process.exit(1);
   }
+  // The same HTTP/2 windows as the inference node, so the limit is the same transport.
+  widenHttp2Windows(server);
   announce('bench-echo', { grpc: `127.0.0.1:${port}` });
 });
 const stop = () => server.tryShutdown(() => process.exit(0));
