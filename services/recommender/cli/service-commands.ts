@@ -57,10 +57,11 @@ export function registerServiceCommands(recommender: Command): void {
     .description('Ask a running recommender to train now; prints progress and the result (version, metrics, promotion)')
     .option('--server <host:port>', 'the recommender', process.env.INFERMESH_RECOMMENDER ?? '127.0.0.1:50061')
     .option('--force', 'promote even when the held-out metrics are worse than production\'s')
-    .action(async (raw: { server: string; force?: boolean }) => {
+    .option('--params-json <json>', 'override training parameters for this run, e.g. \'{"dim":32,"epochs":10}\'', '')
+    .action(async (raw: { server: string; force?: boolean; paramsJson: string }) => {
       const client = createRecommenderClient(parseAddressFlag(raw.server, '--server'));
       try {
-        const result = await client.train({ force: raw.force === true }, (p) =>
+        const result = await client.train({ force: raw.force === true, paramsJson: raw.paramsJson }, (p) =>
           process.stderr.write(`epoch ${p.epoch}/${p.epochs} loss=${p.loss.toFixed(2)} ${p.seconds.toFixed(2)}s ${p.gflops.toFixed(2)} GFLOP/s\n`),
         );
         process.stdout.write(JSON.stringify(result) + '\n');
