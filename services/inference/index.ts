@@ -15,3 +15,4 @@ export {
 } from './models/index.js';
 export { createInferenceServer, type InferenceServer, type InferenceServerOptions } from './server/index.js';
 export { createModelExecutor, type CreateModelExecutorOptions, type ModelExecutor } from './execution/index.js';
+export { createVersionInstruments, type InferenceTelemetry, type VersionInstruments } from './telemetry/index.js';

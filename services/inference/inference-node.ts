@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/logging/index.js';
 import { createModelManager, type ModelManager } from './models/index.js';
 import { createInferenceServer, DEFAULT_DRAIN_TIMEOUT_MS, type InferenceServer } from './server/index.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh/index.js';
+import type { InferenceTelemetry } from './telemetry/index.js';
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 
@@ -17,6 +18,13 @@ export interface InferenceNodeOptions {
   /** Join the mesh: follow the registry, beat, forward to peers (`infermesh inference`). Default: standalone. */
   mesh?: MeshOptions;
   logger: Logger;
+  /**
+   * The process's tracer and inference metrics (from `createTelemetry` at the
+   * entry point), handed to the server, the model manager and its executors,
+   * and the mesh. Default: no spans, no metrics. The node does not own it:
+   * the entry point shuts it down after `close()`.
+   */
+  telemetry?: InferenceTelemetry;
 }
 
 /** A running inference node: its model manager, its gRPC server and where it listens. */
@@ -40,11 +48,12 @@ export interface InferenceNode {
  */
 export async function startInferenceNode(options: InferenceNodeOptions): Promise<InferenceNode> {
   const logger = options.logger;
-  const manager = createModelManager({ logger: logger.child({ component: 'models' }), ...(options.repositoryDir ? { repositoryDir: options.repositoryDir } : {}) });
+  const telemetry = options.telemetry ? { telemetry: options.telemetry } : {};
+  const manager = createModelManager({ logger: logger.child({ component: 'models' }), ...telemetry, ...(options.repositoryDir ? { repositoryDir: options.repositoryDir } : {}) });
   if (options.repositoryDir) await manager.loadRepository();
   let mesh: Mesh | undefined;
   try {
-    if (options.mesh) mesh = await createMesh({ ...options.mesh, manager, logger: logger.child({ component: 'mesh', node: options.mesh.nodeId }) });
+    if (options.mesh) mesh = await createMesh({ ...options.mesh, manager, ...telemetry, logger: logger.child({ component: 'mesh', node: options.mesh.nodeId }) });
   } catch (err) {
     await manager.close();
     throw err;
@@ -54,7 +63,8 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     logger: logger.child({ component: 'grpc' }),
     host: options.host ?? '127.0.0.1',
     port: options.grpcPort ?? 0,
-    ...(mesh ? { onModelMiss: mesh.onModelMiss } : {}),
+    ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId } : {}),
+    ...telemetry,
   });
   let address: { host: string; port: number };
   try {

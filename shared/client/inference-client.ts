@@ -1,5 +1,7 @@
 import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions, type ClientUnaryCall, type Metadata, type CallOptions as GrpcCallOptions } from '@grpc/grpc-js';
+import { context as contextApi, trace, SpanKind, type Tracer } from '@opentelemetry/api';
 import { Code, InfermeshError } from '../errors/index.js';
+import { endRpcSpan, injectIntoMetadata, rpcAttributes, withClientSpan } from '../telemetry/index.js';
 import { loadProtos } from '../proto/index.js';
 import type { ProtoGrpcType } from '../generated/grpc_service.js';
 import type { GRPCInferenceServiceClient } from '../generated/inference/GRPCInferenceService.js';
@@ -23,6 +25,13 @@ export interface InferenceClientOptions {
   credentials?: ChannelCredentials;
   /** grpc-js channel options; message size limits default to 256 MiB. */
   channelOptions?: ChannelOptions;
+  /**
+   * Records a CLIENT span per call (RPC semantic conventions; one per stream)
+   * as a child of the active context, and sends its trace context in the call's
+   * metadata, so the node's spans join the caller's trace. Default: no spans
+   * (a `traceparent` in the call's own metadata still goes through).
+   */
+  tracer?: Tracer;
 }
 
 /** A typed, promise-based client of an inference node (inference.GRPCInferenceService). Errors reject as InfermeshError. */
@@ -56,6 +65,7 @@ type ServiceConstructor = ProtoGrpcType['inference']['GRPCInferenceService'];
 let serviceConstructor: ServiceConstructor | undefined;
 
 const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+const SERVICE = 'inference.GRPCInferenceService';
 
 /** Creates a client of the inference node at `address` (`host:port`). */
 export function createInferenceClient(address: string, options: InferenceClientOptions = {}): InferenceClient {
@@ -69,11 +79,12 @@ export function createInferenceClient(address: string, options: InferenceClientO
 
   type Callback<Res> = (err: Error | null, res?: Res) => void;
   type Method<Req, Res> = (request: Req, metadata: Metadata, options: GrpcCallOptions, callback: Callback<Res>) => ClientUnaryCall;
-  const unary = <Req, Res>(method: Method<Req, Res>, request: Req, callOptions?: CallOptions): Promise<Res> =>
+  const tracer = options.tracer;
+  const send = <Req, Res>(method: Method<Req, Res>, request: Req, metadata: Metadata, callOptions?: CallOptions): Promise<Res> =>
     new Promise((resolve, reject) => {
       const signal = callOptions?.signal;
       if (signal?.aborted) return reject(new InfermeshError(Code.CANCELLED, 'the call was aborted before it started'));
-      const { metadata, callOptions: grpcOptions } = grpcCallOptions(callOptions, options.timeoutMs);
+      const { callOptions: grpcOptions } = grpcCallOptions(callOptions, options.timeoutMs);
       const onAbort = () => call.cancel();
       const call = method.call(client, request, metadata, grpcOptions, (err, response) => {
         signal?.removeEventListener('abort', onAbort);
@@ -82,32 +93,44 @@ export function createInferenceClient(address: string, options: InferenceClientO
       });
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  /** One unary call, in a CLIENT span named after `rpc` when the client traces. */
+  const unary = <Req, Res>(rpc: string, method: Method<Req, Res>, request: Req, callOptions?: CallOptions): Promise<Res> => {
+    const { metadata } = grpcCallOptions(callOptions, options.timeoutMs);
+    if (!tracer) return send(method, request, metadata, callOptions);
+    return withClientSpan(tracer, `${SERVICE}/${rpc}`, (traced) => send(method, request, traced, callOptions), { metadata });
+  };
 
   const api: InferenceClient = {
     address,
-    serverLive: async (o) => (await unary(client.serverLive as Method<object, { live: boolean }>, {}, o)).live,
-    serverReady: async (o) => (await unary(client.serverReady as Method<object, { ready: boolean }>, {}, o)).ready,
-    serverMetadata: (o) => unary(client.serverMetadata as Method<object, ServerMetadataResponse__Output>, {}, o),
-    modelReady: async (name, version = '', o) => (await unary(client.modelReady as Method<object, { ready: boolean }>, { name, version }, o)).ready,
-    modelMetadata: (name, version = '', o) => unary(client.modelMetadata as Method<object, ModelMetadataResponse__Output>, { name, version }, o),
+    serverLive: async (o) => (await unary('ServerLive', client.serverLive as Method<object, { live: boolean }>, {}, o)).live,
+    serverReady: async (o) => (await unary('ServerReady', client.serverReady as Method<object, { ready: boolean }>, {}, o)).ready,
+    serverMetadata: (o) => unary('ServerMetadata', client.serverMetadata as Method<object, ServerMetadataResponse__Output>, {}, o),
+    modelReady: async (name, version = '', o) => (await unary('ModelReady', client.modelReady as Method<object, { ready: boolean }>, { name, version }, o)).ready,
+    modelMetadata: (name, version = '', o) => unary('ModelMetadata', client.modelMetadata as Method<object, ModelMetadataResponse__Output>, { name, version }, o),
     modelConfig: async (name, version = '', o) =>
-      (await unary(client.modelConfig as Method<object, { config: ModelConfig__Output }>, { name, version }, o)).config,
+      (await unary('ModelConfig', client.modelConfig as Method<object, { config: ModelConfig__Output }>, { name, version }, o)).config,
     modelStatistics: async (name = '', version = '', o) =>
-      (await unary(client.modelStatistics as Method<object, { modelStats: ModelStatistics__Output[] }>, { name, version }, o)).modelStats,
+      (await unary('ModelStatistics', client.modelStatistics as Method<object, { modelStats: ModelStatistics__Output[] }>, { name, version }, o)).modelStats,
     repositoryIndex: async (filter = {}, o) =>
-      (await unary(client.repositoryIndex as Method<object, { models: ModelIndex[] }>, { ready: filter.ready ?? false }, o)).models,
+      (await unary('RepositoryIndex', client.repositoryIndex as Method<object, { models: ModelIndex[] }>, { ready: filter.ready ?? false }, o)).models,
     repositoryModelLoad: async (name, load = {}, o) => {
       const parameters = load.config !== undefined ? { config: { stringParam: JSON.stringify(load.config) } } : {};
-      await unary(client.repositoryModelLoad as Method<object, object>, { modelName: name, parameters }, o);
+      await unary('RepositoryModelLoad', client.repositoryModelLoad as Method<object, object>, { modelName: name, parameters }, o);
     },
     repositoryModelUnload: async (name, o) => {
-      await unary(client.repositoryModelUnload as Method<object, object>, { modelName: name }, o);
+      await unary('RepositoryModelUnload', client.repositoryModelUnload as Method<object, object>, { modelName: name }, o);
     },
-    modelInfer: (request, o) => unary(client.modelInfer as Method<ModelInferRequest, ModelInferResponse__Output>, request, o),
+    modelInfer: (request, o) => unary('ModelInfer', client.modelInfer as Method<ModelInferRequest, ModelInferResponse__Output>, request, o),
     infer: async (spec, o) => decodeInferResponse(await api.modelInfer(buildInferRequest(spec), o)),
     stream: (o) => {
       const { metadata, callOptions } = grpcCallOptions(o, options.timeoutMs);
-      return createInferStream(client.modelStreamInfer(metadata, callOptions), o?.signal);
+      if (!tracer) return createInferStream(client.modelStreamInfer(metadata, callOptions), o?.signal);
+      // One CLIENT span for the whole stream; the node makes one server span per request under it.
+      const method = `${SERVICE}/ModelStreamInfer`;
+      const span = tracer.startSpan(method, { kind: SpanKind.CLIENT, attributes: rpcAttributes(method) });
+      const call = client.modelStreamInfer(injectIntoMetadata(metadata, trace.setSpan(contextApi.active(), span)), callOptions);
+      call.once('status', (status: { code: number; details: string }) => endRpcSpan(span, status.code === Code.OK ? undefined : status));
+      return createInferStream(call, o?.signal);
     },
     waitForReady: (timeoutMs) =>
       new Promise((resolve, reject) => {

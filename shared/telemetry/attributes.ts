@@ -11,6 +11,8 @@ export const ATTR_MODEL_VERSION = 'infermesh.model.version';
 export const ATTR_BATCH_SIZE = 'infermesh.batch.size';
 /** The device a session runs on: `cpu`, `cuda:0`, ... */
 export const ATTR_DEVICE = 'infermesh.device';
+/** The index of the session instance (among the version's instances) that ran a batch (on `batch` and `ort.run`). */
+export const ATTR_INSTANCE = 'infermesh.instance';
 /** The inference node's id (on server and forward spans). */
 export const ATTR_NODE_ID = 'infermesh.node.id';
 /** The peer node a request was forwarded to (on `forward` spans). */

@@ -22,6 +22,7 @@ export {
   type MetricGroups,
 } from './metrics.js';
 export { startMetricsServer, type MetricsServer } from './metrics-server.js';
+export { addTelemetryOptions, parseTelemetryFlags, type TelemetryFlags, type TelemetryFlagOptions } from './telemetry-flags.js';
 export {
   injectIntoMetadata,
   extractFromMetadata,
@@ -46,6 +47,7 @@ export {
   ATTR_MODEL_VERSION,
   ATTR_BATCH_SIZE,
   ATTR_DEVICE,
+  ATTR_INSTANCE,
   ATTR_NODE_ID,
   ATTR_FORWARD_PEER,
   ATTR_QUEUE_PRIORITY,

@@ -1,10 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import type { Span } from '@opentelemetry/api';
 import type { Tensor } from 'onnxruntime-node';
 import { Code, InfermeshError, invalidArgument, resourceExhausted, unavailable } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { BatchStatistics, ExecutionRequest, ExecutionResult, ModelExecutor } from '../execution/executor.js';
 import { batchRows, concatInputs, pickOutputs, shapeKey, sliceOutputs } from './batch-assembly.js';
+import { endSpan, recordOrtRun, startBatchSpan, startQueueSpan, type ExecutorInstruments } from './batch-spans.js';
 import { resolveInstanceDevices, type InstanceGroupSpec } from './devices.js';
 import { createInstancePool, type Instance } from './instance-pool.js';
 import type { SessionThread } from './session-runner.js';
@@ -68,6 +70,12 @@ export interface BatchingExecutorOptions {
    * models under 256 KiB, whose runs cost less than a hand-off, else 'worker'.
    */
   readonly sessionThread?: SessionThread;
+  /**
+   * The version's tracer, span attributes and metrics: `queue`, `batch` and
+   * `ort.run` spans for sampled requests (see batch-spans.ts), the batch size
+   * histogram and the queue depth gauge. Default: none.
+   */
+  readonly instruments?: ExecutorInstruments;
 }
 
 /** Per-instance counters. */
@@ -101,6 +109,7 @@ interface Entry extends QueueEntry {
   readonly reject: (e: unknown) => void;
   timer?: NodeJS.Timeout;
   onAbort?: () => void;
+  queueSpan?: Span;
 }
 
 interface Slot {
@@ -130,7 +139,7 @@ type Decision = { kind: 'run'; entries: Entry[]; rows: number } | { kind: 'wait'
  * event loop and their threads are sized not to oversubscribe the cores.
  */
 export async function createBatchingExecutor(options: BatchingExecutorOptions): Promise<BatchingExecutor> {
-  const { config, logger } = options;
+  const { config, logger, instruments } = options;
   const clock = options.clock ?? systemClock;
   const maxBatchSize = intOption('maxBatchSize', config.maxBatchSize, 0);
   const maxQueueDelayMs = intOption('maxQueueDelayUs', config.maxQueueDelayUs ?? 0, 0) / 1000;
@@ -200,6 +209,8 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
     if (!e.queued) return;
     queue.remove(e);
     detach(e);
+    endSpan(e.queueSpan, err);
+    instruments?.setQueueDepth(queue.size);
     e.reject(err);
   };
   const detach = (e: Entry) => {
@@ -283,7 +294,11 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
     for (const e of entries) {
       queue.remove(e);
       detach(e);
+      e.queueSpan?.end();
     }
+    instruments?.setQueueDepth(queue.size);
+    const placement = { size: entries.length, device: slot.instance.device, instance: slot.instance.index };
+    const batchSpan = startBatchSpan(instruments, entries.map((e) => e.request.traceContext), placement);
     try {
       const lone = entries.length === 1;
       const feeds = lone ? entries[0]!.request.inputs : concatInputs(entries.map((e) => e.request.inputs), rows);
@@ -294,9 +309,12 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       try {
         ({ outputs, runNs } = await slot.instance.runner.run(feeds as Record<string, Tensor>, fetches, !lone));
       } catch (err) {
-        throw runError(err);
+        const error = runError(err);
+        recordOrtRun(instruments, batchSpan, placement, assembledNs, process.hrtime.bigint(), error);
+        throw error;
       }
       const inferNs = process.hrtime.bigint();
+      recordOrtRun(instruments, batchSpan, placement, assembledNs, inferNs);
       // Time between assembly and the run's end that was not the run itself
       // (the hand-off to the session's thread) counts as waiting.
       const waitNs = inferNs - assembledNs - runNs;
@@ -314,6 +332,8 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       s.computeInferNs += inferNs - runStartNs;
       s.computeOutputNs += outputNs - inferNs;
       batchStats.set(size, s);
+      instruments?.recordBatch(entries.length);
+      endSpan(batchSpan);
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i]!;
         e.resolve({
@@ -330,6 +350,7 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
     } catch (err) {
       const error = InfermeshError.from(err, Code.INTERNAL);
       logger.warn('batch failed', { batchSize: entries.length, code: Code[error.code], error: error.message });
+      endSpan(batchSpan, error);
       for (const e of entries) e.reject(error);
     } finally {
       slot.busy = false;
@@ -383,7 +404,9 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       const entry: Entry = {
         request, rows, key, deadlineMs, level: priority, enqueuedAtMs: now, enqueuedNs: process.hrtime.bigint(), resolve, reject, queued: false,
       };
+      entry.queueSpan = startQueueSpan(instruments, request.traceContext, priority);
       queue.push(entry);
+      instruments?.setQueueDepth(queue.size);
       if (Number.isFinite(deadlineMs)) {
         entry.timer = setTimeout(() => drop(entry, expired(entry)), Math.max(0, deadlineMs - now));
         entry.timer.unref();

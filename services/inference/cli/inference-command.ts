@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
-import { announce, onShutdownSignal } from '../../../shared/process/index.js';
-import { startInferenceNode } from '../inference-node.js';
+import { announce } from '../../../shared/process/index.js';
+import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/telemetry/index.js';
+import { startNodeProcess } from './start-node.js';
 import { resolveNodeId } from '../mesh/index.js';
 import { parsePort, parsePositiveInt } from './flags.js';
 
@@ -21,6 +22,8 @@ export interface InferenceOptions {
   heartbeatIntervalMs: number;
   drainTimeoutMs: number;
   modelRepository: string | undefined;
+  /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
+  telemetry: TelemetryFlagOptions;
 }
 
 /** Parses and validates `infermesh inference` flags (one message per bad value). */
@@ -44,12 +47,13 @@ export function parseInferenceOptions(raw: Record<string, unknown>): InferenceOp
     heartbeatIntervalMs: parsePositiveInt(raw.heartbeatIntervalMs, '--heartbeat-interval-ms'),
     drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
     modelRepository: typeof raw.modelRepository === 'string' && raw.modelRepository !== '' ? resolve(raw.modelRepository) : undefined,
+    telemetry: parseTelemetryFlags(raw),
   };
 }
 
 /** Registers `infermesh inference`: an inference node in mesh mode. */
 export function registerInferenceCommand(program: Command): void {
-  program
+  const command = program
     .command('inference')
     .description('Run an inference node in the mesh: serve what the registry aliases, follow its changes, beat on NATS, forward to peers')
     .addOption(new Option('--grpc-port <port>', 'gRPC port (0 = a free port, printed on the ready line)').env('INFERMESH_GRPC_PORT').default('8001'))
@@ -61,27 +65,26 @@ export function registerInferenceCommand(program: Command): void {
     .addOption(new Option('--memory-budget-bytes <n>', 'bytes of models to hold; least recently used on-demand versions are evicted (0 = no limit)').env('INFERMESH_MEMORY_BUDGET_BYTES').default('0'))
     .addOption(new Option('--model-repository <dir>', 'also serve a Triton-style model repository'))
     .addOption(new Option('--heartbeat-interval-ms <ms>', 'heartbeat period').default('1000'))
-    .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'))
-    .action(async (raw: Record<string, unknown>) => {
-      const options = parseInferenceOptions(raw);
-      const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'infermesh-inference-')));
-      const nodeId = await resolveNodeId(dataDir, options.nodeId);
-      const logger = createLogger({ fields: { service: 'inference', node: nodeId } });
-      const node = await startInferenceNode({
-        host: options.host,
-        grpcPort: options.grpcPort,
-        logger,
-        ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}),
-        mesh: {
-          natsUrl: options.natsUrl,
-          registryAddress: options.registryAddress,
-          dataDir,
-          nodeId,
-          memoryBudgetBytes: options.memoryBudgetBytes,
-          heartbeatIntervalMs: options.heartbeatIntervalMs,
-        },
-      });
-      onShutdownSignal(() => node.close({ drainTimeoutMs: options.drainTimeoutMs }), logger);
-      announce('inference', { grpc: node.grpcAddress, node: nodeId });
-    });
+    .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'));
+  addTelemetryOptions(command).action(async (raw: Record<string, unknown>) => {
+    const options = parseInferenceOptions(raw);
+    const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'infermesh-inference-')));
+    const nodeId = await resolveNodeId(dataDir, options.nodeId);
+    const logger = createLogger({ fields: { service: 'inference', node: nodeId } });
+    const telemetry = await createTelemetry({ serviceName: 'inference', ...options.telemetry, logger, resourceAttributes: { 'service.instance.id': nodeId } });
+    const mesh = {
+      natsUrl: options.natsUrl,
+      registryAddress: options.registryAddress,
+      dataDir,
+      nodeId,
+      memoryBudgetBytes: options.memoryBudgetBytes,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+    };
+    const node = await startNodeProcess(
+      { host: options.host, grpcPort: options.grpcPort, logger, mesh, ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },
+      telemetry,
+      options.drainTimeoutMs,
+    );
+    announce('inference', { grpc: node.grpcAddress, node: nodeId, ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
+  });
 }

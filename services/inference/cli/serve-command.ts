@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
-import { announce, onShutdownSignal } from '../../../shared/process/index.js';
-import { startInferenceNode } from '../inference-node.js';
+import { announce } from '../../../shared/process/index.js';
+import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/telemetry/index.js';
+import { startNodeProcess } from './start-node.js';
 import { parsePort, parsePositiveInt } from './flags.js';
 
 /** Options of `infermesh serve`, validated. */
@@ -11,6 +12,8 @@ export interface ServeOptions {
   host: string;
   grpcPort: number;
   drainTimeoutMs: number;
+  /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
+  telemetry: TelemetryFlagOptions;
 }
 
 /** Parses and validates `infermesh serve` flags (one message per bad value). */
@@ -22,26 +25,27 @@ export function parseServeOptions(raw: Record<string, unknown>): ServeOptions {
     host: String(raw.host ?? '127.0.0.1'),
     grpcPort: parsePort(raw.grpcPort, '--grpc-port'),
     drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
+    telemetry: parseTelemetryFlags(raw),
   };
 }
 
 /** Registers `infermesh serve`. */
 export function registerServeCommand(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description('Serve every model of a Triton-style model repository (DIR/<model>/<version>/model.onnx) over KServe v2 gRPC')
     .requiredOption('--model-repository <dir>', 'model repository directory')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--grpc-port <port>', 'gRPC port (0 = a free port, printed on the ready line)', process.env.INFERMESH_GRPC_PORT ?? '8001')
-    .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', '10000')
-    .action(async (raw: Record<string, unknown>) => {
-      const options = parseServeOptions(raw);
-      const logger = createLogger({ fields: { service: 'inference' } });
-      const node = await startInferenceNode({ repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, logger });
-      onShutdownSignal(() => node.close({ drainTimeoutMs: options.drainTimeoutMs }), logger);
-      for (const s of node.manager.list()) {
-        if (s.state !== 'READY') logger.warn('model not serving', { model: s.model, version: s.version, reason: s.reason });
-      }
-      announce('inference', { grpc: node.grpcAddress });
-    });
+    .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', '10000');
+  addTelemetryOptions(command).action(async (raw: Record<string, unknown>) => {
+    const options = parseServeOptions(raw);
+    const logger = createLogger({ fields: { service: 'inference' } });
+    const telemetry = await createTelemetry({ serviceName: 'inference', ...options.telemetry, logger });
+    const node = await startNodeProcess({ repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, logger }, telemetry, options.drainTimeoutMs);
+    for (const s of node.manager.list()) {
+      if (s.state !== 'READY') logger.warn('model not serving', { model: s.model, version: s.version, reason: s.reason });
+    }
+    announce('inference', { grpc: node.grpcAddress, ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
+  });
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../../../shared/logging/index.js';
 import type { ModelSignature } from '../../../shared/onnx/index.js';
 import type { ModelConfig } from '../models/model-config.js';
-import { createBatchingExecutor } from '../batching/index.js';
+import { createBatchingExecutor, type ExecutorInstruments } from '../batching/index.js';
 import type { ModelExecutor } from './executor.js';
 import type { ModelSource } from './session-options.js';
 
@@ -12,6 +12,8 @@ export type CreateModelExecutorOptions = ModelSource & {
   /** The version's signature, read from the ONNX file. */
   signature: ModelSignature;
   logger: Logger;
+  /** The version's tracer, span attributes and metrics (see batching/batch-spans.ts). Default: none. */
+  instruments?: ExecutorInstruments;
 };
 
 /**
@@ -26,7 +28,7 @@ export type CreateModelExecutorOptions = ModelSource & {
  * executor class.
  */
 export async function createModelExecutor(options: CreateModelExecutorOptions): Promise<ModelExecutor> {
-  const { config, logger } = options;
+  const { config, logger, instruments } = options;
   const source = 'modelPath' in options ? { modelPath: options.modelPath } : { modelBytes: options.modelBytes };
-  return createBatchingExecutor({ ...source, config, logger });
+  return createBatchingExecutor({ ...source, config, logger, ...(instruments ? { instruments } : {}) });
 }

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { Tensor } from 'onnxruntime-node';
 
 /**
@@ -19,6 +20,8 @@ export interface ExecutionRequest {
   readonly deadlineMs: number;
   /** Aborted when the caller goes away; a queued request is then dropped, never run. */
   readonly signal?: AbortSignal;
+  /** The trace context of the request's server span: parent of its `queue` span, linked from its `batch`. */
+  readonly traceContext?: Context;
 }
 
 /** Nanosecond durations of one request's trip through the executor. */

@@ -5,6 +5,7 @@ import { connectNats } from '../../../shared/nats/index.js';
 import { createRegistryClient, type RegistryClient } from '../../../shared/registry-client/index.js';
 import type { ModelManager } from '../models/index.js';
 import type { ModelMissHandler } from '../server/index.js';
+import type { InferenceTelemetry } from '../telemetry/index.js';
 import { createArtifactCache } from './artifact-cache.js';
 import { createHeartbeatPublisher, DEFAULT_HEARTBEAT_INTERVAL_MS, type HeartbeatPublisher } from './heartbeat-publisher.js';
 import { createMeshMissHandler } from './mesh-miss-handler.js';
@@ -49,7 +50,7 @@ export interface Mesh {
 const NATS_DRAIN_TIMEOUT_MS = 2000;
 
 /** Connects to NATS and the registry and builds the mesh parts around `manager`. */
-export async function createMesh(options: MeshOptions & { manager: ModelManager; logger: Logger }): Promise<Mesh> {
+export async function createMesh(options: MeshOptions & { manager: ModelManager; logger: Logger; telemetry?: InferenceTelemetry }): Promise<Mesh> {
   const logger = options.logger;
   const nc = await connectNats({ url: options.natsUrl, name: `inference-${options.nodeId}` });
   const registry = createRegistryClient(options.registryAddress);
@@ -61,10 +62,15 @@ export async function createMesh(options: MeshOptions & { manager: ModelManager;
     cache,
     nodeId: options.nodeId,
     logger: logger.child({ component: 'registry-follower' }),
+    ...(options.telemetry ? { tracer: options.telemetry.tracer } : {}),
     ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
   });
   const peers = createPeerTable({ nc, selfNodeId: options.nodeId, logger: logger.child({ component: 'peers' }) });
-  const forwarder = createPeerForwarder({ nodeId: options.nodeId, logger: logger.child({ component: 'forward' }) });
+  const forwarder = createPeerForwarder({
+    nodeId: options.nodeId,
+    logger: logger.child({ component: 'forward' }),
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+  });
   const onModelMiss = createMeshMissHandler({ peers, forwarder, follower, logger: logger.child({ component: 'mesh' }) });
   let heartbeat: HeartbeatPublisher | undefined;
   let closed: Promise<void> | undefined;

@@ -1,9 +1,13 @@
 import { Metadata } from '@grpc/grpc-js';
+import { context as contextApi, trace } from '@opentelemetry/api';
+import { Code, InfermeshError } from '../../../shared/errors/index.js';
+import { ATTR_FORWARD_PEER, ATTR_MODEL_NAME, ATTR_MODEL_VERSION, ATTR_NODE_ID, endRpcSpan, SPAN_NAMES } from '../../../shared/telemetry/index.js';
 import { createInferenceClient, type InferenceClient, type ModelInferRequest } from '../../../shared/client/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
 import type { InferCallContext } from '../server/index.js';
+import type { InferenceTelemetry } from '../telemetry/index.js';
 import type { Peer } from './peer-table.js';
 
 /**
@@ -23,6 +27,8 @@ export interface PeerForwarderOptions {
   /** This node's id, sent as the {@link FORWARDED_BY_HEADER} value. */
   nodeId: string;
   logger: Logger;
+  /** A `forward` span per hop (with a CLIENT span under it; the peer's server span is its child) and `infermesh_inference_forwards_total`. */
+  telemetry?: InferenceTelemetry;
 }
 
 /** Sends requests on to peers, over one cached gRPC channel per peer address. */
@@ -31,7 +37,8 @@ export interface PeerForwarder {
    * Forwards one ModelInferRequest to `peer` unchanged (raw tensors included),
    * marked with {@link FORWARDED_BY_HEADER}, within the caller's deadline and
    * cancelled with it. Resolves with the peer's response; rejects with the
-   * peer's status as an InfermeshError. (The `forward` span belongs here.)
+   * peer's status as an InfermeshError. Traced as a `forward` span, a child
+   * of the request's server span (`ctx.traceContext`).
    */
   forward(peer: Peer, request: ModelInferRequest__Output, ctx: InferCallContext): Promise<ModelInferResponse>;
   /** Closes the channel to a peer (e.g. one that left). */
@@ -43,23 +50,50 @@ export interface PeerForwarder {
 /** Creates a {@link PeerForwarder}. */
 export function createPeerForwarder(options: PeerForwarderOptions): PeerForwarder {
   const clients = new Map<string, InferenceClient>();
+  const tracer = options.telemetry?.tracer;
+  const forwards = options.telemetry?.metrics?.forwardsTotal;
   const clientFor = (address: string) => {
     let client = clients.get(address);
-    if (!client) clients.set(address, (client = createInferenceClient(address)));
+    if (!client) clients.set(address, (client = createInferenceClient(address, tracer ? { tracer } : {})));
     return client;
+  };
+  const send = (peer: Peer, request: ModelInferRequest__Output, ctx: InferCallContext) => {
+    const metadata = new Metadata();
+    metadata.set(FORWARDED_BY_HEADER, options.nodeId);
+    options.logger.debug('forwarding request', { model: request.modelName, version: request.modelVersion, peer: peer.nodeId, grpc: peer.grpcAddress });
+    const timeoutMs = Number.isFinite(ctx.deadlineMs) ? Math.max(1, ctx.deadlineMs - Date.now()) : undefined;
+    // The decoded request has every field the wire form has (raw contents as Buffers): it re-encodes as is.
+    return clientFor(peer.grpcAddress).modelInfer(request as unknown as ModelInferRequest, {
+      metadata,
+      signal: ctx.signal,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    }) as Promise<ModelInferResponse>;
   };
   return {
     async forward(peer, request, ctx) {
-      const metadata = new Metadata();
-      metadata.set(FORWARDED_BY_HEADER, options.nodeId);
-      options.logger.debug('forwarding request', { model: request.modelName, version: request.modelVersion, peer: peer.nodeId, grpc: peer.grpcAddress });
-      const timeoutMs = Number.isFinite(ctx.deadlineMs) ? Math.max(1, ctx.deadlineMs - Date.now()) : undefined;
-      // The decoded request has every field the wire form has (raw contents as Buffers): it re-encodes as is.
-      return clientFor(peer.grpcAddress).modelInfer(request as unknown as ModelInferRequest, {
-        metadata,
-        signal: ctx.signal,
-        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      }) as Promise<ModelInferResponse>;
+      const span = tracer?.startSpan(
+        SPAN_NAMES.forward,
+        {
+          attributes: {
+            [ATTR_MODEL_NAME]: request.modelName,
+            ...(request.modelVersion ? { [ATTR_MODEL_VERSION]: request.modelVersion } : {}),
+            [ATTR_NODE_ID]: options.nodeId,
+            [ATTR_FORWARD_PEER]: peer.nodeId,
+          },
+        },
+        ctx.traceContext ?? contextApi.active(),
+      );
+      try {
+        const response = await (span ? contextApi.with(trace.setSpan(ctx.traceContext ?? contextApi.active(), span), () => send(peer, request, ctx)) : send(peer, request, ctx));
+        forwards?.inc({ model: request.modelName, status: 'OK' });
+        if (span) endRpcSpan(span);
+        return response;
+      } catch (err) {
+        const error = InfermeshError.from(err);
+        forwards?.inc({ model: request.modelName, status: Code[error.code] ?? String(error.code) });
+        if (span) endRpcSpan(span, error);
+        throw error;
+      }
     },
     drop(address) {
       clients.get(address)?.close();

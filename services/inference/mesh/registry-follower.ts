@@ -1,7 +1,9 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
 import { Code, InfermeshError, invalidArgument, notFound, resourceExhausted } from '../../../shared/errors/index.js';
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from '../../../shared/logging/index.js';
+import { withConsumeSpan } from '../../../shared/telemetry/index.js';
 import { ensureStream } from '../../../shared/nats/index.js';
 import type { Model__Output } from '../../../shared/generated/infermesh/registry/v1/Model.js';
 import type { ModelVersion__Output } from '../../../shared/generated/infermesh/registry/v1/ModelVersion.js';
@@ -49,6 +51,12 @@ export interface RegistryFollowerOptions {
   ackWaitMs?: number;
   durableInactiveMs?: number;
   registryCallTimeoutMs?: number;
+  /**
+   * Traces the handling of each registry event in a CONSUMER span, a child of
+   * the `traceparent` the registry published it with (so a promotion and its
+   * load on every node are one trace). Default: none.
+   */
+  tracer?: Tracer;
 }
 
 /**
@@ -99,8 +107,9 @@ export function createRegistryFollower(options: RegistryFollowerOptions): Regist
 
 class Follower implements RegistryFollower {
   readonly durableName: string;
-  readonly #o: Required<Omit<RegistryFollowerOptions, 'memoryBudgetBytes'>> & { memoryBudgetBytes: number };
+  readonly #o: Required<Omit<RegistryFollowerOptions, 'memoryBudgetBytes' | 'tracer'>> & { memoryBudgetBytes: number };
   readonly #log: Logger;
+  readonly #tracer: Tracer | undefined;
   /** model -> version -> what this follower loaded. */
   readonly #held = new Map<string, Map<string, Held>>();
   /** model -> versions an alias (production, canary) points at. */
@@ -120,6 +129,7 @@ class Follower implements RegistryFollower {
   constructor(options: RegistryFollowerOptions) {
     this.#o = { ...DEFAULT_REGISTRY_FOLLOWER_OPTIONS, ...definedOnly(options), memoryBudgetBytes: options.memoryBudgetBytes ?? 0 };
     this.#log = options.logger;
+    this.#tracer = options.tracer;
     this.durableName = `inference-${options.nodeId}`;
   }
 
@@ -226,8 +236,13 @@ class Follower implements RegistryFollower {
     return jetstream(this.#o.nc).consumers.get(REGISTRY_STREAM, this.durableName);
   }
 
+  /** Handles one event, in a CONSUMER span when tracing. */
+  #handle(m: JsMsg): Promise<void> {
+    return this.#tracer ? withConsumeSpan(this.#tracer, m.subject, m.headers, () => this.#apply(m)) : this.#apply(m);
+  }
+
   /** Applies one event (retrying what can be retried), then acks it. Not acked when closing: it comes again. */
-  async #handle(m: JsMsg): Promise<void> {
+  async #apply(m: JsMsg): Promise<void> {
     let event: RegistryEvent__Output;
     try {
       event = decodeRegistryEvent(m.data);

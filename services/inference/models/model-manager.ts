@@ -7,6 +7,7 @@ import { checkConfigAgainstSignature, parseModelConfig, type ModelConfig } from 
 import { isVersionString, scanModelRepository, scanRepositoryModel, type RepositoryModel } from './model-repository.js';
 import { VersionStatistics, mergeBatchStatistics } from './version-statistics.js';
 import { createKeyedLock } from './keyed-lock.js';
+import { createVersionInstruments, type InferenceTelemetry, type VersionInstruments } from '../telemetry/index.js';
 import type { BatchStatistics } from '../execution/index.js';
 
 /** Lifecycle state of a model version, as RepositoryIndex reports it. */
@@ -23,6 +24,8 @@ export interface LoadedVersion {
   readonly config: ModelConfig;
   readonly executor: ModelExecutor;
   readonly stats: VersionStatistics;
+  /** Its tracer, span attributes and metrics, bound to this version. */
+  readonly instruments: VersionInstruments;
 }
 
 /** A version held for one request; `release()` once the request is answered (idempotent). */
@@ -65,6 +68,8 @@ export interface ModelManagerOptions {
   random?: () => number;
   /** Executor factory. Default: execution/createModelExecutor (the one the node uses). */
   createExecutor?: (options: CreateModelExecutorOptions) => Promise<ModelExecutor>;
+  /** Tracer and metrics every version's executor and requests use. Default: none (no spans, no metrics). */
+  telemetry?: InferenceTelemetry;
 }
 
 interface Served {
@@ -105,6 +110,9 @@ export class ModelManager {
   readonly #models = new Map<string, ModelEntry>();
   readonly #locks = createKeyedLock();
   readonly #retiring = new Set<Promise<void>>();
+  readonly #telemetry: InferenceTelemetry | undefined;
+  /** Devices the models-loaded gauge has shown, so one that empties drops to 0. */
+  readonly #gaugedDevices = new Set<string>();
   #closed: Promise<void> | undefined;
 
   constructor(options: ModelManagerOptions) {
@@ -112,6 +120,7 @@ export class ModelManager {
     this.#repositoryDir = options.repositoryDir;
     this.#random = options.random ?? Math.random;
     this.#createExecutor = options.createExecutor ?? defaultCreateExecutor;
+    this.#telemetry = options.telemetry;
   }
 
   /** The model repository directory, if any. */
@@ -215,6 +224,7 @@ export class ModelManager {
       slot.state = 'READY';
       slot.reason = '';
       if (previous) void this.#retire(previous, slot.stats);
+      this.#updateModelsLoaded();
       this.#logger.info('model version ready', { model, version, devices: loaded.executor.devices, loadMs: Date.now() - started, replaced: !!previous });
       return this.#status(model, version, slot);
     });
@@ -238,13 +248,15 @@ export class ModelManager {
     }
     const config = parseModelConfig(rawConfig, `config of '${model}'`);
     checkConfigAgainstSignature(config, signature, `config of '${model}'`);
+    const instruments = createVersionInstruments(this.#telemetry, model, version);
     const executor = await this.#createExecutor({
       ...('modelPath' in source ? { modelPath: source.modelPath } : { modelBytes: bytes }),
       config,
       signature,
       logger: this.#logger.child({ model, version }),
+      instruments,
     });
-    return { model, version, signature, config, executor, stats };
+    return { model, version, signature, config, executor, stats, instruments };
   }
 
   /** Closes a replaced or unloaded executor once its last lease is released. */
@@ -275,7 +287,9 @@ export class ModelManager {
         const served = slot.served;
         delete slot.served;
         slot.state = 'UNLOADING';
+        this.#updateModelsLoaded();
         await this.#retire(served, slot.stats);
+        served.loaded.instruments.close();
         this.#logger.info('model version unloaded', { model, version });
       }
     });
@@ -417,6 +431,23 @@ export class ModelManager {
       inFlight: slot.served?.leases ?? 0,
       lastUsedMs: slot.lastUsedMs,
     };
+  }
+
+  /** Sets `infermesh_models_loaded{device}`: READY versions with an instance on each device. */
+  #updateModelsLoaded(): void {
+    const gauge = this.#telemetry?.metrics?.modelsLoaded;
+    if (!gauge) return;
+    const counts = new Map<string, number>([...this.#gaugedDevices].map((d) => [d, 0]));
+    for (const entry of this.#models.values()) {
+      for (const slot of entry.versions.values()) {
+        if (slot.state !== 'READY' || !slot.served) continue;
+        for (const device of new Set(slot.served.loaded.executor.devices)) counts.set(device, (counts.get(device) ?? 0) + 1);
+      }
+    }
+    for (const [device, n] of counts) {
+      this.#gaugedDevices.add(device);
+      gauge.set({ device }, n);
+    }
   }
 
   #entry(model: string): ModelEntry {

@@ -1,22 +1,35 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { context as contextApi, type Tracer } from '@opentelemetry/api';
 import { InfermeshError, Code } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
 import type { ModelStreamInferResponse } from '../../../shared/generated/inference/ModelStreamInferResponse.js';
-import type { ModelManager } from '../models/index.js';
+import { endRpcSpan, startServerSpan, traceIdOf } from '../../../shared/telemetry/index.js';
 import { callDeadlineMs, unaryHandler } from './handler-edge.js';
-import { runInference, type ModelMissHandler } from './infer-service.js';
-import { STREAM_ERROR_CODE_PARAMETER } from '../../../shared/client/index.js';
+import { runInference, type InferDeps } from './infer-service.js';
+import { STREAM_ERROR_CODE_PARAMETER, TRACE_ID_PARAMETER } from '../../../shared/client/index.js';
 
+/** The span name of each request read from a ModelStreamInfer stream (RPC conventions). */
+export const MODEL_STREAM_INFER_METHOD = 'inference.GRPCInferenceService/ModelStreamInfer';
 
-/** ModelInfer and ModelStreamInfer; `onMiss` serves what the manager cannot (mesh mode). */
-export function inferHandlers(manager: ModelManager, logger: Logger, onMiss?: ModelMissHandler) {
+/**
+ * ModelInfer and ModelStreamInfer; `deps.onMiss` serves what the manager
+ * cannot (mesh mode). ModelInfer runs inside the SERVER span the server wraps
+ * it in; with a `tracer`, every request read from a stream gets a SERVER span
+ * of its own, a child of the stream's trace context.
+ */
+export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer) {
   return {
     ModelInfer: unaryHandler<ModelInferRequest__Output, ModelInferResponse>('ModelInfer', logger, (request, call) => {
       const controller = new AbortController();
       call.once('cancelled', () => controller.abort());
-      return runInference(manager, request, { deadlineMs: callDeadlineMs(call), signal: controller.signal, metadata: call.metadata }, onMiss);
+      return runInference(deps, request, {
+        deadlineMs: callDeadlineMs(call),
+        signal: controller.signal,
+        metadata: call.metadata,
+        ...(tracer ? { traceContext: contextApi.active() } : {}),
+      });
     }),
 
     /**
@@ -49,18 +62,28 @@ export function inferHandlers(manager: ModelManager, logger: Logger, onMiss?: Mo
       });
       call.on('data', (request: ModelInferRequest__Output) => {
         pending++;
-        runInference(manager, request, { deadlineMs, signal: controller.signal, metadata: call.metadata }, onMiss)
+        const traced = tracer ? startServerSpan(tracer, MODEL_STREAM_INFER_METHOD, call.metadata) : undefined;
+        const ctx = { deadlineMs, signal: controller.signal, metadata: call.metadata, ...(traced ? { traceContext: traced.context } : {}) };
+        (traced ? contextApi.with(traced.context, () => runInference(deps, request, ctx)) : runInference(deps, request, ctx))
           .then(
-            (response) => write({ errorMessage: '', inferResponse: response }),
+            (response) => {
+              if (traced) endRpcSpan(traced.span);
+              write({ errorMessage: '', inferResponse: response });
+            },
             (err: unknown) => {
               const error = InfermeshError.from(err, Code.INTERNAL);
+              if (traced) endRpcSpan(traced.span, error);
+              const traceId = traceIdOf(traced?.context);
               write({
                 errorMessage: error.message,
                 inferResponse: {
                   id: request?.id ?? '',
                   modelName: request?.modelName ?? '',
                   modelVersion: request?.modelVersion ?? '',
-                  parameters: { [STREAM_ERROR_CODE_PARAMETER]: { stringParam: Code[error.code] } },
+                  parameters: {
+                    [STREAM_ERROR_CODE_PARAMETER]: { stringParam: Code[error.code] },
+                    ...(traceId ? { [TRACE_ID_PARAMETER]: { stringParam: traceId } } : {}),
+                  },
                 },
               });
             },

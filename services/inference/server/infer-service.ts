@@ -3,7 +3,11 @@ import type { InferParameter__Output } from '../../../shared/generated/inference
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
 import type { Metadata } from '@grpc/grpc-js';
+import { trace, type Context } from '@opentelemetry/api';
+import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, ATTR_NODE_ID, traceIdOf } from '../../../shared/telemetry/index.js';
+import { TRACE_ID_PARAMETER } from '../../../shared/client/index.js';
 import type { ModelManager, VersionLease } from '../models/index.js';
+import type { InferenceTelemetry } from '../telemetry/index.js';
 import { decodeInferRequest } from './request-decoder.js';
 import { buildInferResponse } from './response-encoder.js';
 
@@ -14,6 +18,23 @@ export interface InferCallContext {
   signal: AbortSignal;
   /** The call's request metadata (forwarding marks, trace context); absent for in-process calls. */
   metadata?: Metadata;
+  /**
+   * The context of the request's SERVER span (sampled or not): the model
+   * attributes go on that span, its trace id into the response, and the
+   * executor's `queue` and `batch` spans hang off it. Absent: no tracing.
+   */
+  traceContext?: Context;
+}
+
+/** What {@link runInference} serves with. */
+export interface InferDeps {
+  manager: ModelManager;
+  /** Serves what the manager cannot (mesh mode). */
+  onMiss?: ModelMissHandler;
+  /** Counts requests that never reached a model version (e.g. NOT_FOUND); versions count their own. */
+  telemetry?: InferenceTelemetry;
+  /** This node's id, put on server spans (mesh mode). */
+  nodeId?: string;
 }
 
 /**
@@ -37,19 +58,36 @@ export interface ModelMissHandler {
  * InfermeshError; the handlers map it to a status or a stream error_message.
  * With `onMiss`, a model or version this node cannot serve goes to it first.
  */
-export async function runInference(manager: ModelManager, request: ModelInferRequest__Output, ctx: InferCallContext, onMiss?: ModelMissHandler): Promise<ModelInferResponse> {
+export async function runInference(deps: InferDeps, request: ModelInferRequest__Output, ctx: InferCallContext): Promise<ModelInferResponse> {
   const started = process.hrtime.bigint();
+  const { manager, onMiss } = deps;
+  const span = ctx.traceContext && trace.getSpan(ctx.traceContext);
+  const traceId = traceIdOf(ctx.traceContext);
+  if (span?.isRecording()) {
+    span.setAttribute(ATTR_MODEL_NAME, request.modelName);
+    if (request.modelVersion) span.setAttribute(ATTR_MODEL_VERSION, request.modelVersion);
+    if (deps.nodeId) span.setAttribute(ATTR_NODE_ID, deps.nodeId);
+  }
   let lease: VersionLease;
   try {
-    lease = manager.acquire(request.modelName, request.modelVersion);
+    try {
+      lease = manager.acquire(request.modelName, request.modelVersion);
+    } catch (err) {
+      const error = InfermeshError.from(err, Code.INTERNAL);
+      if (!onMiss || (error.code !== Code.NOT_FOUND && error.code !== Code.UNAVAILABLE)) throw error;
+      const outcome = await onMiss.handleMiss(request, error, ctx);
+      if (outcome !== 'retry') return withTraceId(outcome, traceId);
+      lease = manager.acquire(request.modelName, request.modelVersion);
+    }
   } catch (err) {
     const error = InfermeshError.from(err, Code.INTERNAL);
-    if (!onMiss || (error.code !== Code.NOT_FOUND && error.code !== Code.UNAVAILABLE)) throw error;
-    const outcome = await onMiss.handleMiss(request, error, ctx);
-    if (outcome !== 'retry') return outcome;
-    lease = manager.acquire(request.modelName, request.modelVersion);
+    // Bounded labels: a model this node has never heard of counts under model="".
+    const model = manager.versionsOf(request.modelName).length > 0 ? request.modelName : '';
+    deps.telemetry?.metrics?.requestsTotal.inc({ model, version: '', status: Code[error.code] ?? String(error.code) });
+    throw error;
   }
   const loaded = lease.version;
+  if (span?.isRecording()) span.setAttributes(loaded.instruments.spanAttributes);
   try {
     let deadlineMs = ctx.deadlineMs;
     const timeoutUs = numberParam(request.parameters?.timeout);
@@ -65,6 +103,7 @@ export async function runInference(manager: ModelManager, request: ModelInferReq
       priority: numberParam(request.parameters?.priority) ?? 0,
       deadlineMs,
       signal: ctx.signal,
+      ...(ctx.traceContext ? { traceContext: ctx.traceContext } : {}),
     });
     const encodeStart = process.hrtime.bigint();
     const response = buildInferResponse({
@@ -73,20 +112,32 @@ export async function runInference(manager: ModelManager, request: ModelInferReq
       id: request.id,
       outputNames: decoded.outputNames,
       outputs: result.outputs,
+      ...(traceId ? { traceId } : {}),
     });
     const encodeNs = process.hrtime.bigint() - encodeStart;
-    loaded.stats.recordSuccess(decoded.inferences, process.hrtime.bigint() - started, {
-      ...result.timings,
-      computeInputNs: result.timings.computeInputNs + decodeNs,
-      computeOutputNs: result.timings.computeOutputNs + encodeNs,
+    const totalNs = process.hrtime.bigint() - started;
+    const timings = { ...result.timings, computeInputNs: result.timings.computeInputNs + decodeNs, computeOutputNs: result.timings.computeOutputNs + encodeNs };
+    loaded.stats.recordSuccess(decoded.inferences, totalNs, timings);
+    loaded.instruments.recordRequest('OK', totalNs, {
+      queueNs: timings.queueNs,
+      computeNs: timings.computeInputNs + timings.computeInferNs + timings.computeOutputNs,
     });
     return response;
   } catch (err) {
-    loaded.stats.recordFailure(process.hrtime.bigint() - started);
-    throw InfermeshError.from(err, Code.INTERNAL);
+    const totalNs = process.hrtime.bigint() - started;
+    loaded.stats.recordFailure(totalNs);
+    const error = InfermeshError.from(err, Code.INTERNAL);
+    loaded.instruments.recordRequest(Code[error.code] ?? String(error.code), totalNs);
+    throw error;
   } finally {
     lease.release();
   }
+}
+
+/** A response served elsewhere (a peer) carries that node's trace id; one that has none gets ours. */
+function withTraceId(response: ModelInferResponse, traceId: string | undefined): ModelInferResponse {
+  if (!traceId || response.parameters?.[TRACE_ID_PARAMETER]?.stringParam) return response;
+  return { ...response, parameters: { ...response.parameters, [TRACE_ID_PARAMETER]: { stringParam: traceId } } };
 }
 
 function numberParam(p: InferParameter__Output | undefined): number | undefined {

@@ -1,8 +1,10 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type UntypedServiceImplementation, type handleUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/grpc_service.js';
+import { traceUnaryHandler } from '../../../shared/telemetry/index.js';
 import type { ModelManager } from '../models/index.js';
+import type { InferenceTelemetry } from '../telemetry/index.js';
 import type { ModelMissHandler } from './infer-service.js';
 import { healthHandlers } from './health-handlers.js';
 import { inferHandlers } from './infer-handlers.js';
@@ -21,6 +23,15 @@ export interface InferenceServerOptions {
   maxMessageBytes?: number;
   /** Serves inference requests for models or versions the manager lacks (mesh mode). Default: none (NOT_FOUND/UNAVAILABLE). */
   onModelMiss?: ModelMissHandler;
+  /**
+   * Tracer and metrics: a SERVER span per call (per request on a stream;
+   * ServerLive and ServerReady, the probes, are not traced), the model
+   * attributes on inference spans, the trace id in every inference response,
+   * and request counts. Default: none.
+   */
+  telemetry?: InferenceTelemetry;
+  /** This node's id, on inference server spans (mesh mode). */
+  nodeId?: string;
 }
 
 /** Options of {@link InferenceServer.close}. */
@@ -45,6 +56,9 @@ export interface InferenceServer {
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+const SERVICE_NAME = 'inference.GRPCInferenceService';
+/** Health probes run every second or so; spans of them would drown the real traffic. */
+const UNTRACED = new Set(['ServerLive', 'ServerReady', 'ModelStreamInfer']);
 
 /** Creates the inference node's gRPC server over a model manager. */
 export function createInferenceServer(options: InferenceServerOptions): InferenceServer {
@@ -55,12 +69,28 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
   let ready = false;
   let closed: Promise<void> | undefined;
   const proto = loadProtos(['inference/grpc_service.proto']) as unknown as ProtoGrpcType;
-  server.addService(proto.inference.GRPCInferenceService.service, {
+  const tracer = options.telemetry?.tracer;
+  const handlers: UntypedServiceImplementation = {
     ...healthHandlers(options.manager, logger, () => ready),
     ...modelHandlers(options.manager, logger),
     ...repositoryHandlers(options.manager, logger),
-    ...inferHandlers(options.manager, logger, options.onModelMiss),
-  });
+    ...inferHandlers(
+      {
+        manager: options.manager,
+        ...(options.onModelMiss ? { onMiss: options.onModelMiss } : {}),
+        ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+        ...(options.nodeId ? { nodeId: options.nodeId } : {}),
+      },
+      logger,
+      tracer,
+    ),
+  };
+  if (tracer) {
+    for (const [method, handler] of Object.entries(handlers)) {
+      if (!UNTRACED.has(method)) handlers[method] = traceUnaryHandler(tracer, `${SERVICE_NAME}/${method}`, handler as handleUnaryCall<unknown, unknown>);
+    }
+  }
+  server.addService(proto.inference.GRPCInferenceService.service, handlers);
 
   return {
     get ready() {

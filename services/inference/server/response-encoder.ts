@@ -4,6 +4,7 @@ import { datatypeFromOrt } from '../../../shared/onnx/index.js';
 import { encodeRawTensor, type TensorData } from '../../../shared/tensor/index.js';
 import type { InferParameter } from '../../../shared/generated/inference/InferParameter.js';
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
+import { TRACE_ID_PARAMETER } from '../../../shared/client/index.js';
 
 /** What one response is built from. */
 export interface InferResponseParts {
@@ -12,8 +13,10 @@ export interface InferResponseParts {
   id: string;
   outputNames: readonly string[];
   outputs: Readonly<Record<string, ort.Tensor>>;
-  /** Response parameters (e.g. `trace_id`). */
+  /** Response parameters. */
   parameters?: Record<string, InferParameter>;
+  /** The request's trace id (sampled or not), sent as the `trace_id` string parameter. */
+  traceId?: string;
 }
 
 /**
@@ -36,7 +39,7 @@ export function buildInferResponse(parts: InferResponseParts): ModelInferRespons
     modelName: parts.modelName,
     modelVersion: parts.modelVersion,
     id: parts.id,
-    parameters: parts.parameters ?? {},
+    parameters: parts.traceId ? { ...parts.parameters, [TRACE_ID_PARAMETER]: { stringParam: parts.traceId } } : (parts.parameters ?? {}),
     outputs,
     rawOutputContents: raw,
   };

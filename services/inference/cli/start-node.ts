@@ -1,0 +1,21 @@
+import { onShutdownSignal } from '../../../shared/process/index.js';
+import type { Telemetry } from '../../../shared/telemetry/index.js';
+import { startInferenceNode, type InferenceNode, type InferenceNodeOptions } from '../inference-node.js';
+
+/**
+ * The entry points' common start: the node gets the process's one telemetry
+ * (tracer and inference metrics); if the node cannot start, the telemetry is
+ * shut down; on SIGTERM/SIGINT the node drains (`drainTimeoutMs`), then the
+ * telemetry flushes its last spans.
+ */
+export async function startNodeProcess(options: Omit<InferenceNodeOptions, 'telemetry'>, telemetry: Telemetry, drainTimeoutMs: number): Promise<InferenceNode> {
+  const node = await startInferenceNode({ ...options, telemetry: { tracer: telemetry.tracer, metrics: telemetry.metrics.inference } }).catch(async (err: unknown) => {
+    await telemetry.shutdown();
+    throw err;
+  });
+  onShutdownSignal(async () => {
+    await node.close({ drainTimeoutMs });
+    await telemetry.shutdown();
+  }, options.logger);
+  return node;
+}

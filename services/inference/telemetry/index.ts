@@ -1,0 +1,1 @@
+export { createVersionInstruments, isSampledContext, type InferenceTelemetry, type VersionInstruments } from './inference-telemetry.js';

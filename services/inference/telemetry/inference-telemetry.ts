@@ -1,0 +1,76 @@
+import { TraceFlags, trace, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
+import type { Counter } from 'prom-client';
+import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, type InferenceMetrics } from '../../../shared/telemetry/index.js';
+
+/**
+ * What an inference node traces and counts with, created once at the process
+ * entry point (`createTelemetry`) and passed down by constructor: to the
+ * server (server spans, `forward`), the model manager (per-version
+ * instruments) and through it to every executor (`queue`, `batch`, `ort.run`).
+ */
+export interface InferenceTelemetry {
+  readonly tracer: Tracer;
+  /** The node's Prometheus instruments (`telemetry.metrics.inference`); none = no metrics. */
+  readonly metrics?: InferenceMetrics;
+}
+
+/**
+ * One model version's instruments, bound once to its labels and span
+ * attributes so the request path does no label lookups of its own.
+ */
+export interface VersionInstruments {
+  /** Undefined when the node does not trace. */
+  readonly tracer: Tracer | undefined;
+  /** `infermesh.model.name` and `infermesh.model.version`, on every span of this version. */
+  readonly spanAttributes: Attributes;
+  /** One answered request: its gRPC status name, total time, and (on success) queue and compute times, in ns. */
+  recordRequest(status: string, totalNs: bigint, timings?: { queueNs: bigint; computeNs: bigint }): void;
+  /** One executed batch of `size` requests. */
+  recordBatch(size: number): void;
+  /** Requests waiting in the version's queue now. */
+  setQueueDepth(depth: number): void;
+  /** Drops the version's gauges (it was unloaded); counters and histograms stay. */
+  close(): void;
+}
+
+const NS_PER_SECOND = 1e9;
+
+/** Binds `telemetry`'s instruments to one model version. */
+export function createVersionInstruments(telemetry: InferenceTelemetry | undefined, model: string, version: string): VersionInstruments {
+  const spanAttributes: Attributes = { [ATTR_MODEL_NAME]: model, [ATTR_MODEL_VERSION]: version };
+  const metrics = telemetry?.metrics;
+  if (!metrics) {
+    return { tracer: telemetry?.tracer, spanAttributes, recordRequest: () => {}, recordBatch: () => {}, setQueueDepth: () => {}, close: () => {} };
+  }
+  const labels = { model, version };
+  const total = metrics.requestDurationSeconds.labels(labels);
+  const queue = metrics.queueDurationSeconds.labels(labels);
+  const compute = metrics.computeDurationSeconds.labels(labels);
+  const batch = metrics.batchSize.labels(labels);
+  const depth = metrics.queueDepth.labels(labels);
+  const byStatus = new Map<string, Counter.Internal>();
+  return {
+    tracer: telemetry.tracer,
+    spanAttributes,
+    recordRequest(status, totalNs, timings) {
+      let counter = byStatus.get(status);
+      if (!counter) byStatus.set(status, (counter = metrics.requestsTotal.labels({ ...labels, status })));
+      counter.inc();
+      total.observe(Number(totalNs) / NS_PER_SECOND);
+      if (timings) {
+        queue.observe(Number(timings.queueNs) / NS_PER_SECOND);
+        compute.observe(Number(timings.computeNs) / NS_PER_SECOND);
+      }
+    },
+    recordBatch: (size) => batch.observe(size),
+    setQueueDepth: (n) => depth.set(n),
+    close: () => metrics.queueDepth.remove(labels),
+  };
+}
+
+/** True when `ctx` holds a span that is being recorded and exported (sampled). */
+export function isSampledContext(ctx: Context | undefined): ctx is Context {
+  if (!ctx) return false;
+  const spanContext = trace.getSpanContext(ctx);
+  return spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0;
+}
