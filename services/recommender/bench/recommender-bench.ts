@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../../../shared/logging/index.js';
@@ -7,7 +8,7 @@ import { startInferenceNode } from '../../inference/inference-node.js';
 import { createRegistryService } from '../../registry/index.js';
 import { createRecommenderClient } from '../client/index.js';
 import { datasetShape, ratingsToInteractions } from '../evaluation/index.js';
-import { createIalsTrainer, createRandom, type EpochReport } from '../learning/index.js';
+import { createParallelIalsTrainer, createRandom, type EpochReport } from '../learning/index.js';
 import { createRecommenderService } from '../service/index.js';
 import { generateSynthetic } from '../synth/index.js';
 
@@ -19,6 +20,8 @@ export interface RecommenderBenchOptions {
   trainInteractions?: number;
   trainDim?: number;
   trainEpochs?: number;
+  /** Threads of the training figure. Default: the machine's available parallelism. */
+  trainThreads?: number;
   /** Serving figure: catalogue size (default 100,000), users and interactions behind the model (2000, 40,000), dimension (64). */
   catalogueItems?: number;
   serveUsers?: number;
@@ -41,6 +44,8 @@ export interface RecommenderBenchReport {
     items: number;
     interactions: number;
     dim: number;
+    /** Threads the half-steps were split over. */
+    threads: number;
     epochs: EpochReport[];
     /** Mean over the timed epochs. */
     secondsPerEpoch: number;
@@ -80,15 +85,20 @@ export async function runRecommenderBench(options: RecommenderBenchOptions = {})
     const interactions = options.trainInteractions ?? 1_000_000;
     const dim = options.trainDim ?? 64;
     const data = generateSynthetic({ users, items, dim: 32, interactions, seed: 2 });
-    const trainer = createIalsTrainer(ratingsToInteractions(data.train, datasetShape([data.train])), { dim });
+    const threads = options.trainThreads ?? availableParallelism();
+    const trainer = createParallelIalsTrainer(ratingsToInteractions(data.train, datasetShape([data.train])), { dim }, { threads });
     const epochs: EpochReport[] = [];
-    for (let e = 0; e < (options.trainEpochs ?? 2); e++) {
-      const r = trainer.epoch();
-      epochs.push(r);
-      logger.info('bench: training epoch', { epoch: r.epoch, seconds: r.seconds, gflops: r.flops / r.seconds / 1e9 });
+    try {
+      for (let e = 0; e < (options.trainEpochs ?? 2); e++) {
+        const r = await trainer.epoch();
+        epochs.push(r);
+        logger.info('bench: training epoch', { epoch: r.epoch, threads: trainer.threads, seconds: r.seconds, gflops: r.flops / r.seconds / 1e9 });
+      }
+    } finally {
+      await trainer.close();
     }
     const seconds = epochs.reduce((s, r) => s + r.seconds, 0) / epochs.length;
-    report.training = { users, items, interactions: data.train.user.length, dim, epochs, secondsPerEpoch: seconds, flopsPerEpoch: epochs[0]!.flops, gflops: epochs[0]!.flops / seconds / 1e9 };
+    report.training = { users, items, interactions: data.train.user.length, dim, threads: trainer.threads, epochs, secondsPerEpoch: seconds, flopsPerEpoch: epochs[0]!.flops, gflops: epochs[0]!.flops / seconds / 1e9 };
   }
   if (!options.skipServing) report.serving = await benchServing(options, logger);
   return report;

@@ -26,6 +26,7 @@ export function parseServiceFlags(raw: Record<string, unknown>): RecommenderServ
     maxK: parseNumberFlag(raw.maxK, '--max-k', { integer: true, min: 1, max: 10_000 }),
     historyLimit: parseNumberFlag(raw.historyLimit, '--history-limit', { integer: true, min: 1, max: 100_000 }),
     retrainIntervalMs: parseNumberFlag(raw.retrainIntervalMs, '--retrain-interval-ms', { integer: true, min: 0 }),
+    trainThreads: parseNumberFlag(raw.trainThreads, '--train-threads', { integer: true, min: 1, max: 256 }),
     params: parseIalsFlags(raw),
   };
 }
@@ -43,6 +44,7 @@ export function registerServiceCommands(recommender: Command): void {
     .option('--model-name <name>', 'registry model name of the scorer', d.modelName)
     .option('--max-k <n>', 'largest k of a request', String(d.maxK))
     .option('--history-limit <n>', 'latest interactions folded into a user vector', String(d.historyLimit))
+    .option('--train-threads <n>', 'threads a training run uses', String(d.trainThreads))
     .option('--retrain-interval-ms <ms>', 'retrain this often when new interactions arrived (0: on demand only)', String(d.retrainIntervalMs))
     .action(async (raw: Record<string, unknown>) => {
       const options = parseServiceFlags(raw);

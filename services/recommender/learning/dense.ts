@@ -7,7 +7,7 @@
  * G = Fᵀ F for a row-major factor matrix F of `rows` × `dim` (FP32 storage,
  * FP64 accumulation). Only the lower triangle is accumulated, then mirrored.
  */
-export function gramian(factors: Float32Array, rows: number, dim: number, out = new Float64Array(dim * dim)): Float64Array {
+export function gramian(factors: Float32Array, rows: number, dim: number, out: Float64Array = new Float64Array(dim * dim)): Float64Array {
   out.fill(0);
   const h = new Float64Array(dim);
   for (let r = 0; r < rows; r++) {

@@ -34,6 +34,8 @@ export interface ModelTrainerOptions {
   gateMetric?: string;
   /** Train in a worker thread when possible. Default true. */
   inWorker?: boolean;
+  /** Threads each half-step is split over. Default 1. */
+  threads?: number;
   /** The serving config registered with each version (the inference node's config.json). */
   servingConfig?: object;
   logger: Logger;
@@ -98,6 +100,7 @@ export function createModelTrainer(o: ModelTrainerOptions): ModelTrainer {
           { ...o.params, ...options.params },
           {
             inWorker: o.inWorker,
+            threads: o.threads,
             signal: options.signal,
             onEpoch: (r) => {
               o.logger.info('epoch', { epoch: r.epoch, loss: r.loss, seconds: r.seconds, gflops: r.flops / Math.max(r.seconds, 1e-9) / 1e9 });

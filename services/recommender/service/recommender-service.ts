@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createInferenceClient, type InferenceClient } from '../../../shared/client/index.js';
 import { silentLogger, type Logger } from '../../../shared/logging/index.js';
@@ -36,6 +37,8 @@ export interface RecommenderServiceOptions {
   retrainIntervalMs?: number;
   /** Train in a worker thread (when the compiled worker exists). Default true. */
   trainInWorker?: boolean;
+  /** Threads a training run splits each half-step over. Default: available cores − 1 (one is left to serving), at least 1. */
+  trainThreads?: number;
   logger?: Logger;
   clock?: () => number;
 }
@@ -50,6 +53,7 @@ export const DEFAULT_RECOMMENDER_OPTIONS = {
   inferTimeoutMs: 5000,
   retrainIntervalMs: 0,
   trainInWorker: true,
+  trainThreads: Math.max(1, availableParallelism() - 1),
 } as const;
 
 /** A running recommender. */
@@ -99,7 +103,7 @@ export async function createRecommenderService(options: RecommenderServiceOption
     });
     await ingest.start();
     cleanup.push(() => ingest.close());
-    const trainer = createModelTrainer({ store, registry, engine, modelName: o.modelName, params: o.params ?? {}, maxK: o.maxK, inWorker: o.trainInWorker, logger, clock: o.clock });
+    const trainer = createModelTrainer({ store, registry, engine, modelName: o.modelName, params: o.params ?? {}, maxK: o.maxK, inWorker: o.trainInWorker, threads: o.trainThreads, logger, clock: o.clock });
     const server: RecommenderServer = await startRecommenderServer({ engine, trainer, ingest, store, modelName: o.modelName, maxK: o.maxK, logger, host: o.host, port: o.grpcPort });
     let timer: NodeJS.Timeout | undefined;
     // Ends a scheduled run (and its worker) when the service closes.

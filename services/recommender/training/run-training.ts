@@ -8,16 +8,16 @@ import { trainAndEvaluate, type TrainingData, type TrainOutcome } from './train-
 /**
  * Runs {@link trainAndEvaluate} in a worker thread when the compiled worker is
  * there (dist/), so that serving goes on while a model trains; in-process
- * otherwise (sources run by the test runner). Aborting terminates the worker.
+ * otherwise (sources run by the test runner). `threads` > 1 splits each
+ * half-step further over that many threads. Aborting terminates the worker.
  */
-export async function runTraining(data: TrainingData, params: Partial<IalsParams>, options: { onEpoch?: (r: EpochReport) => void; signal?: AbortSignal; inWorker?: boolean } = {}): Promise<TrainOutcome> {
+export async function runTraining(data: TrainingData, params: Partial<IalsParams>, options: { onEpoch?: (r: EpochReport) => void; signal?: AbortSignal; inWorker?: boolean; threads?: number } = {}): Promise<TrainOutcome> {
   const workerFile = fileURLToPath(new URL('./train-worker.js', import.meta.url));
   if (options.inWorker === false || !existsSync(workerFile)) {
-    await new Promise((r) => setImmediate(r));
     return trainAndEvaluate(data, params, options);
   }
   options.signal?.throwIfAborted();
-  const worker = new Worker(workerFile, { workerData: { data, params } });
+  const worker = new Worker(workerFile, { workerData: { data, params, threads: options.threads ?? 1 } });
   return new Promise<TrainOutcome>((resolve, reject) => {
     const abort = () => {
       void worker.terminate();

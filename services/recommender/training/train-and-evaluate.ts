@@ -1,5 +1,5 @@
 import { evaluateLeaveOneOut, createFactorScorer, createPopularityScorer, holdOutLatest, itemPopularity } from '../evaluation/index.js';
-import { buildUserItemCsr, createIalsTrainer, solveHalfStep, type EpochReport, type FactorModel, type IalsParams } from '../learning/index.js';
+import { buildUserItemCsr, createParallelIalsTrainer, solveHalfStep, type EpochReport, type FactorModel, type IalsParams } from '../learning/index.js';
 
 /** Interactions to train on, as typed columns (dense user and item indices). */
 export interface TrainingData {
@@ -32,16 +32,24 @@ export function metricNames(k: number) {
  * it), then the user factors are solved once more against all interactions so
  * that the served vectors include everything.
  */
-export function trainAndEvaluate(data: TrainingData, params: Partial<IalsParams>, options: { k?: number; onEpoch?: (r: EpochReport) => void; signal?: AbortSignal } = {}): TrainOutcome {
+export async function trainAndEvaluate(
+  data: TrainingData,
+  params: Partial<IalsParams>,
+  options: { k?: number; onEpoch?: (r: EpochReport) => void; signal?: AbortSignal; threads?: number } = {},
+): Promise<TrainOutcome> {
   const k = options.k ?? 10;
   const shape = { users: data.users, items: data.items };
   const split = holdOutLatest({ user: data.user, item: data.item, rating: data.weight, timestamp: data.time }, shape);
-  const trainer = createIalsTrainer({ ...shape, user: split.train.user, item: split.train.item, value: split.train.rating }, params);
+  const trainer = createParallelIalsTrainer({ ...shape, user: split.train.user, item: split.train.item, value: split.train.rating }, params, { threads: options.threads ?? 1 });
   const epochs: EpochReport[] = [];
-  for (let e = 0; e < trainer.params.epochs; e++) {
-    const r = trainer.epoch(options.signal);
-    epochs.push(r);
-    options.onEpoch?.(r);
+  try {
+    for (let e = 0; e < trainer.params.epochs; e++) {
+      const r = await trainer.epoch(options.signal);
+      epochs.push(r);
+      options.onEpoch?.(r);
+    }
+  } finally {
+    await trainer.close();
   }
   const names = metricNames(k);
   const ials = evaluateLeaveOneOut(createFactorScorer(trainer.model), split.cases, k);
