@@ -185,5 +185,10 @@ describe('recommender service', () => {
       return r && r.modelVersion === forced.version ? r : undefined;
     }, 'the forced version to serve', 60_000, 250);
     expect(served.items).toHaveLength(3);
+
+    // An operator rolls production back to version 1: the recommender follows.
+    await registry.setAlias('recommender', 'production', 1);
+    await eventually(async () => (await rec.recommend({ userId: userId(3), k: 3 }).catch(() => undefined))?.modelVersion === 1, 'the rollback to serve', 30_000, 200);
+    expect((await rec.modelInfo()).version).toBe(1);
   });
 });

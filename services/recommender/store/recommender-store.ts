@@ -77,6 +77,8 @@ export interface RecommenderStore {
   setPromoted(version: number, promoted: boolean): void;
   /** The newest promoted model, or undefined. */
   latestPromoted(): StoredModel | undefined;
+  /** A model by registry version, or undefined. */
+  model(version: number): StoredModel | undefined;
   close(): void;
 }
 
@@ -120,6 +122,7 @@ export function openRecommenderStore(dataDir: string): RecommenderStore {
     ),
     setPromoted: db.prepare('UPDATE models SET promoted = ? WHERE version = ?'),
     latestPromoted: db.prepare<[], ModelRow>('SELECT * FROM models WHERE promoted = 1 ORDER BY version DESC LIMIT 1'),
+    model: db.prepare<[number], ModelRow>('SELECT * FROM models WHERE version = ?'),
   };
   let userTotal = q.userCount.get()!.n;
   let itemTotal = q.itemCount.get()!.n;
@@ -209,6 +212,10 @@ export function openRecommenderStore(dataDir: string): RecommenderStore {
     setPromoted: (version, promoted) => void q.setPromoted.run(promoted ? 1 : 0, version),
     latestPromoted() {
       const r = q.latestPromoted.get();
+      return r && fromRow(r);
+    },
+    model(version) {
+      const r = q.model.get(version);
       return r && fromRow(r);
     },
     close: () => {
