@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
 import {
@@ -56,21 +57,24 @@ export function registerOfflineCommands(recommender: Command): void {
       .requiredOption('--negatives <file>', 'test negatives ((user,item)\\tneg1\\t...)')
       .option('--test <file>', 'test ratings (checked against the negatives file, which carries the same pairs)')
       .option('--k <n>', 'cutoff', '10')
+      .option('--threads <n>', 'threads the training half-steps are split over', String(availableParallelism()))
       .option('--tune', 'choose the parameters first on held-out training data (grid: the --grid-* flags)')
       .option('--grid-dim <list>', 'tuning grid: dimensions', DEFAULT_TUNE_GRID.dim.join(','))
       .option('--grid-regularization <list>', 'tuning grid: λ values', DEFAULT_TUNE_GRID.regularization.join(','))
       .option('--grid-unobserved-weight <list>', 'tuning grid: α0 values', DEFAULT_TUNE_GRID.unobservedWeight.join(','))
       .option('--grid-max-epochs <n>', 'tuning grid: epochs 1..n are candidates', String(DEFAULT_TUNE_GRID.maxEpochs)),
-  ).action((raw: Record<string, unknown>) => {
+  ).action(async (raw: Record<string, unknown>) => {
     const logger = createLogger({ fields: { component: 'recommender.eval' } });
+    const threads = parseNumberFlag(raw.threads, '--threads', { integer: true, min: 1, max: 256 });
     const params = parseIalsFlags(raw);
     const k = parseNumberFlag(raw.k, '--k', { integer: true, min: 1, max: 1000 });
     const grid = raw.tune ? parseGridFlags(raw) : undefined;
     const train = readRatingsFile(String(raw.train));
     const cases = readNegativesFile(String(raw.negatives));
     if (raw.test) checkTestFile(String(raw.test), cases);
-    const r = runOfflineEvaluation(train, cases, {
+    const r = await runOfflineEvaluation(train, cases, {
       k,
+      threads,
       params,
       tune: grid,
       onTrial: (t) => logger.info('tune', { dim: t.params.dim, regularization: t.params.regularization, unobservedWeight: t.params.unobservedWeight, epoch: t.params.epochs, hr: t.metrics.hitRate, ndcg: t.metrics.ndcg }),
@@ -94,18 +98,21 @@ export function registerOfflineCommands(recommender: Command): void {
       .description('Choose iALS parameters on held-out training data (each user\'s latest interaction, 99 sampled negatives)')
       .requiredOption('--train <file>', 'training ratings')
       .option('--k <n>', 'cutoff', '10')
+      .option('--threads <n>', 'threads the training half-steps are split over', String(availableParallelism()))
       .option('--grid-dim <list>', 'dimensions', DEFAULT_TUNE_GRID.dim.join(','))
       .option('--grid-regularization <list>', 'λ values', DEFAULT_TUNE_GRID.regularization.join(','))
       .option('--grid-unobserved-weight <list>', 'α0 values', DEFAULT_TUNE_GRID.unobservedWeight.join(','))
       .option('--grid-max-epochs <n>', 'epochs 1..n are candidates', String(DEFAULT_TUNE_GRID.maxEpochs)),
-  ).action((raw: Record<string, unknown>) => {
+  ).action(async (raw: Record<string, unknown>) => {
     const logger = createLogger({ fields: { component: 'recommender.tune' } });
+    const threads = parseNumberFlag(raw.threads, '--threads', { integer: true, min: 1, max: 256 });
     const base = parseIalsFlags(raw);
     const grid = parseGridFlags(raw);
     const k = parseNumberFlag(raw.k, '--k', { integer: true, min: 1, max: 1000 });
-    const { best, trials } = tuneIals(readRatingsFile(String(raw.train)), grid, {
+    const { best, trials } = await tuneIals(readRatingsFile(String(raw.train)), grid, {
       base,
       k,
+      threads,
       onTrial: (t) => logger.info('trial', { dim: t.params.dim, regularization: t.params.regularization, unobservedWeight: t.params.unobservedWeight, epoch: t.params.epochs, hr: t.metrics.hitRate, ndcg: t.metrics.ndcg }),
     });
     process.stdout.write(JSON.stringify({ best: { params: resolveIalsParams(best.params), metrics: best.metrics }, trials: trials.length }) + '\n');

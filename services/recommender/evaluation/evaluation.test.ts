@@ -98,9 +98,9 @@ describe('on synthetic data with known latent structure', () => {
     }
   });
 
-  it('iALS beats the popularity baseline by a wide margin', () => {
+  it('iALS beats the popularity baseline by a wide margin', async () => {
     const epochs: number[] = [];
-    const r = runOfflineEvaluation(data.train, data.negatives, {
+    const r = await runOfflineEvaluation(data.train, data.negatives, {
       params: { dim: 16, epochs: 8, regularization: 0.005, unobservedWeight: 0.1 },
       onEpoch: (e) => epochs.push(e.loss),
     });
@@ -111,9 +111,9 @@ describe('on synthetic data with known latent structure', () => {
     expect(r.ials.ndcg).toBeGreaterThan(r.popularity.ndcg + 0.1);
   });
 
-  it('tunes on held-out training data and prefers a working configuration to a crippled one', () => {
+  it('tunes on held-out training data and prefers a working configuration to a crippled one', async () => {
     const trials: number[] = [];
-    const { best } = tuneIals(data.train, { dim: [1, 16], regularization: [0.005], unobservedWeight: [0.1], maxEpochs: 3 }, { onTrial: () => trials.push(1) });
+    const { best } = await tuneIals(data.train, { dim: [1, 16], regularization: [0.005], unobservedWeight: [0.1], maxEpochs: 3 }, { onTrial: () => trials.push(1) });
     expect(trials).toHaveLength(6);
     expect(best.params.dim).toBe(16);
     expect(best.params.epochs).toBeGreaterThanOrEqual(1);

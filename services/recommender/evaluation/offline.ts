@@ -1,4 +1,4 @@
-import { trainIals, type EpochReport, type FactorModel, type IalsParams } from '../learning/index.js';
+import { createParallelIalsTrainer, type EpochReport, type FactorModel, type IalsParams } from '../learning/index.js';
 import { datasetShape, ratingsToInteractions } from './holdout.js';
 import { evaluateLeaveOneOut, type RankingMetrics } from './leave-one-out.js';
 import type { LeaveOneOutCase, Ratings } from './ncf-format.js';
@@ -15,6 +15,8 @@ export interface OfflineEvaluationOptions {
   onEpoch?: (report: EpochReport) => void;
   onTrial?: (trial: TuneTrial) => void;
   signal?: AbortSignal;
+  /** Threads the half-steps are split over. Default 1. */
+  threads?: number;
 }
 
 /** What `runOfflineEvaluation` measured. */
@@ -33,23 +35,27 @@ export interface OfflineEvaluation {
  * train iALS on all training interactions, rank each test item among its
  * negatives, and the same for the popularity baseline.
  */
-export function runOfflineEvaluation(train: Ratings, test: LeaveOneOutCase[], options: OfflineEvaluationOptions = {}): OfflineEvaluation {
+export async function runOfflineEvaluation(train: Ratings, test: LeaveOneOutCase[], options: OfflineEvaluationOptions = {}): Promise<OfflineEvaluation> {
   const k = options.k ?? 10;
   const shape = datasetShape([train], test);
   let params = options.params;
   let tuned: TuneTrial | undefined;
   if (options.tune) {
-    tuned = tuneIals(train, options.tune, { base: params, k, onTrial: options.onTrial, signal: options.signal }).best;
+    tuned = (await tuneIals(train, options.tune, { base: params, k, onTrial: options.onTrial, signal: options.signal, threads: options.threads })).best;
     params = tuned.params;
   }
   const epochs: EpochReport[] = [];
-  const model = trainIals(ratingsToInteractions(train, shape), params, {
-    signal: options.signal,
-    onEpoch: (r) => {
+  const trainer = createParallelIalsTrainer(ratingsToInteractions(train, shape), params, { threads: options.threads ?? 1 });
+  try {
+    for (let e = 0; e < trainer.params.epochs; e++) {
+      const r = await trainer.epoch(options.signal);
       epochs.push(r);
       options.onEpoch?.(r);
-    },
-  });
+    }
+  } finally {
+    await trainer.close();
+  }
+  const model = trainer.model;
   return {
     model,
     params: model.params,

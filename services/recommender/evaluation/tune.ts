@@ -1,4 +1,4 @@
-import { createIalsTrainer, resolveIalsParams, type IalsParams } from '../learning/index.js';
+import { createParallelIalsTrainer, resolveIalsParams, type IalsParams } from '../learning/index.js';
 import { datasetShape, holdOutLatest, ratingsToInteractions } from './holdout.js';
 import { evaluateLeaveOneOut, type RankingMetrics } from './leave-one-out.js';
 import type { Ratings } from './ncf-format.js';
@@ -39,6 +39,8 @@ export interface TuneOptions {
   /** Called for each (configuration, epoch) as it is evaluated. */
   onTrial?: (trial: TuneTrial) => void;
   signal?: AbortSignal;
+  /** Threads each training's half-steps are split over. Default 1. */
+  threads?: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export interface TuneOptions {
  * (configuration, epoch) by the selected metric wins. The test set is never
  * touched.
  */
-export function tuneIals(train: Ratings, grid: TuneGrid, options: TuneOptions = {}): { best: TuneTrial; trials: TuneTrial[] } {
+export async function tuneIals(train: Ratings, grid: TuneGrid, options: TuneOptions = {}): Promise<{ best: TuneTrial; trials: TuneTrial[] }> {
   const shape = datasetShape([train]);
   const split = holdOutLatest(train, shape, { seed: options.seed });
   const data = ratingsToInteractions(split.train, shape);
@@ -58,14 +60,18 @@ export function tuneIals(train: Ratings, grid: TuneGrid, options: TuneOptions = 
   for (const dim of grid.dim) {
     for (const regularization of grid.regularization) {
       for (const unobservedWeight of grid.unobservedWeight) {
-        const trainer = createIalsTrainer(data, { ...options.base, dim, regularization, unobservedWeight, epochs: grid.maxEpochs });
-        for (let e = 1; e <= grid.maxEpochs; e++) {
-          trainer.epoch(options.signal);
-          const metrics = evaluateLeaveOneOut(createFactorScorer(trainer.model), split.cases, options.k ?? 10);
-          const trial = { params: resolveIalsParams({ ...trainer.params, epochs: e }), metrics };
-          trials.push(trial);
-          options.onTrial?.(trial);
-          if (!best || metrics[select] > best.metrics[select]) best = trial;
+        const trainer = createParallelIalsTrainer(data, { ...options.base, dim, regularization, unobservedWeight, epochs: grid.maxEpochs }, { threads: options.threads ?? 1 });
+        try {
+          for (let e = 1; e <= grid.maxEpochs; e++) {
+            await trainer.epoch(options.signal);
+            const metrics = evaluateLeaveOneOut(createFactorScorer(trainer.model), split.cases, options.k ?? 10);
+            const trial = { params: resolveIalsParams({ ...trainer.params, epochs: e }), metrics };
+            trials.push(trial);
+            options.onTrial?.(trial);
+            if (!best || metrics[select] > best.metrics[select]) best = trial;
+          }
+        } finally {
+          await trainer.close();
         }
       }
     }
