@@ -98,7 +98,12 @@ export async function up(options: UpOptions, logger: Logger, onUnexpectedExit: (
       ]);
       // Every later service sends its spans to this monitor.
       env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://${monitor.endpoints.grpc}`;
+    } else {
+      // Nothing listens for spans: record none rather than fail exports all day.
+      env.INFERMESH_TRACE_SAMPLING = 'off';
     }
+    // Each service serves Prometheus /metrics on a free port (metrics= on its line below).
+    env.INFERMESH_METRICS_PORT = '0';
     const registry = await child(
       'registry',
       ['registry', '--host', options.host, '--grpc-port', String(await portOrFree(options.registryPort, options.host)), '--data-dir', join(options.dataDir, 'registry'), '--nats', natsUrl],
@@ -214,7 +219,9 @@ function usage(mesh: Mesh, options: UpOptions): string {
     `  npx infermesh models push model.onnx --name ${DEMO_MODEL_NAME} --alias production --registry ${registry}   # the node swaps it in`,
     `  npx infermesh models promote ${DEMO_MODEL_NAME} 2 --alias canary --weight 20 --registry ${registry}`,
     `  grpcurl -plaintext -import-path protos -proto inference/grpc_service.proto -d '${body}' ${grpc} inference.GRPCInferenceService/ModelInfer`,
-    ...(monitorHttp ? [`  traces: http://${monitorHttp}/   (or npx infermesh traces list)`] : []),
+    ...(monitorHttp
+      ? [`  traces: http://${monitorHttp}/   (every service sends its spans there; or npx infermesh traces show TRACE_ID with the trace_id infer prints)`]
+      : []),
     'Ctrl-C stops everything.',
     '',
   ].join('\n');

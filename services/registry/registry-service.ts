@@ -11,6 +11,7 @@ import { createOutboxPublisher, type OutboxPublisher } from './events/outbox-pub
 import { withDefaults } from './options.js';
 import { createRegistryHandlers } from './server/registry-handlers.js';
 import { openRegistryStore, type RegistryStore } from './store/index.js';
+import type { RegistryTelemetry } from './telemetry/index.js';
 
 /** Options for {@link createRegistryService}. */
 export interface RegistryServiceOptions {
@@ -38,6 +39,13 @@ export interface RegistryServiceOptions {
   publisher?: { ackTimeoutMs?: number; retryMinMs?: number; retryMaxMs?: number };
   logger?: Logger;
   clock?: () => number;
+  /**
+   * The process's tracer and registry metrics (from `createTelemetry` at the
+   * entry point): SERVER spans, `upload`, `commit` and `publish` spans, and
+   * versions / uploads / outbox-pending metrics. Default: none. The service
+   * does not own it: the entry point shuts it down after `close()`.
+   */
+  telemetry?: RegistryTelemetry;
 }
 
 /** Defaults of {@link RegistryServiceOptions}. */
@@ -85,7 +93,15 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
     const artifacts = await createArtifactStore(join(o.dataDir, 'artifacts'));
     const nats = await connectNats({ url: o.natsUrl, name: 'infermesh-registry' });
     cleanup.push(() => nats.drain());
-    const publisher = createOutboxPublisher({ store, nats, commits, logger, clock: o.clock, ...o.publisher });
+    const publisher = createOutboxPublisher({
+      store,
+      nats,
+      commits,
+      logger,
+      clock: o.clock,
+      ...o.publisher,
+      ...(o.telemetry ? { tracer: o.telemetry.tracer, ...(o.telemetry.metrics ? { metrics: o.telemetry.metrics } : {}) } : {}),
+    });
     cleanup.push(() => publisher.close(0));
 
     const closing = new AbortController();
@@ -93,7 +109,16 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
     const server = new Server({ 'grpc.max_receive_message_length': 16 << 20 });
     server.addService(
       proto.infermesh.registry.v1.ModelRegistry.service,
-      createRegistryHandlers({ store, artifacts, commits, logger, closing: closing.signal, maxArtifactBytes: o.maxArtifactBytes, chunkBytes: o.chunkBytes }),
+      createRegistryHandlers({
+        store,
+        artifacts,
+        commits,
+        logger,
+        closing: closing.signal,
+        maxArtifactBytes: o.maxArtifactBytes,
+        chunkBytes: o.chunkBytes,
+        ...(o.telemetry ? { telemetry: o.telemetry } : {}),
+      }),
     );
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${o.host}:${o.grpcPort}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

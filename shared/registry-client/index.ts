@@ -2,6 +2,7 @@ export {
   createRegistryClient,
   hashFile,
   type RegistryClient,
+  type RegistryClientOptions,
   type RegistryCallOptions,
   type PushVersionOptions,
   type DownloadOptions,

@@ -17,6 +17,8 @@ import type { ModelVersion__Output } from '../generated/infermesh/registry/v1/Mo
 import type { UpdateModelRequest } from '../generated/infermesh/registry/v1/UpdateModelRequest.js';
 import type { ProtoGrpcType } from '../generated/registry.js';
 import { loadProtos } from '../proto/index.js';
+import type { Tracer } from '@opentelemetry/api';
+import { withClientSpan } from '../telemetry/index.js';
 
 /** Per-call options. */
 export interface RegistryCallOptions {
@@ -97,11 +99,23 @@ export interface RegistryClient {
   close(): void;
 }
 
+/** Options of {@link createRegistryClient}. */
+export interface RegistryClientOptions {
+  /**
+   * Records a CLIENT span per unary call, upload and file download (RPC
+   * conventions), a child of the active context, and sends its trace context
+   * in the call's metadata: the registry's spans and the events the call
+   * causes join the caller's trace. Default: no spans.
+   */
+  tracer?: Tracer;
+}
+
 const DEFAULT_UNARY_TIMEOUT_MS = 30_000;
+const SERVICE = 'infermesh.registry.v1.ModelRegistry';
 const DEFAULT_CHUNK_BYTES = 1 << 20;
 
 /** Creates a client of the registry at `address` (`host:port`). */
-export function createRegistryClient(address: string): RegistryClient {
+export function createRegistryClient(address: string, options: RegistryClientOptions = {}): RegistryClient {
   const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
   const client: ModelRegistryClient = new proto.infermesh.registry.v1.ModelRegistry(address, credentials.createInsecure(), {
     'grpc.max_receive_message_length': 16 << 20,
@@ -112,8 +126,14 @@ export function createRegistryClient(address: string): RegistryClient {
     return timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
   };
 
+  /** Runs `call` in a CLIENT span named after `rpc` (its metadata carrying the span's context) when the client traces. */
+  const traced = <O extends RegistryCallOptions, T>(rpc: string, o: O | undefined, call: (o: O | undefined) => Promise<T>): Promise<T> =>
+    options.tracer
+      ? withClientSpan(options.tracer, `${SERVICE}/${rpc}`, (metadata) => call({ ...o, metadata } as O), o?.metadata ? { metadata: o.metadata } : {})
+      : call(o);
+
   /** Runs one unary call as a promise, cancelled by `signal`, its error an InfermeshError. */
-  const unary = <Req, Res>(
+  const send = <Req, Res>(
     method: (req: Req, md: Metadata, opts: CallOptions, cb: (err: ServiceError | null, res?: Res) => void) => { cancel(): void },
     req: Req,
     o?: RegistryCallOptions,
@@ -128,6 +148,13 @@ export function createRegistryClient(address: string): RegistryClient {
       const abort = () => call.cancel();
       o?.signal?.addEventListener('abort', abort, { once: true });
     });
+
+  const unary = <Req, Res>(
+    rpc: string,
+    method: (req: Req, md: Metadata, opts: CallOptions, cb: (err: ServiceError | null, res?: Res) => void) => { cancel(): void },
+    req: Req,
+    o?: RegistryCallOptions,
+  ): Promise<Res> => traced(rpc, o, (withContext) => send(method, req, withContext));
 
   const download: RegistryClient['download'] = async (model, o = {}) => {
     const call = client.downloadVersion(
@@ -154,97 +181,101 @@ export function createRegistryClient(address: string): RegistryClient {
     return { info: first.value.info, chunks: chunks() };
   };
 
+  const pushVersion = async (model: string, source: Uint8Array | string, o: PushVersionOptions = {}): Promise<ModelVersion__Output> => {
+    const chunkBytes = o.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    const { sha256, sizeBytes } = typeof source === 'string' ? await hashFile(source) : { sha256: sha256Of(source), sizeBytes: source.byteLength };
+    const configJson = o.config === undefined ? '' : typeof o.config === 'string' ? o.config : JSON.stringify(o.config);
+    let call: ReturnType<ModelRegistryClient['uploadVersion']> | undefined;
+    const result = new Promise<ModelVersion__Output>((resolve, reject) => {
+      call = client.uploadVersion(o.metadata ?? new Metadata(), callOptions(o, false), (err, res) => (err ? reject(InfermeshError.from(err)) : resolve(res!)));
+    });
+    const stream = call!;
+    const abort = () => stream.cancel();
+    o.signal?.addEventListener('abort', abort, { once: true });
+    // The registry may answer (e.g. NOT_FOUND) before every chunk is sent: stop writing then.
+    let answered = false;
+    void result.then(
+      () => (answered = true),
+      () => (answered = true),
+    );
+    try {
+      stream.write({
+        metadata: {
+          model,
+          version: o.version ?? 0,
+          sha256,
+          sizeBytes,
+          description: o.description ?? '',
+          labels: o.labels ?? {},
+          lineage: o.lineage ?? null,
+          configJson,
+          alias: o.alias ?? '',
+          ...(o.aliasWeight === undefined ? {} : { aliasWeight: o.aliasWeight }),
+          createModelIfMissing: o.createModel ?? true,
+        },
+      });
+      for await (const chunk of typeof source === 'string' ? createReadStream(source, { highWaterMark: chunkBytes }) : slices(source, chunkBytes)) {
+        if (answered) break;
+        if (!stream.write({ chunk: chunk as Uint8Array })) await Promise.race([once(stream, 'drain'), result.catch(() => undefined)]);
+      }
+      stream.end();
+      return await result;
+    } finally {
+      o.signal?.removeEventListener('abort', abort);
+    }
+  };
+
+  const downloadToFile = async (model: string, path: string, o: Omit<DownloadOptions, 'offset'> = {}): Promise<ArtifactInfo__Output> => {
+    const part = `${path}.part`;
+    const offset = await stat(part).then(
+      (s) => s.size,
+      () => 0,
+    );
+    const { info, chunks } = await download(model, { ...o, offset });
+    const file = await open(part, offset > 0 ? 'a' : 'w');
+    try {
+      for await (const chunk of chunks) await file.write(chunk);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    const { sha256, sizeBytes } = await hashFile(part);
+    if (sha256 !== info.sha256 || sizeBytes !== Number(info.sizeBytes)) {
+      await rm(part, { force: true });
+      throw new InfermeshError(Code.DATA_LOSS, `downloaded ${sizeBytes} bytes with sha256 ${sha256}, expected ${info.sizeBytes} bytes with ${info.sha256}`);
+    }
+    await rename(part, path);
+    return info;
+  };
+
   return {
     address,
-    createModel: (req, o) => unary(client.createModel, req, o),
-    updateModel: (req, o) => unary(client.updateModel, req, o),
-    getModel: (name, o) => unary(client.getModel, { name }, o),
-    listModels: (req = {}, o) => unary(client.listModels, req, o),
+    createModel: (req, o) => unary('CreateModel', client.createModel, req, o),
+    updateModel: (req, o) => unary('UpdateModel', client.updateModel, req, o),
+    getModel: (name, o) => unary('GetModel', client.getModel, { name }, o),
+    listModels: (req = {}, o) => unary('ListModels', client.listModels, req, o),
     async *listAllModels(req = {}, o) {
       let pageToken = '';
       do {
-        const page: ListModelsResponse__Output = await unary(client.listModels, { ...req, pageToken }, o);
+        const page: ListModelsResponse__Output = await unary('ListModels', client.listModels, { ...req, pageToken }, o);
         yield* page.models;
         pageToken = page.nextPageToken;
       } while (pageToken);
     },
-    getVersion: (model, which, o) => unary(client.getVersion, { model, version: which.version ?? 0, alias: which.alias ?? '' }, o),
+    getVersion: (model, which, o) => unary('GetVersion', client.getVersion, { model, version: which.version ?? 0, alias: which.alias ?? '' }, o),
     deleteVersion: async (model, version, o) => {
-      await unary(client.deleteVersion, { model, version }, o);
+      await unary('DeleteVersion', client.deleteVersion, { model, version }, o);
     },
-    setAlias: (model, alias, version, weight, o) => unary(client.setAlias, { model, alias, version, ...(weight === undefined ? {} : { weight }) }, o),
+    setAlias: (model, alias, version, weight, o) => unary('SetAlias', client.setAlias, { model, alias, version, ...(weight === undefined ? {} : { weight }) }, o),
     deleteAlias: async (model, alias, o) => {
-      await unary(client.deleteAlias, { model, alias }, o);
+      await unary('DeleteAlias', client.deleteAlias, { model, alias }, o);
     },
 
-    async pushVersion(model, source, o = {}) {
-      const chunkBytes = o.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-      const { sha256, sizeBytes } = typeof source === 'string' ? await hashFile(source) : { sha256: sha256Of(source), sizeBytes: source.byteLength };
-      const configJson = o.config === undefined ? '' : typeof o.config === 'string' ? o.config : JSON.stringify(o.config);
-      let call: ReturnType<ModelRegistryClient['uploadVersion']> | undefined;
-      const result = new Promise<ModelVersion__Output>((resolve, reject) => {
-        call = client.uploadVersion(o.metadata ?? new Metadata(), callOptions(o, false), (err, res) => (err ? reject(InfermeshError.from(err)) : resolve(res!)));
-      });
-      const stream = call!;
-      const abort = () => stream.cancel();
-      o.signal?.addEventListener('abort', abort, { once: true });
-      // The registry may answer (e.g. NOT_FOUND) before every chunk is sent: stop writing then.
-      let answered = false;
-      void result.then(
-        () => (answered = true),
-        () => (answered = true),
-      );
-      try {
-        stream.write({
-          metadata: {
-            model,
-            version: o.version ?? 0,
-            sha256,
-            sizeBytes,
-            description: o.description ?? '',
-            labels: o.labels ?? {},
-            lineage: o.lineage ?? null,
-            configJson,
-            alias: o.alias ?? '',
-            ...(o.aliasWeight === undefined ? {} : { aliasWeight: o.aliasWeight }),
-            createModelIfMissing: o.createModel ?? true,
-          },
-        });
-        for await (const chunk of typeof source === 'string' ? createReadStream(source, { highWaterMark: chunkBytes }) : slices(source, chunkBytes)) {
-          if (answered) break;
-          if (!stream.write({ chunk: chunk as Uint8Array })) await Promise.race([once(stream, 'drain'), result.catch(() => undefined)]);
-        }
-        stream.end();
-        return await result;
-      } finally {
-        o.signal?.removeEventListener('abort', abort);
-      }
-    },
+    pushVersion: (model, source, o) => traced('UploadVersion', o, (withContext) => pushVersion(model, source, withContext)),
 
     download,
 
-    async downloadToFile(model, path, o = {}) {
-      const part = `${path}.part`;
-      const offset = await stat(part).then(
-        (s) => s.size,
-        () => 0,
-      );
-      const { info, chunks } = await download(model, { ...o, offset });
-      const file = await open(part, offset > 0 ? 'a' : 'w');
-      try {
-        for await (const chunk of chunks) await file.write(chunk);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      const { sha256, sizeBytes } = await hashFile(part);
-      if (sha256 !== info.sha256 || sizeBytes !== Number(info.sizeBytes)) {
-        await rm(part, { force: true });
-        throw new InfermeshError(Code.DATA_LOSS, `downloaded ${sizeBytes} bytes with sha256 ${sha256}, expected ${info.sizeBytes} bytes with ${info.sha256}`);
-      }
-      await rename(part, path);
-      return info;
-    },
+    downloadToFile: (model, path, o) => traced('DownloadVersion', o, (withContext) => downloadToFile(model, path, withContext)),
 
     async *watch(o = {}) {
       const call = client.watch({ fromSequence: o.fromSequence ?? 0, model: o.model ?? '' });

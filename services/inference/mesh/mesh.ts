@@ -53,7 +53,7 @@ const NATS_DRAIN_TIMEOUT_MS = 2000;
 export async function createMesh(options: MeshOptions & { manager: ModelManager; logger: Logger; telemetry?: InferenceTelemetry }): Promise<Mesh> {
   const logger = options.logger;
   const nc = await connectNats({ url: options.natsUrl, name: `inference-${options.nodeId}` });
-  const registry = createRegistryClient(options.registryAddress);
+  const registry = createRegistryClient(options.registryAddress, options.telemetry ? { tracer: options.telemetry.tracer } : {});
   const cache = createArtifactCache({ dir: join(options.dataDir, 'artifacts'), registry, logger: logger.child({ component: 'artifacts' }) });
   const follower = createRegistryFollower({
     nc,

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
 import { announce, onShutdownSignal } from '../../../shared/process/index.js';
+import { addTelemetryOptions, createTelemetry } from '../../../shared/telemetry/index.js';
 import { createRegistryService } from '../registry-service.js';
 import { runVerb, usageExitCodes } from './cli-errors.js';
 import { parseRegistryConfig, type RegistryFlags } from './registry-config.js';
@@ -8,7 +9,7 @@ import { parseRegistryConfig, type RegistryFlags } from './registry-config.js';
 /** `infermesh registry`: runs the model registry until SIGTERM/SIGINT. */
 export function registryCommand(): Command {
   return usageExitCodes(
-    new Command('registry')
+    addTelemetryOptions(new Command('registry'))
       .description('Run the model registry (gRPC infermesh.registry.v1.ModelRegistry; events on the NATS JetStream stream REGISTRY).')
       .addOption(new Option('--grpc-port <port>', 'gRPC port; 0 picks a free one (printed on the ready line)').env('INFERMESH_GRPC_PORT').default('0'))
       .addOption(new Option('--host <host>', 'address to bind').env('INFERMESH_HOST').default('127.0.0.1'))
@@ -20,9 +21,18 @@ export function registryCommand(): Command {
         runVerb('registry', async () => {
           const config = parseRegistryConfig(flags);
           const logger = createLogger({ fields: { service: 'registry' } });
-          const service = await createRegistryService({ ...config, logger });
-          announce('registry', { grpc: service.address });
-          onShutdownSignal(() => service.close(), logger);
+          const telemetry = await createTelemetry({ serviceName: 'registry', ...config.telemetry, logger });
+          const service = await createRegistryService({ ...config, logger, telemetry: { tracer: telemetry.tracer, metrics: telemetry.metrics.registry } }).catch(
+            async (err: unknown) => {
+              await telemetry.shutdown();
+              throw err;
+            },
+          );
+          announce('registry', { grpc: service.address, ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
+          onShutdownSignal(async () => {
+            await service.close();
+            await telemetry.shutdown();
+          }, logger);
         }),
       ),
   );

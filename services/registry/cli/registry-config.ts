@@ -1,3 +1,4 @@
+import { parseTelemetryFlags, type TelemetryFlagOptions, type TelemetryFlags } from '../../../shared/telemetry/index.js';
 import { UsageError } from './cli-errors.js';
 
 /** The registry process's settings, from flags and environment, validated. */
@@ -9,10 +10,12 @@ export interface RegistryConfig {
   /** Undefined: SQLite at `<dataDir>/registry.db`. */
   database?: string;
   maxArtifactBytes: number;
+  /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
+  telemetry: TelemetryFlagOptions;
 }
 
 /** The raw flag values (commander already applied the environment mirrors). */
-export interface RegistryFlags {
+export interface RegistryFlags extends TelemetryFlags {
   host?: string;
   grpcPort?: string;
   dataDir?: string;
@@ -44,5 +47,11 @@ export function parseRegistryConfig(flags: RegistryFlags): RegistryConfig {
   if (!size || unit === undefined || Number(size[1]) === 0) {
     throw new UsageError(`--max-artifact-bytes must be a size like 2147483648, 500MiB or 2GiB, got '${flags.maxArtifactBytes}'`);
   }
-  return { host: flags.host || '127.0.0.1', grpcPort: port, dataDir, natsUrl, database, maxArtifactBytes: Number(size[1]) * unit };
+  let telemetry: TelemetryFlagOptions;
+  try {
+    telemetry = parseTelemetryFlags(flags);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return { host: flags.host || '127.0.0.1', grpcPort: port, dataDir, natsUrl, database, maxArtifactBytes: Number(size[1]) * unit, telemetry };
 }

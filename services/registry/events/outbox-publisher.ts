@@ -1,7 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from '../../../shared/logging/index.js';
+import type { RegistryMetrics } from '../../../shared/telemetry/index.js';
 import { ensureStream } from '../../../shared/nats/index.js';
 import { REGISTRY_STREAM_SPEC } from '../../../shared/registry-client/registry-events.js';
 import { withDefaults } from '../options.js';
@@ -27,10 +29,14 @@ export interface OutboxPublisherOptions {
   /** A wake-up without a commit, in case a signal was lost (another process wrote). Default: 2000 ms. */
   pollIntervalMs?: number;
   clock?: () => number;
+  /** Traces each publish of a traced change (see publishRegistryEvent). */
+  tracer?: Tracer;
+  /** Keeps `infermesh_registry_outbox_pending` up to date. */
+  metrics?: RegistryMetrics;
 }
 
 /** Defaults of {@link OutboxPublisherOptions}. */
-export const DEFAULT_OUTBOX_PUBLISHER_OPTIONS: Readonly<Required<Omit<OutboxPublisherOptions, 'store' | 'nats' | 'commits' | 'logger'>>> = {
+export const DEFAULT_OUTBOX_PUBLISHER_OPTIONS: Readonly<Required<Omit<OutboxPublisherOptions, 'store' | 'nats' | 'commits' | 'logger' | 'tracer' | 'metrics'>>> = {
   batchSize: 100,
   ackTimeoutMs: 5000,
   retryMinMs: 100,
@@ -65,9 +71,22 @@ export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPu
   let streamReady = false;
   let published = 0;
 
+  /** Events are published in sequence order, so what waits is everything after the last one acknowledged. */
+  const countPending = async (lastAcked: number) => {
+    if (!o.metrics) return;
+    try {
+      o.metrics.outboxPending.set(Math.max(0, (await store.lastSequence()) - lastAcked));
+    } catch (err) {
+      logger.debug('could not count pending events', { err });
+    }
+  };
+
   const round = async (): Promise<number> => {
     const pending = await store.unpublishedEvents(o.batchSize);
-    if (pending.length === 0) return 0;
+    if (pending.length === 0) {
+      o.metrics?.outboxPending.set(0);
+      return 0;
+    }
     if (!streamReady) {
       await ensureStream(nats, REGISTRY_STREAM_SPEC, await jetstreamManager(nats));
       streamReady = true;
@@ -76,7 +95,7 @@ export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPu
     try {
       for (const event of pending) {
         if (stop.signal.aborted) break;
-        const ack = await publishRegistryEvent(js, store.registryId, event, o.ackTimeoutMs);
+        const ack = await publishRegistryEvent(js, store.registryId, event, o.ackTimeoutMs, o.tracer);
         if (ack.duplicate) logger.info('event was already in the stream (resent after a restart)', { sequence: event.sequence });
         acked.push(event.sequence);
       }
@@ -84,6 +103,7 @@ export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPu
       await store.markPublished(acked, o.clock());
       published += acked.length;
       if (acked.length > 0) progress.notify();
+      await countPending(acked.length > 0 ? acked[acked.length - 1]! : pending[0]!.sequence - 1);
     }
     return pending.length;
   };

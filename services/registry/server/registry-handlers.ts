@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Metadata, ServerUnaryCall, ServerWritableStream, ServiceError, sendUnaryData } from '@grpc/grpc-js';
 import { Code, InfermeshError, invalidArgument, notFound } from '../../../shared/errors/index.js';
+import { endRpcSpan, startServerSpan, withServerSpan } from '../../../shared/telemetry/index.js';
 import type { ModelRegistryHandlers } from '../../../shared/generated/infermesh/registry/v1/ModelRegistry.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { decodeRegistryEvent } from '../../../shared/registry-client/registry-events.js';
@@ -8,6 +9,7 @@ import type { ArtifactStore } from '../artifacts/index.js';
 import type { CommitSignal } from '../events/commit-signal.js';
 import { TRACEPARENT_HEADER } from '../events/publish-event.js';
 import type { RegistryStore, VersionRecord, WriteContext } from '../store/index.js';
+import { activeTraceparent, REGISTRY_SPAN_NAMES, withSpan, type RegistryTelemetry } from '../telemetry/index.js';
 import { aliasToProto, modelToProto, versionToProto } from './to-proto.js';
 import { uploadVersion } from './upload-version.js';
 import { checkAliasName, checkAliasWeight, checkLabels, checkModelName, checkTags, checkVersionNumber } from './validate.js';
@@ -23,7 +25,18 @@ export interface RegistryHandlerDeps {
   chunkBytes: number;
   /** Aborted when the service closes: open Watch streams end (downloads and uploads in flight finish). */
   closing: AbortSignal;
+  /** SERVER spans per call, `upload` and `commit` spans, upload and version metrics. Default: none. */
+  telemetry?: RegistryTelemetry;
 }
+
+/**
+ * Runs one registry write (a store call that appends an event) and gives it
+ * the trace context its event carries: in a `commit` span when tracing, else
+ * the caller's own `traceparent`.
+ */
+export type Commit = <T>(write: (ctx: WriteContext) => Promise<T>) => Promise<T>;
+
+const SERVICE = 'infermesh.registry.v1.ModelRegistry';
 
 /** Default and largest ListModels page. */
 const DEFAULT_PAGE_SIZE = 50;
@@ -34,6 +47,29 @@ const WATCH_BATCH = 100;
 /** The ModelRegistry service implementation over a store and an artifact store. */
 export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistryHandlers {
   const { store, artifacts, logger } = deps;
+  const tracer = deps.telemetry?.tracer;
+  const metrics = deps.telemetry?.metrics;
+
+  const commitFor =
+    (metadata: Metadata): Commit =>
+    (write) => {
+      if (!tracer) return write(writeContext(metadata));
+      return withSpan(tracer, REGISTRY_SPAN_NAMES.commit, () => {
+        const traceparent = activeTraceparent();
+        return write(traceparent ? { traceparent } : {});
+      });
+    };
+  /** Runs a call's work in its SERVER span, when tracing. */
+  const served = <T>(method: string, metadata: Metadata, work: () => Promise<T>): Promise<T> =>
+    tracer ? withServerSpan(tracer, `${SERVICE}/${method}`, metadata, work) : work();
+  const countVersions = () => {
+    if (!metrics) return;
+    store.countVersions().then(
+      (n) => metrics.versions.set(n),
+      (err: unknown) => logger.debug('could not count versions', { err }),
+    );
+  };
+  countVersions();
 
   const toServiceError = (err: unknown, method: string): Partial<ServiceError> => {
     const e = InfermeshError.from(err);
@@ -42,9 +78,9 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
   };
 
   const unary =
-    <Req, Res>(method: string, fn: (req: Req, ctx: WriteContext) => Promise<Res>) =>
+    <Req, Res>(method: string, fn: (req: Req, commit: Commit) => Promise<Res>) =>
     (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-      fn(call.request, writeContext(call.metadata)).then(
+      served(method, call.metadata, () => fn(call.request, commitFor(call.metadata))).then(
         (res) => callback(null, res),
         (err: unknown) => callback(toServiceError(err, method)),
       );
@@ -55,9 +91,14 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
     (call: ServerWritableStream<Req, Res>) => {
       const cancelled = new AbortController();
       call.once('cancelled', () => cancelled.abort());
+      const traced = tracer ? startServerSpan(tracer, `${SERVICE}/${method}`, call.metadata) : undefined;
       fn(call, cancelled.signal).then(
-        () => call.end(),
+        () => {
+          if (traced) endRpcSpan(traced.span);
+          call.end();
+        },
         (err: unknown) => {
+          if (traced) endRpcSpan(traced.span, cancelled.signal.aborted ? new InfermeshError(Code.CANCELLED, 'the client cancelled the call') : err);
           if (!cancelled.signal.aborted) call.emit('error', toServiceError(err, method));
         },
       );
@@ -88,19 +129,15 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
   };
 
   return {
-    CreateModel: unary('CreateModel', async (req, ctx) => {
-      const model = await store.createModel(
-        { name: checkModelName(req.name, 'name'), description: req.description, tags: checkTags(req.tags), labels: checkLabels(req.labels) },
-        ctx,
-      );
+    CreateModel: unary('CreateModel', async (req, commit) => {
+      const input = { name: checkModelName(req.name, 'name'), description: req.description, tags: checkTags(req.tags), labels: checkLabels(req.labels) };
+      const model = await commit((ctx) => store.createModel(input, ctx));
       return modelToProto(model, []);
     }),
 
-    UpdateModel: unary('UpdateModel', async (req, ctx) => {
-      const model = await store.updateModel(
-        { name: checkModelName(req.name, 'name'), description: req.description, tags: checkTags(req.tags), labels: checkLabels(req.labels) },
-        ctx,
-      );
+    UpdateModel: unary('UpdateModel', async (req, commit) => {
+      const input = { name: checkModelName(req.name, 'name'), description: req.description, tags: checkTags(req.tags), labels: checkLabels(req.labels) };
+      const model = await commit((ctx) => store.updateModel(input, ctx));
       return modelToProto(model, await store.listAliases(model.name));
     }),
 
@@ -120,17 +157,26 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
     UploadVersion: (call, callback) => {
       // A client that goes away mid-upload ends the stream with an error, so the pipeline cleans up.
       call.once('cancelled', () => call.destroy(new InfermeshError(Code.CANCELLED, 'the client cancelled the upload')));
-      uploadVersion(call, deps, writeContext(call.metadata)).then(
-        ({ version }) => callback(null, versionToProto(version)),
-        (err: unknown) => callback(toServiceError(err, 'UploadVersion')),
+      served('UploadVersion', call.metadata, () => uploadVersion(call, { ...deps, tracer }, commitFor(call.metadata))).then(
+        ({ version }) => {
+          metrics?.uploadsTotal.inc({ status: Code[Code.OK] });
+          countVersions();
+          callback(null, versionToProto(version));
+        },
+        (err: unknown) => {
+          metrics?.uploadsTotal.inc({ status: Code[InfermeshError.from(err).code] });
+          callback(toServiceError(err, 'UploadVersion'));
+        },
       );
     },
 
     GetVersion: unary('GetVersion', async (req) => versionToProto(await resolveVersion(req.model, req.version, req.alias))),
 
-    DeleteVersion: unary('DeleteVersion', async (req, ctx) => {
+    DeleteVersion: unary('DeleteVersion', async (req, commit) => {
       const model = checkModelName(req.model);
-      const deleted = await store.deleteVersion(model, checkVersionNumber(req.version), ctx);
+      const version = checkVersionNumber(req.version);
+      const deleted = await commit((ctx) => store.deleteVersion(model, version, ctx));
+      countVersions();
       // The artifact goes when no version uses it any more (under its lock, so a concurrent upload of the same bytes is safe).
       await artifacts.withLock(deleted.sha256, async () => {
         if ((await store.countArtifactUses(deleted.sha256)) === 0) await artifacts.remove(deleted.sha256);
@@ -157,17 +203,17 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
       }
     }),
 
-    SetAlias: unary('SetAlias', async (req, ctx) => {
+    SetAlias: unary('SetAlias', async (req, commit) => {
       const name = checkAliasName(req.alias);
-      const alias = await store.setAlias(
-        { model: checkModelName(req.model), name, version: checkVersionNumber(req.version), weight: checkAliasWeight(name, req.weight) },
-        ctx,
-      );
+      const input = { model: checkModelName(req.model), name, version: checkVersionNumber(req.version), weight: checkAliasWeight(name, req.weight) };
+      const alias = await commit((ctx) => store.setAlias(input, ctx));
       return aliasToProto(alias);
     }),
 
-    DeleteAlias: unary('DeleteAlias', async (req, ctx) => {
-      await store.deleteAlias(checkModelName(req.model), checkAliasName(req.alias), ctx);
+    DeleteAlias: unary('DeleteAlias', async (req, commit) => {
+      const model = checkModelName(req.model);
+      const alias = checkAliasName(req.alias);
+      await commit((ctx) => store.deleteAlias(model, alias, ctx));
       return {};
     }),
 

@@ -2,9 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { Code, InfermeshError, invalidArgument, notFound, resourceExhausted } from '../../../shared/errors/index.js';
 import type { UploadMetadata__Output } from '../../../shared/generated/infermesh/registry/v1/UploadMetadata.js';
 import type { UploadVersionRequest__Output } from '../../../shared/generated/infermesh/registry/v1/UploadVersionRequest.js';
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from '../../../shared/logging/index.js';
 import { inspectOnnxModel, type ArtifactStore, type ArtifactUpload } from '../artifacts/index.js';
-import type { AliasRecord, NewVersion, RegistryStore, VersionRecord, WriteContext } from '../store/index.js';
+import type { AliasRecord, NewVersion, RegistryStore, VersionRecord } from '../store/index.js';
+import { ATTR_MODEL_NAME } from '../../../shared/telemetry/index.js';
+import { REGISTRY_SPAN_NAMES, withSpan } from '../telemetry/index.js';
+import type { Commit } from './registry-handlers.js';
 import {
   checkAliasName,
   checkAliasWeight,
@@ -21,6 +25,8 @@ export interface UploadDeps {
   artifacts: ArtifactStore;
   logger: Logger;
   maxArtifactBytes: number;
+  /** Traces the receipt and checks of the bytes as an `upload` span. Default: none. */
+  tracer?: Tracer;
 }
 
 /**
@@ -34,7 +40,7 @@ export interface UploadDeps {
 export async function uploadVersion(
   parts: AsyncIterable<UploadVersionRequest__Output>,
   deps: UploadDeps,
-  ctx: WriteContext,
+  commit: Commit,
 ): Promise<{ version: VersionRecord; alias?: AliasRecord }> {
   const iterator = parts[Symbol.asyncIterator]();
   const first = await iterator.next();
@@ -44,32 +50,39 @@ export async function uploadVersion(
   const meta = await checkMetadata(first.value.metadata, deps);
   let upload: ArtifactUpload | undefined;
   try {
-    upload = await deps.artifacts.beginUpload();
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      const part = next.value;
-      if (part.part !== 'chunk' || !part.chunk) throw invalidArgument('after the metadata, every UploadVersion message must carry a `chunk`');
-      const total = upload.sizeBytes + part.chunk.byteLength;
-      if (total > deps.maxArtifactBytes) {
-        throw resourceExhausted(`the upload exceeds the registry's limit of ${deps.maxArtifactBytes} bytes per artifact`);
-      }
-      if (total > meta.sizeBytes) throw invalidArgument(`the upload sent more than the ${meta.sizeBytes} bytes declared in size_bytes`);
-      await upload.write(part.chunk);
-    }
-    const received = await upload.finish();
-    if (received.sizeBytes < meta.sizeBytes) {
-      throw new InfermeshError(Code.DATA_LOSS, `the upload ended after ${received.sizeBytes} of the ${meta.sizeBytes} bytes declared in size_bytes`);
-    }
-    if (received.sha256 !== meta.sha256) {
-      throw new InfermeshError(Code.DATA_LOSS, `the uploaded bytes hash to sha256 ${received.sha256}, not the declared ${meta.sha256}`);
-    }
-    const signature = await inspectOnnxModel(await readFile(received.path));
-    meta.checkConfig(signature);
+    const receiving = (upload = await deps.artifacts.beginUpload());
+    const { received, signature } = await withSpan(
+      deps.tracer,
+      REGISTRY_SPAN_NAMES.upload,
+      async () => {
+        for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+          const part = next.value;
+          if (part.part !== 'chunk' || !part.chunk) throw invalidArgument('after the metadata, every UploadVersion message must carry a `chunk`');
+          const total = receiving.sizeBytes + part.chunk.byteLength;
+          if (total > deps.maxArtifactBytes) {
+            throw resourceExhausted(`the upload exceeds the registry's limit of ${deps.maxArtifactBytes} bytes per artifact`);
+          }
+          if (total > meta.sizeBytes) throw invalidArgument(`the upload sent more than the ${meta.sizeBytes} bytes declared in size_bytes`);
+          await receiving.write(part.chunk);
+        }
+        const received = await receiving.finish();
+        if (received.sizeBytes < meta.sizeBytes) {
+          throw new InfermeshError(Code.DATA_LOSS, `the upload ended after ${received.sizeBytes} of the ${meta.sizeBytes} bytes declared in size_bytes`);
+        }
+        if (received.sha256 !== meta.sha256) {
+          throw new InfermeshError(Code.DATA_LOSS, `the uploaded bytes hash to sha256 ${received.sha256}, not the declared ${meta.sha256}`);
+        }
+        const signature = await inspectOnnxModel(await readFile(received.path));
+        meta.checkConfig(signature);
+        return { received, signature };
+      },
+      { [ATTR_MODEL_NAME]: meta.version.model, 'infermesh.artifact.size_bytes': meta.sizeBytes },
+    );
     const input: NewVersion = { ...meta.version, signature };
-    const committed = upload;
     return await deps.artifacts.withLock(received.sha256, async () => {
-      const { created } = await committed.commit();
+      const { created } = await receiving.commit();
       try {
-        return await deps.store.createVersion(input, ctx);
+        return await commit((ctx) => deps.store.createVersion(input, ctx));
       } catch (err) {
         if (created && (await deps.store.countArtifactUses(received.sha256)) === 0) await deps.artifacts.remove(received.sha256);
         throw err;

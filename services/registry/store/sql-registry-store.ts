@@ -274,6 +274,8 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
         return record;
       }),
 
+    countVersions: () => driver.read(async (tx) => Number((await tx.all(`SELECT COUNT(*) AS n FROM versions`))[0]!.n)),
+
     countArtifactUses: (sha256) =>
       driver.read(async (tx) => Number((await tx.all(`SELECT COUNT(*) AS n FROM versions WHERE sha256 = ?`, [sha256]))[0]!.n)),
 

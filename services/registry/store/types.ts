@@ -128,6 +128,8 @@ export interface RegistryStore {
   deleteVersion(model: string, version: number, ctx?: WriteContext): Promise<VersionRecord>;
   /** How many versions (of any model) use this artifact. */
   countArtifactUses(sha256: string): Promise<number>;
+  /** How many versions the registry holds, of every model. */
+  countVersions(): Promise<number>;
 
   setAlias(alias: { model: string; name: string; version: number; weight: number }, ctx?: WriteContext): Promise<AliasRecord>;
   deleteAlias(model: string, name: string, ctx?: WriteContext): Promise<void>;
