@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
 import { announce, onShutdownSignal } from '../../../shared/process/index.js';
+import { addTelemetryOptions, createTelemetry, parseTelemetryFlags } from '../../../shared/telemetry/index.js';
 import { createRecommenderClient } from '../client/index.js';
 import { createRecommenderService, DEFAULT_RECOMMENDER_OPTIONS, type RecommenderServiceOptions } from '../service/index.js';
 import { parseAddressFlag, parseNumberFlag } from './flags.js';
@@ -45,14 +46,22 @@ export function registerServiceCommands(recommender: Command): void {
     .option('--max-k <n>', 'largest k of a request', String(d.maxK))
     .option('--history-limit <n>', 'latest interactions folded into a user vector', String(d.historyLimit))
     .option('--train-threads <n>', 'threads a training run uses', String(d.trainThreads))
-    .option('--retrain-interval-ms <ms>', 'retrain this often when new interactions arrived (0: on demand only)', String(d.retrainIntervalMs))
-    .action(async (raw: Record<string, unknown>) => {
-      const options = parseServiceFlags(raw);
-      const logger = createLogger({ fields: { service: 'recommender' } });
-      const service = await createRecommenderService({ ...options, logger });
-      onShutdownSignal(() => service.close(), logger);
-      announce('recommender', { grpc: service.address });
+    .option('--retrain-interval-ms <ms>', 'retrain this often when new interactions arrived (0: on demand only)', String(d.retrainIntervalMs));
+  addTelemetryOptions(recommender).action(async (raw: Record<string, unknown>) => {
+    const options = parseServiceFlags(raw);
+    const telemetryFlags = parseTelemetryFlags(raw);
+    const logger = createLogger({ fields: { service: 'recommender' } });
+    const telemetry = await createTelemetry({ serviceName: 'recommender', ...telemetryFlags, logger });
+    const service = await createRecommenderService({ ...options, logger, tracer: telemetry.tracer }).catch(async (err: unknown) => {
+      await telemetry.shutdown();
+      throw err;
     });
+    onShutdownSignal(async () => {
+      await service.close();
+      await telemetry.shutdown();
+    }, logger);
+    announce('recommender', { grpc: service.address, ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
+  });
 
   recommender
     .command('train')

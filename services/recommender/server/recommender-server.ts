@@ -1,4 +1,6 @@
-import { Server, ServerCredentials, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type Metadata, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
+import type { Tracer } from '@opentelemetry/api';
+import { withServerSpan } from '../../../shared/telemetry/index.js';
 import { InfermeshError, invalidArgument } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { loadProtos } from '../../../shared/proto/index.js';
@@ -23,7 +25,11 @@ export interface RecommenderServerOptions {
   logger: Logger;
   /** Most interactions one RecordInteractions call may carry. Default 1,000,000. */
   maxInteractionsPerCall?: number;
+  /** Server spans per call (per request on RecommendStream). Default: none. */
+  tracer?: Tracer;
 }
+
+const SERVICE = '/infermesh.recommender.v1.Recommender';
 
 /** The gRPC service `infermesh.recommender.v1.Recommender` over the engine, trainer and ingest. */
 export function createRecommenderHandlers(o: RecommenderServerOptions): RecommenderHandlers {
@@ -33,6 +39,9 @@ export function createRecommenderHandlers(o: RecommenderServerOptions): Recommen
     o.logger.debug('call failed', { code: e.code, err: e });
     return e.toServiceError();
   };
+  /** Runs `work` in a SERVER span of `method` when a tracer is set. */
+  const traced = <T>(method: string, metadata: Metadata, work: () => Promise<T>): Promise<T> =>
+    o.tracer ? withServerSpan(o.tracer, `${SERVICE}/${method}`, metadata, work) : work();
   const unary = <T>(cb: sendUnaryData<T>, work: () => Promise<T>) => {
     work().then((r) => cb(null, r), (err: unknown) => cb(fail(err) as ServiceError));
   };
@@ -49,13 +58,9 @@ export function createRecommenderHandlers(o: RecommenderServerOptions): Recommen
   return {
     Recommend(call, cb) {
       const ctx = callContext(call);
-      unary(cb, async () => {
-        try {
-          return toResponse(await o.engine.recommend(toQuery(call.request), ctx));
-        } finally {
-          ctx.done();
-        }
-      });
+      unary(cb, () =>
+        traced('Recommend', call.metadata, async () => toResponse(await o.engine.recommend(toQuery(call.request), ctx))).finally(() => ctx.done()),
+      );
     },
 
     RecommendStream(call) {
@@ -64,8 +69,7 @@ export function createRecommenderHandlers(o: RecommenderServerOptions): Recommen
       let failed = false;
       call.on('data', (req: RecommendRequest__Output) => {
         if (failed) return;
-        const p = o.engine
-          .recommend(toQuery(req), ctx)
+        const p = traced('RecommendStream', call.metadata, () => o.engine.recommend(toQuery(req), ctx))
           .then((a) => {
             if (!failed) call.write(toResponse(a));
           })
@@ -88,13 +92,7 @@ export function createRecommenderHandlers(o: RecommenderServerOptions): Recommen
 
     SimilarItems(call, cb) {
       const ctx = callContext(call);
-      unary(cb, async () => {
-        try {
-          return await o.engine.similarItems(call.request.itemId, call.request.k, ctx);
-        } finally {
-          ctx.done();
-        }
-      });
+      unary(cb, () => traced('SimilarItems', call.metadata, () => o.engine.similarItems(call.request.itemId, call.request.k, ctx)).finally(() => ctx.done()));
     },
 
     RecordInteractions(call, cb) {
@@ -106,14 +104,12 @@ export function createRecommenderHandlers(o: RecommenderServerOptions): Recommen
         else list.push(it);
       });
       call.on('end', () => {
-        unary(cb, async () => {
-          try {
+        unary(cb, () =>
+          traced('RecordInteractions', call.metadata, async () => {
             if (error) throw error;
             return { accepted: String(await o.ingest.record(list, ctx.signal)) };
-          } finally {
-            ctx.done();
-          }
-        });
+          }).finally(() => ctx.done()),
+        );
       });
     },
 

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { NatsConnection } from '@nats-io/nats-core';
+import type { Tracer } from '@opentelemetry/api';
 import { createInferenceClient, type InferenceClient } from '../../../shared/client/index.js';
 import { silentLogger, type Logger } from '../../../shared/logging/index.js';
 import { connectNats } from '../../../shared/nats/index.js';
@@ -40,6 +41,8 @@ export interface RecommenderServiceOptions {
   trainInWorker?: boolean;
   /** Threads a training run splits each half-step over. Default: available cores − 1 (one is left to serving), at least 1. */
   trainThreads?: number;
+  /** Spans for every call (server spans, client spans to the node). Default: none. */
+  tracer?: Tracer;
   logger?: Logger;
   clock?: () => number;
 }
@@ -86,7 +89,7 @@ export async function createRecommenderService(options: RecommenderServiceOption
     cleanup.push(() => nc.drain());
     const registry: RegistryClient = createRegistryClient(o.registryAddress);
     cleanup.push(() => registry.close());
-    const inference: InferenceClient = createInferenceClient(o.inferenceAddress);
+    const inference: InferenceClient = createInferenceClient(o.inferenceAddress, o.tracer ? { tracer: o.tracer } : {});
     cleanup.push(() => inference.close());
     const engine = createRecommendEngine({ store, inference, modelName: o.modelName, maxK: o.maxK, historyLimit: o.historyLimit, inferTimeoutMs: o.inferTimeoutMs, logger });
     const promoted = store.latestPromoted();
@@ -107,7 +110,7 @@ export async function createRecommenderService(options: RecommenderServiceOption
     const trainer = createModelTrainer({ store, registry, engine, modelName: o.modelName, params: o.params ?? {}, maxK: o.maxK, inWorker: o.trainInWorker, threads: o.trainThreads, logger, clock: o.clock });
     const follower = followProduction({ registry, store, engine, modelName: o.modelName, logger });
     cleanup.push(() => follower.close());
-    const server: RecommenderServer = await startRecommenderServer({ engine, trainer, ingest, store, modelName: o.modelName, maxK: o.maxK, logger, host: o.host, port: o.grpcPort });
+    const server: RecommenderServer = await startRecommenderServer({ engine, trainer, ingest, store, modelName: o.modelName, maxK: o.maxK, logger, host: o.host, port: o.grpcPort, tracer: o.tracer });
     let timer: NodeJS.Timeout | undefined;
     // Ends a scheduled run (and its worker) when the service closes.
     const stopping = new AbortController();
