@@ -29,6 +29,9 @@ export interface UpOptions {
   monitor: boolean;
   monitorGrpcPort: number;
   monitorHttpPort: number;
+  /** Start the recommender (it scores through the inference node). */
+  recommender: boolean;
+  recommenderPort: number;
   /** How long to wait for the demo model to serve. */
   readyTimeoutMs: number;
 }
@@ -52,7 +55,7 @@ export interface Mesh {
 const DEMO_READY_POLL_MS = 200;
 
 /**
- * Starts the mesh: NATS, monitor, registry, one inference node; registers the
+ * Starts the mesh: NATS, monitor, registry, one inference node, the recommender; registers the
  * demo model as `production` (unless the registry already has it) and waits
  * until the node serves it. Stops what started when a step fails.
  * `onUnexpectedExit` is called when a service dies later. Started parts are
@@ -122,8 +125,23 @@ export async function up(options: UpOptions, logger: Logger, onUnexpectedExit: (
       ],
       env,
     );
-    // The recommender joins here (after the registry and an inference node it scores through):
-    //   await child('recommender', ['recommender', ..., '--registry', registryAddress, '--nats', natsUrl, '--inference', inference.endpoints.grpc], env);
+    if (options.recommender) {
+      // After the registry and an inference node: it registers its models in the
+      // one and scores through the other.
+      await child(
+        'recommender',
+        [
+          'recommender',
+          '--host', options.host,
+          '--grpc-port', String(await portOrFree(options.recommenderPort, options.host)),
+          '--registry', registryAddress,
+          '--nats', natsUrl,
+          '--inference', inference.endpoints.grpc!,
+          '--data-dir', join(options.dataDir, 'recommender'),
+        ],
+        env,
+      );
+    }
     await registerDemoModel(registryAddress, logger);
     await waitUntilServed(inference.endpoints.grpc!, DEMO_MODEL_NAME, options.readyTimeoutMs);
   } catch (err) {
@@ -208,6 +226,7 @@ function usage(mesh: Mesh, options: UpOptions): string {
   const registry = mesh.endpoint('registry', 'grpc');
   const rows = mesh.parts.map((p) => `  ${p.name.padEnd(10)} ${Object.entries(p.endpoints).map(([k, v]) => `${k}=${v}`).join(' ')}${p.pid ? `  (pid ${p.pid})` : ''}`);
   const monitorHttp = mesh.parts.find((p) => p.name === 'monitor')?.endpoints.http;
+  const recommender = mesh.parts.find((p) => p.name === 'recommender')?.endpoints.grpc;
   const body = `{"model_name":"${DEMO_MODEL_NAME}","inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"contents":{"fp32_contents":[0.1,0.2,0.3,0.4]}}]}`;
   return [
     `infermesh mesh on this machine (data under ${options.dataDir}):`,
@@ -219,6 +238,9 @@ function usage(mesh: Mesh, options: UpOptions): string {
     `  npx infermesh models push model.onnx --name ${DEMO_MODEL_NAME} --alias production --registry ${registry}   # the node swaps it in`,
     `  npx infermesh models promote ${DEMO_MODEL_NAME} 2 --alias canary --weight 20 --registry ${registry}`,
     `  grpcurl -plaintext -import-path protos -proto inference/grpc_service.proto -d '${body}' ${grpc} inference.GRPCInferenceService/ModelInfer`,
+    ...(recommender
+      ? [`  npx infermesh recommender train --server ${recommender}   # once interactions have arrived (RecordInteractions)`]
+      : []),
     ...(monitorHttp
       ? [`  traces: http://${monitorHttp}/   (every service sends its spans there; or npx infermesh traces show TRACE_ID with the trace_id infer prints)`]
       : []),
@@ -231,7 +253,7 @@ function usage(mesh: Mesh, options: UpOptions): string {
 export function registerUpCommand(program: Command): void {
   program
     .command('up')
-    .description('Run the whole mesh on this machine (NATS, monitor, registry, an inference node) with a demo model, and print where each service listens')
+    .description('Run the whole mesh on this machine (NATS, monitor, registry, an inference node, the recommender) with a demo model, and print where each service listens')
     .addOption(new Option('--data-dir <dir>', 'where services keep their data').env('INFERMESH_DATA_DIR').default('.data'))
     .addOption(new Option('--host <host>', 'interface every service listens on').default('127.0.0.1'))
     .addOption(new Option('--nats <url>', 'use this NATS server (JetStream on) instead of starting one').env('NATS_URL'))
@@ -241,6 +263,8 @@ export function registerUpCommand(program: Command): void {
     .addOption(new Option('--monitor-grpc-port <port>', 'monitor OTLP/gRPC and API port (a free one when taken)').default('4317'))
     .addOption(new Option('--monitor-http-port <port>', 'monitor web page port (a free one when taken)').default('16686'))
     .option('--no-monitor', 'do not start the monitor')
+    .addOption(new Option('--recommender-port <port>', 'recommender gRPC port (a free one when taken)').default('50061'))
+    .option('--no-recommender', 'do not start the recommender')
     .addOption(new Option('--ready-timeout-ms <ms>', 'how long to wait for the demo model to serve').default('120000'))
     .action(async (raw: Record<string, string | boolean | undefined>) => {
       const readyTimeoutMs = Number(raw.readyTimeoutMs);
@@ -257,6 +281,8 @@ export function registerUpCommand(program: Command): void {
         monitor: raw.monitor !== false,
         monitorGrpcPort: parsePort(raw.monitorGrpcPort, '--monitor-grpc-port'),
         monitorHttpPort: parsePort(raw.monitorHttpPort, '--monitor-http-port'),
+        recommender: raw.recommender !== false,
+        recommenderPort: parsePort(raw.recommenderPort, '--recommender-port'),
         readyTimeoutMs,
       };
       const logger = createLogger({ fields: { service: 'up' } });
@@ -274,6 +300,7 @@ export function registerUpCommand(program: Command): void {
         registry: mesh.endpoint('registry', 'grpc'),
         nats: natsUrl ?? mesh.endpoint('nats', 'nats'),
         ...(options.monitor ? { monitor: mesh.endpoint('monitor', 'grpc'), 'monitor-http': mesh.endpoint('monitor', 'http') } : {}),
+        ...(options.recommender ? { recommender: mesh.endpoint('recommender', 'grpc') } : {}),
       });
     });
 }

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createInferenceClient } from '../../shared/client/index.js';
 import { isPortTaken } from '../../shared/net/index.js';
 import { createRegistryClient } from '../../shared/registry-client/index.js';
+import { createRecommenderClient } from '../../services/recommender/client/index.js';
 import { DEMO_MODEL_NAME } from '../../services/inference/index.js';
 import { CLI, spawnService, type ServiceProcess } from '../helpers/service-process.js';
 import { eventually, tempDirs } from './mesh-fixtures.js';
@@ -35,17 +36,18 @@ const alive = (pid: number) => {
 };
 
 describe('infermesh up', () => {
-  it('starts NATS, monitor, registry and a node serving the demo model; SIGINT stops everything and exits 0', async () => {
+  it('starts NATS, monitor, registry, a node serving the demo model and the recommender; SIGINT stops everything and exits 0', async () => {
     const dataDir = dirs.make('mesh-up-');
     up = await spawnService(
-      ['up', '--data-dir', dataDir, '--nats-port', '0', '--registry-port', '0', '--grpc-port', '0', '--monitor-grpc-port', '0', '--monitor-http-port', '0'],
+      ['up', '--data-dir', dataDir, '--nats-port', '0', '--registry-port', '0', '--grpc-port', '0', '--monitor-grpc-port', '0', '--monitor-http-port', '0', '--recommender-port', '0'],
       { env: { NATS_URL: '' }, timeoutMs: 120_000 },
     );
-    const { grpc, registry, nats, monitor } = up.endpoints;
+    const { grpc, registry, nats, monitor, recommender } = up.endpoints;
     expect(grpc).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(registry).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(nats).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
     expect(monitor).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(recommender).toMatch(/^127\.0\.0\.1:\d+$/);
     // It printed how to call it.
     expect(up.output()).toContain(`infermesh infer ${DEMO_MODEL_NAME} --input x='[[0.1,0.2,0.3,0.4]]' --server ${grpc}`);
     expect(up.output()).toContain(`infermesh models list --registry ${registry}`);
@@ -59,6 +61,14 @@ describe('infermesh up', () => {
       expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
       const model = await reg.getModel(DEMO_MODEL_NAME);
       expect(model.aliases.find((a) => a.name === 'production')?.version).toBe(1);
+      // The recommender answers; with no interactions yet it serves no model version.
+      const rec = createRecommenderClient(recommender!);
+      try {
+        const info = await rec.modelInfo({ timeoutMs: 10_000 });
+        expect(info.version).toBe(0);
+      } finally {
+        rec.close();
+      }
     } finally {
       node.close();
       reg.close();
@@ -70,7 +80,7 @@ describe('infermesh up', () => {
     expect(printed[1]).toMatch(new RegExp(`^model=${DEMO_MODEL_NAME} version=1( trace_id=[0-9a-f]{32})?$`));
 
     const children = childrenOf(up.child.pid!);
-    expect(children.length).toBe(4); // nats-server, monitor, registry, inference
+    expect(children.length).toBe(5); // nats-server, monitor, registry, inference, recommender
     const natsPort = Number(nats!.split(':').pop());
     const exited = new Promise<number | null>((resolve) => up!.child.once('exit', (code) => resolve(code)));
     up.child.kill('SIGINT');
