@@ -14,13 +14,13 @@ import { isSampledContext, type VersionInstruments } from '../telemetry/index.js
 /** What the executor needs of its version's instruments. */
 export type ExecutorInstruments = Pick<VersionInstruments, 'tracer' | 'spanAttributes' | 'recordBatch' | 'setQueueDepth'>;
 
-/** Offset from process.hrtime.bigint() milliseconds to epoch milliseconds (both clocks are monotonic here). */
-const HR_TO_EPOCH_MS = performance.timeOrigin + performance.now() - Number(process.hrtime.bigint()) / 1e6;
-
-/** An hrtime reading (ns) as epoch milliseconds, the time a span takes. */
-export function hrToEpochMs(ns: bigint): number {
-  return HR_TO_EPOCH_MS + Number(ns) / 1e6;
-}
+/**
+ * Span times in epoch ms with sub-ms precision. Every span here gets explicit
+ * start and end times from this one clock: the SDK's own start times are whole
+ * Date.now() milliseconds, too coarse to keep an ort.run of 100 µs inside its
+ * batch.
+ */
+export const spanTimeMs = (): number => performance.timeOrigin + performance.now();
 
 /** Link attribute that tells the monitor a batch link points at a request it served. */
 const REQUEST_LINK = { 'infermesh.link.kind': 'request' } as const;
@@ -28,14 +28,18 @@ const REQUEST_LINK = { 'infermesh.link.kind': 'request' } as const;
 /** Starts the `queue` span of a request whose context is sampled; undefined otherwise. */
 export function startQueueSpan(instruments: ExecutorInstruments | undefined, parent: Context | undefined, priority: number): Span | undefined {
   if (!instruments?.tracer || !isSampledContext(parent)) return undefined;
-  return instruments.tracer.startSpan(SPAN_NAMES.queue, { attributes: { ...instruments.spanAttributes, [ATTR_QUEUE_PRIORITY]: priority } }, parent);
+  return instruments.tracer.startSpan(
+    SPAN_NAMES.queue,
+    { startTime: spanTimeMs(), attributes: { ...instruments.spanAttributes, [ATTR_QUEUE_PRIORITY]: priority } },
+    parent,
+  );
 }
 
-/** Ends a span, as an error with `err`'s message when given. */
-export function endSpan(span: Span | undefined, err?: unknown, endTimeMs?: number): void {
+/** Ends a span at `atMs` (default now, see {@link spanTimeMs}), as an error with `err`'s message when given. */
+export function endSpan(span: Span | undefined, err?: unknown, atMs: number = spanTimeMs()): void {
   if (!span) return;
   if (err !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-  span.end(endTimeMs);
+  span.end(atMs);
 }
 
 /** Where a batch runs: its size (requests), device and instance index. */
@@ -49,7 +53,7 @@ export interface BatchPlacement {
  * Starts the `batch` span for the requests whose contexts are in `contexts`
  * (undefined entries: not sampled); undefined when none of them is sampled.
  */
-export function startBatchSpan(instruments: ExecutorInstruments | undefined, contexts: readonly (Context | undefined)[], at: BatchPlacement): Span | undefined {
+export function startBatchSpan(instruments: ExecutorInstruments | undefined, contexts: readonly (Context | undefined)[], at: BatchPlacement, startMs: number): Span | undefined {
   if (!instruments?.tracer) return undefined;
   let parent: Context | undefined;
   const links: Link[] = [];
@@ -61,25 +65,17 @@ export function startBatchSpan(instruments: ExecutorInstruments | undefined, con
   if (!parent) return undefined;
   return instruments.tracer.startSpan(
     SPAN_NAMES.batch,
-    { attributes: { ...instruments.spanAttributes, [ATTR_BATCH_SIZE]: at.size, [ATTR_DEVICE]: at.device, [ATTR_INSTANCE]: at.instance }, links },
+    { startTime: startMs, attributes: { ...instruments.spanAttributes, [ATTR_BATCH_SIZE]: at.size, [ATTR_DEVICE]: at.device, [ATTR_INSTANCE]: at.instance }, links },
     parent,
   );
 }
 
-/** Records the `ort.run` child of `batch`, timed (hrtime ns) around the session call on this thread. */
-export function recordOrtRun(
-  instruments: ExecutorInstruments | undefined,
-  batch: Span | undefined,
-  at: BatchPlacement,
-  startNs: bigint,
-  endNs: bigint,
-  err?: unknown,
-): void {
-  if (!batch || !instruments?.tracer) return;
-  const span = instruments.tracer.startSpan(
+/** Starts the `ort.run` child of `batch`, just before the session call (on this thread, around a worker's run); end it with {@link endSpan}. */
+export function startOrtRunSpan(instruments: ExecutorInstruments | undefined, batch: Span | undefined, at: BatchPlacement): Span | undefined {
+  if (!batch || !instruments?.tracer) return undefined;
+  return instruments.tracer.startSpan(
     SPAN_NAMES.ortRun,
-    { startTime: hrToEpochMs(startNs), attributes: { ...instruments.spanAttributes, [ATTR_BATCH_SIZE]: at.size, [ATTR_DEVICE]: at.device, [ATTR_INSTANCE]: at.instance } },
+    { startTime: spanTimeMs(), attributes: { ...instruments.spanAttributes, [ATTR_BATCH_SIZE]: at.size, [ATTR_DEVICE]: at.device, [ATTR_INSTANCE]: at.instance } },
     trace.setSpan(ROOT_CONTEXT, batch),
   );
-  endSpan(span, err, hrToEpochMs(endNs));
 }

@@ -6,7 +6,7 @@ import { Code, InfermeshError, invalidArgument, resourceExhausted, unavailable }
 import type { Logger } from '../../../shared/logging/index.js';
 import type { BatchStatistics, ExecutionRequest, ExecutionResult, ModelExecutor } from '../execution/executor.js';
 import { batchRows, concatInputs, pickOutputs, shapeKey, sliceOutputs } from './batch-assembly.js';
-import { endSpan, recordOrtRun, startBatchSpan, startQueueSpan, type ExecutorInstruments } from './batch-spans.js';
+import { endSpan, spanTimeMs, startBatchSpan, startOrtRunSpan, startQueueSpan, type ExecutorInstruments } from './batch-spans.js';
 import { resolveInstanceDevices, type InstanceGroupSpec } from './devices.js';
 import { createInstancePool, type Instance } from './instance-pool.js';
 import type { SessionThread } from './session-runner.js';
@@ -291,14 +291,16 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
     slot.busy = true;
     running++;
     peakRunning = Math.max(peakRunning, running);
+    // The queue spans end exactly where the batch span starts.
+    const dispatchedMs = instruments?.tracer ? spanTimeMs() : 0;
     for (const e of entries) {
       queue.remove(e);
       detach(e);
-      e.queueSpan?.end();
+      endSpan(e.queueSpan, undefined, dispatchedMs);
     }
     instruments?.setQueueDepth(queue.size);
     const placement = { size: entries.length, device: slot.instance.device, instance: slot.instance.index };
-    const batchSpan = startBatchSpan(instruments, entries.map((e) => e.request.traceContext), placement);
+    const batchSpan = startBatchSpan(instruments, entries.map((e) => e.request.traceContext), placement, dispatchedMs);
     try {
       const lone = entries.length === 1;
       const feeds = lone ? entries[0]!.request.inputs : concatInputs(entries.map((e) => e.request.inputs), rows);
@@ -306,15 +308,16 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       const assembledNs = process.hrtime.bigint();
       let outputs: Record<string, Tensor>;
       let runNs: bigint;
+      const ortSpan = startOrtRunSpan(instruments, batchSpan, placement);
       try {
         ({ outputs, runNs } = await slot.instance.runner.run(feeds as Record<string, Tensor>, fetches, !lone));
       } catch (err) {
         const error = runError(err);
-        recordOrtRun(instruments, batchSpan, placement, assembledNs, process.hrtime.bigint(), error);
+        endSpan(ortSpan, error);
         throw error;
       }
+      endSpan(ortSpan);
       const inferNs = process.hrtime.bigint();
-      recordOrtRun(instruments, batchSpan, placement, assembledNs, inferNs);
       // Time between assembly and the run's end that was not the run itself
       // (the hand-off to the session's thread) counts as waiting.
       const waitNs = inferNs - assembledNs - runNs;

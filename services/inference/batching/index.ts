@@ -12,4 +12,4 @@ export { batchRows, concatInputs, shapeKey, sliceOutputs } from './batch-assembl
 export type { WarmupInputSpec, WarmupSampleSpec } from './warmup.js';
 export { addOneModel, mlpModel, stringIdentityModel } from './sample-models.js';
 export { AUTO_WORKER_MIN_MODEL_BYTES, type SessionThread } from './session-runner.js';
-export { hrToEpochMs, type ExecutorInstruments } from './batch-spans.js';
+export type { ExecutorInstruments } from './batch-spans.js';
