@@ -8,6 +8,7 @@ import { createMonitorHandlers } from './api/monitor-service.js';
 import { startWebServer, type WebServer } from './http/web-server.js';
 import { createTraceReceiver } from './receiver/trace-receiver.js';
 import { createSpanStore, type SpanStore, type SpanStoreOptions } from './store/index.js';
+import { shutdownGrpcServer } from '../../shared/grpc/index.js';
 
 /** Defaults of {@link MonitorOptions}. */
 export const DEFAULT_MONITOR_OPTIONS = {
@@ -101,17 +102,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
     metrics,
     close({ drainTimeoutMs = DEFAULT_MONITOR_OPTIONS.drainTimeoutMs } = {}) {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, drainTimeoutMs);
-          timer.unref();
-          server.tryShutdown(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
+        await shutdownGrpcServer(server, drainTimeoutMs);
         await webServer.close();
         store.close();
         await telemetry.shutdown();

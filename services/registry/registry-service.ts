@@ -12,6 +12,7 @@ import { withDefaults } from './options.js';
 import { createRegistryHandlers } from './server/registry-handlers.js';
 import { openRegistryStore, type RegistryStore } from './store/index.js';
 import type { RegistryTelemetry } from './telemetry/index.js';
+import { shutdownGrpcServer } from '../../shared/grpc/index.js';
 
 /** Options for {@link createRegistryService}. */
 export interface RegistryServiceOptions {
@@ -137,7 +138,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
         (closed ??= (async () => {
           // Watch streams never end by themselves: end them, then let unary calls and uploads finish.
           closing.abort();
-          await shutdownServer(server, o.shutdownTimeoutMs);
+          await shutdownGrpcServer(server, o.shutdownTimeoutMs);
           await publisher.close(o.flushTimeoutMs);
           await store.close();
           await nats.drain().catch((err: unknown) => logger.warn('draining NATS failed', { err }));
@@ -148,19 +149,4 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
     await undo();
     throw err;
   }
-}
-
-/** grpc-js tryShutdown with a deadline, then forceShutdown. */
-function shutdownServer(server: Server, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, timeoutMs);
-    timer.unref();
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

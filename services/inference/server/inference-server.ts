@@ -1,4 +1,5 @@
 import { Server, ServerCredentials, type UntypedServiceImplementation, type handleUnaryCall } from '@grpc/grpc-js';
+import { DEFAULT_HTTP2_WINDOW_BYTES, shutdownGrpcServer, widenHttp2Windows } from '../../../shared/grpc/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/grpc_service.js';
@@ -21,6 +22,8 @@ export interface InferenceServerOptions {
   port?: number;
   /** Largest request/response message, in bytes. Default 256 MiB. */
   maxMessageBytes?: number;
+  /** HTTP/2 receive window per stream and connection, in bytes. Default 8 MiB (see shared/grpc). */
+  http2WindowBytes?: number;
   /** Serves inference requests for models or versions the manager lacks (mesh mode). Default: none (NOT_FOUND/UNAVAILABLE). */
   onModelMiss?: ModelMissHandler;
   /**
@@ -101,26 +104,20 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
         const target = host.includes(':') ? `[${host}]:${options.port ?? 0}` : `${host}:${options.port ?? 0}`;
         server.bindAsync(target, ServerCredentials.createInsecure(), (err, port) => {
           if (err) return reject(err);
+          widenHttp2Windows(server, options.http2WindowBytes ?? DEFAULT_HTTP2_WINDOW_BYTES);
           ready = true;
           logger.info('inference server listening', { host, port });
           resolve({ host, port });
         });
       }),
     close: (closeOptions = {}) => {
-      closed ??= new Promise<void>((resolve) => {
+      closed ??= (async () => {
         ready = false;
         const drainTimeoutMs = closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
-        const timer = setTimeout(() => {
-          logger.warn('drain timeout: cutting off calls still in flight', { drainTimeoutMs });
-          server.forceShutdown();
-          resolve();
-        }, drainTimeoutMs);
-        timer.unref();
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+        if ((await shutdownGrpcServer(server, drainTimeoutMs)) === 'forced') {
+          logger.warn('drain timeout: cut off calls still in flight', { drainTimeoutMs });
+        }
+      })();
       return closed;
     },
   };

@@ -14,6 +14,7 @@ import type { ModelTrainer } from '../service/model-trainer.js';
 import type { RecommendAnswer, RecommendEngine } from '../serving/index.js';
 import type { RecommenderStore } from '../store/index.js';
 import { callContext } from './call-context.js';
+import { shutdownGrpcServer } from '../../../shared/grpc/index.js';
 
 export interface RecommenderServerOptions {
   engine: RecommendEngine;
@@ -210,17 +211,6 @@ export async function startRecommenderServer(o: RecommenderServerOptions & { hos
   let closed: Promise<void> | undefined;
   return {
     address: `${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
-    close: (drainTimeoutMs = 10_000) =>
-      (closed ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, drainTimeoutMs);
-        timer.unref();
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      })),
+    close: (drainTimeoutMs = 10_000) => (closed ??= shutdownGrpcServer(server, drainTimeoutMs).then(() => undefined)),
   };
 }
