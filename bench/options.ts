@@ -38,6 +38,12 @@ export interface BenchOptions {
   maxQueueDelayUs?: number;
   /** Run the node under `node --cpu-prof` and summarise where its time went. */
   profileServer: boolean;
+  /**
+   * Measure the cost of tracing (case mlp, streaming, c=64: sampling off vs
+   * 0.01 vs 1, three windows of 2 x --window-ms each; about 30 s). Default true; `--no-tracing-cost`.
+   * The sweep itself runs its node with tracing off.
+   */
+  tracingCost: boolean;
 }
 
 /** The flags as commander hands them over (strings), validated into {@link BenchOptions}; throws one clear message per bad value. */
@@ -92,5 +98,6 @@ export function parseBenchOptions(raw: Record<string, unknown>): BenchOptions {
     ...(raw.maxBatchSize !== undefined ? { maxBatchSize: posInt('--max-batch-size', raw.maxBatchSize, 0, 0) } : {}),
     ...(raw.maxQueueDelayUs !== undefined ? { maxQueueDelayUs: posInt('--max-queue-delay-us', raw.maxQueueDelayUs, 0, 0) } : {}),
     profileServer: raw.profileServer === true,
+    tracingCost: raw.tracingCost !== false,
   };
 }

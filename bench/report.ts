@@ -1,6 +1,7 @@
 import type { CaseBatching } from './cases.js';
 import type { LatencySummary } from './latency.js';
 import type { ServerBreakdown } from './server-stats.js';
+import type { TracingCostReport } from './tracing-cost.js';
 import type { ComputePoint, PayloadSpec } from './worker-protocol.js';
 
 /** One measured window of a served or transport configuration. */
@@ -57,6 +58,8 @@ export interface BenchReport {
   cases: CaseReport[];
   targets: TargetReport[];
   profile?: { file: string; top: { fn: string; selfPct: number }[] };
+  /** Throughput with tracing off vs sampling 0.01 vs 1 (see tracing-cost.ts). */
+  tracingCost?: TracingCostReport;
 }
 
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
@@ -165,6 +168,15 @@ export function formatReport(report: BenchReport): string {
     lines.push(...table(header, rows).map((l) => '   ' + l));
     const errs = c.points.flatMap((p) => (['served', 'nobatch', 'transport'] as const).flatMap((k) => (p[k]?.errors ? [`${p.mode} c=${p.concurrency} ${k}: ${p[k]!.errors} error(s), first: ${p[k]!.firstError}`] : [])));
     for (const e of errs) lines.push(`   ! ${e}`);
+  }
+  if (report.tracingCost) {
+    const t = report.tracingCost;
+    lines.push('');
+    lines.push(`== tracing cost: ${t.model}, ${t.mode}, c=${t.concurrency}, ${t.rounds} window(s) per sampling, spans exported to an OTLP sink`);
+    const rows = t.points.map((p) => [
+      p.sampling, fmtRate(p.throughput), fmt(p.p50Ms, 2), fmt(p.p99Ms, 2), fmt(t.ratios[p.sampling], 3), fmt(p.spansExportedPerS), String(p.spansDropped), String(p.errors),
+    ]);
+    lines.push(...table(['sampling', 'served/s', 'p50 ms', 'p99 ms', 'x off', 'spans/s', 'dropped', 'errors'], rows).map((l) => '   ' + l));
   }
   lines.push('');
   lines.push('targets:');

@@ -13,6 +13,7 @@ import { allowedCpus, forkWorker, hasTaskset, spawnAnnounced, type AnnouncedProc
 import { summarizeCpuProfile } from './profile-summary.js';
 import { bestCompute, evaluateTargets, withRatios, type BenchReport, type CaseReport, type Measured, type PointReport } from './report.js';
 import { breakdown, readStats } from './server-stats.js';
+import { measureTracingCost, tracingCostTargets } from './tracing-cost.js';
 import { payloadBytes, type ComputePoint, type LoadCommand, type WorkerReply } from './worker-protocol.js';
 
 /** The compiled file next to this one in dist/ (children run compiled JavaScript, also when this module runs from source). */
@@ -104,7 +105,8 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
       progress(`starting the node (infermesh serve) on CPU(s) ${cores.server.join(',') || 'any'}`);
       node = await spawnAnnounced(
         resolve(distFile('.'), '..', 'cli', 'main.js'),
-        ['serve', '--model-repository', repo, '--grpc-port', '0'],
+        // The sweep measures the node untraced; the tracing-cost part below measures what tracing adds.
+        ['serve', '--model-repository', repo, '--grpc-port', '0', '--trace-sampling', 'off'],
         cores.server,
         options.profileServer ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir], timeoutMs: 120_000 } : { timeoutMs: 120_000 },
       );
@@ -116,10 +118,10 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
 
     const loader: Worker = forkWorker(distFile('load-client.js'), cores.client);
     cleanups.push(() => loader.close());
-    const load = async (address: string, modelName: string, mode: Mode, concurrency: number, c: BenchCase): Promise<Measured> => {
+    const load = async (address: string, modelName: string, mode: Mode, concurrency: number, c: BenchCase, windowMs = options.windowMs): Promise<Measured> => {
       const cmd: LoadCommand = {
         kind: 'load', address, modelName, mode, concurrency, requestsPerStream: options.requestsPerStream, connections: options.connections,
-        warmupMs: options.warmupMs, windowMs: options.windowMs, input: c.input,
+        warmupMs: options.warmupMs, windowMs, input: c.input,
       };
       const reply = (await loader.call(cmd)) as Extract<WorkerReply, { kind: 'load' }>;
       return { ...reply.summary, ...(reply.firstError ? { firstError: reply.firstError } : {}) };
@@ -187,7 +189,24 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
         points,
       } satisfies CaseReport);
     }
-    report.targets = evaluateTargets(report.cases);
+    const mlp = cases.find((c) => c.name === 'mlp');
+    if (options.tracingCost && mlp) {
+      report.tracingCost = await measureTracingCost({
+        cliMain: resolve(distFile('.'), '..', 'cli', 'main.js'),
+        sinkScript: distFile('otlp-sink.js'),
+        repository: repo,
+        model: mlp.name,
+        mode: 'streaming',
+        concurrency: 64,
+        rounds: 3,
+        serverCpus: cores.server,
+        clientCpus: cores.client,
+        // Differences of a few % need longer windows than the sweep's (3 s by default).
+        load: (address) => load(address, mlp.name, 'streaming', 64, mlp, options.windowMs * 2),
+        progress,
+      });
+    }
+    report.targets = [...evaluateTargets(report.cases), ...tracingCostTargets(report.tracingCost)];
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     if (options.profileServer && existsSync(profileDir)) {
       const files = await readdir(profileDir);
