@@ -27,6 +27,7 @@ export function benchFlags(cmd: Command): Command {
     .option('--no-pin', 'do not pin processes with taskset')
     .option('--profile-server', 'run the node under node --cpu-prof and summarise its profile')
     .option('--no-tracing-cost', 'skip the tracing-cost comparison (sampling off / 0.01 / 1 on the mlp case)')
+    .option('--no-recommender', "skip the recommender's figures (training per epoch, Recommend at c=32; on only in the full default run)")
     .option('--out-dir <dir>', 'where report.json and the SVG charts go (default bench-results)');
 }
 

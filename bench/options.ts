@@ -44,6 +44,13 @@ export interface BenchOptions {
    * The sweep itself runs its node with tracing off.
    */
   tracingCost: boolean;
+  /**
+   * Also measure the recommender (iALS training s/epoch on 1M interactions x 6,000
+   * users x 4,000 items at d = 64, and Recommend at concurrency 32 over 100,000
+   * items; about 2 minutes). Default: on in the full default run, off when
+   * --case or --model picks what to run; `--no-recommender` turns it off.
+   */
+  recommender: boolean;
 }
 
 /** The flags as commander hands them over (strings), validated into {@link BenchOptions}; throws one clear message per bad value. */
@@ -99,5 +106,6 @@ export function parseBenchOptions(raw: Record<string, unknown>): BenchOptions {
     ...(raw.maxQueueDelayUs !== undefined ? { maxQueueDelayUs: posInt('--max-queue-delay-us', raw.maxQueueDelayUs, 0, 0) } : {}),
     profileServer: raw.profileServer === true,
     tracingCost: raw.tracingCost !== false,
+    recommender: raw.recommender !== false && raw.case === undefined && model === undefined,
   };
 }

@@ -2,6 +2,7 @@ import type { CaseBatching } from './cases.js';
 import type { LatencySummary } from './latency.js';
 import type { ServerBreakdown } from './server-stats.js';
 import type { TracingCostReport } from './tracing-cost.js';
+import type { RecommenderBenchReport } from './recommender.js';
 import type { ComputePoint, PayloadSpec } from './worker-protocol.js';
 
 /** One measured window of a served or transport configuration. */
@@ -60,6 +61,8 @@ export interface BenchReport {
   profile?: { file: string; top: { fn: string; selfPct: number }[] };
   /** Throughput with tracing off vs sampling 0.01 vs 1 (see tracing-cost.ts). */
   tracingCost?: TracingCostReport;
+  /** The recommender's training and serving figures (see services/recommender/bench). */
+  recommender?: RecommenderBenchReport;
 }
 
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
@@ -178,6 +181,7 @@ export function formatReport(report: BenchReport): string {
     ]);
     lines.push(...table(['sampling', 'served/s', 'p50 ms', 'p99 ms', 'x off', 'spans/s', 'dropped', 'errors'], rows).map((l) => '   ' + l));
   }
+  if (report.recommender) lines.push('', ...formatRecommender(report.recommender));
   lines.push('');
   lines.push('targets:');
   for (const t of report.targets) lines.push(`  ${t.verdict.padEnd(4)} ${t.case}: ${t.target}: ${t.detail}`);
@@ -187,6 +191,25 @@ export function formatReport(report: BenchReport): string {
     for (const f of report.profile.top) lines.push(`  ${f.selfPct.toFixed(1).padStart(5)}%  ${f.fn}`);
   }
   return lines.join('\n');
+}
+
+function formatRecommender(r: RecommenderBenchReport): string[] {
+  const lines = ['== recommender'];
+  if (r.training) {
+    const t = r.training;
+    lines.push(
+      `   iALS training: ${t.interactions.toLocaleString('en')} interactions, ${t.users} users x ${t.items} items, d=${t.dim}, ${t.threads} thread(s): ` +
+        `${t.secondsPerEpoch.toFixed(2)} s/epoch; ~${(t.flopsPerEpoch / 1e9).toFixed(1)} GFLOP/epoch, ${t.gflops.toFixed(2)} GFLOP/s`,
+    );
+  }
+  if (r.serving) {
+    const s = r.serving;
+    lines.push(
+      `   Recommend over ${s.catalogueItems.toLocaleString('en')} items (d=${s.dim}) at c=${s.concurrency}: ${s.throughputPerS.toFixed(0)}/s, ` +
+        `p50 ${s.p50Ms.toFixed(1)} ms, p90 ${s.p90Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms (${s.requests} requests, ${s.errors} errors)`,
+    );
+  }
+  return lines;
 }
 
 function table(header: string[], rows: string[][]): string[] {

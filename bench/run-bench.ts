@@ -14,6 +14,7 @@ import { summarizeCpuProfile } from './profile-summary.js';
 import { bestCompute, evaluateTargets, withRatios, type BenchReport, type CaseReport, type Measured, type PointReport } from './report.js';
 import { breakdown, readStats } from './server-stats.js';
 import { measureTracingCost, tracingCostTargets } from './tracing-cost.js';
+import { runRecommenderBench } from './recommender.js';
 import { payloadBytes, type ComputePoint, type LoadCommand, type WorkerReply } from './worker-protocol.js';
 
 /** The compiled file next to this one in dist/ (children run compiled JavaScript, also when this module runs from source). */
@@ -205,6 +206,10 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
         load: (address) => load(address, mlp.name, 'streaming', 64, mlp, options.windowMs * 2),
         progress,
       });
+    }
+    if (options.recommender) {
+      progress('== recommender (training per epoch, then Recommend through NATS, registry, a mesh node and the recommender in this process)');
+      report.recommender = await runRecommenderBench({ logger });
     }
     report.targets = [...evaluateTargets(report.cases), ...tracingCostTargets(report.tracingCost)];
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
