@@ -1,4 +1,4 @@
-import { createParallelIalsTrainer, type EpochReport, type FactorModel, type IalsParams } from '../learning/index.js';
+import { createParallelIalsTrainer, trainAllEpochs, type EpochReport, type FactorModel, type IalsParams } from '../learning/index.js';
 import { datasetShape, ratingsToInteractions } from './holdout.js';
 import { evaluateLeaveOneOut, type RankingMetrics } from './leave-one-out.js';
 import type { LeaveOneOutCase, Ratings } from './ncf-format.js';
@@ -44,17 +44,8 @@ export async function runOfflineEvaluation(train: Ratings, test: LeaveOneOutCase
     tuned = (await tuneIals(train, options.tune, { base: params, k, onTrial: options.onTrial, signal: options.signal, threads: options.threads })).best;
     params = tuned.params;
   }
-  const epochs: EpochReport[] = [];
   const trainer = createParallelIalsTrainer(ratingsToInteractions(train, shape), params, { threads: options.threads ?? 1 });
-  try {
-    for (let e = 0; e < trainer.params.epochs; e++) {
-      const r = await trainer.epoch(options.signal);
-      epochs.push(r);
-      options.onEpoch?.(r);
-    }
-  } finally {
-    await trainer.close();
-  }
+  const epochs = await trainAllEpochs(trainer, options);
   const model = trainer.model;
   return {
     model,

@@ -16,4 +16,4 @@ export {
 export { createFoldIn, type FoldIn } from './fold-in.js';
 export { DEFAULT_IALS_PARAMS, resolveIalsParams, observedTerms, rowRegularization, type IalsParams } from './params.js';
 export { createRandom, type Random } from './random.js';
-export { createParallelIalsTrainer, type ParallelIalsTrainer, type ParallelOptions } from './parallel-ials.js';
+export { createParallelIalsTrainer, trainAllEpochs, type ParallelIalsTrainer, type ParallelOptions } from './parallel-ials.js';

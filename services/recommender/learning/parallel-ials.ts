@@ -119,3 +119,25 @@ function share<T extends Float32Array | Int32Array>(a: T): T {
   copy.set(a);
   return copy;
 }
+
+/**
+ * Runs every epoch of `trainer.params.epochs`, reporting each to `onEpoch`, then
+ * closes the trainer (also when an epoch fails or `signal` aborts). The trained
+ * factors stay readable on `trainer.model`.
+ */
+export async function trainAllEpochs(
+  trainer: ParallelIalsTrainer,
+  options: { onEpoch?: (report: EpochReport) => void; signal?: AbortSignal } = {},
+): Promise<EpochReport[]> {
+  const epochs: EpochReport[] = [];
+  try {
+    for (let e = 0; e < trainer.params.epochs; e++) {
+      const report = await trainer.epoch(options.signal);
+      epochs.push(report);
+      options.onEpoch?.(report);
+    }
+  } finally {
+    await trainer.close();
+  }
+  return epochs;
+}

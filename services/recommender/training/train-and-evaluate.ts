@@ -1,5 +1,5 @@
 import { evaluateLeaveOneOut, createFactorScorer, createPopularityScorer, holdOutLatest, itemPopularity } from '../evaluation/index.js';
-import { buildUserItemCsr, createParallelIalsTrainer, solveHalfStep, type EpochReport, type FactorModel, type IalsParams } from '../learning/index.js';
+import { buildUserItemCsr, createParallelIalsTrainer, trainAllEpochs, solveHalfStep, type EpochReport, type FactorModel, type IalsParams } from '../learning/index.js';
 
 /** Interactions to train on, as typed columns (dense user and item indices). */
 export interface TrainingData {
@@ -41,16 +41,7 @@ export async function trainAndEvaluate(
   const shape = { users: data.users, items: data.items };
   const split = holdOutLatest({ user: data.user, item: data.item, rating: data.weight, timestamp: data.time }, shape);
   const trainer = createParallelIalsTrainer({ ...shape, user: split.train.user, item: split.train.item, value: split.train.rating }, params, { threads: options.threads ?? 1 });
-  const epochs: EpochReport[] = [];
-  try {
-    for (let e = 0; e < trainer.params.epochs; e++) {
-      const r = await trainer.epoch(options.signal);
-      epochs.push(r);
-      options.onEpoch?.(r);
-    }
-  } finally {
-    await trainer.close();
-  }
+  const epochs = await trainAllEpochs(trainer, options);
   const names = metricNames(k);
   const ials = evaluateLeaveOneOut(createFactorScorer(trainer.model), split.cases, k);
   const popularity = evaluateLeaveOneOut(createPopularityScorer(itemPopularity(data.items, split.train.item)), split.cases, k);
