@@ -21,19 +21,50 @@ import { runInSpan } from './run-in-span.js';
  * ERROR, so the monitor's error rates count overload and bad input too.
  */
 
-/** Splits `package.Service/Method` (a leading `/`, as grpc-js paths have, is allowed). */
-export function rpcAttributes(fullMethod: string): Attributes {
-  const path = fullMethod.startsWith('/') ? fullMethod.slice(1) : fullMethod;
-  const slash = path.lastIndexOf('/');
-  return {
-    [ATTR_RPC_SYSTEM]: 'grpc',
-    [ATTR_RPC_SERVICE]: slash < 0 ? path : path.slice(0, slash),
-    [ATTR_RPC_METHOD]: slash < 0 ? '' : path.slice(slash + 1),
-  };
+/** The span name and attributes of one method, computed once (a process calls a handful of methods, per request). */
+interface MethodSpanInfo {
+  name: string;
+  attributes: Readonly<Attributes>;
 }
 
-function spanName(fullMethod: string): string {
-  return fullMethod.startsWith('/') ? fullMethod.slice(1) : fullMethod;
+const methodInfo = new Map<string, MethodSpanInfo>();
+
+function spanInfo(fullMethod: string): MethodSpanInfo {
+  let info = methodInfo.get(fullMethod);
+  if (!info) {
+    const path = fullMethod.startsWith('/') ? fullMethod.slice(1) : fullMethod;
+    const slash = path.lastIndexOf('/');
+    const attributes = Object.freeze({
+      [ATTR_RPC_SYSTEM]: 'grpc',
+      [ATTR_RPC_SERVICE]: slash < 0 ? path : path.slice(0, slash),
+      [ATTR_RPC_METHOD]: slash < 0 ? '' : path.slice(slash + 1),
+    });
+    methodInfo.set(fullMethod, (info = { name: path, attributes }));
+  }
+  return info;
+}
+
+/**
+ * Splits `package.Service/Method` (a leading `/`, as grpc-js paths have, is
+ * allowed). The object is shared and frozen: spread it to add attributes.
+ */
+export function rpcAttributes(fullMethod: string): Attributes {
+  return spanInfo(fullMethod).attributes as Attributes;
+}
+
+/**
+ * Starts an RPC span. The attributes are set only once the span turns out to
+ * be recording: most requests are not sampled, and the SDK would copy and
+ * validate start attributes even for a span it then drops.
+ */
+function startRpcSpan(tracer: Tracer, fullMethod: string, kind: SpanKind, parent: Context, extra: Attributes | undefined): Span {
+  const info = spanInfo(fullMethod);
+  const span = tracer.startSpan(info.name, { kind }, parent);
+  if (span.isRecording()) {
+    span.setAttributes(info.attributes as Attributes);
+    if (extra) span.setAttributes(extra);
+  }
+  return span;
 }
 
 /** The gRPC status code of anything a handler or client call failed with. */
@@ -57,11 +88,7 @@ export function startServerSpan(
   attributes?: Attributes,
 ): { span: Span; context: Context } {
   const parent = extractFromMetadata(metadata, contextApi.active());
-  const span = tracer.startSpan(
-    spanName(fullMethod),
-    { kind: SpanKind.SERVER, attributes: { ...rpcAttributes(fullMethod), ...attributes } },
-    parent,
-  );
+  const span = startRpcSpan(tracer, fullMethod, SpanKind.SERVER, parent, attributes);
   return { span, context: trace.setSpan(parent, span) };
 }
 
@@ -125,11 +152,7 @@ export async function withClientSpan<T>(
   options: { metadata?: Metadata; attributes?: Attributes; parent?: Context } = {},
 ): Promise<T> {
   const parent = options.parent ?? contextApi.active();
-  const span = tracer.startSpan(
-    spanName(fullMethod),
-    { kind: SpanKind.CLIENT, attributes: { ...rpcAttributes(fullMethod), ...options.attributes } },
-    parent,
-  );
+  const span = startRpcSpan(tracer, fullMethod, SpanKind.CLIENT, parent, options.attributes);
   const ctx = trace.setSpan(parent, span);
   const metadata = injectIntoMetadata(options.metadata ?? new Metadata(), ctx);
   return runInSpan(span, ctx, () => fn(metadata, span), endRpcSpan);

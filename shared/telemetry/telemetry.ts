@@ -1,16 +1,15 @@
-import { context as contextApi, type Attributes, type Tracer } from '@opentelemetry/api';
+import { context as contextApi, trace, TraceFlags, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
-  AlwaysOnSampler,
   BasicTracerProvider,
   BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
+  SamplingDecision,
   type BufferConfig,
   type Sampler,
+  type SamplingResult,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
@@ -130,9 +129,40 @@ function ensureContextManager(): void {
   if (!contextApi.setGlobalContextManager(manager)) manager.disable();
 }
 
+const SAMPLE: SamplingResult = Object.freeze({ decision: SamplingDecision.RECORD_AND_SAMPLED });
+const DROP: SamplingResult = Object.freeze({ decision: SamplingDecision.NOT_RECORD });
+
+/**
+ * The SDK's ParentBasedSampler around a TraceIdRatioBasedSampler, in one step
+ * and without allocating: a valid parent (remote or local) decides by its
+ * sampled flag; a root is sampled when the low 32 bits of its (random) trace
+ * id fall under `ratio`, so every process decides alike for one trace id. It
+ * runs for every span, sampled or not, so it is kept cheap.
+ */
+class ParentBasedRatioSampler implements Sampler {
+  readonly #ratio: number;
+  readonly #bound: number;
+
+  constructor(ratio: number) {
+    this.#ratio = ratio;
+    this.#bound = ratio * 0x1_0000_0000;
+  }
+
+  shouldSample(ctx: Context, traceId: string): SamplingResult {
+    const parent = trace.getSpanContext(ctx);
+    if (parent && trace.isSpanContextValid(parent)) return parent.traceFlags & TraceFlags.SAMPLED ? SAMPLE : DROP;
+    if (this.#ratio >= 1) return SAMPLE;
+    if (this.#ratio <= 0) return DROP;
+    return parseInt(traceId.slice(-8), 16) < this.#bound ? SAMPLE : DROP;
+  }
+
+  toString(): string {
+    return `ParentBasedRatioSampler{${this.#ratio}}`;
+  }
+}
+
 function samplerFor(sampling: number | 'off'): Sampler {
-  if (sampling === 'off') return new AlwaysOffSampler();
-  return new ParentBasedSampler({ root: sampling >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(sampling) });
+  return sampling === 'off' ? new AlwaysOffSampler() : new ParentBasedRatioSampler(sampling);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Link, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Link, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { ATTR_BATCH_SIZE, ATTR_DEVICE, ATTR_INSTANCE, ATTR_QUEUE_PRIORITY, SPAN_NAMES } from '../../../shared/telemetry/index.js';
 import { isSampledContext, type VersionInstruments } from '../telemetry/index.js';
 
@@ -28,11 +28,22 @@ const REQUEST_LINK = { 'infermesh.link.kind': 'request' } as const;
 /** Starts the `queue` span of a request whose context is sampled; undefined otherwise. */
 export function startQueueSpan(instruments: ExecutorInstruments | undefined, parent: Context | undefined, priority: number): Span | undefined {
   if (!instruments?.tracer || !isSampledContext(parent)) return undefined;
-  return instruments.tracer.startSpan(
-    SPAN_NAMES.queue,
-    { startTime: spanTimeMs(), attributes: { ...instruments.spanAttributes, [ATTR_QUEUE_PRIORITY]: priority } },
-    parent,
-  );
+  const span = startWithVersionAttributes(instruments, instruments.tracer, SPAN_NAMES.queue, { startTime: spanTimeMs() }, parent);
+  return span.setAttribute(ATTR_QUEUE_PRIORITY, priority);
+}
+
+/**
+ * Starts a span and sets the version's attributes on it. Set after the start
+ * rather than given as start attributes, which the SDK copies and validates
+ * twice (once for the sampler, once for the span).
+ */
+function startWithVersionAttributes(instruments: ExecutorInstruments, tracer: Tracer, name: string, options: SpanOptions, parent: Context): Span {
+  return tracer.startSpan(name, options, parent).setAttributes(instruments.spanAttributes);
+}
+
+/** The placement attributes of `batch` and `ort.run`. */
+function setPlacement(span: Span, at: BatchPlacement): Span {
+  return span.setAttribute(ATTR_BATCH_SIZE, at.size).setAttribute(ATTR_DEVICE, at.device).setAttribute(ATTR_INSTANCE, at.instance);
 }
 
 /** Ends a span at `atMs` (default now, see {@link spanTimeMs}), as an error with `err`'s message when given. */
@@ -63,19 +74,11 @@ export function startBatchSpan(instruments: ExecutorInstruments | undefined, con
     links.push({ context: trace.getSpanContext(ctx)!, attributes: REQUEST_LINK });
   }
   if (!parent) return undefined;
-  return instruments.tracer.startSpan(
-    SPAN_NAMES.batch,
-    { startTime: startMs, attributes: { ...instruments.spanAttributes, [ATTR_BATCH_SIZE]: at.size, [ATTR_DEVICE]: at.device, [ATTR_INSTANCE]: at.instance }, links },
-    parent,
-  );
+  return setPlacement(startWithVersionAttributes(instruments, instruments.tracer, SPAN_NAMES.batch, { startTime: startMs, links }, parent), at);
 }
 
 /** Starts the `ort.run` child of `batch`, just before the session call (on this thread, around a worker's run); end it with {@link endSpan}. */
 export function startOrtRunSpan(instruments: ExecutorInstruments | undefined, batch: Span | undefined, at: BatchPlacement): Span | undefined {
   if (!batch || !instruments?.tracer) return undefined;
-  return instruments.tracer.startSpan(
-    SPAN_NAMES.ortRun,
-    { startTime: spanTimeMs(), attributes: { ...instruments.spanAttributes, [ATTR_BATCH_SIZE]: at.size, [ATTR_DEVICE]: at.device, [ATTR_INSTANCE]: at.instance } },
-    trace.setSpan(ROOT_CONTEXT, batch),
-  );
+  return setPlacement(startWithVersionAttributes(instruments, instruments.tracer, SPAN_NAMES.ortRun, { startTime: spanTimeMs() }, trace.setSpan(ROOT_CONTEXT, batch)), at);
 }

@@ -63,16 +63,16 @@ export async function runInference(deps: InferDeps, request: ModelInferRequest__
   const { manager, onMiss } = deps;
   const span = ctx.traceContext && trace.getSpan(ctx.traceContext);
   const traceId = traceIdOf(ctx.traceContext);
-  if (span?.isRecording()) {
-    span.setAttribute(ATTR_MODEL_NAME, request.modelName);
-    if (request.modelVersion) span.setAttribute(ATTR_MODEL_VERSION, request.modelVersion);
-    if (deps.nodeId) span.setAttribute(ATTR_NODE_ID, deps.nodeId);
-  }
+  // Only sampled requests pay for attributes; the served version's go on below, the requested ones only when it is not served here.
+  const recording = span?.isRecording() ? span : undefined;
+  if (deps.nodeId) recording?.setAttribute(ATTR_NODE_ID, deps.nodeId);
   let lease: VersionLease;
   try {
     try {
       lease = manager.acquire(request.modelName, request.modelVersion);
     } catch (err) {
+      recording?.setAttribute(ATTR_MODEL_NAME, request.modelName);
+      if (request.modelVersion) recording?.setAttribute(ATTR_MODEL_VERSION, request.modelVersion);
       const error = InfermeshError.from(err, Code.INTERNAL);
       if (!onMiss || (error.code !== Code.NOT_FOUND && error.code !== Code.UNAVAILABLE)) throw error;
       const outcome = await onMiss.handleMiss(request, error, ctx);
@@ -87,7 +87,7 @@ export async function runInference(deps: InferDeps, request: ModelInferRequest__
     throw error;
   }
   const loaded = lease.version;
-  if (span?.isRecording()) span.setAttributes(loaded.instruments.spanAttributes);
+  recording?.setAttributes(loaded.instruments.spanAttributes);
   try {
     let deadlineMs = ctx.deadlineMs;
     const timeoutUs = numberParam(request.parameters?.timeout);
