@@ -1,3 +1,4 @@
+import { epochClock } from '../clock/index.js';
 import {
   context as contextApi,
   trace,
@@ -59,7 +60,9 @@ export function rpcAttributes(fullMethod: string): Attributes {
  */
 function startRpcSpan(tracer: Tracer, fullMethod: string, kind: SpanKind, parent: Context, extra: Attributes | undefined): Span {
   const info = spanInfo(fullMethod);
-  const span = tracer.startSpan(info.name, { kind }, parent);
+  // Timed by the process clock, like the inference spans inside it (shared/clock),
+  // so children always nest inside their server span.
+  const span = tracer.startSpan(info.name, { kind, startTime: epochClock.nowMs() }, parent);
   if (span.isRecording()) {
     span.setAttributes(info.attributes as Attributes);
     if (extra) span.setAttributes(extra);
@@ -105,7 +108,7 @@ export function endRpcSpan(span: Span, err?: unknown): void {
       if (err instanceof Error) span.recordException(err);
     }
   }
-  span.end();
+  span.end(epochClock.nowMs());
 }
 
 /**

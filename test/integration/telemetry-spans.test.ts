@@ -96,6 +96,8 @@ describe('inference spans', () => {
     expect(ns(ortRun.startTime)).toBeGreaterThanOrEqual(ns(batch.startTime));
     expect(ns(ortRun.endTime)).toBeLessThanOrEqual(ns(batch.endTime));
     expect(ns(queue.endTime)).toBe(ns(batch.startTime));
+    expect(ns(queue.startTime)).toBeGreaterThanOrEqual(ns(server.startTime));
+    expect(ns(batch.endTime)).toBeLessThanOrEqual(ns(server.endTime));
   });
 
   it('a failed request is an ERROR server span with its status code and the model it named', async () => {

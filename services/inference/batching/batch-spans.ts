@@ -1,3 +1,4 @@
+import { epochClock } from '../../../shared/clock/index.js';
 import { ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Link, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { ATTR_BATCH_SIZE, ATTR_DEVICE, ATTR_INSTANCE, ATTR_QUEUE_PRIORITY, SPAN_NAMES } from '../../../shared/telemetry/index.js';
 import { isSampledContext, type VersionInstruments } from '../telemetry/index.js';
@@ -18,9 +19,10 @@ export type ExecutorInstruments = Pick<VersionInstruments, 'tracer' | 'spanAttri
  * Span times in epoch ms with sub-ms precision. Every span here gets explicit
  * start and end times from this one clock: the SDK's own start times are whole
  * Date.now() milliseconds, too coarse to keep an ort.run of 100 µs inside its
- * batch.
+ * batch. The clock follows the wall clock (shared/clock), so these spans stay
+ * inside the server spans the SDK anchors to Date.now() however long the node runs.
  */
-export const spanTimeMs = (): number => performance.timeOrigin + performance.now();
+export const spanTimeMs = (): number => epochClock.nowMs();
 
 /** Link attribute that tells the monitor a batch link points at a request it served. */
 const REQUEST_LINK = { 'infermesh.link.kind': 'request' } as const;

@@ -1,3 +1,4 @@
+import { epochClock } from '../../../shared/clock/index.js';
 import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { Span } from '@opentelemetry/api';
@@ -47,8 +48,8 @@ export interface Clock {
   nowMs(): number;
 }
 
-/** A clock with sub-millisecond precision on the Date.now() scale. */
-export const systemClock: Clock = { nowMs: () => performance.timeOrigin + performance.now() };
+/** A clock with sub-millisecond precision on the Date.now() scale, which deadlines are given in (shared/clock). */
+export const systemClock: Clock = epochClock;
 
 export interface BatchingExecutorOptions {
   /** The ONNX file, or its bytes (one of the two). */

@@ -1,0 +1,1 @@
+export { createEpochClock, epochClock, type EpochClock, type EpochClockOptions } from './epoch-clock.js';
