@@ -224,7 +224,7 @@ async function waitUntilServed(address: string, model: string, timeoutMs: number
 function usage(mesh: Mesh, options: UpOptions): string {
   const grpc = mesh.endpoint('inference', 'grpc');
   const registry = mesh.endpoint('registry', 'grpc');
-  const rows = mesh.parts.map((p) => `  ${p.name.padEnd(10)} ${Object.entries(p.endpoints).map(([k, v]) => `${k}=${v}`).join(' ')}${p.pid ? `  (pid ${p.pid})` : ''}`);
+  const rows = mesh.parts.map((p) => `  ${p.name.padEnd(11)} ${Object.entries(p.endpoints).map(([k, v]) => `${k}=${v}`).join(' ')}${p.pid ? `  (pid ${p.pid})` : ''}`);
   const monitorHttp = mesh.parts.find((p) => p.name === 'monitor')?.endpoints.http;
   const recommender = mesh.parts.find((p) => p.name === 'recommender')?.endpoints.grpc;
   const body = `{"model_name":"${DEMO_MODEL_NAME}","inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"contents":{"fp32_contents":[0.1,0.2,0.3,0.4]}}]}`;
