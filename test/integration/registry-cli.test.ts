@@ -84,6 +84,15 @@ describe('infermesh registry and infermesh models, as processes', () => {
       'alias.changed',
       'alias.changed',
     ]);
+
+    // Ending the canary frees its version for deletion.
+    const unalias = await infermesh(['models', 'unalias', 'cli-model', 'canary', '--registry', address]);
+    expect(unalias).toMatchObject({ code: 0, stdout: 'cli-model: canary removed\n' });
+    expect((await infermesh(['models', 'show', 'cli-model', '--registry', address])).stdout).not.toContain('canary=');
+    expect(await infermesh(['models', 'delete', 'cli-model', '1', '--registry', address])).toMatchObject({ code: 0, stdout: 'deleted cli-model version 1\n' });
+    const unknown = await infermesh(['models', 'unalias', 'cli-model', 'canary', '--registry', address]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^infermesh models unalias: NOT_FOUND: /);
   });
 
   it('reports errors with the status name, exit 1, and usage mistakes with exit 2', async () => {

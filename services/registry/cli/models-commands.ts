@@ -8,9 +8,9 @@ interface RegistryFlag {
   registry?: string;
 }
 
-/** `infermesh models push|list|show|promote|delete`: the registry from the command line. */
+/** `infermesh models push|list|show|promote|unalias|delete`: the registry from the command line. */
 export function modelsCommand(): Command {
-  const models = usageExitCodes(new Command('models').description('Push, list, show, promote and delete model versions in the registry.'));
+  const models = usageExitCodes(new Command('models').description('Push, list, show, promote, unalias and delete model versions in the registry.'));
   const registryOption = () => new Option('--registry <host:port>', 'the registry').env('INFERMESH_REGISTRY');
 
   models
@@ -118,6 +118,19 @@ export function modelsCommand(): Command {
         const weight = flags.weight === undefined ? undefined : integer(flags.weight, '--weight');
         const a = await client.setAlias(name, flags.alias, integer(version, 'VERSION'), weight);
         process.stdout.write(`${a.model}: ${a.name} -> ${a.version} (weight ${a.weight})\n`);
+      }),
+    );
+
+  models
+    .command('unalias')
+    .description('Remove an alias (e.g. end a canary); its version stays and can then be deleted.')
+    .argument('<model>')
+    .argument('<alias>')
+    .addOption(registryOption())
+    .action((name: string, alias: string, flags: RegistryFlag) =>
+      withClient('models unalias', flags, async (client) => {
+        await client.deleteAlias(name, alias);
+        process.stdout.write(`${name}: ${alias} removed\n`);
       }),
     );
 
