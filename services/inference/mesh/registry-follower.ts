@@ -9,7 +9,8 @@ import type { Model__Output } from '../../../shared/generated/infermesh/registry
 import type { ModelVersion__Output } from '../../../shared/generated/infermesh/registry/v1/ModelVersion.js';
 import type { RegistryEvent__Output } from '../../../shared/generated/infermesh/events/v1/RegistryEvent.js';
 import { REGISTRY_STREAM, REGISTRY_STREAM_SPEC, REGISTRY_SUBJECTS, decodeRegistryEvent, type RegistryClient } from '../../../shared/registry-client/index.js';
-import { createKeyedLock, isVersionString, type ModelManager, type ModelRouting } from '../models/index.js';
+import { createKeyedLock } from '../../../shared/concurrency/index.js';
+import { isVersionString, type ModelManager, type ModelRouting } from '../models/index.js';
 import type { ArtifactCache } from './artifact-cache.js';
 import { raceDeadline, sleep } from './deadline.js';
 

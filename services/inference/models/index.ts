@@ -20,4 +20,3 @@ export {
 } from './model-config.js';
 export { scanModelRepository, scanRepositoryModel, isVersionString, MODEL_FILENAME, type RepositoryModel, type RepositoryVersion } from './model-repository.js';
 export { VersionStatistics, mergeBatchStatistics, type Duration } from './version-statistics.js';
-export { createKeyedLock, type KeyedLock } from './keyed-lock.js';

@@ -6,7 +6,7 @@ import { createModelExecutor as defaultCreateExecutor, type CreateModelExecutorO
 import { checkConfigAgainstSignature, parseModelConfig, type ModelConfig } from './model-config.js';
 import { isVersionString, scanModelRepository, scanRepositoryModel, type RepositoryModel } from './model-repository.js';
 import { VersionStatistics, mergeBatchStatistics } from './version-statistics.js';
-import { createKeyedLock } from './keyed-lock.js';
+import { createKeyedLock } from '../../../shared/concurrency/index.js';
 import { createVersionInstruments, type InferenceTelemetry, type VersionInstruments } from '../telemetry/index.js';
 import type { BatchStatistics } from '../execution/index.js';
 

@@ -3,6 +3,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
+import { createKeyedLock } from '../../../shared/concurrency/index.js';
 
 /** An upload in progress: bytes go to a private temp file while being hashed. */
 export interface ArtifactUpload {
@@ -53,7 +54,7 @@ export async function createArtifactStore(root: string): Promise<ArtifactStore> 
   await mkdir(casDir, { recursive: true });
   await rm(tmpDir, { recursive: true, force: true });
   await mkdir(tmpDir, { recursive: true });
-  const locks = new Map<string, Promise<unknown>>();
+  const locks = createKeyedLock();
   const pathOf = (sha256: string) => join(casDir, sha256.slice(0, 2), sha256);
 
   const store: ArtifactStore = {
@@ -88,14 +89,7 @@ export async function createArtifactStore(root: string): Promise<ArtifactStore> 
     },
 
     withLock(sha256, fn) {
-      const previous = locks.get(sha256) ?? Promise.resolve();
-      const run = previous.then(fn, fn);
-      const tail = run.catch(() => undefined);
-      locks.set(sha256, tail);
-      void tail.then(() => {
-        if (locks.get(sha256) === tail) locks.delete(sha256);
-      });
-      return run;
+      return locks.run(sha256, fn);
     },
 
     tempFiles: async () => (await readdir(tmpDir)).map((f) => join(tmpDir, f)),

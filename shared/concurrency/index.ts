@@ -1,0 +1,1 @@
+export { createKeyedLock, type KeyedLock } from './keyed-lock.js';
