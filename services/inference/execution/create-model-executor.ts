@@ -2,8 +2,7 @@ import type { Logger } from '../../../shared/logging/index.js';
 import type { ModelSignature } from '../../../shared/onnx/index.js';
 import type { ModelConfig } from '../models/model-config.js';
 import { createBatchingExecutor, type ExecutorInstruments } from '../batching/index.js';
-import type { ModelExecutor } from './executor.js';
-import type { ModelSource } from './session-options.js';
+import type { ModelExecutor, ModelSource } from './executor.js';
 
 /** What {@link createModelExecutor} needs to build the executor of one model version. */
 export type CreateModelExecutorOptions = ModelSource & {

@@ -69,3 +69,6 @@ export interface ModelExecutor {
   /** Stops taking requests, lets queued and running ones finish, then releases the sessions. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Where a version's ONNX model comes from: a file path or the ONNX bytes. */
+export type ModelSource = { modelPath: string } | { modelBytes: Uint8Array };

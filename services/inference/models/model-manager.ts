@@ -8,13 +8,13 @@ import { isVersionString, scanModelRepository, scanRepositoryModel, type Reposit
 import { VersionStatistics, mergeBatchStatistics } from './version-statistics.js';
 import { createKeyedLock } from '../../../shared/concurrency/index.js';
 import { createVersionInstruments, type InferenceTelemetry, type VersionInstruments } from '../telemetry/index.js';
-import type { BatchStatistics } from '../execution/index.js';
+import type { BatchStatistics, ModelSource } from '../execution/index.js';
 
 /** Lifecycle state of a model version, as RepositoryIndex reports it. */
 export type VersionState = 'LOADING' | 'READY' | 'UNAVAILABLE' | 'UNLOADING';
 
 /** Where a version's ONNX model comes from. */
-export type VersionSource = { modelPath: string } | { modelBytes: Uint8Array };
+export type VersionSource = ModelSource;
 
 /** A version that serves requests: its signature, config, executor and statistics. */
 export interface LoadedVersion {
