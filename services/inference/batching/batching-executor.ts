@@ -11,7 +11,7 @@ import { endSpan, spanTimeMs, startBatchSpan, startOrtRunSpan, startQueueSpan, t
 import { DEFAULT_CURVE_PROBE_BUDGET_MS } from './curve-probe.js';
 import { resolveInstanceDevices, type InstanceGroupSpec } from './devices.js';
 import { formBatch, type BatchCandidate, type BatchPolicy } from './form-batch.js';
-import { prepareInstances, type Slot } from './prepare-instances.js';
+import { prepareInstances, probeFromRequest, type Slot } from './prepare-instances.js';
 import { RequestQueue, type QueueEntry } from './request-queue.js';
 import type { ExecutionThread, ThreadDecision } from './thread-placement.js';
 import type { WarmupSampleSpec } from './warmup.js';
@@ -203,9 +203,9 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
   const batchStats = new Map<number, BatchStatistics>();
   // The policy object is reused: formBatch reads it, the executor updates it.
   const policy: { -readonly [K in keyof BatchPolicy]: BatchPolicy[K] } = {
-    maxBatchSize, preferredBatchSizes: preferred, maxQueueDelayMs, closing: false, arrivalGapMs: undefined,
+    maxBatchSize, preferredBatchSizes: preferred, maxQueueDelayMs, closing: false, arrivalGapMs: undefined, backlog: false,
   };
-  const stats = { executions: 0, running: 0, peakRunning: 0 };
+  const stats = { executions: 0, running: 0, peakRunning: 0, probing: 0 };
   let lastArrivalMs: number | undefined;
   let pumpScheduled = false;
   let wakeTimer: NodeJS.Timeout | undefined;
@@ -268,6 +268,14 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
     let waitUntilMs = Infinity;
     while (free.length > 0 && queue.size > 0) {
       const slot = free[free.length - 1]!;
+      if (slot.probePending && !policy.closing) {
+        const head = firstLive(now);
+        if (head) {
+          free.pop();
+          void measureOnRequest(slot, head.request.inputs);
+          continue;
+        }
+      }
       const d = formBatch(queue.ordered(now), policy, slot.curve ?? NO_CURVE, now);
       if (d.dropped) for (const e of d.dropped) drop(e, dropReason(e));
       if (d.kind === 'idle') continue;
@@ -277,6 +285,8 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       }
       free.pop();
       void runBatch(slot, d.entries, d.rows);
+      // runBatch took its entries out of the queue before its first await.
+      policy.backlog = queue.size > 0;
     }
     instruments?.setQueueDepth(queue.size);
     if (queue.size > 0) wakeAt(Math.min(waitUntilMs, nextSweepMs), now);
@@ -361,6 +371,23 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
     }
   }
 
+  function firstLive(now: number): Entry | undefined {
+    for (const e of queue.ordered(now)) if (e.deadlineMs > now && !e.request.signal?.aborted) return e;
+    return undefined;
+  }
+
+  /** The first request shows the shapes the load-time probe lacked: the slot measures its curve on them, then serves. */
+  async function measureOnRequest(slot: Slot, inputs: Readonly<Record<string, Tensor>>): Promise<void> {
+    slot.busy = true;
+    stats.probing++;
+    await probeFromRequest(slot, inputs, maxBatchSize, probeBudgetMs, logger);
+    slot.busy = false;
+    stats.probing--;
+    free.push(slot);
+    publishCurves(true);
+    schedulePump();
+  }
+
   function fetchNames(entries: readonly Entry[]): readonly string[] {
     const first = entries[0]!.request.outputNames;
     if (first.length === 0) return outputNamesAll;
@@ -375,7 +402,7 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
   }
 
   function maybeDrained(): void {
-    if (policy.closing && drained && queue.size === 0 && stats.running === 0) drained();
+    if (policy.closing && drained && queue.size === 0 && stats.running === 0 && stats.probing === 0) drained();
   }
 
   const profile = (): ExecutorProfile => ({
@@ -434,8 +461,11 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
         request, rows, key, deadlineMs, signal: request.signal, level: priority, enqueuedAtMs: now, enqueuedNs: process.hrtime.bigint(), resolve, reject, queued: false,
         queueSpan: startQueueSpan(instruments, request.traceContext, priority),
       };
+      if (queue.size === 0) {
+        nextSweepMs = now + SWEEP_INTERVAL_MS;
+        policy.backlog = false;
+      }
       queue.push(entry);
-      if (queue.size === 1) nextSweepMs = now + SWEEP_INTERVAL_MS;
       if (free.length > 0) schedulePump();
       else wakeAt(nextSweepMs, now);
     });

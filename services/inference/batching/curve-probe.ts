@@ -1,5 +1,5 @@
 import type { Tensor } from 'onnxruntime-node';
-import { ELEMENT_SIZE, type ModelSignature } from '../../../shared/onnx/index.js';
+import { ELEMENT_SIZE, datatypeFromOrt, type ModelSignature } from '../../../shared/onnx/index.js';
 import type { SessionRunner } from './session-runner.js';
 import type { ThroughputCurve } from './throughput-curve.js';
 import { zeroTensor, type WarmupSampleSpec } from './warmup.js';
@@ -8,6 +8,8 @@ import { zeroTensor, type WarmupSampleSpec } from './warmup.js';
 export const DEFAULT_CURVE_PROBE_BUDGET_MS = 300;
 /** Timed runs per batch size at most (after one untimed run at that size). */
 const PROBE_RUNS = 5;
+/** Untimed runs before the first size (a session's first runs after warm-up are still slow: arenas grow). */
+const FIRST_SIZE_UNTIMED_RUNS = 3;
 /** Largest synthetic batch the probe allocates, in bytes over all inputs. */
 export const MAX_PROBE_BATCH_BYTES = 64 * 1024 * 1024;
 /** Bytes a BYTES element is counted as in that bound. */
@@ -52,6 +54,24 @@ export function probeShape(signature: ModelSignature, warmup: readonly WarmupSam
   return { inputs, rowBytes };
 }
 
+/**
+ * The shape of probe inputs taken from a served request's (batched) inputs:
+ * for models whose dynamic dimensions no warm-up sample fixes, the curve is
+ * measured when the first request shows them.
+ */
+export function probeShapeOf(inputs: Readonly<Record<string, Tensor>>): ProbeShape | { readonly unavailable: string } {
+  const shaped: ProbeShape['inputs'][number][] = [];
+  let rowBytes = 0;
+  for (const [name, t] of Object.entries(inputs)) {
+    const datatype = datatypeFromOrt(t.type);
+    if (!datatype) return { unavailable: `input '${name}' has ORT type ${t.type}` };
+    const rowDims = t.dims.slice(1);
+    rowBytes += rowDims.reduce((a, b) => a * b, 1) * (ELEMENT_SIZE[datatype] ?? STRING_ELEMENT_BYTES);
+    shaped.push({ name, datatype, rowDims });
+  }
+  return { inputs: shaped, rowBytes };
+}
+
 /** The synthetic (all-zero) feeds of `shape`; for an unbatched shape `rows` is ignored. */
 export function probeInputs(shape: ProbeShape, batched: boolean): ProbeInputs {
   return (rows) => {
@@ -83,7 +103,7 @@ export interface ProbeOptions {
 }
 
 export interface ProbeResult {
-  /** Typical ORT run time per measured size, in ns (ascending sizes). */
+  /** ORT's run time per measured size (the fastest run), in ns (ascending sizes). */
   readonly runNs: ReadonlyMap<number, number>;
   /** Session runs made (untimed ones included). */
   readonly runs: number;
@@ -93,9 +113,9 @@ export interface ProbeResult {
 
 /**
  * Measures ORT's run time at each size, ascending, within the budget: one
- * untimed run at a size (buffers sized for it), then up to 5 timed runs or
- * that size's share of the budget, whichever comes first; the median goes
- * into the curve. A size whose estimated time (from the last one's time per
+ * untimed run at a size (buffers sized for it; three before the first size), then up to 5 timed runs or
+ * that size's share of the budget, whichever comes first; the fastest goes
+ * into the curve (other work on the machine only ever slows a run down). A size whose estimated time (from the last one's time per
  * row) would overrun the budget left is not started.
  */
 export async function probeCurve(options: ProbeOptions): Promise<ProbeResult> {
@@ -111,19 +131,21 @@ export async function probeCurve(options: ProbeOptions): Promise<ProbeResult> {
     if (perRowNs > 0 && (2 * perRowNs * size) / 1e6 > leftMs) break;
     const feeds = options.inputs(size);
     const sizeStart = performance.now();
-    await runner.run(feeds, runner.outputNames, false);
-    runs++;
+    for (let i = runs === 0 ? FIRST_SIZE_UNTIMED_RUNS : 1; i > 0; i--) {
+      await runner.run(feeds, runner.outputNames, false);
+      runs++;
+    }
     const times: number[] = [];
     while (times.length < PROBE_RUNS && (times.length === 0 || performance.now() - sizeStart < sliceMs)) {
       times.push(Number((await runner.run(feeds, runner.outputNames, false)).runNs));
       runs++;
     }
-    times.sort((a, b) => a - b);
-    const median = times[times.length >> 1]!;
-    runNs.set(size, median);
-    options.curve?.setProbe(size, median, times.length);
-    perRowNs = median / size;
-    if (options.stopAtNs !== undefined && median >= options.stopAtNs) return { runNs, runs, stopped: true };
+    // Interference only ever adds time: the fastest run is the model's own.
+    const fastest = Math.min(...times);
+    runNs.set(size, fastest);
+    options.curve?.setProbe(size, fastest, times.length);
+    perRowNs = fastest / size;
+    if (options.stopAtNs !== undefined && fastest >= options.stopAtNs) return { runNs, runs, stopped: true };
   }
   return { runNs, runs, stopped: false };
 }

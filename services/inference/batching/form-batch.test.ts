@@ -13,7 +13,7 @@ function req(id: number, extra: Partial<Req> = {}): Req {
 }
 
 function policy(extra: Partial<BatchPolicy> = {}): BatchPolicy {
-  return { maxBatchSize: 32, preferredBatchSizes: [], maxQueueDelayMs: 0, closing: false, arrivalGapMs: undefined, ...extra };
+  return { maxBatchSize: 32, preferredBatchSizes: [], maxQueueDelayMs: 0, closing: false, arrivalGapMs: undefined, backlog: false, ...extra };
 }
 
 /** A measured curve from batch times in µs per size (rows/s = size / time). */
@@ -99,6 +99,12 @@ describe('formBatch', () => {
     expect(formBatch(lone, { ...p, arrivalGapMs: 0.1 }, peakAt4(), NOW)).toMatchObject({ kind: 'wait' });
   });
 
+  it('does not wait again for requests the last batch left behind', () => {
+    const p = policy({ maxQueueDelayMs: 0.5 });
+    expect(formBatch([req(0)], p, peakAt4(), NOW)).toMatchObject({ kind: 'wait' });
+    expect(formBatch([req(0)], { ...p, backlog: true }, peakAt4(), NOW)).toMatchObject({ kind: 'run', rows: 1 });
+  });
+
   it('without a measured curve takes as many rows as fit (maxBatchSize)', () => {
     const unmeasured = new ThroughputCurve(32);
     expect(drain(Array.from({ length: 40 }, (_, i) => req(i)), policy(), unmeasured)).toEqual([32, 8]);
@@ -148,10 +154,14 @@ describe('ThroughputCurve', () => {
     const eight = curve.points().find((p) => p.batchSize === 8)!;
     expect(eight).toMatchObject({ source: 'runs', runs: 25 });
     expect(eight.rowsPerSecond).toBeGreaterThan(950);
-    // One slow batch moves the average by the smoothing weight (0.2), not all the way.
+    // One batch 10x slower moves the average by the smoothing weight (0.2) of a doubling, no more.
     const before = curve.batchMs(8);
     curve.record(8, 80_000_000);
-    expect(curve.batchMs(8)).toBeCloseTo(0.8 * before + 0.2 * 80);
+    expect(curve.batchMs(8)).toBeCloseTo(before * 1.2);
+    expect(curve.bestSize(32)).toBe(8);
+    // A lasting change gets through within a few batches.
+    for (let i = 0; i < 10; i++) curve.record(8, 80_000_000);
+    expect(curve.bestSize(32)).toBe(4);
   });
 
   it('keeps a bounded number of sizes and ignores sizes outside 1..maxBatchSize', () => {

@@ -30,6 +30,12 @@ export interface BatchPolicy {
    * would not fill within the window: it runs at once instead of waiting.
    */
   readonly arrivalGapMs: number | undefined;
+  /**
+   * The last batch left requests behind (it was formed at a smaller size than
+   * the rows waiting): those go on at the best size for them without waiting
+   * for the window again. Waiting to fill a batch is for a queue that was emptied.
+   */
+  readonly backlog: boolean;
 }
 
 /** What to do now with the queue. */
@@ -56,7 +62,7 @@ export type BatchDecision<E> =
  * - with no curve, as many rows as fit in maxBatchSize.
  * Short of its target, a batch waits while the oldest request's
  * maxQueueDelay window is open, unless requests arrive further apart than
- * the window; then it runs what it has (on the curve: its best size for
+ * the window or the last batch left these behind; then it runs what it has (on the curve: its best size for
  * those rows).
  */
 export function formBatch<E extends BatchCandidate>(entries: Iterable<E>, policy: BatchPolicy, curve: CurveView, nowMs: number): BatchDecision<E> {
@@ -137,6 +143,7 @@ function take<E extends BatchCandidate>(picked: readonly E[], target: number, ma
 
 /** When the batch should next be looked at, if it is worth waiting for more rows; undefined: run now. */
 function waitUntil(policy: BatchPolicy, oldestMs: number, nowMs: number): number | undefined {
+  if (policy.backlog) return undefined;
   const untilMs = oldestMs + policy.maxQueueDelayMs;
   const leftMs = untilMs - nowMs;
   if (leftMs <= 0) return undefined;

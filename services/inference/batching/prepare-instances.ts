@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { invalidArgument } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { ModelSignature } from '../../../shared/onnx/index.js';
-import { probeCurve, probeInputs, probeShape, probeSizes, type ProbeShape } from './curve-probe.js';
+import { probeCurve, probeInputs, probeShape, probeShapeOf, probeSizes, type ProbeShape } from './curve-probe.js';
+import type { Tensor } from 'onnxruntime-node';
 import type { Device } from './devices.js';
 import { createInstancePool, type Instance, type InstancePool } from './instance-pool.js';
 import { decideByMeasurement, initialThread, measureHandoffNs, type ExecutionThread, type ThreadDecision } from './thread-placement.js';
@@ -22,6 +23,8 @@ export interface Slot {
   warmupRuns: number;
   /** Session runs the load-time measurement made on it. */
   probeRuns: number;
+  /** The curve is still to be measured, on the shapes of the first request (no warm-up sample fixed the model's dynamic dimensions). */
+  probePending: boolean;
   executions: number;
   busy: boolean;
 }
@@ -109,7 +112,13 @@ async function setUp(options: PrepareOptions, thread: 'main' | 'worker', shape: 
   });
   const batched = options.maxBatchSize > 0;
   const slots: Slot[] = pool.instances.map((instance) => ({
-    instance, curve: batched ? new ThroughputCurve(options.maxBatchSize) : undefined, warmupRuns: 0, probeRuns: 0, executions: 0, busy: false,
+    instance,
+    curve: batched ? new ThroughputCurve(options.maxBatchSize) : undefined,
+    warmupRuns: 0,
+    probeRuns: 0,
+    probePending: batched && options.probeBudgetMs > 0 && 'unavailable' in shape,
+    executions: 0,
+    busy: false,
   }));
   try {
     const samples = options.warmup.map((s, i) => warmupTensors(s, i));
@@ -153,5 +162,24 @@ async function setUp(options: PrepareOptions, thread: 'main' | 'worker', shape: 
   } catch (err) {
     await pool.close();
     throw err;
+  }
+}
+
+/**
+ * Measures a slot's curve on the shapes of a served request's inputs (all
+ * zeros, like the load-time probe), within `budgetMs`; a failure leaves the
+ * curve to be learnt from served batches. Never rejects.
+ */
+export async function probeFromRequest(slot: Slot, inputs: Readonly<Record<string, Tensor>>, maxBatchSize: number, budgetMs: number, logger: Logger): Promise<void> {
+  slot.probePending = false;
+  const shape = probeShapeOf(inputs);
+  if ('unavailable' in shape || !slot.curve) return;
+  try {
+    const probe = await probeCurve({
+      runner: slot.instance.runner, inputs: probeInputs(shape, true), sizes: probeSizes(maxBatchSize), budgetMs, rowBytes: shape.rowBytes, curve: slot.curve,
+    });
+    slot.probeRuns += probe.runs;
+  } catch (err) {
+    logger.warn('throughput probe on request shapes failed; the curve is learnt from served batches', { instance: slot.instance.index, error: (err as Error).message });
   }
 }

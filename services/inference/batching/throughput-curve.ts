@@ -4,7 +4,8 @@ import type { ThroughputPoint } from '../execution/executor.js';
  * One instance's throughput curve: how long ORT takes to run a batch of each
  * size, measured at load (see curve-probe.ts) and kept up to date from the
  * batches the instance actually runs (an exponentially weighted moving
- * average per size). The scheduler asks it which batch size gives the most
+ * average per size, each run's weight bounded so that one outlier cannot
+ * flip the choice). The scheduler asks it which batch size gives the most
  * rows per second.
  *
  * Sizes that were neither probed nor run are interpolated linearly in batch
@@ -60,7 +61,7 @@ export class ThroughputCurve implements CurveView {
     return this.probed;
   }
 
-  /** Sets the load-time figure of `size`: the typical time of `runs` runs, in ns. */
+  /** Sets the load-time figure of `size`: its run time in ns, measured over `runs` runs. */
   setProbe(size: number, ns: number, runs: number): void {
     if (!this.valid(size, ns)) return;
     const knot = this.knot(size, true);
@@ -76,7 +77,11 @@ export class ThroughputCurve implements CurveView {
     if (!this.valid(size, ns)) return;
     const knot = this.knot(size, this.knots.length < this.maxPoints);
     if (!knot) return;
-    knot.ns = knot.runs === 0 ? ns : knot.ns + this.smoothing * (ns - knot.ns);
+    // One run slowed by other work (or a lucky one) moves the average by at
+    // most the smoothing weight of a halving or doubling; a lasting change
+    // still gets through within a few batches.
+    const observed = knot.runs === 0 ? ns : Math.min(2 * knot.ns, Math.max(knot.ns / 2, ns));
+    knot.ns = knot.runs === 0 ? ns : knot.ns + this.smoothing * (observed - knot.ns);
     knot.runs++;
     knot.source = 'runs';
     this.peakCache = undefined;
