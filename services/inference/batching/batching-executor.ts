@@ -278,7 +278,7 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       }
       const d = formBatch(queue.ordered(now), policy, slot.curve ?? NO_CURVE, now);
       if (d.dropped) for (const e of d.dropped) drop(e, dropReason(e));
-      if (d.kind === 'idle') continue;
+      if (d.kind === 'idle') break;
       if (d.kind === 'wait') {
         waitUntilMs = d.untilMs;
         break;
