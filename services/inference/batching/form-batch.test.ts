@@ -99,6 +99,13 @@ describe('formBatch', () => {
     expect(formBatch(lone, { ...p, arrivalGapMs: 0.1 }, peakAt4(), NOW)).toMatchObject({ kind: 'wait' });
   });
 
+  it('does not wait when the rows waiting do not fit the batch', () => {
+    const p = policy({ maxQueueDelayMs: 0.5 });
+    // 3 + 2 rows pass the peak of 4: the 3 go now rather than wait for a fourth.
+    expect(formBatch([req(0, { rows: 3 }), req(1, { rows: 2 })], p, peakAt4(), NOW)).toMatchObject({ kind: 'run', rows: 3 });
+    expect(formBatch([req(0, { rows: 3 }), req(1, { rows: 2 })], { ...p, maxBatchSize: 4 }, new ThroughputCurve(4), NOW)).toMatchObject({ kind: 'run', rows: 3 });
+  });
+
   it('does not wait again for requests the last batch left behind', () => {
     const p = policy({ maxQueueDelayMs: 0.5 });
     expect(formBatch([req(0)], p, peakAt4(), NOW)).toMatchObject({ kind: 'wait' });

@@ -77,6 +77,7 @@ export function formBatch<E extends BatchCandidate>(entries: Iterable<E>, policy
   const picked: E[] = [];
   let rows = 0;
   let oldestMs = Infinity;
+  let full = false;
   for (const e of entries) {
     if (e.deadlineMs <= nowMs || e.signal?.aborted) {
       (dropped ??= []).push(e);
@@ -97,6 +98,8 @@ export function formBatch<E extends BatchCandidate>(entries: Iterable<E>, policy
       if (!urgent) break;
       if (rows + e.rows > maxBatchSize) continue;
     } else if (rows + e.rows > (urgent ? maxBatchSize : limit)) {
+      // Rows are waiting that do not fit: the batch is as full as it gets.
+      full = true;
       continue;
     }
     picked.push(e);
@@ -108,14 +111,14 @@ export function formBatch<E extends BatchCandidate>(entries: Iterable<E>, policy
   if (maxBatchSize === 0 || policy.closing) return { kind: 'run', entries: picked, rows, dropped };
 
   if (!useCurve) {
-    if (rows >= maxBatchSize) return { kind: 'run', entries: picked, rows, dropped };
+    if (rows >= maxBatchSize || full) return { kind: 'run', entries: picked, rows, dropped };
     const preferred = policy.preferredBatchSizes.find((p) => p <= rows);
     if (preferred !== undefined) return { kind: 'run', ...take(picked, preferred, maxBatchSize, -Infinity), dropped };
     const untilMs = waitUntil(policy, oldestMs, nowMs);
     return untilMs === undefined ? { kind: 'run', entries: picked, rows, dropped } : { kind: 'wait', untilMs, dropped };
   }
 
-  if (rows < limit) {
+  if (rows < limit && !full) {
     const untilMs = waitUntil(policy, oldestMs, nowMs);
     if (untilMs !== undefined) return { kind: 'wait', untilMs, dropped };
   }
