@@ -305,7 +305,7 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       endSpan(e.queueSpan, undefined, dispatchedMs);
     }
     const placement = { size: entries.length, device: slot.instance.device, instance: slot.instance.index };
-    const batchSpan = startBatchSpan(instruments, entries.map((e) => e.request.traceContext), placement, dispatchedMs);
+    const batchSpan = instruments?.tracer ? startBatchSpan(instruments, entries.map((e) => e.request.traceContext), placement, dispatchedMs) : undefined;
     try {
       const lone = entries.length === 1;
       const feeds = lone ? entries[0]!.request.inputs : concatInputs(entries.map((e) => e.request.inputs), rows);

@@ -74,7 +74,13 @@ export async function prepareInstances(options: PrepareOptions): Promise<Prepare
     const decision: ThreadDecision = { thread, setting: 'auto', reason: `not measured (${shape.unavailable}): by model size (${options.modelBytes.byteLength} bytes)` };
     return { ...(await setUp(options, thread, shape, cores)), decision, probeNote };
   }
-  const handoffNs = await measureHandoffNs();
+  let handoffNs: number;
+  try {
+    handoffNs = await measureHandoffNs();
+  } catch (err) {
+    const decision: ThreadDecision = { thread: 'main', setting: 'auto', reason: `a worker thread could not be started to measure a hand-off (${(err as Error).message})` };
+    return { ...(await setUp(options, 'main', shape, cores)), decision, probeNote };
+  }
   const onMain = await setUp(options, 'main', shape, cores, handoffNs * CLEAR_WORKER_HANDOFFS);
   let decision: ThreadDecision;
   if (onMain.stopped !== undefined) {

@@ -117,5 +117,9 @@ export function measureHandoffNs(): Promise<number> {
     } finally {
       await worker.terminate();
     }
-  })());
+  })().catch((err: unknown) => {
+    // Not remembered: a later load measures again.
+    handoff = undefined;
+    throw err;
+  }));
 }
