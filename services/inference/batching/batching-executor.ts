@@ -185,6 +185,7 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
     logger,
   });
   const outputNamesAll = pool.instances[0]!.runner.outputNames;
+  const onWorker = decision.thread === 'worker';
   const peaks = slots.map((s) => (s.curve?.measured ? s.curve.bestSize(maxBatchSize) : undefined));
   logger.info('executor ready', {
     instances: slots.map((s) => s.instance.device),
@@ -333,7 +334,9 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       const outputNs = process.hrtime.bigint();
       stats.executions++;
       slot.executions++;
-      slot.curve?.record(rows, Number(runNs));
+      // The node's own work on the batch: assembly, slicing, and on a worker the
+      // hand-off (on the event-loop thread that wait is other requests' work).
+      slot.curve?.record(rows, Number(runNs), Number(assembledNs - startNs + (outputNs - inferNs) + (onWorker ? waitNs : 0n)));
       const size = maxBatchSize === 0 ? 1 : rows;
       const s = batchStats.get(size) ?? { batchSize: size, count: 0, computeInputNs: 0n, computeInferNs: 0n, computeOutputNs: 0n };
       s.count++;
@@ -407,7 +410,9 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
 
   const profile = (): ExecutorProfile => ({
     executionThread: { thread: decision.thread, setting: decision.setting, reason: decision.reason },
-    curves: slots.flatMap((s) => (s.curve ? [{ instance: s.instance.index, device: s.instance.device, points: s.curve.points() }] : [])),
+    curves: slots.flatMap((s) =>
+      s.curve ? [{ instance: s.instance.index, device: s.instance.device, batchOverheadUs: Math.round(s.curve.batchOverheadNs / 1000), points: s.curve.points() }] : [],
+    ),
   });
 
   /** Refreshes the throughput gauges (the mean over instances per size), at most once per interval unless forced. */

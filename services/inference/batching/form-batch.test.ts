@@ -171,6 +171,22 @@ describe('ThroughputCurve', () => {
     expect(curve.bestSize(32)).toBe(4);
   });
 
+  it('counts the node\'s per-batch work: a size ORT alone runs slower per row can win once it is added', () => {
+    // ORT: 10 µs for 1 row, 25 µs for 2 (slower per row); the node spends 50 µs per batch besides.
+    const curve = curveOf(2, { 1: 10, 2: 25 });
+    expect(curve.bestSize(2)).toBe(1);
+    curve.setProbeOverhead(50_000);
+    expect(curve.bestSize(2)).toBe(2);
+    expect(curve.rowsPerSecond(2)).toBeCloseTo(2e9 / 75_000);
+    expect(curve.batchMs(1)).toBeCloseTo(0.06);
+    // Served batches then measure it; the load-time figure no longer applies.
+    curve.record(1, 10_000, 0);
+    expect(curve.batchOverheadNs).toBe(0);
+    curve.setProbeOverhead(50_000);
+    expect(curve.batchOverheadNs).toBe(0);
+    expect(curve.bestSize(2)).toBe(1);
+  });
+
   it('keeps a bounded number of sizes and ignores sizes outside 1..maxBatchSize', () => {
     const curve = new ThroughputCurve(1000, { maxPoints: 4 });
     for (let size = 1; size <= 10; size++) curve.record(size, 1000 * size);

@@ -1,8 +1,10 @@
 import type { ThroughputPoint } from '../execution/executor.js';
 
 /**
- * One instance's throughput curve: how long ORT takes to run a batch of each
- * size, measured at load (see curve-probe.ts) and kept up to date from the
+ * One instance's throughput curve: how long a batch of each size costs the
+ * instance, ORT's run plus the node's own per-batch work around it (batch
+ * assembly, the hand-off to a worker, output slicing: one figure for every
+ * size), measured at load (see curve-probe.ts) and kept up to date from the
  * batches the instance actually runs (an exponentially weighted moving
  * average per size, each run's weight bounded so that one outlier cannot
  * flip the choice). The scheduler asks it which batch size gives the most
@@ -50,6 +52,9 @@ export class ThroughputCurve implements CurveView {
   private readonly maxPoints: number;
   private probed = false;
   private peakCache: number | undefined;
+  /** The per-batch work outside ORT, in ns, and the batches it rests on. */
+  private overheadNs = 0;
+  private overheadRuns = 0;
 
   /** @param maxBatchSize the largest size the curve describes (>= 1). */
   constructor(readonly maxBatchSize: number, options: ThroughputCurveOptions = {}) {
@@ -72,30 +77,57 @@ export class ThroughputCurve implements CurveView {
     this.peakCache = undefined;
   }
 
-  /** Folds one served batch of `size` rows that ORT ran in `ns` into the curve. */
-  record(size: number, ns: number): void {
+  /** Sets the load-time figure of the per-batch work outside ORT, in ns (served batches then take over). */
+  setProbeOverhead(ns: number): void {
+    if (this.overheadRuns > 0 || !Number.isFinite(ns) || ns < 0) return;
+    this.overheadNs = ns;
+    this.peakCache = undefined;
+  }
+
+  /**
+   * Folds one served batch of `size` rows into the curve: ORT ran it in
+   * `ns`, and the node spent `overheadNs` on it besides.
+   */
+  record(size: number, ns: number, overheadNs?: number): void {
+    if (overheadNs !== undefined && Number.isFinite(overheadNs) && overheadNs >= 0) {
+      this.overheadNs = this.overheadRuns === 0 ? overheadNs : this.smoothed(this.overheadNs, overheadNs);
+      this.overheadRuns++;
+      this.peakCache = undefined;
+    }
     if (!this.valid(size, ns)) return;
     const knot = this.knot(size, this.knots.length < this.maxPoints);
     if (!knot) return;
-    // One run slowed by other work (or a lucky one) moves the average by at
-    // most the smoothing weight of a halving or doubling; a lasting change
-    // still gets through within a few batches.
-    const observed = knot.runs === 0 ? ns : Math.min(2 * knot.ns, Math.max(knot.ns / 2, ns));
-    knot.ns = knot.runs === 0 ? ns : knot.ns + this.smoothing * (observed - knot.ns);
+    knot.ns = knot.runs === 0 ? ns : this.smoothed(knot.ns, ns);
     knot.runs++;
     knot.source = 'runs';
     this.peakCache = undefined;
   }
 
-  /** Rows per second at `size` (interpolated when not known); NaN when nothing is known. */
+  /** The per-batch work outside ORT the curve counts, in ns. */
+  get batchOverheadNs(): number {
+    return this.overheadNs;
+  }
+
+  /**
+   * One observation into a moving average: a run slowed by other work (or a
+   * lucky one) moves it by at most the smoothing weight of a doubling or
+   * halving, so one outlier cannot flip the choice; a lasting change still
+   * gets through within a few batches.
+   */
+  private smoothed(average: number, observed: number): number {
+    const bounded = average === 0 ? observed : Math.min(2 * average, Math.max(average / 2, observed));
+    return average + this.smoothing * (bounded - average);
+  }
+
+  /** Rows per second at `size`, the per-batch work included (interpolated when not known); NaN when nothing is known. */
   rowsPerSecond(size: number): number {
     const ns = this.batchNs(size);
-    return Number.isNaN(ns) ? NaN : (size * 1e9) / ns;
+    return Number.isNaN(ns) ? NaN : (size * 1e9) / (ns + this.overheadNs);
   }
 
   batchMs(size: number): number {
     const ns = this.batchNs(size);
-    return Number.isNaN(ns) ? 0 : ns / 1e6;
+    return Number.isNaN(ns) ? 0 : (ns + this.overheadNs) / 1e6;
   }
 
   bestSize(limit: number): number {
@@ -107,11 +139,11 @@ export class ThroughputCurve implements CurveView {
 
   /** The known points, ascending by size. */
   points(): ThroughputPoint[] {
-    return this.knots.map((k) => ({ batchSize: k.size, rowsPerSecond: (k.size * 1e9) / k.ns, runs: k.runs, source: k.source }));
+    return this.knots.map((k) => ({ batchSize: k.size, rowsPerSecond: (k.size * 1e9) / (k.ns + this.overheadNs), runs: k.runs, source: k.source }));
   }
 
   /**
-   * Between knots rows/s is monotonic in the size (batch time linear in it),
+   * Between knots rows/s is monotonic in the size (batch cost linear in it),
    * so the best size up to n is a knot or n itself.
    */
   private argmax(n: number): number {
@@ -119,14 +151,14 @@ export class ThroughputCurve implements CurveView {
     let bestRate = -1;
     for (const k of this.knots) {
       if (k.size > n) break;
-      const rate = k.size / k.ns;
+      const rate = k.size / (k.ns + this.overheadNs);
       if (rate > bestRate) {
         best = k.size;
         bestRate = rate;
       }
     }
     if (best !== n) {
-      const rate = n / this.batchNs(n);
+      const rate = n / (this.batchNs(n) + this.overheadNs);
       if (rate > bestRate) best = n;
     }
     return best;

@@ -52,7 +52,7 @@ export interface BatchStatistics {
 /** One batch size of an instance's throughput curve. */
 export interface ThroughputPoint {
   readonly batchSize: number;
-  /** Rows per second ORT runs at this size (a moving average of the batch time). */
+  /** Rows per second a batch of this size runs at: ORT's run plus the node's own per-batch work (moving averages). */
   readonly rowsPerSecond: number;
   /** Runs the figure rests on (load-time probe runs and served batches). */
   readonly runs: number;
@@ -65,7 +65,13 @@ export interface ExecutorProfile {
   /** Where the sessions run, the setting that led there, and why. */
   readonly executionThread: { readonly thread: 'main' | 'worker'; readonly setting: 'auto' | 'main' | 'worker'; readonly reason: string };
   /** Each instance's throughput curve (none when the model does not batch). */
-  readonly curves: readonly { readonly instance: number; readonly device: string; readonly points: readonly ThroughputPoint[] }[];
+  readonly curves: readonly {
+    readonly instance: number;
+    readonly device: string;
+    /** The node's per-batch work outside ORT the curve counts (assembly, hand-off to a worker, slicing), in µs. */
+    readonly batchOverheadUs: number;
+    readonly points: readonly ThroughputPoint[];
+  }[];
 }
 
 /** Executes one model version. Created ready (sessions loaded, warm-up done). */
