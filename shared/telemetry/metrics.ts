@@ -35,6 +35,8 @@ export interface InferenceMetrics {
   batchSize: Histogram<ModelLabels>;
   /** `infermesh_inference_queue_depth{model,version}`: requests waiting now. */
   queueDepth: Gauge<ModelLabels>;
+  /** `infermesh_inference_batch_rows_per_second{model,version,batch_size}`: the throughput curve the scheduler picks batch sizes from (mean over instances). */
+  batchRowsPerSecond: Gauge<ModelLabels | 'batch_size'>;
   /** `infermesh_models_loaded{device}`: model versions with a ready session. */
   modelsLoaded: Gauge<'device'>;
   /** `infermesh_device_memory_used_bytes{device}`: memory the node's sessions hold per device. */
@@ -99,6 +101,12 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
       registers,
     }),
     queueDepth: new Gauge({ name: 'infermesh_inference_queue_depth', help: 'Requests waiting in the batching queue.', labelNames: modelLabels, registers }),
+    batchRowsPerSecond: new Gauge({
+      name: 'infermesh_inference_batch_rows_per_second',
+      help: 'Rows per second ONNX Runtime runs at each batch size (measured at load, then a moving average of served batches).',
+      labelNames: ['model', 'version', 'batch_size'],
+      registers,
+    }),
     modelsLoaded: new Gauge({ name: 'infermesh_models_loaded', help: 'Model versions with a ready session, per device.', labelNames: ['device'], registers }),
     deviceMemoryUsedBytes: new Gauge({
       name: 'infermesh_device_memory_used_bytes',

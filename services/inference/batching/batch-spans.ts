@@ -13,7 +13,8 @@ import { isSampledContext, type VersionInstruments } from '../telemetry/index.js
  */
 
 /** What the executor needs of its version's instruments. */
-export type ExecutorInstruments = Pick<VersionInstruments, 'tracer' | 'spanAttributes' | 'recordBatch' | 'setQueueDepth'>;
+export type ExecutorInstruments = Pick<VersionInstruments, 'tracer' | 'spanAttributes' | 'recordBatch' | 'setQueueDepth'> &
+  Partial<Pick<VersionInstruments, 'setBatchRowsPerSecond'>>;
 
 /**
  * Span times in epoch ms with sub-ms precision. Every span here gets explicit

@@ -7,7 +7,7 @@ import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import { silentLogger } from '../../../shared/logging/index.js';
 import type { ExecutionRequest, ExecutionResult } from '../execution/executor.js';
 import { createBatchingExecutor, type BatchingConfig, type BatchingExecutor, type Clock } from './batching-executor.js';
-import { addOneModel, stringIdentityModel } from './sample-models.js';
+import { addOneModel, mlpModel, stringIdentityModel } from './sample-models.js';
 import { PACKAGED_MODELS, packagedModelPath } from '../../../shared/onnx/index.js';
 
 const open: BatchingExecutor[] = [];
@@ -245,10 +245,11 @@ describe.each(['worker', 'main'] as const)('sessions on the %s thread', (thread)
       expect(stats.map((s) => s.executionCount).reduce((a, b) => a + b)).toBe(20);
       for (const s of stats) {
         expect(s.executionCount).toBeGreaterThan(0);
-        // Threads default so that the CPU instances share the cores: 4 cores / 2 instances.
-        expect(s.intraOpThreads).toBe(2);
         expect(s.interOpThreads).toBe(1);
       }
+      // Threads default so that the CPU instances share the cores: 4 cores / 2 instances on the
+      // event-loop thread; on workers one core stays with the event loop, 3 cores / 2 instances.
+      expect(stats.map((s) => s.intraOpThreads)).toEqual(thread === 'main' ? [2, 2] : [2, 1]);
     });
 
     it('a single instance runs one batch at a time', async () => {
@@ -296,7 +297,8 @@ describe.each(['worker', 'main'] as const)('sessions on the %s thread', (thread)
         );
         expect(e.devices).toEqual(['cpu', 'cpu', 'cpu']);
         expect(e.notes.join('\n')).toMatch(/cuda:0: the CUDA execution provider cannot be used.*run on the CPU/);
-        expect(e.instanceStatistics().map((s) => s.intraOpThreads)).toEqual([2, 2, 2]);
+        // 6 cores over 3 CPU instances; on workers 5 of them (one stays with the event loop).
+        expect(e.instanceStatistics().map((s) => s.intraOpThreads)).toEqual(thread === 'main' ? [2, 2, 2] : [2, 2, 1]);
         expectOwnOutput(await e.execute(request(7)), 7);
       });
     });
@@ -326,5 +328,114 @@ describe.each(['worker', 'main'] as const)('sessions on the %s thread', (thread)
       const bad = await rejection(executor({ maxBatchSize: 4, warmup: [{ inputs: { x: { datatype: 'FP32', shape: [1, 4], data: [1] } } }] }));
       expect(bad.message).toMatch(/warmup\[0\]\.inputs\.x: expected 'zeros' or 4 element/);
     });
+  });
+});
+
+describe('the throughput curve', () => {
+  const fixed = () => mlpModel({ inputWidth: 4, hiddenWidth: 8, layers: 1, outputWidth: 4 });
+  const mlpRequest = (rows = 1): ExecutionRequest => ({
+    inputs: { x: new Tensor('float32', new Float32Array(rows * 4).fill(0.5), [rows, 4]) }, outputNames: [], priority: 0, deadlineMs: Infinity,
+  });
+
+  it('is measured at load at the powers of two up to maxBatchSize, and updated from the batches served', async () => {
+    const published = new Map<number, number>();
+    const instruments = { tracer: undefined, spanAttributes: {}, recordBatch: () => {}, setQueueDepth: () => {}, setBatchRowsPerSecond: (s: number, r: number) => published.set(s, r) };
+    const e = await createBatchingExecutor({ modelBytes: fixed(), config: { maxBatchSize: 12 }, logger: silentLogger, instruments });
+    open.push(e);
+    const [curve] = e.profile().curves;
+    expect(curve!.points.map((p) => [p.batchSize, p.source])).toEqual([[1, 'probe'], [2, 'probe'], [4, 'probe'], [8, 'probe'], [12, 'probe']]);
+    expect(e.instanceStatistics()[0]!.probeRuns).toBeGreaterThanOrEqual(10);
+    // The gauge gets the load-time figures at once.
+    expect([...published.keys()].sort((a, b) => a - b)).toEqual([1, 2, 4, 8, 12]);
+    expect(published.get(4)).toBe(curve!.points[2]!.rowsPerSecond);
+    // A request of 3 rows runs alone as sent: size 3 joins the curve from that run.
+    await e.execute(mlpRequest(3));
+    const three = e.profile().curves[0]!.points.find((p) => p.batchSize === 3);
+    expect(three).toMatchObject({ source: 'runs', runs: 1 });
+    const before = e.profile().curves[0]!.points.find((p) => p.batchSize === 1)!;
+    for (let i = 0; i < 3; i++) await e.execute(mlpRequest(1));
+    expect(e.profile().curves[0]!.points.find((p) => p.batchSize === 1)).toMatchObject({ source: 'runs', runs: before.runs + 3 });
+  });
+
+  it('is measured on the first request when no warm-up sample fixes the dynamic dimensions', async () => {
+    // add_one's width is dynamic: nothing to shape a probe with until a request shows it.
+    const e = await createBatchingExecutor({ modelBytes: addOneModel(), config: { maxBatchSize: 4 }, logger: silentLogger });
+    open.push(e);
+    expect(e.profile().curves[0]!.points).toEqual([]);
+    expectOwnOutput(await e.execute(request(1, { width: 6 })), 1, 1, 6);
+    expect(e.profile().curves[0]!.points.filter((p) => p.source === 'probe').map((p) => p.batchSize)).toEqual([2, 4]);
+    expect(e.instanceStatistics()[0]!.probeRuns).toBeGreaterThan(0);
+  });
+
+  it('is not measured with curveProbeBudgetMs 0 (then batches are as large as fit) and not at all without batching', async () => {
+    const off = await createBatchingExecutor({ modelBytes: fixed(), config: { maxBatchSize: 8, curveProbeBudgetMs: 0 }, logger: silentLogger, sessionThread: 'main' });
+    open.push(off);
+    expect(off.profile().curves[0]!.points).toEqual([]);
+    const rs = await Promise.all(Array.from({ length: 12 }, () => off.execute(mlpRequest())));
+    expect(rs.map((r) => r.batchSize)).toEqual([8, 8, 8, 8, 8, 8, 8, 8, 4, 4, 4, 4]);
+    const unbatched = await createBatchingExecutor({ modelBytes: fixed(), config: { maxBatchSize: 0 }, logger: silentLogger, sessionThread: 'main' });
+    open.push(unbatched);
+    expect(unbatched.profile().curves).toEqual([]);
+  });
+});
+
+describe('where the sessions run', () => {
+  const fixed = () => mlpModel({ inputWidth: 4, hiddenWidth: 8, layers: 1, outputWidth: 4 });
+
+  it('honours executionThread from the config and says it was configured', async () => {
+    for (const thread of ['main', 'worker'] as const) {
+      const e = await createBatchingExecutor({ modelBytes: fixed(), config: { maxBatchSize: 4, executionThread: thread }, logger: silentLogger });
+      open.push(e);
+      expect(e.threadDecision).toEqual({ thread, setting: thread, reason: 'configured' });
+      expect(e.instanceStatistics()[0]!.sessionThread).toBe(thread);
+      expect(e.profile().executionThread).toEqual({ thread, setting: thread, reason: 'configured' });
+    }
+    await expect(createBatchingExecutor({ modelBytes: fixed(), config: { maxBatchSize: 4, executionThread: 'gpu' as never }, logger: silentLogger })).rejects.toThrow(
+      /executionThread: expected 'auto', 'main' or 'worker', got "gpu"/,
+    );
+  });
+
+  it('auto measures a run against a hand-off to a worker and reports what it decided and why', async () => {
+    const e = await createBatchingExecutor({ modelBytes: fixed(), config: { maxBatchSize: 8 }, logger: silentLogger, cpuCount: 2 });
+    open.push(e);
+    const d = e.threadDecision;
+    expect(d.setting).toBe('auto');
+    expect(d.runUs).toBeGreaterThanOrEqual(0);
+    expect(d.handoffUs).toBeGreaterThan(0);
+    expect(d.thread).toBe(d.runUs! >= d.handoffUs! ? 'worker' : 'main');
+    expect(d.reason).toMatch(/hand-off to a worker/);
+    expect(e.instanceStatistics()[0]!.sessionThread).toBe(d.thread);
+    // On one core a worker could not run beside the event loop.
+    const one = await createBatchingExecutor({ modelBytes: fixed(), config: { maxBatchSize: 8 }, logger: silentLogger, cpuCount: 1 });
+    open.push(one);
+    expect(one.threadDecision).toMatchObject({ thread: 'main', setting: 'auto', reason: expect.stringMatching(/one core/) });
+  });
+
+  it('keeps ORT from spinning on the event loop\'s core, and leaves it a core on workers', async () => {
+    const crowded = await createBatchingExecutor({ modelBytes: fixed(), config: { maxBatchSize: 0, intraOpThreads: 2 }, logger: silentLogger, sessionThread: 'main', cpuCount: 1 });
+    open.push(crowded);
+    expect(crowded.instanceStatistics()[0]).toMatchObject({ intraOpThreads: 2, spinning: false });
+    const roomy = await createBatchingExecutor({ modelBytes: fixed(), config: { maxBatchSize: 0 }, logger: silentLogger, sessionThread: 'worker', cpuCount: 4 });
+    open.push(roomy);
+    expect(roomy.instanceStatistics()[0]).toMatchObject({ intraOpThreads: 3, spinning: true });
+  });
+});
+
+describe('dispatch without waiting on itself', () => {
+  it('runs a lone request at once when requests arrive further apart than maxQueueDelay', async () => {
+    let now = 1_000_000;
+    const clock: Clock = { nowMs: () => now };
+    const e = await createBatchingExecutor({ modelBytes: addOneModel(), config: { maxBatchSize: 8, maxQueueDelayUs: 10_000_000 }, logger: silentLogger, clock });
+    open.push(e);
+    // The first request knows no arrival rate: it waits for the 10 s window (of this clock) to pass.
+    const first = e.execute(request(1));
+    await new Promise((r) => setImmediate(r));
+    now += 20_000;
+    expectOwnOutput(await first, 1);
+    // 40 s after it, the next one: requests come further apart than the window, so it goes at once,
+    // though its window is open for as long as this clock stands still.
+    now += 20_000;
+    expectOwnOutput(await e.execute(request(2)), 2);
+    expect(e.executionCount()).toBe(2);
   });
 });

@@ -1,18 +1,20 @@
-import { epochClock } from '../../../shared/clock/index.js';
-import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { Span } from '@opentelemetry/api';
 import type { Tensor } from 'onnxruntime-node';
+import { epochClock } from '../../../shared/clock/index.js';
 import { Code, InfermeshError, invalidArgument, resourceExhausted, unavailable } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import type { BatchStatistics, ExecutionRequest, ExecutionResult, ModelExecutor } from '../execution/executor.js';
+import { readOnnxSignature, type ModelSignature } from '../../../shared/onnx/index.js';
+import type { BatchStatistics, ExecutionRequest, ExecutionResult, ExecutorProfile, ModelExecutor } from '../execution/executor.js';
 import { batchRows, concatInputs, pickOutputs, shapeKey, sliceOutputs } from './batch-assembly.js';
 import { endSpan, spanTimeMs, startBatchSpan, startOrtRunSpan, startQueueSpan, type ExecutorInstruments } from './batch-spans.js';
+import { DEFAULT_CURVE_PROBE_BUDGET_MS } from './curve-probe.js';
 import { resolveInstanceDevices, type InstanceGroupSpec } from './devices.js';
-import { createInstancePool, type Instance } from './instance-pool.js';
-import type { SessionThread } from './session-runner.js';
+import { formBatch, type BatchCandidate, type BatchPolicy } from './form-batch.js';
+import { prepareInstances, probeFromRequest, type Slot } from './prepare-instances.js';
 import { RequestQueue, type QueueEntry } from './request-queue.js';
-import { warmupTensors, type WarmupSampleSpec } from './warmup.js';
+import type { ExecutionThread, ThreadDecision } from './thread-placement.js';
+import type { WarmupSampleSpec } from './warmup.js';
 
 /**
  * The scheduling part of a model version's config (the fields of the model
@@ -21,7 +23,7 @@ import { warmupTensors, type WarmupSampleSpec } from './warmup.js';
 export interface BatchingConfig {
   /** Largest batch, in rows of the first dimension; 0 = never batched (each request runs as sent). */
   readonly maxBatchSize: number;
-  /** Batch sizes to dispatch at as soon as they are reached (each 1..maxBatchSize). Default none. */
+  /** Batch sizes to dispatch at as soon as they are reached (each 1..maxBatchSize); when given they decide instead of the throughput curve. Default none. */
   readonly preferredBatchSizes?: readonly number[];
   /** How long the oldest request may wait for a batch to fill, in µs. Default 0: dispatch when an instance is free. */
   readonly maxQueueDelayUs?: number;
@@ -35,12 +37,16 @@ export interface BatchingConfig {
   readonly instances?: readonly InstanceGroupSpec[];
   /** Run `cuda:N` instances on the CPU when CUDA cannot be used. Default false (creation fails UNAVAILABLE). */
   readonly allowCpuFallback?: boolean;
-  /** ORT intra-op threads per instance. Default max(1, floor(cores / CPU instances)). */
+  /** ORT intra-op threads per instance. Default: the cores, less one for the event loop when sessions run on workers, shared by the CPU instances (see defaultIntraOpThreads). */
   readonly intraOpThreads?: number;
   /** ORT inter-op threads per instance. Default 1. */
   readonly interOpThreads?: number;
   /** Warm-up requests, run on every instance before the executor is ready. */
   readonly warmup?: readonly WarmupSampleSpec[];
+  /** Where the sessions run: `auto` (default, measured at load), `main` or `worker` (see ExecutionThread). */
+  readonly executionThread?: ExecutionThread;
+  /** Time each instance may spend measuring its throughput curve at load, in ms; 0 = none (learnt from served batches only). Default 300. */
+  readonly curveProbeBudgetMs?: number;
 }
 
 /** The clock deadlines and queue delays are read from: ms since the epoch, sub-ms precision welcome. */
@@ -56,6 +62,8 @@ export interface BatchingExecutorOptions {
   readonly modelPath?: string;
   readonly modelBytes?: Uint8Array;
   readonly config: BatchingConfig;
+  /** The model's signature (shapes the probe's synthetic inputs). Default: read from the model. */
+  readonly signature?: ModelSignature;
   readonly logger: Logger;
   /** Default {@link systemClock}. */
   readonly clock?: Clock;
@@ -63,18 +71,12 @@ export interface BatchingExecutorOptions {
   readonly priorityAgingMs?: number;
   /** Cores the CPU instances share (thread defaults). Default os.availableParallelism(). */
   readonly cpuCount?: number;
-  /**
-   * Where each instance's session runs. 'worker': a worker thread per instance,
-   * so the event loop keeps reading and answering requests while a batch runs
-   * (onnxruntime-node's run blocks its thread) and instances run in parallel.
-   * 'main': on the event-loop thread (no hand-off). Default 'auto': 'main' for
-   * models under 256 KiB, whose runs cost less than a hand-off, else 'worker'.
-   */
-  readonly sessionThread?: SessionThread;
+  /** Overrides `config.executionThread` (tests). */
+  readonly sessionThread?: ExecutionThread;
   /**
    * The version's tracer, span attributes and metrics: `queue`, `batch` and
    * `ort.run` spans for sampled requests (see batch-spans.ts), the batch size
-   * histogram and the queue depth gauge. Default: none.
+   * histogram, the queue depth gauge and the throughput curve gauge. Default: none.
    */
   readonly instruments?: ExecutorInstruments;
 }
@@ -86,8 +88,12 @@ export interface InstanceStatistics {
   readonly sessionThread: 'worker' | 'main';
   readonly intraOpThreads: number;
   readonly interOpThreads: number;
+  /** Whether ORT's intra-op threads spin-wait between runs. */
+  readonly spinning: boolean;
   /** Warm-up runs done on this instance (all of them before the executor was ready). */
   readonly warmupRuns: number;
+  /** Session runs its load-time throughput measurement made. */
+  readonly probeRuns: number;
   /** Batches this instance has run. */
   readonly executionCount: number;
   readonly busy: boolean;
@@ -98,46 +104,42 @@ export interface BatchingExecutor extends ModelExecutor {
   instanceStatistics(): InstanceStatistics[];
   /** The most batches that were ever running at once (never more than the instances). */
   peakConcurrentRuns(): number;
+  /** Where the sessions run, and why. */
+  readonly threadDecision: ThreadDecision;
+  profile(): ExecutorProfile;
 }
 
-interface Entry extends QueueEntry {
+interface Entry extends QueueEntry, BatchCandidate {
   readonly request: ExecutionRequest;
-  readonly rows: number;
-  readonly key: string;
-  readonly deadlineMs: number;
   readonly enqueuedNs: bigint;
   readonly resolve: (r: ExecutionResult) => void;
   readonly reject: (e: unknown) => void;
-  timer?: NodeJS.Timeout;
-  onAbort?: () => void;
-  queueSpan?: Span;
+  queueSpan: Span | undefined;
 }
 
-interface Slot {
-  readonly instance: Instance;
-  warmupRuns: number;
-  executions: number;
-  busy: boolean;
-}
-
-type Decision = { kind: 'run'; entries: Entry[]; rows: number } | { kind: 'wait'; delayMs: number } | { kind: 'idle' };
+/** Cancelled and expired requests are noticed at dispatch, and by a sweep at most this often while requests wait. */
+const SWEEP_INTERVAL_MS = 50;
+/** Weight of the newest gap in the arrival-gap average. */
+const ARRIVAL_SMOOTHING = 0.2;
+/** How often the throughput gauges are refreshed from the curves, at most, in ms. */
+const CURVE_PUBLISH_INTERVAL_MS = 1000;
 
 /**
  * Creates the executor of one model version: a bounded priority queue in front
  * of `instances` ORT sessions, forming batches dynamically. Resolves once every
- * instance is created and has run every warm-up sample.
+ * instance is created, has run every warm-up sample and has measured its
+ * throughput curve (see prepare-instances.ts).
  *
  * Batching (maxBatchSize > 0): queued requests whose inputs agree on all
  * non-batch dimensions are concatenated along dimension 0 (one allocation per
  * input; a lone request runs as sent), run once, and each caller receives
- * views of its own rows of every output. A batch goes when it holds
- * maxBatchSize rows, when it reaches a preferred size, or when its oldest
- * request has waited maxQueueDelayUs, and only to a free instance, so no more
+ * views of its own rows of every output. What goes into a batch is
+ * {@link formBatch}'s decision: the curve's best size for the rows waiting
+ * (or a configured preferred size), and only for a free instance, so no more
  * batches run at once than there are instances.
  *
- * onnxruntime-node runs a session synchronously on the calling thread; ORT's
- * intra-op threads do the parallel work, so instances share this process's
- * event loop and their threads are sized not to oversubscribe the cores.
+ * No timer or listener is kept per request: deadlines and cancellation are
+ * checked when a batch is formed, and by one sweep timer while requests wait.
  */
 export async function createBatchingExecutor(options: BatchingExecutorOptions): Promise<BatchingExecutor> {
   const { config, logger, instruments } = options;
@@ -147,77 +149,82 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
   const maxQueueSize = intOption('maxQueueSize', config.maxQueueSize ?? 1024, 1);
   const defaultTimeoutMs = intOption('defaultTimeoutMs', config.defaultTimeoutMs ?? 0, 0);
   const priorityLevels = intOption('priorityLevels', config.priorityLevels ?? 1, 1);
+  const probeBudgetMs = intOption('curveProbeBudgetMs', config.curveProbeBudgetMs ?? DEFAULT_CURVE_PROBE_BUDGET_MS, 0);
   const preferred = [...(config.preferredBatchSizes ?? [])].sort((a, b) => b - a);
   for (const p of preferred) {
     if (!Number.isInteger(p) || p < 1 || p > maxBatchSize) {
       throw invalidArgument(`preferredBatchSizes: ${p} is not an integer from 1 to maxBatchSize (${maxBatchSize})`);
     }
   }
+  const setting = options.sessionThread ?? config.executionThread ?? 'auto';
+  if (!['auto', 'main', 'worker'].includes(setting)) throw invalidArgument(`executionThread: expected 'auto', 'main' or 'worker', got ${JSON.stringify(setting)}`);
   const devices = resolveInstanceDevices(config.instances);
   const modelBytes = options.modelBytes ?? (options.modelPath ? await readFile(options.modelPath) : undefined);
   if (!modelBytes) throw invalidArgument('createBatchingExecutor: give modelPath or modelBytes');
+  let signature = options.signature;
+  if (!signature) {
+    try {
+      signature = readOnnxSignature(modelBytes);
+    } catch {
+      // ORT will say what is wrong with the model when the session is created.
+    }
+  }
 
-  const pool = await createInstancePool({
+  const { pool, slots, decision, probeNote } = await prepareInstances({
     modelBytes,
     devices,
     allowCpuFallback: config.allowCpuFallback ?? false,
-    ...(config.intraOpThreads ? { intraOpThreads: config.intraOpThreads } : {}),
-    ...(config.interOpThreads ? { interOpThreads: config.interOpThreads } : {}),
-    ...(options.cpuCount ? { cpuCount: options.cpuCount } : {}),
-    ...(options.sessionThread ? { sessionThread: options.sessionThread } : {}),
+    intraOpThreads: config.intraOpThreads,
+    interOpThreads: config.interOpThreads,
+    cpuCount: options.cpuCount,
+    setting,
+    maxBatchSize,
+    warmup: config.warmup ?? [],
+    signature,
+    probeBudgetMs,
     logger,
   });
-  const slots: Slot[] = pool.instances.map((instance) => ({ instance, warmupRuns: 0, executions: 0, busy: false }));
-  try {
-    const samples = (config.warmup ?? []).map((s, i) => warmupTensors(s, i));
-    for (const slot of slots) {
-      for (let i = 0; i < samples.length; i++) {
-        try {
-          await slot.instance.runner.run(samples[i]!, slot.instance.runner.outputNames, false);
-        } catch (err) {
-          throw invalidArgument(`warmup[${i}] failed on instance ${slot.instance.index} (${slot.instance.device}): ${(err as Error).message}`, err);
-        }
-        slot.warmupRuns++;
-      }
-    }
-  } catch (err) {
-    await pool.close();
-    throw err;
-  }
   const outputNamesAll = pool.instances[0]!.runner.outputNames;
+  const onWorker = decision.thread === 'worker';
+  const peaks = slots.map((s) => (s.curve?.measured ? s.curve.bestSize(maxBatchSize) : undefined));
   logger.info('executor ready', {
     instances: slots.map((s) => s.instance.device),
     intraOpThreads: slots.map((s) => s.instance.intraOpThreads),
-    sessionThread: pool.sessionThread,
+    spinning: slots[0]!.instance.spinning,
+    sessionThread: decision.thread,
+    threadReason: decision.reason,
     maxBatchSize,
     maxQueueDelayUs: maxQueueDelayMs * 1000,
     warmupSamples: config.warmup?.length ?? 0,
+    ...(maxBatchSize > 0 ? { curvePeakBatchSize: peaks, ...(probeNote ? { curveNotMeasured: probeNote } : {}) } : {}),
   });
 
   const queue = new RequestQueue<Entry>(priorityLevels, options.priorityAgingMs ?? 100);
   const free: Slot[] = [...slots].reverse();
   const batchStats = new Map<number, BatchStatistics>();
-  let executions = 0;
-  let running = 0;
-  let peakRunning = 0;
-  let closing = false;
+  // The policy object is reused: formBatch reads it, the executor updates it.
+  const policy: { -readonly [K in keyof BatchPolicy]: BatchPolicy[K] } = {
+    maxBatchSize, preferredBatchSizes: preferred, maxQueueDelayMs, closing: false, arrivalGapMs: undefined, backlog: false,
+  };
+  const stats = { executions: 0, running: 0, peakRunning: 0, probing: 0 };
+  let lastArrivalMs: number | undefined;
   let pumpScheduled = false;
-  let pumpTimer: NodeJS.Timeout | undefined;
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let wakeAtMs = Infinity;
+  let nextSweepMs = 0;
+  let curvesPublishedMs = -Infinity;
   let closed: Promise<void> | undefined;
   let drained: (() => void) | undefined;
 
   const drop = (e: Entry, err: InfermeshError) => {
-    if (!e.queued) return;
     queue.remove(e);
-    detach(e);
     endSpan(e.queueSpan, err);
-    instruments?.setQueueDepth(queue.size);
     e.reject(err);
   };
-  const detach = (e: Entry) => {
-    if (e.timer) clearTimeout(e.timer);
-    if (e.onAbort) e.request.signal?.removeEventListener('abort', e.onAbort);
-  };
+  const dropReason = (e: Entry) =>
+    e.request.signal?.aborted
+      ? new InfermeshError(Code.CANCELLED, 'the request was cancelled while it waited in the queue; it did not run')
+      : new InfermeshError(Code.DEADLINE_EXCEEDED, `the deadline passed after ${Math.round(clock.nowMs() - e.enqueuedAtMs)} ms in the queue; the request did not run`);
 
   // Pumping waits for setImmediate so that every request read in the same
   // event-loop turn can join the batch (ORT defers the run to setImmediate anyway).
@@ -227,81 +234,79 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
     setImmediate(pump);
   };
 
-  function pump(): void {
-    pumpScheduled = false;
-    if (pumpTimer) {
-      clearTimeout(pumpTimer);
-      pumpTimer = undefined;
+  /** Looks at the queue again at `atMs`: one timer for the whole queue, and setImmediate below a millisecond (timers are coarser). */
+  const wakeAt = (atMs: number, now: number) => {
+    if (atMs >= wakeAtMs) return;
+    if (wakeTimer) clearTimeout(wakeTimer);
+    wakeTimer = undefined;
+    const inMs = atMs - now;
+    if (inMs < 1) {
+      wakeAtMs = Infinity;
+      schedulePump();
+      return;
     }
-    while (free.length > 0 && queue.size > 0) {
-      const d = formBatch(clock.nowMs());
-      if (d.kind === 'idle') break;
-      if (d.kind === 'wait') {
-        pumpTimer = setTimeout(pump, Math.max(0, d.delayMs));
-        pumpTimer.unref();
-        break;
-      }
-      void runBatch(free.pop()!, d.entries, d.rows);
-    }
-    maybeDrained();
+    wakeAtMs = atMs;
+    wakeTimer = setTimeout(onWake, Math.floor(inMs));
+    wakeTimer.unref();
+  };
+  const onWake = () => {
+    wakeTimer = undefined;
+    wakeAtMs = Infinity;
+    pump();
+  };
+
+  function sweep(now: number): void {
+    nextSweepMs = now + SWEEP_INTERVAL_MS;
+    let dead: Entry[] | undefined;
+    for (const e of queue.ordered(now)) if (e.deadlineMs <= now || e.request.signal?.aborted) (dead ??= []).push(e);
+    if (dead) for (const e of dead) drop(e, dropReason(e));
   }
 
-  function formBatch(now: number): Decision {
-    let head: Entry | undefined;
-    const picked: Entry[] = [];
-    let rows = 0;
-    for (const e of queue.ordered(now)) {
-      if (e.deadlineMs <= now) {
-        drop(e, expired(e));
-        continue;
+  function pump(): void {
+    pumpScheduled = false;
+    const now = clock.nowMs();
+    if (now >= nextSweepMs && queue.size > 0) sweep(now);
+    let waitUntilMs = Infinity;
+    while (free.length > 0 && queue.size > 0) {
+      const slot = free[free.length - 1]!;
+      if (slot.probePending && !policy.closing) {
+        const head = firstLive(now);
+        if (head) {
+          free.pop();
+          void measureOnRequest(slot, head.request.inputs);
+          continue;
+        }
       }
-      if (!head) {
-        head = e;
-        picked.push(e);
-        rows = e.rows;
-        if (maxBatchSize === 0) break;
-        continue;
+      const d = formBatch(queue.ordered(now), policy, slot.curve ?? NO_CURVE, now);
+      if (d.dropped) for (const e of d.dropped) drop(e, dropReason(e));
+      if (d.kind === 'idle') break;
+      if (d.kind === 'wait') {
+        waitUntilMs = d.untilMs;
+        break;
       }
-      if (e.key !== head.key || rows + e.rows > maxBatchSize) continue;
-      picked.push(e);
-      rows += e.rows;
-      if (rows >= maxBatchSize) break;
+      free.pop();
+      void runBatch(slot, d.entries, d.rows);
+      // runBatch took its entries out of the queue before its first await.
+      policy.backlog = queue.size > 0;
     }
-    if (!head) return { kind: 'idle' };
-    if (maxBatchSize === 0 || rows >= maxBatchSize || closing) return { kind: 'run', entries: picked, rows };
-    const target = preferred.find((p) => p <= rows);
-    if (target !== undefined) {
-      const take: Entry[] = [];
-      let n = 0;
-      for (const e of picked) {
-        if (n + e.rows > target) continue;
-        take.push(e);
-        n += e.rows;
-      }
-      return { kind: 'run', entries: take, rows: n };
-    }
-    let oldest = head.enqueuedAtMs;
-    for (const e of picked) oldest = Math.min(oldest, e.enqueuedAtMs);
-    const waitLeftMs = oldest + maxQueueDelayMs - now;
-    if (waitLeftMs <= 0) return { kind: 'run', entries: picked, rows };
-    return { kind: 'wait', delayMs: waitLeftMs };
+    instruments?.setQueueDepth(queue.size);
+    if (queue.size > 0) wakeAt(Math.min(waitUntilMs, nextSweepMs), now);
+    maybeDrained();
   }
 
   async function runBatch(slot: Slot, entries: Entry[], rows: number): Promise<void> {
     const startNs = process.hrtime.bigint();
     slot.busy = true;
-    running++;
-    peakRunning = Math.max(peakRunning, running);
+    stats.running++;
+    stats.peakRunning = Math.max(stats.peakRunning, stats.running);
     // The queue spans end exactly where the batch span starts.
     const dispatchedMs = instruments?.tracer ? spanTimeMs() : 0;
     for (const e of entries) {
       queue.remove(e);
-      detach(e);
       endSpan(e.queueSpan, undefined, dispatchedMs);
     }
-    instruments?.setQueueDepth(queue.size);
     const placement = { size: entries.length, device: slot.instance.device, instance: slot.instance.index };
-    const batchSpan = startBatchSpan(instruments, entries.map((e) => e.request.traceContext), placement, dispatchedMs);
+    const batchSpan = instruments?.tracer ? startBatchSpan(instruments, entries.map((e) => e.request.traceContext), placement, dispatchedMs) : undefined;
     try {
       const lone = entries.length === 1;
       const feeds = lone ? entries[0]!.request.inputs : concatInputs(entries.map((e) => e.request.inputs), rows);
@@ -327,8 +332,11 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
         ? [pickOutputs(outputs, entries[0]!.request.outputNames.length ? entries[0]!.request.outputNames : outputNamesAll)]
         : sliceOutputs(outputs, entries.map((e) => e.rows), entries.map((e) => (e.request.outputNames.length ? e.request.outputNames : outputNamesAll)));
       const outputNs = process.hrtime.bigint();
-      executions++;
+      stats.executions++;
       slot.executions++;
+      // The node's own work on the batch: assembly, slicing, and on a worker the
+      // hand-off (on the event-loop thread that wait is other requests' work).
+      slot.curve?.record(rows, Number(runNs), Number(assembledNs - startNs + (outputNs - inferNs) + (onWorker ? waitNs : 0n)));
       const size = maxBatchSize === 0 ? 1 : rows;
       const s = batchStats.get(size) ?? { batchSize: size, count: 0, computeInputNs: 0n, computeInferNs: 0n, computeOutputNs: 0n };
       s.count++;
@@ -358,11 +366,29 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       for (const e of entries) e.reject(error);
     } finally {
       slot.busy = false;
-      running--;
+      stats.running--;
       free.push(slot);
       if (queue.size > 0) schedulePump();
       else maybeDrained();
+      publishCurves(false);
     }
+  }
+
+  function firstLive(now: number): Entry | undefined {
+    for (const e of queue.ordered(now)) if (e.deadlineMs > now && !e.request.signal?.aborted) return e;
+    return undefined;
+  }
+
+  /** The first request shows the shapes the load-time probe lacked: the slot measures its curve on them, then serves. */
+  async function measureOnRequest(slot: Slot, inputs: Readonly<Record<string, Tensor>>): Promise<void> {
+    slot.busy = true;
+    stats.probing++;
+    await probeFromRequest(slot, inputs, maxBatchSize, probeBudgetMs, logger);
+    slot.busy = false;
+    stats.probing--;
+    free.push(slot);
+    publishCurves(true);
+    schedulePump();
   }
 
   function fetchNames(entries: readonly Entry[]): readonly string[] {
@@ -379,12 +405,38 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
   }
 
   function maybeDrained(): void {
-    if (closing && drained && queue.size === 0 && running === 0) drained();
+    if (policy.closing && drained && queue.size === 0 && stats.running === 0 && stats.probing === 0) drained();
   }
+
+  const profile = (): ExecutorProfile => ({
+    executionThread: { thread: decision.thread, setting: decision.setting, reason: decision.reason },
+    curves: slots.flatMap((s) =>
+      s.curve ? [{ instance: s.instance.index, device: s.instance.device, batchOverheadUs: Math.round(s.curve.batchOverheadNs / 1000), points: s.curve.points() }] : [],
+    ),
+  });
+
+  /** Refreshes the throughput gauges (the mean over instances per size), at most once per interval unless forced. */
+  function publishCurves(force: boolean): void {
+    if (!instruments?.setBatchRowsPerSecond || maxBatchSize === 0) return;
+    const now = clock.nowMs();
+    if (!force && now - curvesPublishedMs < CURVE_PUBLISH_INTERVAL_MS) return;
+    curvesPublishedMs = now;
+    const sums = new Map<number, { total: number; n: number }>();
+    for (const s of slots) {
+      for (const p of s.curve?.points() ?? []) {
+        const acc = sums.get(p.batchSize) ?? { total: 0, n: 0 };
+        acc.total += p.rowsPerSecond;
+        acc.n++;
+        sums.set(p.batchSize, acc);
+      }
+    }
+    for (const [size, { total, n }] of sums) instruments.setBatchRowsPerSecond(size, total / n);
+  }
+  publishCurves(true);
 
   const execute = (request: ExecutionRequest): Promise<ExecutionResult> =>
     new Promise<ExecutionResult>((resolve, reject) => {
-      if (closing) throw unavailable('the model is unloading; it takes no new requests');
+      if (policy.closing) throw unavailable('the model is unloading; it takes no new requests');
       const priority = request.priority ?? 0;
       if (!Number.isInteger(priority) || priority < 0 || priority >= priorityLevels) {
         throw invalidArgument(`priority: expected an integer from 0 to ${priorityLevels - 1} (the model has ${priorityLevels} priority level(s)), got ${priority}`);
@@ -405,58 +457,62 @@ export async function createBatchingExecutor(options: BatchingExecutorOptions): 
       if (queue.size >= maxQueueSize) {
         throw resourceExhausted(`the model's queue is full (${maxQueueSize} requests waiting); retry later`);
       }
+      if (lastArrivalMs !== undefined) {
+        const gap = now - lastArrivalMs;
+        policy.arrivalGapMs = policy.arrivalGapMs === undefined ? gap : policy.arrivalGapMs + ARRIVAL_SMOOTHING * (gap - policy.arrivalGapMs);
+      }
+      lastArrivalMs = now;
       const entry: Entry = {
-        request, rows, key, deadlineMs, level: priority, enqueuedAtMs: now, enqueuedNs: process.hrtime.bigint(), resolve, reject, queued: false,
+        request, rows, key, deadlineMs, signal: request.signal, level: priority, enqueuedAtMs: now, enqueuedNs: process.hrtime.bigint(), resolve, reject, queued: false,
+        queueSpan: startQueueSpan(instruments, request.traceContext, priority),
       };
-      entry.queueSpan = startQueueSpan(instruments, request.traceContext, priority);
+      if (queue.size === 0) {
+        nextSweepMs = now + SWEEP_INTERVAL_MS;
+        policy.backlog = false;
+      }
       queue.push(entry);
-      instruments?.setQueueDepth(queue.size);
-      if (Number.isFinite(deadlineMs)) {
-        entry.timer = setTimeout(() => drop(entry, expired(entry)), Math.max(0, deadlineMs - now));
-        entry.timer.unref();
-      }
-      if (request.signal) {
-        entry.onAbort = () => drop(entry, new InfermeshError(Code.CANCELLED, 'the request was cancelled while it waited in the queue; it did not run'));
-        // One stream's signal may guard many queued requests: that is no leak.
-        setMaxListeners(0, request.signal);
-        request.signal.addEventListener('abort', entry.onAbort, { once: true });
-      }
       if (free.length > 0) schedulePump();
+      else wakeAt(nextSweepMs, now);
     });
-
-  const expired = (e: Entry) =>
-    new InfermeshError(Code.DEADLINE_EXCEEDED, `the deadline passed after ${Math.round(clock.nowMs() - e.enqueuedAtMs)} ms in the queue; the request did not run`);
 
   return {
     devices: slots.map((s) => s.instance.device),
     notes: pool.notes,
+    threadDecision: decision,
     execute,
     queueDepth: () => queue.size,
-    executionCount: () => executions,
+    executionCount: () => stats.executions,
     batchStatistics: () => [...batchStats.values()].map((s) => ({ ...s })).sort((a, b) => a.batchSize - b.batchSize),
+    profile,
     instanceStatistics: () =>
       slots.map((s) => ({
         device: s.instance.device,
-        sessionThread: pool.sessionThread,
+        sessionThread: decision.thread,
         intraOpThreads: s.instance.intraOpThreads,
         interOpThreads: s.instance.interOpThreads,
+        spinning: s.instance.spinning,
         warmupRuns: s.warmupRuns,
+        probeRuns: s.probeRuns,
         executionCount: s.executions,
         busy: s.busy,
       })),
-    peakConcurrentRuns: () => peakRunning,
+    peakConcurrentRuns: () => stats.peakRunning,
     close: () =>
       (closed ??= (async () => {
-        closing = true;
+        policy.closing = true;
         await new Promise<void>((resolve) => {
           drained = resolve;
           schedulePump();
         });
-        if (pumpTimer) clearTimeout(pumpTimer);
+        if (wakeTimer) clearTimeout(wakeTimer);
+        publishCurves(true);
         await pool.close();
       })()),
   };
 }
+
+/** The curve of a model that does not batch: nothing measured. */
+const NO_CURVE = { measured: false, bestSize: (limit: number) => limit, batchMs: () => 0 } as const;
 
 function intOption(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw invalidArgument(`${name}: expected an integer >= ${min}, got ${String(value)}`);

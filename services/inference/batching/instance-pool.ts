@@ -6,7 +6,8 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { unavailable } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { Device } from './devices.js';
-import { createSessionRunner, resolveSessionThread, type SessionRunner, type SessionThread } from './session-runner.js';
+import { createSessionRunner, type SessionRunner } from './session-runner.js';
+import { NO_SPINNING, allowSpinning, defaultIntraOpThreads } from './thread-placement.js';
 
 /** One ORT session, created for one device and pinned to it (and to its thread) for its life. */
 export interface Instance {
@@ -16,6 +17,8 @@ export interface Instance {
   readonly runner: SessionRunner;
   readonly intraOpThreads: number;
   readonly interOpThreads: number;
+  /** Whether ORT's intra-op threads may spin-wait between runs (see allowSpinning). */
+  readonly spinning: boolean;
 }
 
 export interface InstancePoolOptions {
@@ -24,12 +27,12 @@ export interface InstancePoolOptions {
   readonly devices: readonly Device[];
   /** Run a `cuda:N` instance on the CPU when the CUDA provider cannot be used. Default false. */
   readonly allowCpuFallback?: boolean;
-  /** ORT intra-op threads per instance. Default max(1, floor(cores / CPU instances)). */
+  /** ORT intra-op threads per instance. Default: see defaultIntraOpThreads (the event-loop thread counted). */
   readonly intraOpThreads?: number;
   /** ORT inter-op threads per instance. Default 1 (execution is sequential). */
   readonly interOpThreads?: number;
-  /** Where each session runs. Default 'auto' (see SessionThread). */
-  readonly sessionThread?: SessionThread;
+  /** Where the sessions run. */
+  readonly thread: 'worker' | 'main';
   /** Cores this process may use. Default os.availableParallelism() (which honours taskset). */
   readonly cpuCount?: number;
   readonly logger: Logger;
@@ -50,18 +53,24 @@ export interface InstancePool {
  * loaded, the pool says why (notes and a warning) and either puts that instance
  * on the CPU (allowCpuFallback) or fails with UNAVAILABLE naming the reason.
  * Sessions run sequentially (executionMode 'sequential'); threads default so
- * that the CPU instances together use each core once.
+ * that the CPU instances and the event-loop thread together use each core
+ * once, and intra-op spin-waiting is off where it would take the event loop's core.
  */
 export async function createInstancePool(options: InstancePoolOptions): Promise<InstancePool> {
   const { logger } = options;
   const notes: string[] = [];
-  const sessions: { device: string; runner: SessionRunner; intra: number; inter: number }[] = [];
+  const sessions: { device: string; runner: SessionRunner; intra: number; inter: number; spinning: boolean }[] = [];
   const closeAll = async () => {
     await Promise.all(sessions.map((s) => s.runner.release().catch(() => {})));
   };
-  const thread = resolveSessionThread(options.sessionThread ?? 'auto', options.modelBytes.byteLength);
+  const { thread } = options;
   const inter = options.interOpThreads ?? 1;
   const base: InferenceSession.SessionOptions = { executionMode: 'sequential', graphOptimizationLevel: 'all', interOpNumThreads: inter };
+  const cores = options.cpuCount ?? availableParallelism();
+  // Spinning is decided over every CPU-side thread count, known once the CUDA
+  // instances are placed; a CUDA session spins like the CPU ones would.
+  let spinning = true;
+  const withSpinning = (o: InferenceSession.SessionOptions): InferenceSession.SessionOptions => (spinning ? o : { ...o, extra: { ...NO_SPINNING } });
 
   // CUDA instances first: which of them fall back decides how many share the CPU.
   const placement: (string | undefined)[] = options.devices.map(() => undefined);
@@ -74,12 +83,13 @@ export async function createInstancePool(options: InstancePoolOptions): Promise<
       if (reason === undefined) {
         try {
           const intra = options.intraOpThreads ?? 1;
-          const runner = await createSessionRunner(thread, options.modelBytes, {
+          spinning = allowSpinning(thread, cores, [intra]);
+          const runner = await createSessionRunner(thread, options.modelBytes, withSpinning({
             ...base,
             intraOpNumThreads: intra,
             executionProviders: [{ name: 'cuda', deviceId: device.deviceId }],
-          });
-          sessions.push({ device: device.name, runner, intra, inter });
+          }));
+          sessions.push({ device: device.name, runner, intra, inter, spinning });
           placement[i] = device.name;
           continue;
         } catch (err) {
@@ -98,17 +108,19 @@ export async function createInstancePool(options: InstancePoolOptions): Promise<
       placement[i] = 'cpu';
     }
     const cpuInstances = options.devices.filter((d, i) => d.kind === 'cpu' || placement[i] === 'cpu').length;
-    const cores = options.cpuCount ?? availableParallelism();
-    const intra = options.intraOpThreads ?? Math.max(1, Math.floor(cores / Math.max(1, cpuInstances)));
+    const intras = options.intraOpThreads ? Array.from({ length: cpuInstances }, () => options.intraOpThreads!) : defaultIntraOpThreads(thread, cores, cpuInstances);
+    spinning = allowSpinning(thread, cores, intras);
+    let cpuIndex = 0;
     for (let i = 0; i < options.devices.length; i++) {
       if (placement[i] !== undefined && placement[i] !== 'cpu') continue;
+      const intra = intras[cpuIndex++]!;
       let runner: SessionRunner;
       try {
-        runner = await createSessionRunner(thread, options.modelBytes, { ...base, intraOpNumThreads: intra, executionProviders: ['cpu'] });
+        runner = await createSessionRunner(thread, options.modelBytes, withSpinning({ ...base, intraOpNumThreads: intra, executionProviders: ['cpu'] }));
       } catch (err) {
         throw unavailable(`ONNX Runtime cannot load the model: ${err instanceof Error ? err.message : String(err)}`, err);
       }
-      sessions.push({ device: 'cpu', runner, intra, inter });
+      sessions.push({ device: 'cpu', runner, intra, inter, spinning });
     }
   } catch (err) {
     await closeAll();
@@ -116,7 +128,7 @@ export async function createInstancePool(options: InstancePoolOptions): Promise<
   }
   let closed: Promise<void> | undefined;
   return {
-    instances: sessions.map((s, index) => ({ index, device: s.device, runner: s.runner, intraOpThreads: s.intra, interOpThreads: s.inter })),
+    instances: sessions.map((s, index) => ({ index, device: s.device, runner: s.runner, intraOpThreads: s.intra, interOpThreads: s.inter, spinning: s.spinning })),
     sessionThread: thread,
     notes,
     close: () => (closed ??= closeAll()),

@@ -3,23 +3,6 @@ import { Worker } from 'node:worker_threads';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { unavailable } from '../../../shared/errors/index.js';
 
-/**
- * Where an instance's ORT session runs: a worker thread of its own, the
- * event-loop thread, or `auto`: the event-loop thread for models under
- * {@link AUTO_WORKER_MIN_MODEL_BYTES} (their runs take microseconds, less than a
- * hand-off to a thread costs), a worker thread for the rest.
- */
-export type SessionThread = 'worker' | 'main' | 'auto';
-
-/** `auto` puts models of at least this many bytes (weights, mostly) on worker threads. */
-export const AUTO_WORKER_MIN_MODEL_BYTES = 256 * 1024;
-
-/** The thread `thread` means for a model of `modelBytes` bytes. */
-export function resolveSessionThread(thread: SessionThread, modelBytes: number): 'worker' | 'main' {
-  if (thread !== 'auto') return thread;
-  return modelBytes >= AUTO_WORKER_MIN_MODEL_BYTES ? 'worker' : 'main';
-}
-
 /** One ORT session, and how to run it. */
 export interface SessionRunner {
   readonly outputNames: readonly string[];

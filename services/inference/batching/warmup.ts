@@ -1,6 +1,6 @@
 import { Tensor } from 'onnxruntime-node';
 import { invalidArgument } from '../../../shared/errors/index.js';
-import { ORT_TYPE, isDatatype } from '../../../shared/onnx/index.js';
+import { ORT_TYPE, isDatatype, type Datatype } from '../../../shared/onnx/index.js';
 
 /** One warm-up input: KServe datatype, shape, and its elements in row-major order, or `'zeros'`. */
 export interface WarmupInputSpec {
@@ -19,6 +19,14 @@ const ZERO_ARRAYS: Readonly<Record<string, new (n: number) => Tensor['data']>> =
   int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,
 };
 
+/** A tensor of `shape` whose elements are all zero (empty strings for BYTES). */
+export function zeroTensor(datatype: Datatype, shape: readonly number[]): Tensor {
+  const type = ORT_TYPE[datatype];
+  const count = shape.reduce((a, b) => a * b, 1);
+  const data = type === 'string' ? new Array<string>(count).fill('') : new ZERO_ARRAYS[type]!(count);
+  return new Tensor(type as 'float32', data as Float32Array, [...shape]);
+}
+
 /** Builds the ORT tensors of a warm-up sample; INVALID_ARGUMENT names the input and what was wrong. */
 export function warmupTensors(sample: WarmupSampleSpec, index: number): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
@@ -31,8 +39,7 @@ export function warmupTensors(sample: WarmupSampleSpec, index: number): Record<s
     const type = ORT_TYPE[spec.datatype];
     const count = spec.shape.reduce((a, b) => a * b, 1);
     if (spec.data === 'zeros') {
-      const data = type === 'string' ? new Array<string>(count).fill('') : new ZERO_ARRAYS[type]!(count);
-      out[name] = new Tensor(type as 'float32', data as Float32Array, [...spec.shape]);
+      out[name] = zeroTensor(spec.datatype, spec.shape);
       continue;
     }
     if (!Array.isArray(spec.data) || spec.data.length !== count) {

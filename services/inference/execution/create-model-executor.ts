@@ -27,7 +27,7 @@ export type CreateModelExecutorOptions = ModelSource & {
  * executor class.
  */
 export async function createModelExecutor(options: CreateModelExecutorOptions): Promise<ModelExecutor> {
-  const { config, logger, instruments } = options;
+  const { config, signature, logger, instruments } = options;
   const source = 'modelPath' in options ? { modelPath: options.modelPath } : { modelBytes: options.modelBytes };
-  return createBatchingExecutor({ ...source, config, logger, ...(instruments ? { instruments } : {}) });
+  return createBatchingExecutor({ ...source, config, signature, logger, ...(instruments ? { instruments } : {}) });
 }

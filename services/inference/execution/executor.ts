@@ -49,6 +49,31 @@ export interface BatchStatistics {
   computeOutputNs: bigint;
 }
 
+/** One batch size of an instance's throughput curve. */
+export interface ThroughputPoint {
+  readonly batchSize: number;
+  /** Rows per second a batch of this size runs at: ORT's run plus the node's own per-batch work (moving averages). */
+  readonly rowsPerSecond: number;
+  /** Runs the figure rests on (load-time probe runs and served batches). */
+  readonly runs: number;
+  /** `probe`: only the load-time measurement so far; `runs`: served batches have updated it. */
+  readonly source: 'probe' | 'runs';
+}
+
+/** How an executor was set up and what it has measured (ModelConfig parameters, /metrics). */
+export interface ExecutorProfile {
+  /** Where the sessions run, the setting that led there, and why. */
+  readonly executionThread: { readonly thread: 'main' | 'worker'; readonly setting: 'auto' | 'main' | 'worker'; readonly reason: string };
+  /** Each instance's throughput curve (none when the model does not batch). */
+  readonly curves: readonly {
+    readonly instance: number;
+    readonly device: string;
+    /** The node's per-batch work outside ORT the curve counts (assembly, hand-off to a worker, slicing), in µs. */
+    readonly batchOverheadUs: number;
+    readonly points: readonly ThroughputPoint[];
+  }[];
+}
+
 /** Executes one model version. Created ready (sessions loaded, warm-up done). */
 export interface ModelExecutor {
   /** Devices the instances actually run on (after any CPU fallback), e.g. `['cpu', 'cpu']`. */
@@ -66,6 +91,8 @@ export interface ModelExecutor {
   /** Number of model runs so far (a batch of 8 counts once). */
   executionCount(): number;
   batchStatistics(): BatchStatistics[];
+  /** Where the sessions run and each instance's throughput curve; absent for executors that measure none. */
+  profile?(): ExecutorProfile;
   /** Stops taking requests, lets queued and running ones finish, then releases the sessions. Idempotent. */
   close(): Promise<void>;
 }

@@ -79,3 +79,20 @@ describe('checkConfigAgainstSignature', () => {
     expect(() => checkConfigAgainstSignature(warm, signature)).toThrow(/warmup\[0\] names input 'z', which the model lacks/);
   });
 });
+
+describe('parseModelConfig: execution thread and throughput probe', () => {
+  it('keeps executionThread and curveProbeBudgetMs, and leaves them unset by default', () => {
+    expect(parseModelConfig({ executionThread: 'worker', curveProbeBudgetMs: 0 })).toMatchObject({ executionThread: 'worker', curveProbeBudgetMs: 0 });
+    const plain = parseModelConfig({});
+    expect(plain.executionThread).toBeUndefined();
+    expect(plain.curveProbeBudgetMs).toBeUndefined();
+  });
+
+  it.each([
+    [{ executionThread: 'gpu' }, /'executionThread' must be 'auto', 'main' or 'worker', got "gpu"/],
+    [{ curveProbeBudgetMs: -1 }, /'curveProbeBudgetMs' must be an integer >= 0/],
+    [{ curveProbeBudgetMs: 60_000 }, /'curveProbeBudgetMs' must be at most 10000, got 60000/],
+  ])('rejects %j with a clear message', (raw, message) => {
+    expect(() => parseModelConfig(raw, 'm/config.json')).toThrow(message);
+  });
+});

@@ -46,6 +46,10 @@ export interface ModelConfig {
   interOpThreads?: number;
   /** Requests run once at load (default []). */
   warmup: WarmupSample[];
+  /** Where the ORT sessions run: `auto` (default: measured at load), `main` (the event-loop thread) or `worker` (a thread per instance). */
+  executionThread?: 'auto' | 'main' | 'worker';
+  /** Time each instance may spend measuring its batch throughput curve at load, in ms; 0 = none (default 300). */
+  curveProbeBudgetMs?: number;
 }
 
 /** The config of a model with no config.json. */
@@ -60,9 +64,13 @@ export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   warmup: [],
 });
 
+/** The longest load-time throughput measurement a config may ask for, per instance, in ms. */
+export const MAX_CURVE_PROBE_BUDGET_MS = 10_000;
+
 const KEYS = new Set([
   'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayUs', 'maxQueueSize', 'defaultTimeoutMs', 'priorityLevels',
   'instances', 'allowCpuFallback', 'intraOpThreads', 'interOpThreads', 'warmup',
+  'executionThread', 'curveProbeBudgetMs',
 ]);
 
 /**
@@ -105,6 +113,15 @@ export function parseModelConfig(raw: unknown, source = 'config.json'): ModelCon
   if (intra !== undefined) config.intraOpThreads = intra;
   const inter = int('interOpThreads', 0);
   if (inter !== undefined) config.interOpThreads = inter;
+  if (obj.executionThread !== undefined) {
+    if (obj.executionThread !== 'auto' && obj.executionThread !== 'main' && obj.executionThread !== 'worker') {
+      throw fail(`'executionThread' must be 'auto', 'main' or 'worker', got ${JSON.stringify(obj.executionThread)}`);
+    }
+    config.executionThread = obj.executionThread;
+  }
+  const probeBudget = int('curveProbeBudgetMs', 0);
+  if (probeBudget !== undefined && probeBudget > MAX_CURVE_PROBE_BUDGET_MS) throw fail(`'curveProbeBudgetMs' must be at most ${MAX_CURVE_PROBE_BUDGET_MS}, got ${probeBudget}`);
+  if (probeBudget !== undefined) config.curveProbeBudgetMs = probeBudget;
   for (const size of config.preferredBatchSizes) {
     if (size > config.maxBatchSize) throw fail(`'preferredBatchSizes' has ${size}, above maxBatchSize ${config.maxBatchSize}`);
   }

@@ -9,6 +9,7 @@ import type { ModelStatisticsRequest__Output } from '../../../shared/generated/i
 import type { ModelStatisticsResponse } from '../../../shared/generated/inference/ModelStatisticsResponse.js';
 import type { Duration, LoadedVersion, ModelManager } from '../models/index.js';
 import { MODEL_FILENAME } from '../models/index.js';
+import { profileParameters } from '../execution/index.js';
 import { unaryHandler } from './handler-edge.js';
 
 /** The platform name Triton uses for ONNX models. */
@@ -84,6 +85,9 @@ export function toProtoConfig(loaded: LoadedVersion): ProtoModelConfig {
     }),
     defaultModelFilename: MODEL_FILENAME,
   };
+  // Where the sessions run and the measured throughput curve (see execution/profile-parameters.ts).
+  const profile = loaded.executor.profile?.();
+  if (profile) proto.parameters = profileParameters(profile);
   if (config.maxBatchSize > 0) {
     proto.dynamicBatching = {
       preferredBatchSize: config.preferredBatchSizes,

@@ -29,6 +29,8 @@ export interface VersionInstruments {
   recordBatch(size: number): void;
   /** Requests waiting in the version's queue now. */
   setQueueDepth(depth: number): void;
+  /** The throughput curve's rows/s at one batch size (the executor refreshes it at most once a second). */
+  setBatchRowsPerSecond(batchSize: number, rowsPerSecond: number): void;
   /** Drops the version's gauges (it was unloaded); counters and histograms stay. */
   close(): void;
 }
@@ -40,7 +42,7 @@ export function createVersionInstruments(telemetry: InferenceTelemetry | undefin
   const spanAttributes: Attributes = { [ATTR_MODEL_NAME]: model, [ATTR_MODEL_VERSION]: version };
   const metrics = telemetry?.metrics;
   if (!metrics) {
-    return { tracer: telemetry?.tracer, spanAttributes, recordRequest: () => {}, recordBatch: () => {}, setQueueDepth: () => {}, close: () => {} };
+    return { tracer: telemetry?.tracer, spanAttributes, recordRequest: () => {}, recordBatch: () => {}, setQueueDepth: () => {}, setBatchRowsPerSecond: () => {}, close: () => {} };
   }
   const labels = { model, version };
   const total = metrics.requestDurationSeconds.labels(labels);
@@ -49,6 +51,7 @@ export function createVersionInstruments(telemetry: InferenceTelemetry | undefin
   const batch = metrics.batchSize.labels(labels);
   const depth = metrics.queueDepth.labels(labels);
   const byStatus = new Map<string, Counter.Internal>();
+  const curveSizes = new Set<number>();
   return {
     tracer: telemetry.tracer,
     spanAttributes,
@@ -64,7 +67,14 @@ export function createVersionInstruments(telemetry: InferenceTelemetry | undefin
     },
     recordBatch: (size) => batch.observe(size),
     setQueueDepth: (n) => depth.set(n),
-    close: () => metrics.queueDepth.remove(labels),
+    setBatchRowsPerSecond(batchSize, rowsPerSecond) {
+      curveSizes.add(batchSize);
+      metrics.batchRowsPerSecond.set({ ...labels, batch_size: String(batchSize) }, rowsPerSecond);
+    },
+    close: () => {
+      metrics.queueDepth.remove(labels);
+      for (const size of curveSizes) metrics.batchRowsPerSecond.remove({ ...labels, batch_size: String(size) });
+    },
   };
 }
 
