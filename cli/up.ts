@@ -302,12 +302,15 @@ export function registerUpCommand(program: Command): void {
     .addOption(new Option('--ready-timeout-ms <ms>', 'how long to wait for the demo model to serve').default('120000'))
     .addOption(new Option('--max-restarts <n>', 'restarts of one service allowed within --restart-window-ms before it is given up').default(String(DEFAULT_RESTART_POLICY.maxRestarts)))
     .addOption(new Option('--restart-window-ms <ms>', 'the window of the restart budget').default(String(DEFAULT_RESTART_POLICY.budgetWindowMs)))
+    .addOption(new Option('--restart-backoff-ms <ms>', 'pause before the first restart of a service (doubles per consecutive failure)').default(String(DEFAULT_RESTART_POLICY.initialBackoffMs)))
     .action(async (raw: Record<string, string | boolean | undefined>) => {
       const options = parseUpOptions(raw);
-      const policy = {
+      const policy: Partial<RestartPolicy> & { initialBackoffMs: number } = {
         maxRestarts: parseIntegerFlag(raw.maxRestarts, '--max-restarts', 0, 1000),
         budgetWindowMs: parseIntegerFlag(raw.restartWindowMs, '--restart-window-ms', 1, MAX_TIMER_MS),
+        initialBackoffMs: parseIntegerFlag(raw.restartBackoffMs, '--restart-backoff-ms', 1, MAX_TIMER_MS),
       };
+      policy.maxBackoffMs = Math.max(DEFAULT_RESTART_POLICY.maxBackoffMs, policy.initialBackoffMs);
       await runUp(options, policy);
     });
   command
