@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { Model__Output } from '../../../shared/generated/infermesh/registry/v1/Model.js';
+import { parseIntegerText, UINT32_MAX } from '../../../shared/numbers/index.js';
 import { createRegistryClient, type RegistryClient } from '../../../shared/registry-client/index.js';
 import { runVerb, UsageError, usageExitCodes } from './cli-errors.js';
 
@@ -36,11 +37,11 @@ export function modelsCommand(): Command {
         const metrics = Object.fromEntries(Object.entries(pairs(flags.metric, '--metric')).map(([k, v]) => [k, number(v, `--metric ${k}`)]));
         const v = await client.pushVersion(flags.name, file, {
           alias: flags.alias,
-          aliasWeight: flags.weight === undefined ? undefined : integer(flags.weight, '--weight'),
+          aliasWeight: flags.weight === undefined ? undefined : integer(flags.weight, '--weight', 0, 100),
           config,
           description: flags.description,
           labels: pairs(flags.label, '--label'),
-          version: flags.version === undefined ? undefined : integer(flags.version, '--version'),
+          version: flags.version === undefined ? undefined : integer(flags.version, '--version', 1, UINT32_MAX),
           lineage: { trainingRunId: flags.runId ?? '', dataset: flags.dataset ?? '', metrics },
         });
         const alias = flags.alias ? `, ${flags.alias} -> ${v.version}` : '';
@@ -115,8 +116,8 @@ export function modelsCommand(): Command {
     .addOption(registryOption())
     .action((name: string, version: string, flags: RegistryFlag & { alias: string; weight?: string }) =>
       withClient('models promote', flags, async (client) => {
-        const weight = flags.weight === undefined ? undefined : integer(flags.weight, '--weight');
-        const a = await client.setAlias(name, flags.alias, integer(version, 'VERSION'), weight);
+        const weight = flags.weight === undefined ? undefined : integer(flags.weight, '--weight', 0, 100);
+        const a = await client.setAlias(name, flags.alias, integer(version, 'VERSION', 1, UINT32_MAX), weight);
         process.stdout.write(`${a.model}: ${a.name} -> ${a.version} (weight ${a.weight})\n`);
       }),
     );
@@ -142,7 +143,7 @@ export function modelsCommand(): Command {
     .addOption(registryOption())
     .action((name: string, version: string, flags: RegistryFlag) =>
       withClient('models delete', flags, async (client) => {
-        await client.deleteVersion(name, integer(version, 'VERSION'));
+        await client.deleteVersion(name, integer(version, 'VERSION', 1, UINT32_MAX));
         process.stdout.write(`deleted ${name} version ${version}\n`);
       }),
     );
@@ -191,10 +192,13 @@ function pairs(values: string[], flag: string): Record<string, string> {
   );
 }
 
-function integer(value: string, what: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || value.trim() === '') throw new UsageError(`${what} must be an integer, got '${value}'`);
-  return n;
+/** A decimal integer within [min, max] (a version is a uint32 on the wire, which would wrap silently); a UsageError names the flag and the range. */
+export function integer(value: string, what: string, min: number, max: number): number {
+  try {
+    return parseIntegerText(value, what, min, max);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function number(value: string, what: string): number {

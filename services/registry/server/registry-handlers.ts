@@ -12,7 +12,7 @@ import type { RegistryStore, VersionRecord, WriteContext } from '../store/index.
 import { activeTraceparent, REGISTRY_SPAN_NAMES, withSpan, type RegistryTelemetry } from '../telemetry/index.js';
 import { aliasToProto, modelToProto, versionToProto } from './to-proto.js';
 import { uploadVersion } from './upload-version.js';
-import { checkAliasName, checkAliasWeight, checkLabels, checkModelName, checkTags, checkVersionNumber } from './validate.js';
+import { checkAliasName, checkAliasWeight, checkByteCount, checkLabels, checkModelName, checkTags, checkVersionNumber } from './validate.js';
 
 /** What the handlers work with. */
 export interface RegistryHandlerDeps {
@@ -187,7 +187,7 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
     DownloadVersion: streaming('DownloadVersion', async (call, signal) => {
       const req = call.request;
       const v = await resolveVersion(req.model, req.version, req.alias);
-      const offset = Number(req.offset);
+      const offset = checkByteCount(req.offset, 'offset');
       if (offset > v.sizeBytes) throw new InfermeshError(Code.OUT_OF_RANGE, `offset ${offset} is past the end of the ${v.sizeBytes}-byte artifact`);
       await artifacts.verify(v.sha256, v.sizeBytes);
       call.write({ info: { model: v.model, version: v.version, sha256: v.sha256, sizeBytes: v.sizeBytes, offset } });
@@ -221,7 +221,7 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
       // A watch never ends by itself: it also ends (cleanly) when the registry closes.
       const signal = AbortSignal.any([cancelled, deps.closing]);
       const filter = call.request.model ? checkModelName(call.request.model) : '';
-      const from = Number(call.request.fromSequence);
+      const from = checkByteCount(call.request.fromSequence, 'from_sequence');
       let next = from > 0 ? from : (await store.lastSequence()) + 1;
       while (!signal.aborted) {
         const seen = deps.commits.generation;
