@@ -4,7 +4,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { ProtoGrpcType } from '../../shared/generated/registry.js';
 import { silentLogger, type Logger } from '../../shared/logging/index.js';
 import { loadProtos } from '../../shared/proto/index.js';
-import { createArtifactStore } from './artifacts/index.js';
+import { createArtifactStore, type InspectOnnxFileOptions } from './artifacts/index.js';
 import { CommitSignal } from './events/commit-signal.js';
 import { connectInBackground } from './events/nats-link.js';
 import { createOutboxPublisher, type OutboxPublisher } from './events/outbox-publisher.js';
@@ -30,6 +30,8 @@ export interface RegistryServiceOptions {
   grpcPort?: number;
   /** Largest artifact accepted. Default: 2 GiB. */
   maxArtifactBytes?: number;
+  /** How uploads are checked: files above `inProcessMaxBytes` (64 MiB) are loaded in a child process. */
+  inspectOnnx?: InspectOnnxFileOptions;
   /** Download chunk size. Default: 1 MiB. */
   chunkBytes?: number;
   /** How long close() lets in-flight calls finish before cancelling them. Default: 10000 ms. */
@@ -133,6 +135,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
         logger,
         closing: closing.signal,
         maxArtifactBytes: o.maxArtifactBytes,
+        ...(o.inspectOnnx ? { inspect: o.inspectOnnx } : {}),
         chunkBytes: o.chunkBytes,
         ...(o.telemetry ? { telemetry: o.telemetry } : {}),
       }),

@@ -5,7 +5,7 @@ import { endRpcSpan, startServerSpan, withServerSpan } from '../../../shared/tel
 import type { ModelRegistryHandlers } from '../../../shared/generated/infermesh/registry/v1/ModelRegistry.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { decodeRegistryEvent } from '../../../shared/registry-client/registry-events.js';
-import type { ArtifactStore } from '../artifacts/index.js';
+import type { ArtifactStore, InspectOnnxFileOptions } from '../artifacts/index.js';
 import type { CommitSignal } from '../events/commit-signal.js';
 import { TRACEPARENT_HEADER } from '../events/publish-event.js';
 import type { RegistryStore, VersionRecord, WriteContext } from '../store/index.js';
@@ -21,6 +21,8 @@ export interface RegistryHandlerDeps {
   commits: CommitSignal;
   logger: Logger;
   maxArtifactBytes: number;
+  /** How uploads are checked (see inspectOnnxFile). */
+  inspect?: InspectOnnxFileOptions;
   /** Download chunk size. */
   chunkBytes: number;
   /** Aborted when the service closes: open Watch streams end (downloads and uploads in flight finish). */
