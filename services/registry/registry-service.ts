@@ -7,6 +7,7 @@ import { loadProtos } from '../../shared/proto/index.js';
 import { createArtifactStore, type InspectOnnxFileOptions } from './artifacts/index.js';
 import { CommitSignal } from './events/commit-signal.js';
 import { connectInBackground } from './events/nats-link.js';
+import { createOutboxPruner, type OutboxPruner } from './events/outbox-pruner.js';
 import { createOutboxPublisher, type OutboxPublisher } from './events/outbox-publisher.js';
 import { withDefaults } from './options.js';
 import { createRegistryHandlers } from './server/registry-handlers.js';
@@ -45,6 +46,8 @@ export interface RegistryServiceOptions {
    * its version. Default: 900000 ms (15 minutes).
    */
   orphanArtifactAgeMs?: number;
+  /** Outbox pruning: how often, and how recent events always stay (see createOutboxPruner). Default: every 10 minutes, 1 hour. */
+  pruner?: { intervalMs?: number; minAgeMs?: number };
   /** Options of the outbox publisher (retry pacing, ack timeout). */
   publisher?: { ackTimeoutMs?: number; retryMinMs?: number; retryMaxMs?: number };
   logger?: Logger;
@@ -76,6 +79,7 @@ export interface RegistryService {
   readonly port: number;
   readonly store: RegistryStore;
   readonly publisher: OutboxPublisher;
+  readonly pruner: OutboxPruner;
   /** The NATS connection; undefined while NATS has been unreachable since start (the outbox holds the events). */
   readonly nats: NatsConnection | undefined;
   /** Orphaned artifacts the start-up sweep removed. */
@@ -122,6 +126,8 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       ...(o.telemetry ? { tracer: o.telemetry.tracer, ...(o.telemetry.metrics ? { metrics: o.telemetry.metrics } : {}) } : {}),
     });
     cleanup.push(() => publisher.close(0));
+    const pruner = createOutboxPruner({ store, nats: () => natsLink.current, logger, clock: o.clock, ...o.pruner });
+    cleanup.push(async () => pruner.close());
 
     const closing = new AbortController();
     const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
@@ -152,6 +158,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       port,
       store,
       publisher,
+      pruner,
       get nats() {
         return natsLink.current;
       },
@@ -161,6 +168,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
           // Watch streams never end by themselves: end them, then let unary calls and uploads finish.
           closing.abort();
           await shutdownGrpcServer(server, o.shutdownTimeoutMs);
+          pruner.close();
           await publisher.close(o.flushTimeoutMs);
           await store.close();
           await natsLink.close();

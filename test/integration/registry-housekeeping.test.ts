@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../shared/net/index.js';
@@ -97,5 +98,62 @@ describe('registry without NATS at start', () => {
     }, 30_000);
     expect(messages.map((m) => m.subject.split('.').slice(2, 4).join('.'))).toEqual(['model.created', 'version.created', 'alias.changed']);
     expect(registry.output()).toMatch(/NATS is unreachable; serving anyway/);
+  });
+});
+
+describe('outbox pruning', () => {
+  it('prunes what every REGISTRY consumer has passed; Watch resumes from the outbox where it has the rows, from a snapshot otherwise', async () => {
+    const nats = await startNats();
+    cleanups.push(() => nats.close());
+    const dir = tempDir('infermesh-prune-');
+    cleanups.push(() => dir.cleanup());
+    const registry = await startRegistry(dir.path, nats.url, { pruner: { intervalMs: 0, minAgeMs: 0 } });
+    cleanups.push(() => registry.close());
+    const client = createRegistryClient(registry.address);
+    cleanups.push(() => client.close());
+    await client.pushVersion('pruned', tinyModel(1), { alias: 'production' }); // events 1-3
+    await client.pushVersion('pruned', tinyModel(2)); // 4
+    await client.setAlias('pruned', 'production', 2); // 5
+    await registry.publisher.flush(10_000);
+
+    // A durable consumer (a node) that has acked the first 4 events.
+    const nc = await connect({ servers: nats.url });
+    cleanups.push(() => nc.close());
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.add('REGISTRY', { durable_name: 'slow-node', ack_policy: AckPolicy.Explicit });
+    const consumer = await jetstream(nc).consumers.get('REGISTRY', 'slow-node');
+    for (let i = 0; i < 4; i++) {
+      const m = await consumer.next({ expires: 5000 });
+      m!.ack();
+    }
+    await eventually('the acks to land', async () => (await jsm.consumers.info('REGISTRY', 'slow-node')).ack_floor.stream_seq === 4);
+
+    expect(await registry.pruner.pruneOnce()).toBe(4);
+    expect(await registry.store.firstSequence()).toBe(5);
+
+    const watch = async (fromSequence: number, count: number, afterEvent: (n: number) => Promise<unknown> = async () => {}) => {
+      const stop = new AbortController();
+      const got = [];
+      for await (const e of client.watch({ fromSequence, model: 'pruned', signal: stop.signal })) {
+        got.push(e);
+        if (got.length === count) stop.abort();
+        else await afterEvent(got.length);
+      }
+      return got;
+    };
+    // From a retained sequence: the outbox's own events.
+    expect((await watch(5, 1)).map((e) => [Number(e.sequence), e.event])).toEqual([[5, 'aliasChanged']]);
+    // From a pruned one: the state as of 5 (model, two versions, the alias), then what commits after.
+    // Once the snapshot (4 events) is through, a new change (6) follows live.
+    const events = await watch(1, 5, async (n) => n === 4 && client.setAlias('pruned', 'staging', 1));
+    expect(events.map((e) => [Number(e.sequence), e.event])).toEqual([
+      [5, 'modelCreated'],
+      [5, 'versionCreated'],
+      [5, 'versionCreated'],
+      [5, 'aliasChanged'],
+      [6, 'aliasChanged'],
+    ]);
+    expect(events[3]!.aliasChanged).toMatchObject({ alias: 'production', version: 2 });
+    expect(events[4]!.aliasChanged).toMatchObject({ alias: 'staging', version: 1 });
   });
 });
