@@ -41,9 +41,14 @@ export function startChildService(options: ChildServiceOptions): Promise<ChildHa
     detached: true,
   });
   const writeLog = options.writeLog ?? ((text: string) => process.stderr.write(text));
-  const exited = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  // A spawn failure (ENOENT, EAGAIN) arrives as 'error' and then, maybe, 'exit'.
-  child.once('error', (err) => options.logger.error('could not run a child service', { child: options.name, err }));
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    // A spawn failure (EAGAIN, ENOMEM) arrives as 'error', maybe without an 'exit': it ended all the same.
+    child.once('error', (err) => {
+      options.logger.error('could not run a child service', { child: options.name, err });
+      if (child.pid === undefined) resolve({ code: null, signal: null });
+    });
+  });
   const killOnExit = () => killGroup(child.pid, 'SIGKILL');
   process.once('exit', killOnExit);
   void exited.then(() => process.removeListener('exit', killOnExit));
