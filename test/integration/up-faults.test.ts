@@ -2,6 +2,7 @@
 // ports) under a bounded load from several clients, with its registry,
 // monitor, recommender and NATS killed with SIGKILL one at a time; and `up`
 // itself going away by SIGHUP or with its stdout pipe closed.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { createInferenceClient, type InferenceClient } from '../../shared/client
 import { createRegistryClient } from '../../shared/registry-client/index.js';
 import type { UpStatusDocument } from '../../cli/up-status.js';
 import type { ServiceStatus } from '../../cli/supervisor.js';
-import { spawnService, type ServiceProcess } from '../helpers/service-process.js';
+import { CLI, spawnService, type ServiceProcess } from '../helpers/service-process.js';
 import { answers, constantModel, eventually, tempDirs } from './mesh-fixtures.js';
 
 const dirs = tempDirs();
@@ -172,11 +173,18 @@ describe('infermesh up under faults', () => {
     const up = await startUp(dataDir, ['--no-monitor', '--no-recommender']);
     const pids = pidsOf(dataDir, up);
     expect(pids).toHaveLength(4); // up, nats, registry, inference
+    // A second terminal sees what runs.
+    const shown = execFileSync(process.execPath, [CLI, 'up', 'status', '--data-dir', dataDir], { encoding: 'utf8' });
+    expect(shown).toMatch(new RegExp(`infermesh up \\(pid ${up.child.pid}\\) is ready`));
+    expect(shown).toMatch(/registry\s+running\s+\d+\s+0\s/);
     const exited = new Promise<number | null>((resolve) => up.child.once('exit', (code) => resolve(code)));
     up.child.kill('SIGHUP');
     expect(await exited).toBe(0);
     for (const pid of pids) await eventually(async () => !alive(pid), `pid ${pid} to be gone`, 10_000);
     expect(status(dataDir).phase).toBe('stopped');
+    const after = spawnSync(process.execPath, [CLI, 'up', 'status', '--data-dir', dataDir], { encoding: 'utf8' });
+    expect(after.status).toBe(3);
+    expect(after.stdout).toMatch(/is not running \(stopped/);
   });
 
   it('a closed stdout pipe (the reader of `up | tee` is gone) neither crashes up nor leaves a child behind', async () => {
