@@ -134,6 +134,11 @@ export class Supervisor {
     this.changed();
     try {
       const child = await service.start();
+      if (this.closing) {
+        // close() ran while this one was starting: it must not outlive the rest.
+        await child.stop();
+        throw new Error(`the supervisor stopped while ${service.name} was starting`);
+      }
       this.attach(entry, child);
       return child.endpoints;
     } catch (err) {

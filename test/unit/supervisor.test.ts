@@ -168,6 +168,27 @@ describe('Supervisor', () => {
     await expect(supervisor.add(scripted('late', 'control', [LIVE]))).rejects.toThrow(/stopping/);
   });
 
+  it('a service still starting when close() runs is stopped as soon as it is up', async () => {
+    supervisor = new Supervisor({ logger, policy: fast });
+    let started: ChildHandle | undefined;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const adding = supervisor.add({
+      name: 'slow',
+      plane: 'control',
+      start: async () => {
+        await gate;
+        return (started = nodeChild(LIVE));
+      },
+    });
+    const closing = supervisor.close();
+    release();
+    await expect(adding).rejects.toThrow(/stopped while slow was starting/);
+    await closing;
+    await started!.exited;
+    expect(alive(started!.pid)).toBe(false);
+  });
+
   it('formats a table with state, pid, restarts and the last exit', () => {
     const table = formatStatusTable([
       { name: 'registry', plane: 'control', state: 'running', pid: 42, endpoints: { grpc: '127.0.0.1:1' }, restarts: 2, lastExit: { code: null, signal: 'SIGKILL', atMs: 0 } },

@@ -13,6 +13,7 @@ import { createRecommenderClient } from '../../services/recommender/client/index
 import { parsePositiveInt } from '../../services/inference/cli/index.js';
 import { checkByteCount, checkVersionNumber } from '../../services/registry/server/validate.js';
 import { integer } from '../../services/registry/cli/models-commands.js';
+import { parseRegistryConfig } from '../../services/registry/cli/registry-config.js';
 import { parseUpOptions } from '../../cli/up.js';
 import { CLI } from '../helpers/service-process.js';
 
@@ -70,6 +71,10 @@ describe('the command line', () => {
     expect(() => parseUpOptions({ readyTimeoutMs: String(2 ** 32) })).toThrow(/--ready-timeout-ms must be an integer from 1 to 2147483647/);
     expect(() => parseUpOptions({ grpcPort: String(65536 + 8001) })).toThrow(/--grpc-port must be a port number 0-65535/);
     expect(parseUpOptions({}).grpcPort).toBe(8001);
+    const registryFlags = { dataDir: '/tmp/x', nats: 'nats://127.0.0.1:4222' };
+    expect(() => parseRegistryConfig({ ...registryFlags, maxArtifactBytes: '99999999999GiB' })).toThrow(/--max-artifact-bytes must be a size/);
+    expect(() => parseRegistryConfig({ ...registryFlags, grpcPort: '70000' })).toThrow(/--grpc-port must be a port number 0-65535/);
+    expect(parseRegistryConfig({ ...registryFlags, maxArtifactBytes: '2GiB' }).maxArtifactBytes).toBe(2 * 1024 ** 3);
   });
 });
 
