@@ -163,7 +163,7 @@ describe('infermesh up under faults', () => {
     }
     expect(load.counters.failed, load.counters.errors.join('; ')).toBe(0);
     expect(records.map((r) => r.fault)).toEqual(['registry', 'monitor', 'recommender', 'nats']);
-  });
+  }, 300_000);
 
   /** Every pid `up` started (from its status file), and `up` itself. */
   const pidsOf = (dataDir: string, up: ServiceProcess) => [up.child.pid!, ...status(dataDir).services.map((s) => s.pid!).filter(Boolean)];
@@ -185,7 +185,7 @@ describe('infermesh up under faults', () => {
     const after = spawnSync(process.execPath, [CLI, 'up', 'status', '--data-dir', dataDir], { encoding: 'utf8' });
     expect(after.status).toBe(3);
     expect(after.stdout).toMatch(/is not running \(stopped/);
-  });
+  }, 180_000);
 
   it('a closed stdout pipe (the reader of `up | tee` is gone) neither crashes up nor leaves a child behind', async () => {
     const dataDir = dirs.make('up-epipe-');
@@ -203,5 +203,5 @@ describe('infermesh up under faults', () => {
     up.child.kill('SIGINT');
     expect(await exited).toBe(0);
     for (const pid of all) await eventually(async () => !alive(pid), `pid ${pid} to be gone`, 10_000);
-  });
+  }, 180_000);
 });
