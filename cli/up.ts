@@ -1,6 +1,8 @@
 // `infermesh up`: the whole mesh on one machine. NATS (started here unless one
 // is named), then each service as a child process of this same CLI, in
-// dependency order; each later service adds one step to `up()`.
+// dependency order (the list in `meshChildren()`), all under one supervisor
+// that restarts what exits.
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { createInferenceClient } from '../shared/client/index.js';
@@ -8,11 +10,14 @@ import { Code, InfermeshError } from '../shared/errors/index.js';
 import { createLogger, type Logger } from '../shared/logging/index.js';
 import { NatsServerProcess } from '../shared/nats/index.js';
 import { freePort, isPortTaken } from '../shared/net/index.js';
-import { announce, onShutdownSignal } from '../shared/process/index.js';
+import { formatAnnouncement } from '../shared/process/index.js';
 import { createRegistryClient } from '../shared/registry-client/index.js';
 import { DEMO_MODEL_CONFIG, DEMO_MODEL_NAME, buildDemoMlp } from '../services/inference/index.js';
 import { parsePort } from '../services/inference/cli/index.js';
-import { startChildService, type ChildService } from './child-service.js';
+import { startChildService } from './child-service.js';
+import { guardStdio, killGroupsOnExit, onStopSignalOrCrash } from './process-guard.js';
+import { DEFAULT_RESTART_POLICY, formatStatusTable, Supervisor, type RestartPolicy, type ServiceStatus, type SupervisedService } from './supervisor.js';
+import { describeUpStatus, processAlive, readUpStatus, upStatusPath, writeUpStatus, type UpStatusDocument } from './up-status.js';
 
 /** Validated options of `infermesh up`. Ports: 0 = a free one; a taken default port is replaced by a free one. */
 export interface UpOptions {
@@ -36,149 +41,158 @@ export interface UpOptions {
   readyTimeoutMs: number;
 }
 
-/** One running part of the mesh: its name, endpoints and how to stop it. */
-export interface MeshPart {
-  name: string;
-  endpoints: Record<string, string>;
-  /** Child process id, when it is one. */
-  pid?: number;
-  close(): Promise<void>;
-}
-
-/** The running mesh; `close()` stops the parts in reverse start order (services first, NATS last). */
+/** The running mesh: the supervisor that keeps its children up, and where each listens. */
 export interface Mesh {
-  parts: MeshPart[];
+  supervisor: Supervisor;
+  /** Ports and addresses fixed before any child started: a restarted child comes back on the same ones. */
   endpoint(part: string, name: string): string;
+  /** Stops every child, services first (reverse start order), NATS last. Idempotent. */
   close(): Promise<void>;
 }
 
-const DEMO_READY_POLL_MS = 200;
+/** One child of the mesh: the CLI verb and flags it runs with, and whether it is on the data plane. */
+export interface MeshChild {
+  name: string;
+  plane: 'data' | 'control';
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/** Every port of the mesh, chosen once: defaults unless taken, 0 = free. */
+interface MeshPorts {
+  nats: number;
+  monitorGrpc: number;
+  monitorHttp: number;
+  registry: number;
+  grpc: number;
+  recommender: number;
+}
 
 /**
- * Starts the mesh: NATS, monitor, registry, one inference node, the recommender; registers the
- * demo model as `production` (unless the registry already has it) and waits
- * until the node serves it. Stops what started when a step fails.
- * `onUnexpectedExit` is called when a service dies later. Started parts are
- * pushed onto `parts` as they come up, so that a signal during start-up can
- * stop them with {@link stopParts}.
+ * The children of the mesh, in start order, with their flags. Ports are fixed
+ * here (not picked by the children), so that every address is known up front
+ * and a child the supervisor restarts comes back where the others expect it.
  */
-export async function up(options: UpOptions, logger: Logger, onUnexpectedExit: (part: string) => void, parts: MeshPart[] = []): Promise<Mesh> {
-  const close = () => stopParts(parts, logger);
+export function meshChildren(options: UpOptions, ports: MeshPorts, natsUrl: string): MeshChild[] {
+  const at = (port: number) => `${options.host}:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    NATS_URL: natsUrl,
+    // Each service serves Prometheus /metrics on a free port (metrics= on its line).
+    INFERMESH_METRICS_PORT: '0',
+    // Every service sends its spans to the monitor; without one, none are recorded.
+    ...(options.monitor ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://${at(ports.monitorGrpc)}` } : { INFERMESH_TRACE_SAMPLING: 'off' }),
+  };
+  const data = (name: string) => join(options.dataDir, name);
+  const children: MeshChild[] = [];
+  if (options.monitor) {
+    children.push({
+      name: 'monitor',
+      plane: 'control',
+      args: ['monitor', '--host', options.host, '--grpc-port', String(ports.monitorGrpc), '--http-port', String(ports.monitorHttp), '--data-dir', data('monitor')],
+      env: {},
+    });
+  }
+  children.push(
+    {
+      name: 'registry',
+      plane: 'control',
+      args: ['registry', '--host', options.host, '--grpc-port', String(ports.registry), '--data-dir', data('registry'), '--nats', natsUrl],
+      env,
+    },
+    {
+      name: 'inference',
+      plane: 'data',
+      args: ['inference', '--host', options.host, '--grpc-port', String(ports.grpc), '--registry', at(ports.registry), '--nats', natsUrl, '--data-dir', data('inference')],
+      env,
+    },
+  );
+  if (options.recommender) {
+    // After the registry and an inference node: it registers its models in the one and scores through the other.
+    children.push({
+      name: 'recommender',
+      plane: 'control',
+      args: [
+        'recommender', '--host', options.host, '--grpc-port', String(ports.recommender), '--registry', at(ports.registry),
+        '--nats', natsUrl, '--inference', at(ports.grpc), '--data-dir', data('recommender'),
+      ],
+      env,
+    });
+  }
+  return children;
+}
+
+/** How `up` is wired to the outside: its supervisor, and where output goes. */
+export interface UpDeps {
+  logger: Logger;
+  supervisor: Supervisor;
+  /** Child log lines (default process.stderr). */
+  writeLog?: (text: string) => void;
+}
+
+/**
+ * Starts the mesh under `supervisor`: NATS (unless one is named), monitor,
+ * registry, one inference node, the recommender; registers the demo model as
+ * `production` (unless the registry already has it) and waits until the node
+ * serves it. From then on the supervisor restarts what exits. When a step of
+ * the start fails, what started is stopped and the error thrown.
+ */
+export async function up(options: UpOptions, deps: UpDeps): Promise<Mesh> {
+  const { logger, supervisor } = deps;
+  const endpoints: Record<string, Record<string, string>> = {};
   const mesh: Mesh = {
-    parts,
-    close,
+    supervisor,
+    close: () => supervisor.close(),
     endpoint: (part, name) => {
-      const value = parts.find((p) => p.name === part)?.endpoints[name];
+      const value = endpoints[part]?.[name];
       if (value === undefined) throw new Error(`no ${name} endpoint of ${part}`);
       return value;
     },
   };
-  const child = async (name: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
-    const service: ChildService = await startChildService({
-      name,
-      args,
-      env,
-      logger,
-      onUnexpectedExit: (code, signal) => {
-        logger.error('service exited unexpectedly', { service: name, code, signal });
-        onUnexpectedExit(name);
-      },
-    });
-    parts.push({ name, endpoints: service.endpoints, pid: service.pid, close: () => service.stop() });
-    return service;
-  };
-
   try {
-    const natsUrl = options.natsUrl ?? (await startNats(options, parts));
-    const env: NodeJS.ProcessEnv = { NATS_URL: natsUrl };
-    if (options.monitor) {
-      const monitor = await child('monitor', [
-        'monitor',
-        '--host', options.host,
-        '--grpc-port', String(await portOrFree(options.monitorGrpcPort, options.host)),
-        '--http-port', String(await portOrFree(options.monitorHttpPort, options.host)),
-        '--data-dir', join(options.dataDir, 'monitor'),
-      ]);
-      // Every later service sends its spans to this monitor.
-      env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://${monitor.endpoints.grpc}`;
-    } else {
-      // Nothing listens for spans: record none rather than fail exports all day.
-      env.INFERMESH_TRACE_SAMPLING = 'off';
+    const ports: MeshPorts = {
+      nats: options.natsUrl ? 0 : await portOrFree(options.natsPort, options.host),
+      monitorGrpc: options.monitor ? await portOrFree(options.monitorGrpcPort, options.host) : 0,
+      monitorHttp: options.monitor ? await portOrFree(options.monitorHttpPort, options.host) : 0,
+      registry: await portOrFree(options.registryPort, options.host),
+      grpc: await portOrFree(options.grpcPort, options.host),
+      recommender: options.recommender ? await portOrFree(options.recommenderPort, options.host) : 0,
+    };
+    const natsUrl = options.natsUrl ?? (endpoints.nats = await supervisor.add(natsService(options, ports.nats))).nats!;
+    for (const child of meshChildren(options, ports, natsUrl)) {
+      endpoints[child.name] = await supervisor.add({
+        name: child.name,
+        plane: child.plane,
+        start: () => startChildService({ name: child.name, args: child.args, env: child.env, logger, ...(deps.writeLog ? { writeLog: deps.writeLog } : {}) }),
+      });
     }
-    // Each service serves Prometheus /metrics on a free port (metrics= on its line below).
-    env.INFERMESH_METRICS_PORT = '0';
-    const registry = await child(
-      'registry',
-      ['registry', '--host', options.host, '--grpc-port', String(await portOrFree(options.registryPort, options.host)), '--data-dir', join(options.dataDir, 'registry'), '--nats', natsUrl],
-      env,
-    );
-    const registryAddress = registry.endpoints.grpc!;
-    const inference = await child(
-      'inference',
-      [
-        'inference',
-        '--host', options.host,
-        '--grpc-port', String(await portOrFree(options.grpcPort, options.host)),
-        '--registry', registryAddress,
-        '--nats', natsUrl,
-        '--data-dir', join(options.dataDir, 'inference'),
-      ],
-      env,
-    );
-    if (options.recommender) {
-      // After the registry and an inference node: it registers its models in the
-      // one and scores through the other.
-      await child(
-        'recommender',
-        [
-          'recommender',
-          '--host', options.host,
-          '--grpc-port', String(await portOrFree(options.recommenderPort, options.host)),
-          '--registry', registryAddress,
-          '--nats', natsUrl,
-          '--inference', inference.endpoints.grpc!,
-          '--data-dir', join(options.dataDir, 'recommender'),
-        ],
-        env,
-      );
-    }
-    await registerDemoModel(registryAddress, logger);
-    await waitUntilServed(inference.endpoints.grpc!, DEMO_MODEL_NAME, options.readyTimeoutMs);
+    await registerDemoModel(mesh.endpoint('registry', 'grpc'), logger);
+    await waitUntilServed(mesh.endpoint('inference', 'grpc'), DEMO_MODEL_NAME, options.readyTimeoutMs);
   } catch (err) {
-    await close();
+    await supervisor.close();
     throw err;
   }
   return mesh;
 }
 
-const stopping = new WeakMap<MeshPart[], Promise<void>>();
-
-/** Stops the parts in reverse start order (services first, NATS last). Idempotent per list. */
-export function stopParts(parts: MeshPart[], logger: Logger): Promise<void> {
-  let done = stopping.get(parts);
-  if (!done) {
-    done = (async () => {
-      for (const p of [...parts].reverse()) {
-        await p.close().catch((err: unknown) => logger.error('stopping a service failed', { service: p.name, err }));
-      }
-    })();
-    stopping.set(parts, done);
-  }
-  return done;
-}
-
-/** Starts nats-server with JetStream under `<data-dir>/nats`, on `natsPort` unless taken (then a free port). */
-async function startNats(options: UpOptions, parts: MeshPart[]): Promise<string> {
-  const nats = new NatsServerProcess({ dataDir: join(options.dataDir, 'nats'), host: options.host, port: await portOrFree(options.natsPort, options.host), ownProcessGroup: true });
-  await nats.start();
-  parts.push({ name: 'nats', endpoints: { nats: nats.url }, close: () => nats.stop() });
-  return nats.url;
+/** nats-server with JetStream under `<data-dir>/nats`, in its own process group, supervised like every child (restarted on the same port and data). */
+function natsService(options: UpOptions, port: number): SupervisedService {
+  const nats = new NatsServerProcess({ dataDir: join(options.dataDir, 'nats'), host: options.host, port, ownProcessGroup: true });
+  return {
+    name: 'nats',
+    plane: 'control',
+    start: async () => {
+      await nats.start();
+      return { pid: nats.pid!, endpoints: { nats: nats.url }, exited: nats.exited, stop: () => nats.stop() };
+    },
+  };
 }
 
 /** `port`, or a free one when it is 0 or taken (another NATS or node may already run on the default). */
 async function portOrFree(port: number, host: string): Promise<number> {
   return port === 0 || (await isPortTaken(port, host)) ? freePort(host) : port;
 }
+
+const DEMO_READY_POLL_MS = 200;
 
 /** Pushes the demo model as `production` unless the registry already has a production version of it. */
 async function registerDemoModel(registryAddress: string, logger: Logger): Promise<void> {
@@ -224,14 +238,12 @@ async function waitUntilServed(address: string, model: string, timeoutMs: number
 function usage(mesh: Mesh, options: UpOptions): string {
   const grpc = mesh.endpoint('inference', 'grpc');
   const registry = mesh.endpoint('registry', 'grpc');
-  const rows = mesh.parts.map((p) => `  ${p.name.padEnd(11)} ${Object.entries(p.endpoints).map(([k, v]) => `${k}=${v}`).join(' ')}${p.pid ? `  (pid ${p.pid})` : ''}`);
-  const monitorHttp = mesh.parts.find((p) => p.name === 'monitor')?.endpoints.http;
-  const recommender = mesh.parts.find((p) => p.name === 'recommender')?.endpoints.grpc;
+  const monitorHttp = options.monitor ? mesh.endpoint('monitor', 'http') : undefined;
+  const recommender = options.recommender ? mesh.endpoint('recommender', 'grpc') : undefined;
   const body = `{"model_name":"${DEMO_MODEL_NAME}","inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"contents":{"fp32_contents":[0.1,0.2,0.3,0.4]}}]}`;
   return [
     `infermesh mesh on this machine (data under ${options.dataDir}):`,
-    ...rows,
-    '',
+    formatStatusTable(mesh.supervisor.status()),
     `'${DEMO_MODEL_NAME}' (x: FP32 [batch,4] -> probabilities: FP32 [batch,3]) is production in the registry and served at ${grpc}. Try:`,
     `  npx infermesh models list --registry ${registry}`,
     `  npx infermesh infer ${DEMO_MODEL_NAME} --input x='[[0.1,0.2,0.3,0.4]]' --server ${grpc}`,
@@ -244,17 +256,39 @@ function usage(mesh: Mesh, options: UpOptions): string {
     ...(monitorHttp
       ? [`  traces: http://${monitorHttp}/   (every service sends its spans there; or npx infermesh traces show TRACE_ID with the trace_id infer prints)`]
       : []),
-    'Ctrl-C stops everything.',
+    `  npx infermesh up status --data-dir ${options.dataDir}   # from another terminal: what runs, restarts`,
+    'A service that exits is restarted (its restarts show in the table); Ctrl-C stops everything.',
     '',
   ].join('\n');
 }
 
-/** Registers `infermesh up`. */
+/** Parses `up`'s flags; an Error names the bad flag and the range. */
+export function parseUpOptions(raw: Record<string, string | boolean | undefined>): UpOptions {
+  const natsUrl = typeof raw.nats === 'string' && raw.nats !== '' ? raw.nats : undefined;
+  if (natsUrl !== undefined && !/^(nats|tls):\/\/\S+$/.test(natsUrl)) throw new Error(`--nats must be a nats://host:port URL, got '${natsUrl}'`);
+  return {
+    dataDir: resolve(String(raw.dataDir ?? '.data')),
+    host: String(raw.host ?? '127.0.0.1'),
+    natsUrl,
+    natsPort: parsePort(raw.natsPort ?? '4222', '--nats-port'),
+    registryPort: parsePort(raw.registryPort ?? '50051', '--registry-port'),
+    grpcPort: parsePort(raw.grpcPort ?? '8001', '--grpc-port'),
+    monitor: raw.monitor !== false,
+    monitorGrpcPort: parsePort(raw.monitorGrpcPort ?? '4317', '--monitor-grpc-port'),
+    monitorHttpPort: parsePort(raw.monitorHttpPort ?? '16686', '--monitor-http-port'),
+    recommender: raw.recommender !== false,
+    recommenderPort: parsePort(raw.recommenderPort ?? '50061', '--recommender-port'),
+    readyTimeoutMs: parseIntegerFlag(raw.readyTimeoutMs ?? '120000', '--ready-timeout-ms', 1, MAX_TIMER_MS),
+  };
+}
+
+/** Registers `infermesh up` and `infermesh up status`. */
 export function registerUpCommand(program: Command): void {
-  program
+  const dataDirOption = () => new Option('--data-dir <dir>', 'where services keep their data').env('INFERMESH_DATA_DIR').default('.data');
+  const command = program
     .command('up')
-    .description('Run the whole mesh on this machine (NATS, monitor, registry, an inference node, the recommender) with a demo model, and print where each service listens')
-    .addOption(new Option('--data-dir <dir>', 'where services keep their data').env('INFERMESH_DATA_DIR').default('.data'))
+    .description('Run the whole mesh on this machine (NATS, monitor, registry, an inference node, the recommender) with a demo model, restart what fails, and print where each service listens')
+    .addOption(dataDirOption())
     .addOption(new Option('--host <host>', 'interface every service listens on').default('127.0.0.1'))
     .addOption(new Option('--nats <url>', 'use this NATS server (JetStream on) instead of starting one').env('NATS_URL'))
     .addOption(new Option('--nats-port <port>', 'port of the NATS server started here (a free one when taken)').default('4222'))
@@ -266,41 +300,94 @@ export function registerUpCommand(program: Command): void {
     .addOption(new Option('--recommender-port <port>', 'recommender gRPC port (a free one when taken)').default('50061'))
     .option('--no-recommender', 'do not start the recommender')
     .addOption(new Option('--ready-timeout-ms <ms>', 'how long to wait for the demo model to serve').default('120000'))
+    .addOption(new Option('--max-restarts <n>', 'restarts of one service allowed within --restart-window-ms before it is given up').default(String(DEFAULT_RESTART_POLICY.maxRestarts)))
+    .addOption(new Option('--restart-window-ms <ms>', 'the window of the restart budget').default(String(DEFAULT_RESTART_POLICY.budgetWindowMs)))
+    .addOption(new Option('--restart-backoff-ms <ms>', 'pause before the first restart of a service (doubles per consecutive failure)').default(String(DEFAULT_RESTART_POLICY.initialBackoffMs)))
     .action(async (raw: Record<string, string | boolean | undefined>) => {
-      const readyTimeoutMs = Number(raw.readyTimeoutMs);
-      if (!Number.isInteger(readyTimeoutMs) || readyTimeoutMs < 1) throw new Error(`--ready-timeout-ms must be a positive integer, got '${String(raw.readyTimeoutMs)}'`);
-      const natsUrl = typeof raw.nats === 'string' && raw.nats !== '' ? raw.nats : undefined;
-      if (natsUrl !== undefined && !/^(nats|tls):\/\/\S+$/.test(natsUrl)) throw new Error(`--nats must be a nats://host:port URL, got '${natsUrl}'`);
-      const options: UpOptions = {
-        dataDir: resolve(String(raw.dataDir)),
-        host: String(raw.host),
-        natsUrl,
-        natsPort: parsePort(raw.natsPort, '--nats-port'),
-        registryPort: parsePort(raw.registryPort, '--registry-port'),
-        grpcPort: parsePort(raw.grpcPort, '--grpc-port'),
-        monitor: raw.monitor !== false,
-        monitorGrpcPort: parsePort(raw.monitorGrpcPort, '--monitor-grpc-port'),
-        monitorHttpPort: parsePort(raw.monitorHttpPort, '--monitor-http-port'),
-        recommender: raw.recommender !== false,
-        recommenderPort: parsePort(raw.recommenderPort, '--recommender-port'),
-        readyTimeoutMs,
+      const options = parseUpOptions(raw);
+      const policy: Partial<RestartPolicy> & { initialBackoffMs: number } = {
+        maxRestarts: parseIntegerFlag(raw.maxRestarts, '--max-restarts', 0, 1000),
+        budgetWindowMs: parseIntegerFlag(raw.restartWindowMs, '--restart-window-ms', 1, MAX_TIMER_MS),
+        initialBackoffMs: parseIntegerFlag(raw.restartBackoffMs, '--restart-backoff-ms', 1, MAX_TIMER_MS),
       };
-      const logger = createLogger({ fields: { service: 'up' } });
-      const parts: MeshPart[] = [];
-      // Ctrl-C, also during start-up: stop what runs, children first, then NATS.
-      onShutdownSignal(() => stopParts(parts, logger), logger);
-      const failed = () => {
-        // A service died: stop the rest and exit non-zero.
-        void stopParts(parts, logger).finally(() => process.exit(1));
-      };
-      const mesh = await up(options, logger, failed, parts);
-      process.stdout.write(usage(mesh, options));
-      announce('up', {
-        grpc: mesh.endpoint('inference', 'grpc'),
-        registry: mesh.endpoint('registry', 'grpc'),
-        nats: natsUrl ?? mesh.endpoint('nats', 'nats'),
-        ...(options.monitor ? { monitor: mesh.endpoint('monitor', 'grpc'), 'monitor-http': mesh.endpoint('monitor', 'http') } : {}),
-        ...(options.recommender ? { recommender: mesh.endpoint('recommender', 'grpc') } : {}),
-      });
+      policy.maxBackoffMs = Math.max(DEFAULT_RESTART_POLICY.maxBackoffMs, policy.initialBackoffMs);
+      await runUp(options, policy);
     });
+  command
+    .command('status')
+    .description('Show what a running `infermesh up` supervises (state, pid, restarts, endpoints), from its status file in the data dir')
+    .addOption(dataDirOption())
+    .action((raw: { dataDir: string }, cmd: Command) => {
+      // `--data-dir` given before `status` belongs to `up`.
+      const dataDir = resolve(raw.dataDir !== '.data' ? raw.dataDir : String(cmd.parent?.opts().dataDir ?? raw.dataDir));
+      const { text, running } = describeUpStatus(readUpStatus(dataDir), dataDir, processAlive);
+      process.stdout.write(text);
+      if (!running) process.exitCode = 3;
+    });
+}
+
+/** Largest setTimeout delay Node honours (2^31-1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** An integer flag within [min, max]; the message names the flag and the range. */
+function parseIntegerFlag(value: unknown, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max || String(value).trim() === '') {
+    throw new Error(`${flag} must be an integer from ${min} to ${max}, got '${String(value)}'`);
+  }
+  return n;
+}
+
+/**
+ * The `up` process: guards stdio, installs the exit hook and the signal
+ * handlers before the first child starts, starts the mesh, then keeps the
+ * table (stdout) and the status file up to date as services change state.
+ */
+async function runUp(options: UpOptions, policy: Partial<RestartPolicy>): Promise<void> {
+  const stdio = guardStdio();
+  const logger = createLogger({ fields: { service: 'up' }, write: (line) => stdio.err(line + '\n') });
+  let phase: UpStatusDocument['phase'] = 'starting';
+  mkdirSync(options.dataDir, { recursive: true });
+  const report = (services: ServiceStatus[]) => {
+    try {
+      writeUpStatus(options.dataDir, { pid: process.pid, phase, services });
+    } catch (err) {
+      logger.warn('could not write the status file', { err });
+    }
+  };
+  const supervisor: Supervisor = new Supervisor({
+    logger,
+    policy,
+    onChange: (services) => {
+      report(services);
+      if (phase === 'ready') stdio.out(formatStatusTable(services));
+    },
+    onFatal: (service, reason) => {
+      logger.error('the data plane is down for good; stopping the mesh', { service, reason });
+      void stop().finally(() => process.exit(1));
+    },
+  });
+  const stop = async () => {
+    phase = 'stopping';
+    await supervisor.close();
+    phase = 'stopped';
+    report(supervisor.status());
+  };
+  // Whatever ends this process, nothing it started outlives it.
+  killGroupsOnExit(() => supervisor.pids());
+  onStopSignalOrCrash(stop, logger);
+  const mesh = await up(options, { logger, supervisor, writeLog: stdio.err });
+  phase = 'ready';
+  report(supervisor.status());
+  stdio.out(usage(mesh, options));
+  stdio.out(
+    formatAnnouncement('up', {
+      grpc: mesh.endpoint('inference', 'grpc'),
+      registry: mesh.endpoint('registry', 'grpc'),
+      nats: options.natsUrl ?? mesh.endpoint('nats', 'nats'),
+      ...(options.monitor ? { monitor: mesh.endpoint('monitor', 'grpc'), 'monitor-http': mesh.endpoint('monitor', 'http') } : {}),
+      ...(options.recommender ? { recommender: mesh.endpoint('recommender', 'grpc') } : {}),
+      status: upStatusPath(options.dataDir),
+    }) + '\n',
+  );
 }

@@ -28,6 +28,8 @@ export interface MonitorOptions {
   grpcPort?: number;
   /** Web page and JSON API port; 0 = a free port. Default 16686. */
   httpPort?: number;
+  /** Host names the web page may be reached by besides IP literals, loopback names and `host` (DNS rebinding protection). Default none. */
+  allowedHosts?: readonly string[];
   /** Folder of the span database; undefined keeps spans in memory. */
   dataDir?: string;
   /** Retention and store options (maxAgeMs, maxSpans, maxBytes, pruneIntervalMs). */
@@ -84,7 +86,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   let grpcPort: number;
   try {
     grpcPort = await bind(server, `${host}:${options.grpcPort ?? DEFAULT_MONITOR_OPTIONS.grpcPort}`);
-    web = await startWebServer({ store, registry: telemetry.registry, logger, host, port: options.httpPort ?? DEFAULT_MONITOR_OPTIONS.httpPort, now: options.now });
+    web = await startWebServer({ store, registry: telemetry.registry, logger, host, port: options.httpPort ?? DEFAULT_MONITOR_OPTIONS.httpPort, now: options.now, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) });
   } catch (err) {
     server.forceShutdown();
     store.close();

@@ -3,10 +3,11 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { ProtoGrpcType } from '../../shared/generated/registry.js';
 import { silentLogger, type Logger } from '../../shared/logging/index.js';
-import { connectNats } from '../../shared/nats/index.js';
 import { loadProtos } from '../../shared/proto/index.js';
-import { createArtifactStore } from './artifacts/index.js';
+import { createArtifactStore, type InspectOnnxFileOptions } from './artifacts/index.js';
 import { CommitSignal } from './events/commit-signal.js';
+import { connectInBackground } from './events/nats-link.js';
+import { createOutboxPruner, type OutboxPruner } from './events/outbox-pruner.js';
 import { createOutboxPublisher, type OutboxPublisher } from './events/outbox-publisher.js';
 import { withDefaults } from './options.js';
 import { createRegistryHandlers } from './server/registry-handlers.js';
@@ -30,12 +31,23 @@ export interface RegistryServiceOptions {
   grpcPort?: number;
   /** Largest artifact accepted. Default: 2 GiB. */
   maxArtifactBytes?: number;
+  /** How uploads are checked: files above `inProcessMaxBytes` (64 MiB) are loaded in a child process. */
+  inspectOnnx?: InspectOnnxFileOptions;
   /** Download chunk size. Default: 1 MiB. */
   chunkBytes?: number;
   /** How long close() lets in-flight calls finish before cancelling them. Default: 10000 ms. */
   shutdownTimeoutMs?: number;
   /** How long close() waits for unpublished events to be acknowledged. Default: 5000 ms. */
   flushTimeoutMs?: number;
+  /**
+   * At start-up, stored artifacts that no version uses and that are older than
+   * this are removed (a crash between an upload's rename and its commit leaves
+   * one): the longest an upload may take from storing its file to committing
+   * its version. Default: 900000 ms (15 minutes).
+   */
+  orphanArtifactAgeMs?: number;
+  /** Outbox pruning: how often, and how recent events always stay (see createOutboxPruner). Default: every 10 minutes, 1 hour. */
+  pruner?: { intervalMs?: number; minAgeMs?: number };
   /** Options of the outbox publisher (retry pacing, ack timeout). */
   publisher?: { ackTimeoutMs?: number; retryMinMs?: number; retryMaxMs?: number };
   logger?: Logger;
@@ -57,6 +69,7 @@ export const DEFAULT_REGISTRY_OPTIONS = {
   chunkBytes: 1 << 20,
   shutdownTimeoutMs: 10_000,
   flushTimeoutMs: 5000,
+  orphanArtifactAgeMs: 15 * 60_000,
 } as const;
 
 /** A running registry. */
@@ -66,7 +79,11 @@ export interface RegistryService {
   readonly port: number;
   readonly store: RegistryStore;
   readonly publisher: OutboxPublisher;
-  readonly nats: NatsConnection;
+  readonly pruner: OutboxPruner;
+  /** The NATS connection; undefined while NATS has been unreachable since start (the outbox holds the events). */
+  readonly nats: NatsConnection | undefined;
+  /** Orphaned artifacts the start-up sweep removed. */
+  readonly orphansRemoved: number;
   /** Drains in-flight calls, flushes events, closes the database and drains NATS. Idempotent. */
   close(): Promise<void>;
 }
@@ -92,11 +109,16 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
   };
   try {
     const artifacts = await createArtifactStore(join(o.dataDir, 'artifacts'));
-    const nats = await connectNats({ url: o.natsUrl, name: 'infermesh-registry' });
-    cleanup.push(() => nats.drain());
+    const orphans = await artifacts.sweepOrphans(async (sha256) => (await store.countArtifactUses(sha256)) > 0, o.orphanArtifactAgeMs);
+    if (orphans.length > 0) logger.warn('removed orphaned artifacts (stored, but no version uses them)', { removed: orphans.length, sha256: orphans });
+    else logger.info('no orphaned artifacts', { removed: 0 });
+    // NATS may be down at start: serve anyway; events wait in the outbox until the connection is made.
+    const natsLink = connectInBackground({ url: o.natsUrl, name: 'infermesh-registry', logger });
+    cleanup.push(() => natsLink.close());
+    await natsLink.firstAttempt;
     const publisher = createOutboxPublisher({
       store,
-      nats,
+      nats: natsLink.connection,
       commits,
       logger,
       clock: o.clock,
@@ -104,6 +126,8 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       ...(o.telemetry ? { tracer: o.telemetry.tracer, ...(o.telemetry.metrics ? { metrics: o.telemetry.metrics } : {}) } : {}),
     });
     cleanup.push(() => publisher.close(0));
+    const pruner = createOutboxPruner({ store, nats: () => natsLink.current, logger, clock: o.clock, ...o.pruner });
+    cleanup.push(async () => pruner.close());
 
     const closing = new AbortController();
     const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
@@ -117,6 +141,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
         logger,
         closing: closing.signal,
         maxArtifactBytes: o.maxArtifactBytes,
+        ...(o.inspectOnnx ? { inspect: o.inspectOnnx } : {}),
         chunkBytes: o.chunkBytes,
         ...(o.telemetry ? { telemetry: o.telemetry } : {}),
       }),
@@ -133,15 +158,20 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       port,
       store,
       publisher,
-      nats,
+      pruner,
+      get nats() {
+        return natsLink.current;
+      },
+      orphansRemoved: orphans.length,
       close: () =>
         (closed ??= (async () => {
           // Watch streams never end by themselves: end them, then let unary calls and uploads finish.
           closing.abort();
           await shutdownGrpcServer(server, o.shutdownTimeoutMs);
+          pruner.close();
           await publisher.close(o.flushTimeoutMs);
           await store.close();
-          await nats.drain().catch((err: unknown) => logger.warn('draining NATS failed', { err }));
+          await natsLink.close();
           logger.info('registry stopped');
         })()),
     };

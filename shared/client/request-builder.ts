@@ -1,3 +1,4 @@
+import { checkIntegerInRange, checkUint64, SAFE_INTEGER_MAX } from '../numbers/index.js';
 import type { Datatype } from '../onnx/index.js';
 import { encodeRawTensor, encodeTensorContents, tensorDataFromValues, type TensorData, type TensorValues } from '../tensor/index.js';
 import type { InferParameter } from '../generated/inference/InferParameter.js';
@@ -34,6 +35,8 @@ export function buildInferRequest(spec: InferRequestSpec): ModelInferRequest {
   const raw = (spec.encoding ?? 'raw') === 'raw';
   const rawInputContents: Buffer[] = [];
   const inputs = spec.inputs.map((input) => {
+    // int64 dims on the wire: a negative or fractional dim, or one past 2^53, would not arrive as sent.
+    input.shape.forEach((dim, i) => checkUint64(dim, `input '${input.name}' shape[${i}]`));
     const data = tensorDataFromValues(input.datatype, input.data, `input '${input.name}'`);
     const tensor = { name: input.name, datatype: input.datatype, shape: [...input.shape] };
     if (raw) {
@@ -49,6 +52,15 @@ export function buildInferRequest(spec: InferRequestSpec): ModelInferRequest {
     inputs,
     outputs: (spec.outputs ?? []).map((name) => ({ name })),
     ...(raw ? { rawInputContents } : {}),
-    ...(spec.parameters ? { parameters: spec.parameters } : {}),
+    ...(spec.parameters ? { parameters: checkParameters(spec.parameters) } : {}),
   };
+}
+
+/** Integer parameters (priority, timeout) are int64/uint64 on the wire: each must be a safe integer, and uint64 ones not negative. */
+function checkParameters(parameters: Record<string, InferParameter>): Record<string, InferParameter> {
+  for (const [name, p] of Object.entries(parameters)) {
+    if (typeof p.int64Param === 'number') checkIntegerInRange(p.int64Param, `parameter '${name}'`, -SAFE_INTEGER_MAX, SAFE_INTEGER_MAX);
+    if (typeof p.uint64Param === 'number') checkUint64(p.uint64Param, `parameter '${name}'`);
+  }
+  return parameters;
 }

@@ -1,5 +1,6 @@
 import { credentials, type CallOptions, type ServiceError } from '@grpc/grpc-js';
-import { InfermeshError } from '../errors/index.js';
+import { InfermeshError, invalidArgument } from '../errors/index.js';
+import { checkUint32, checkUint64 } from '../numbers/index.js';
 import type { GetTraceResponse__Output } from '../generated/infermesh/monitor/v1/GetTraceResponse.js';
 import type { MonitorClient as GrpcMonitorClient } from '../generated/infermesh/monitor/v1/Monitor.js';
 import type { ModelOverviewResponse__Output } from '../generated/infermesh/monitor/v1/ModelOverviewResponse.js';
@@ -39,15 +40,26 @@ export function createMonitorClient(address: string, options: MonitorClientOptio
     );
   let closed = false;
   return {
-    searchTraces: (request) => call(client.SearchTraces, request),
+    searchTraces: async (request) => call(client.SearchTraces, checkSearch(request)),
     getTrace: (traceId) => call(client.GetTrace, { traceId }),
     listServices: async () => (await call<object, { services: string[] }>(client.ListServices, {})).services,
     listOperations: async (service) => (await call<object, { operations: string[] }>(client.ListOperations, { service: service ?? '' })).operations,
-    modelOverview: (windowMinutes) => call(client.ModelOverview, { windowMinutes: windowMinutes ?? 0 }),
+    modelOverview: async (windowMinutes) => call(client.ModelOverview, { windowMinutes: checkUint32(windowMinutes ?? 0, 'windowMinutes') }),
     close() {
       if (closed) return;
       closed = true;
       client.close();
     },
   };
+}
+
+/** The request's integers, range-checked before the encoder (which would wrap a uint32 silently). */
+function checkSearch(request: SearchTracesRequest): SearchTracesRequest {
+  checkUint32(request.limit ?? 0, 'limit');
+  for (const field of ['startTimeUnixNano', 'endTimeUnixNano'] as const) {
+    const v = request[field];
+    if (typeof v === 'number') checkUint64(v, field);
+    else if (typeof v === 'string' && !/^\d{1,19}$/.test(v)) throw invalidArgument(`${field} must be a whole number of nanoseconds, got '${v}'`);
+  }
+  return request;
 }

@@ -57,6 +57,7 @@ export class NatsServerProcess {
   private child: ChildProcess | undefined;
   private readonly startTimeoutMs: number;
   private stderrTail = '';
+  private exitedPromise: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
 
   constructor(private readonly options: NatsServerOptions) {
     this.host = options.host ?? '127.0.0.1';
@@ -68,6 +69,17 @@ export class NatsServerProcess {
   get port(): number {
     if (this.portValue === undefined) throw new Error('nats-server has not started');
     return this.portValue;
+  }
+
+  /** Process id of the running server (its process group id with `ownProcessGroup`); undefined when not running. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Resolves when the server started last exits, however it ended (a supervisor restarts it with start()). */
+  get exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (!this.exitedPromise) throw new Error('nats-server has not started');
+    return this.exitedPromise;
   }
 
   /** `nats://host:port`. */
@@ -86,6 +98,7 @@ export class NatsServerProcess {
       detached: this.options.ownProcessGroup ?? false,
     });
     this.child = child;
+    this.exitedPromise = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-4000);
     });

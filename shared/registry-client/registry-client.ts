@@ -16,6 +16,7 @@ import type { ModelRegistryClient } from '../generated/infermesh/registry/v1/Mod
 import type { ModelVersion__Output } from '../generated/infermesh/registry/v1/ModelVersion.js';
 import type { UpdateModelRequest } from '../generated/infermesh/registry/v1/UpdateModelRequest.js';
 import type { ProtoGrpcType } from '../generated/registry.js';
+import { checkUint32, checkUint64 } from '../numbers/index.js';
 import { loadProtos } from '../proto/index.js';
 import type { Tracer } from '@opentelemetry/api';
 import { withClientSpan } from '../telemetry/index.js';
@@ -113,6 +114,18 @@ export interface RegistryClientOptions {
 const DEFAULT_UNARY_TIMEOUT_MS = 30_000;
 const SERVICE = 'infermesh.registry.v1.ModelRegistry';
 const DEFAULT_CHUNK_BYTES = 1 << 20;
+/** Largest upload chunk: under the registry's 16 MiB message limit. */
+const MAX_CHUNK_BYTES = 8 << 20;
+
+/**
+ * Every integer of a request is range-checked before the encoder, which would
+ * wrap an out-of-range uint32 silently (4294967299 -> 3): INVALID_ARGUMENT
+ * naming the field and the range, and nothing is sent.
+ */
+function checkVersionAndOffset(version: number, offset: number): void {
+  checkUint32(version, 'version');
+  checkUint64(offset, 'offset');
+}
 
 /** Creates a client of the registry at `address` (`host:port`). */
 export function createRegistryClient(address: string, options: RegistryClientOptions = {}): RegistryClient {
@@ -157,6 +170,7 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
   ): Promise<Res> => traced(rpc, o, (withContext) => send(method, req, withContext));
 
   const download: RegistryClient['download'] = async (model, o = {}) => {
+    checkVersionAndOffset(o.version ?? 0, o.offset ?? 0);
     const call = client.downloadVersion(
       { model, version: o.version ?? 0, alias: o.alias ?? '', offset: o.offset ?? 0 },
       o.metadata ?? new Metadata(),
@@ -182,7 +196,9 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
   };
 
   const pushVersion = async (model: string, source: Uint8Array | string, o: PushVersionOptions = {}): Promise<ModelVersion__Output> => {
-    const chunkBytes = o.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    const chunkBytes = checkUint32(o.chunkBytes ?? DEFAULT_CHUNK_BYTES, 'chunkBytes', 1, MAX_CHUNK_BYTES);
+    checkUint32(o.version ?? 0, 'version');
+    if (o.aliasWeight !== undefined) checkUint32(o.aliasWeight, 'aliasWeight', 0, 100);
     const { sha256, sizeBytes } = typeof source === 'string' ? await hashFile(source) : { sha256: sha256Of(source), sizeBytes: source.byteLength };
     const configJson = o.config === undefined ? '' : typeof o.config === 'string' ? o.config : JSON.stringify(o.config);
     let call: ReturnType<ModelRegistryClient['uploadVersion']> | undefined;
@@ -253,8 +269,12 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
     createModel: (req, o) => unary('CreateModel', client.createModel, req, o),
     updateModel: (req, o) => unary('UpdateModel', client.updateModel, req, o),
     getModel: (name, o) => unary('GetModel', client.getModel, { name }, o),
-    listModels: (req = {}, o) => unary('ListModels', client.listModels, req, o),
+    listModels: async (req = {}, o) => {
+      checkUint32(req.pageSize ?? 0, 'pageSize');
+      return unary('ListModels', client.listModels, req, o);
+    },
     async *listAllModels(req = {}, o) {
+      checkUint32(req.pageSize ?? 0, 'pageSize');
       let pageToken = '';
       do {
         const page: ListModelsResponse__Output = await unary('ListModels', client.listModels, { ...req, pageToken }, o);
@@ -262,11 +282,17 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
         pageToken = page.nextPageToken;
       } while (pageToken);
     },
-    getVersion: (model, which, o) => unary('GetVersion', client.getVersion, { model, version: which.version ?? 0, alias: which.alias ?? '' }, o),
+    getVersion: async (model, which, o) =>
+      unary('GetVersion', client.getVersion, { model, version: checkUint32(which.version ?? 0, 'version'), alias: which.alias ?? '' }, o),
     deleteVersion: async (model, version, o) => {
+      checkUint32(version, 'version', 1);
       await unary('DeleteVersion', client.deleteVersion, { model, version }, o);
     },
-    setAlias: (model, alias, version, weight, o) => unary('SetAlias', client.setAlias, { model, alias, version, ...(weight === undefined ? {} : { weight }) }, o),
+    setAlias: async (model, alias, version, weight, o) => {
+      checkUint32(version, 'version', 1);
+      if (weight !== undefined) checkUint32(weight, 'weight', 0, 100);
+      return unary('SetAlias', client.setAlias, { model, alias, version, ...(weight === undefined ? {} : { weight }) }, o);
+    },
     deleteAlias: async (model, alias, o) => {
       await unary('DeleteAlias', client.deleteAlias, { model, alias }, o);
     },
@@ -278,6 +304,7 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
     downloadToFile: (model, path, o) => traced('DownloadVersion', o, (withContext) => downloadToFile(model, path, withContext)),
 
     async *watch(o = {}) {
+      checkUint64(o.fromSequence ?? 0, 'fromSequence');
       const call = client.watch({ fromSequence: o.fromSequence ?? 0, model: o.model ?? '' });
       const abort = () => call.cancel();
       o.signal?.addEventListener('abort', abort, { once: true });

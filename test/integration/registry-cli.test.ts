@@ -95,6 +95,27 @@ describe('infermesh registry and infermesh models, as processes', () => {
     expect(unknown.stderr).toMatch(/^infermesh models unalias: NOT_FOUND: /);
   });
 
+  it('a push without --config inherits the serving config of the version it follows and says so; a push that changes it prints the difference', async () => {
+    const cfg = (name: string, config: object) => {
+      writeFileSync(join(dir.path, name), JSON.stringify(config));
+      return join(dir.path, name);
+    };
+    const push = (file: string, extra: string[]) => infermesh(['models', 'push', join(dir.path, file), '--name', 'cfg-model', '--registry', address, ...extra]);
+    const first = await push('v1.onnx', ['--alias', 'production', '--config', cfg('batch.json', { maxBatchSize: 32, maxQueueDelayUs: 500 })]);
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    expect(first.stdout.trim().split('\n')).toHaveLength(1); // a new model: nothing to inherit or compare
+
+    const inherited = await push('v2.onnx', ['--alias', 'production']);
+    expect(inherited.code).toBe(0);
+    expect(inherited.stdout).toContain('config: inherited from version 1 (no --config given): {"maxBatchSize":32,"maxQueueDelayUs":500}');
+    const show = JSON.parse((await infermesh(['models', 'show', 'cfg-model', '--json', '--registry', address])).stdout) as { versions: { version: number; configJson: string }[] };
+    expect(JSON.parse(show.versions.find((v) => v.version === 2)!.configJson)).toEqual({ maxBatchSize: 32, maxQueueDelayUs: 500 });
+
+    const changed = await push('v1.onnx', ['--alias', 'production', '--config', cfg('nobatch.json', { maxBatchSize: 0, priorityLevels: 2 })]);
+    expect(changed.code).toBe(0);
+    expect(changed.stdout).toContain('config: changed from version 2:\n    maxBatchSize: 32 -> 0\n  - maxQueueDelayUs: 500\n  + priorityLevels: 2\n');
+  });
+
   it('reports errors with the status name, exit 1, and usage mistakes with exit 2', async () => {
     const missing = await infermesh(['models', 'show', 'nope', '--registry', address]);
     expect(missing).toMatchObject({ code: 1, stdout: '' });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { buildInferRequest, createInferenceClient, decodeInferResponse, type InferenceClient } from '../../../shared/client/index.js';
 import { isDatatype, type Datatype } from '../../../shared/onnx/index.js';
 import type { InputTensor } from '../../../shared/client/index.js';
+import { parsePositiveInt } from './flags.js';
 
 /** Parses `--inputs` JSON: `{ "NAME": { "datatype": "FP32", "shape": [1, 4], "data": [...] } }`. */
 export function parseInputsFlag(text: string): InputTensor[] {
@@ -97,8 +98,7 @@ export function registerInferCommand(program: Command): void {
       if (positional && raw.model && positional !== raw.model) throw new Error(`two model names: '${positional}' and --model '${raw.model}'`);
       if (raw.input.length === 0 && raw.inputs === undefined) throw new Error('give the inputs with --input NAME=JSON (repeatable) or --inputs JSON');
       const flags = raw.input.map(parseInputFlag);
-      const timeoutMs = Number(raw.timeoutMs);
-      if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new Error(`--timeout-ms must be a positive integer, got '${raw.timeoutMs}'`);
+      const timeoutMs = parsePositiveInt(raw.timeoutMs, '--timeout-ms');
       const client = createInferenceClient(raw.server, { timeoutMs });
       try {
         const inputs = [...(raw.inputs !== undefined ? parseInputsFlag(raw.inputs) : []), ...(await resolveInputs(flags, client, model, raw.modelVersion))];

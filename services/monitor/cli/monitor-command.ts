@@ -14,6 +14,7 @@ interface MonitorFlags {
   retentionHours: string;
   maxSpans: string;
   maxExportBytes: string;
+  allowedHost?: string[];
 }
 
 /** Validates `infermesh monitor` flags into monitor options (one message per bad value). */
@@ -27,6 +28,7 @@ export function parseMonitorFlags(flags: MonitorFlags): MonitorOptions {
     dataDir: flags.dataDir ? resolve(flags.dataDir) : undefined,
     retention: { maxAgeMs: retentionHours * 3_600_000, maxSpans: parseIntFlag(flags.maxSpans, '--max-spans', 1) },
     maxExportBytes: parseIntFlag(flags.maxExportBytes, '--max-export-bytes', 1024),
+    ...(flags.allowedHost?.length ? { allowedHosts: flags.allowedHost } : {}),
   };
 }
 
@@ -40,6 +42,7 @@ export function monitorCommand(): Command {
     .addOption(new Option('--data-dir <dir>', 'folder of the span database (spans.sqlite); without it spans are kept in memory').env('INFERMESH_DATA_DIR'))
     .addOption(new Option('--retention-hours <hours>', 'traces older than this are pruned').default(String(DEFAULT_SPAN_STORE_OPTIONS.maxAgeMs / 3_600_000)))
     .addOption(new Option('--max-spans <n>', 'spans kept at most (oldest traces pruned first)').default(String(DEFAULT_SPAN_STORE_OPTIONS.maxSpans)))
+    .addOption(new Option('--allowed-host <name...>', 'a host name the web page may be reached by (its DNS name in a deployment); IP addresses, localhost and --host always work'))
     .addOption(new Option('--max-export-bytes <n>', 'larger OTLP exports are rejected with INVALID_ARGUMENT').default(String(DEFAULT_MONITOR_OPTIONS.maxExportBytes)))
     .action((flags: MonitorFlags) =>
       runCliAction('monitor', async () => {

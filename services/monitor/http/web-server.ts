@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { Code, InfermeshError, invalidArgument, notFound } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
+import { UINT32_MAX } from '../../../shared/numbers/index.js';
 import type { SpanStore } from '../store/index.js';
 import { modelStatsView, overviewMinutes, parseTraceId, traceQueryFrom, traceSpansView, traceSummaryView } from '../api/views.js';
 import { loadWebAssets } from './web-assets.js';
@@ -15,6 +16,12 @@ export interface WebServerOptions {
   /** 0 = a free port. */
   port: number;
   now?: () => number;
+  /**
+   * Host names (besides loopback names, IP literals and `host`) the page may be
+   * reached by, e.g. a deployment's DNS name. Requests naming any other Host get
+   * 421: a DNS-rebinding page cannot read the traces. Default: none.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface WebServer {
@@ -40,8 +47,8 @@ function searchRequestFrom(params: URLSearchParams, nowMs: number) {
   if (!['', 'any', 'ok', 'error'].includes(status)) throw invalidArgument(`status must be ok or error, got "${status}"`);
   const order = params.get('order') ?? 'newest';
   if (!['newest', 'slowest'].includes(order)) throw invalidArgument(`order must be newest or slowest, got "${order}"`);
-  const lookback = Number(params.get('lookbackMinutes') ?? 0);
-  if (!Number.isFinite(lookback) || lookback < 0) throw invalidArgument(`lookbackMinutes must be a number >= 0, got "${params.get('lookbackMinutes')}"`);
+  const lookback = boundedNumber(params, 'lookbackMinutes', MAX_LOOKBACK_MINUTES);
+  const minDurationMs = boundedNumber(params, 'minDurationMs', MAX_MIN_DURATION_MS);
   const attributes = params.getAll('attr').map((pair) => {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw invalidArgument(`attr must be key=value, got "${pair}"`);
@@ -53,13 +60,42 @@ function searchRequestFrom(params: URLSearchParams, nowMs: number) {
     model: params.get('model') ?? '',
     version: params.get('version') ?? '',
     status: status === 'error' ? 'STATUS_FILTER_ERROR' : status === 'ok' ? 'STATUS_FILTER_OK' : 'STATUS_FILTER_ANY',
-    minDurationMs: Number(params.get('minDurationMs') ?? 0),
-    startTimeUnixNano: lookback > 0 ? (BigInt(Math.floor(nowMs - lookback * 60_000)) * 1_000_000n).toString() : '0',
+    minDurationMs,
+    startTimeUnixNano: lookback > 0 ? (BigInt(Math.max(0, Math.floor(nowMs - lookback * 60_000))) * 1_000_000n).toString() : '0',
     endTimeUnixNano: '0',
     attributes,
     order: order === 'slowest' ? 'TRACE_ORDER_SLOWEST' : 'TRACE_ORDER_NEWEST',
-    limit: Number(params.get('limit') ?? 0),
+    limit: boundedNumber(params, 'limit', UINT32_MAX, true),
   });
+}
+
+/** Ten years: a longer look back is everything anyway, and a bigger number would overflow the time arithmetic. */
+const MAX_LOOKBACK_MINUTES = 10 * 366 * 24 * 60;
+/** A day. */
+const MAX_MIN_DURATION_MS = 24 * 3600 * 1000;
+
+/** A query parameter that is a number from 0 to `max` (an integer when `integer`); INVALID_ARGUMENT naming it otherwise. */
+function boundedNumber(params: URLSearchParams, name: string, max: number, integer = false): number {
+  const text = params.get(name) ?? '0';
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > max || (integer && !Number.isInteger(n))) {
+    throw invalidArgument(`${name} must be ${integer ? 'an integer' : 'a number'} from 0 to ${max}, got "${text}"`);
+  }
+  return n;
+}
+
+/**
+ * Whether a request's Host header names this server in a way a DNS-rebinding
+ * page cannot: an IP literal, a loopback name (`localhost`, `*.localhost`),
+ * the configured host, or an allowed name. A rebinding attack reaches the
+ * server through the attacker's own DNS name, which is none of these.
+ */
+export function isAllowedHost(hostHeader: string | undefined, host: string, allowedHosts: readonly string[] = []): boolean {
+  if (!hostHeader) return false;
+  const name = (hostHeader.startsWith('[') ? hostHeader.slice(1, hostHeader.indexOf(']')) : hostHeader.replace(/:\d*$/, '')).toLowerCase();
+  if (isIP(name) !== 0) return true;
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  return name === host.toLowerCase() || allowedHosts.some((h) => h.toLowerCase() === name);
 }
 
 /**
@@ -95,6 +131,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
+    if (!isAllowedHost(req.headers.host, options.host, options.allowedHosts)) {
+      res.writeHead(421, { 'content-type': 'text/plain' }).end(`the monitor is not served under the host name '${req.headers.host ?? ''}' (DNS rebinding protection); use its address or localhost\n`);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://monitor');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       json(res, 405, { error: 'only GET is served' });

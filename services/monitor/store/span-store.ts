@@ -1,6 +1,7 @@
 import Database, { type Database as DatabaseType, type Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { invalidArgument } from '../../../shared/errors/index.js';
 import { silentLogger, type Logger } from '../../../shared/logging/index.js';
 import type { MonitorMetrics } from '../../../shared/telemetry/index.js';
 import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION } from '../../../shared/telemetry/index.js';
@@ -180,10 +181,15 @@ interface TraceRow {
 }
 
 const MAX_LIMIT = 1000;
+/** Longest attribute key a search filters on. */
+const MAX_ATTRIBUTE_KEY_CHARS = 256;
 const DEFAULT_LIMIT = 20;
 
 /** A JSON path for one attribute key (keys are quoted, so dots in them are literal). */
 function attributePath(key: string): string {
+  // SQLite's JSON path parser rejects control characters (a NUL ends the path): refuse them as bad input, not a failed query.
+  if (/[\u0000-\u001f\u007f]/.test(key)) throw invalidArgument(`attribute key ${JSON.stringify(key)} contains a control character`);
+  if (key.length > MAX_ATTRIBUTE_KEY_CHARS) throw invalidArgument(`attribute key is ${key.length} characters; at most ${MAX_ATTRIBUTE_KEY_CHARS}`);
   return `$."${key.replace(/["\\]/g, (c) => '\\' + c)}".value`;
 }
 

@@ -1,5 +1,6 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
+import { checkUint32 } from '../../../shared/numbers/index.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/recommender.js';
 import type { RecommenderClient as GeneratedClient } from '../../../shared/generated/infermesh/recommender/v1/Recommender.js';
@@ -56,7 +57,10 @@ export function createRecommenderClient(address: string): RecommenderClient {
     });
 
   return {
-    recommend: (req, o) => unary(client.Recommend, req, o),
+    recommend: async (req, o) => {
+      checkUint32(req.k ?? 0, 'k');
+      return unary(client.Recommend, req, o);
+    },
     recommendMany: (requests, o) =>
       new Promise((resolve, reject) => {
         const call = track(client.RecommendStream(o?.metadata ?? new Metadata(), opts(o, 30_000)), o);
@@ -64,10 +68,18 @@ export function createRecommenderClient(address: string): RecommenderClient {
         call.on('data', (r: RecommendResponse__Output) => out.push(r));
         call.on('error', (err) => reject(InfermeshError.from(err)));
         call.on('end', () => resolve(out));
-        for (const r of requests) call.write(r);
+        for (const [i, r] of requests.entries()) {
+          try {
+            checkUint32(r.k ?? 0, `requests[${i}].k`);
+          } catch (err) {
+            call.cancel();
+            return reject(err);
+          }
+          call.write(r);
+        }
         call.end();
       }),
-    similarItems: (itemId, k, o) => unary(client.SimilarItems, { itemId, k }, o),
+    similarItems: async (itemId, k, o) => unary(client.SimilarItems, { itemId, k: checkUint32(k, 'k') }, o),
     recordInteractions: (list, o) =>
       new Promise((resolve, reject) => {
         const call = track(

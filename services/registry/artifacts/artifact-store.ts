@@ -45,6 +45,14 @@ export interface ArtifactStore {
   withLock<T>(sha256: string, fn: () => Promise<T>): Promise<T>;
   /** Temp files present now (left by a crash, or by an upload in progress). */
   tempFiles(): Promise<string[]>;
+  /**
+   * Removes stored artifacts that no version uses (`inUse` says false) and
+   * that are older than `minAgeMs`: what a crash between an upload's rename and
+   * its database commit leaves behind. The age spares an upload of another
+   * registry process (on a shared PostgreSQL and data dir) that is between the
+   * two right now. Resolves with the hashes removed.
+   */
+  sweepOrphans(inUse: (sha256: string) => Promise<boolean>, minAgeMs: number, nowMs?: number): Promise<string[]>;
 }
 
 /** Opens (and creates) the artifact folders under `root`, removing temp files a crash left behind. */
@@ -93,6 +101,23 @@ export async function createArtifactStore(root: string): Promise<ArtifactStore> 
     },
 
     tempFiles: async () => (await readdir(tmpDir)).map((f) => join(tmpDir, f)),
+
+    async sweepOrphans(inUse, minAgeMs, nowMs = Date.now()) {
+      const removed: string[] = [];
+      for (const prefix of await readdir(casDir)) {
+        if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+        for (const name of await readdir(join(casDir, prefix))) {
+          if (!/^[0-9a-f]{64}$/.test(name) || name.slice(0, 2) !== prefix) continue;
+          await locks.run(name, async () => {
+            const info = await stat(pathOf(name)).catch(() => undefined);
+            if (!info || nowMs - info.mtimeMs < minAgeMs || (await inUse(name))) return;
+            await rm(pathOf(name), { force: true });
+            removed.push(name);
+          });
+        }
+      }
+      return removed;
+    },
   };
   return store;
 }

@@ -1,8 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import type { Model__Output } from '../../../shared/generated/infermesh/registry/v1/Model.js';
+import type { ModelVersion__Output } from '../../../shared/generated/infermesh/registry/v1/ModelVersion.js';
+import { parseIntegerText, UINT32_MAX } from '../../../shared/numbers/index.js';
 import { createRegistryClient, type RegistryClient } from '../../../shared/registry-client/index.js';
 import { runVerb, UsageError, usageExitCodes } from './cli-errors.js';
+import { diffServingConfigs } from './config-diff.js';
 
 interface RegistryFlag {
   registry?: string;
@@ -20,7 +24,7 @@ export function modelsCommand(): Command {
     .requiredOption('--name <model>', 'model name')
     .option('--alias <alias>', 'point this alias at the new version (production, staging, canary, ...)')
     .option('--weight <percent>', 'the alias weight, 0-100 (required for canary)')
-    .option('--config <file>', "the serving config (the inference node's config.json)")
+    .option('--config <file>', "the serving config (the inference node's config.json); default: the previous version's (the alias's, else the latest), and the push says so")
     .option('--description <text>', 'what this version is')
     .option('--label <key=value>', 'a label on the version (repeatable)', collect, [])
     .option('--version <n>', 'use this version number instead of the next one')
@@ -34,17 +38,36 @@ export function modelsCommand(): Command {
           throw new UsageError(`--config: cannot read ${flags.config}: ${err.message}`);
         });
         const metrics = Object.fromEntries(Object.entries(pairs(flags.metric, '--metric')).map(([k, v]) => [k, number(v, `--metric ${k}`)]));
+        const aliasWeight = flags.weight === undefined ? undefined : integer(flags.weight, '--weight', 0, 100);
+        const version = flags.version === undefined ? undefined : integer(flags.version, '--version', 1, UINT32_MAX);
+        // No silent replacement: without --config the version inherits the serving config of the one it follows.
+        const previous = await previousVersion(client, flags.name, flags.alias);
+        const notes: string[] = [];
+        if (previous && config === undefined) {
+          notes.push(`config: inherited from version ${previous.version} (no --config given): ${previous.configJson || '{}'}`);
+        } else if (previous && config !== undefined) {
+          // Text that is not JSON is the registry's to refuse (INVALID_ARGUMENT); there is no difference to show.
+          const diff = (() => {
+            try {
+              return diffServingConfigs(previous.configJson, config);
+            } catch {
+              return [];
+            }
+          })();
+          notes.push(diff.length === 0 ? `config: same as version ${previous.version}` : `config: changed from version ${previous.version}:`, ...diff.map((l) => `  ${l}`));
+        }
         const v = await client.pushVersion(flags.name, file, {
           alias: flags.alias,
-          aliasWeight: flags.weight === undefined ? undefined : integer(flags.weight, '--weight'),
-          config,
+          aliasWeight,
+          config: config ?? previous?.configJson,
           description: flags.description,
           labels: pairs(flags.label, '--label'),
-          version: flags.version === undefined ? undefined : integer(flags.version, '--version'),
+          version,
           lineage: { trainingRunId: flags.runId ?? '', dataset: flags.dataset ?? '', metrics },
         });
         const alias = flags.alias ? `, ${flags.alias} -> ${v.version}` : '';
         process.stdout.write(`pushed ${v.model} version ${v.version} (sha256 ${v.sha256}, ${v.sizeBytes} bytes${alias})\n`);
+        for (const line of notes) process.stdout.write(line + '\n');
       }),
     );
 
@@ -115,8 +138,8 @@ export function modelsCommand(): Command {
     .addOption(registryOption())
     .action((name: string, version: string, flags: RegistryFlag & { alias: string; weight?: string }) =>
       withClient('models promote', flags, async (client) => {
-        const weight = flags.weight === undefined ? undefined : integer(flags.weight, '--weight');
-        const a = await client.setAlias(name, flags.alias, integer(version, 'VERSION'), weight);
+        const weight = flags.weight === undefined ? undefined : integer(flags.weight, '--weight', 0, 100);
+        const a = await client.setAlias(name, flags.alias, integer(version, 'VERSION', 1, UINT32_MAX), weight);
         process.stdout.write(`${a.model}: ${a.name} -> ${a.version} (weight ${a.weight})\n`);
       }),
     );
@@ -142,7 +165,7 @@ export function modelsCommand(): Command {
     .addOption(registryOption())
     .action((name: string, version: string, flags: RegistryFlag) =>
       withClient('models delete', flags, async (client) => {
-        await client.deleteVersion(name, integer(version, 'VERSION'));
+        await client.deleteVersion(name, integer(version, 'VERSION', 1, UINT32_MAX));
         process.stdout.write(`deleted ${name} version ${version}\n`);
       }),
     );
@@ -161,6 +184,23 @@ interface PushFlags {
   runId?: string;
   dataset?: string;
   metric: string[];
+}
+
+/**
+ * The version a push follows, whose serving config it inherits or is compared
+ * with: the one `alias` points at when the push moves an alias that exists,
+ * else the model's latest version; undefined for a new model or one without versions.
+ */
+async function previousVersion(client: RegistryClient, model: string, alias: string | undefined): Promise<ModelVersion__Output | undefined> {
+  let m: Model__Output;
+  try {
+    m = await client.getModel(model);
+  } catch (err) {
+    if (err instanceof InfermeshError && err.code === Code.NOT_FOUND) return undefined;
+    throw err;
+  }
+  const aliased = alias ? m.aliases.find((a) => a.name === alias)?.version : undefined;
+  return (aliased !== undefined ? m.versions.find((v) => v.version === aliased) : undefined) ?? m.versions[m.versions.length - 1];
 }
 
 /** Runs a verb with a client of `--registry`, closing it afterwards. */
@@ -191,10 +231,13 @@ function pairs(values: string[], flag: string): Record<string, string> {
   );
 }
 
-function integer(value: string, what: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || value.trim() === '') throw new UsageError(`${what} must be an integer, got '${value}'`);
-  return n;
+/** A decimal integer within [min, max] (a version is a uint32 on the wire, which would wrap silently); a UsageError names the flag and the range. */
+export function integer(value: string, what: string, min: number, max: number): number {
+  try {
+    return parseIntegerText(value, what, min, max);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function number(value: string, what: string): number {

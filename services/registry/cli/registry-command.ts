@@ -28,7 +28,12 @@ export function registryCommand(): Command {
               throw err;
             },
           );
-          announce('registry', { grpc: service.address, ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
+          announce('registry', {
+            grpc: service.address,
+            ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}),
+            // Serving without NATS: changes commit, and their events wait in the outbox until NATS is back.
+            ...(service.nats ? {} : { nats: 'unreachable', events: 'pending' }),
+          });
           onShutdownSignal(async () => {
             await service.close();
             await telemetry.shutdown();

@@ -44,7 +44,7 @@ export function parseRegistryConfig(flags: RegistryFlags): RegistryConfig {
   }
   const size = /^(\d+)\s*([a-z]*)$/i.exec((flags.maxArtifactBytes ?? '2GiB').trim());
   const unit = size ? SIZE_UNITS[size[2]!.toLowerCase()] : undefined;
-  if (!size || unit === undefined || Number(size[1]) === 0) {
+  if (!size || unit === undefined || Number(size[1]) === 0 || !Number.isSafeInteger(Number(size[1]) * unit)) {
     throw new UsageError(`--max-artifact-bytes must be a size like 2147483648, 500MiB or 2GiB, got '${flags.maxArtifactBytes}'`);
   }
   let telemetry: TelemetryFlagOptions;

@@ -14,7 +14,8 @@ import { publishRegistryEvent } from './publish-event.js';
 /** Options for {@link createOutboxPublisher}. */
 export interface OutboxPublisherOptions {
   store: RegistryStore;
-  nats: NatsConnection;
+  /** The connection, or its promise while NATS is unreachable (events wait in the outbox meanwhile). */
+  nats: NatsConnection | Promise<NatsConnection>;
   /** Wakes the publisher after each commit. */
   commits: CommitSignal;
   logger: Logger;
@@ -65,7 +66,8 @@ export interface OutboxPublisher {
 export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPublisher {
   const o = withDefaults(DEFAULT_OUTBOX_PUBLISHER_OPTIONS, options);
   const { store, nats, commits, logger } = o;
-  const js: JetStreamClient = jetstream(nats);
+  let nc: NatsConnection | undefined;
+  let js: JetStreamClient | undefined;
   const stop = new AbortController();
   const progress = new CommitSignal();
   let streamReady = false;
@@ -87,8 +89,16 @@ export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPu
       o.metrics?.outboxPending.set(0);
       return 0;
     }
+    if (!nc || !js) {
+      // Not connected yet: the events wait (and count as pending) until the connection is made.
+      await countPending(pending[0]!.sequence - 1);
+      const connected = await Promise.race([Promise.resolve(nats), sleep(o.pollIntervalMs, stop.signal).then(() => undefined)]);
+      if (!connected) return 0;
+      nc = connected;
+      js = jetstream(connected);
+    }
     if (!streamReady) {
-      await ensureStream(nats, REGISTRY_STREAM_SPEC, await jetstreamManager(nats));
+      await ensureStream(nc, REGISTRY_STREAM_SPEC, await jetstreamManager(nc));
       streamReady = true;
     }
     const acked: number[] = [];

@@ -4,15 +4,16 @@ import { Code, InfermeshError, invalidArgument, notFound } from '../../../shared
 import { endRpcSpan, startServerSpan, withServerSpan } from '../../../shared/telemetry/index.js';
 import type { ModelRegistryHandlers } from '../../../shared/generated/infermesh/registry/v1/ModelRegistry.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import { decodeRegistryEvent } from '../../../shared/registry-client/registry-events.js';
-import type { ArtifactStore } from '../artifacts/index.js';
+import type { RegistryEvent, RegistryEvent__Output } from '../../../shared/generated/infermesh/events/v1/RegistryEvent.js';
+import { decodeRegistryEvent, encodeRegistryEvent } from '../../../shared/registry-client/registry-events.js';
+import type { ArtifactStore, InspectOnnxFileOptions } from '../artifacts/index.js';
 import type { CommitSignal } from '../events/commit-signal.js';
 import { TRACEPARENT_HEADER } from '../events/publish-event.js';
-import type { RegistryStore, VersionRecord, WriteContext } from '../store/index.js';
+import type { RegistrySnapshot, RegistryStore, VersionRecord, WriteContext } from '../store/index.js';
 import { activeTraceparent, REGISTRY_SPAN_NAMES, withSpan, type RegistryTelemetry } from '../telemetry/index.js';
 import { aliasToProto, modelToProto, versionToProto } from './to-proto.js';
 import { uploadVersion } from './upload-version.js';
-import { checkAliasName, checkAliasWeight, checkLabels, checkModelName, checkTags, checkVersionNumber } from './validate.js';
+import { checkAliasName, checkAliasWeight, checkByteCount, checkLabels, checkModelName, checkTags, checkVersionNumber } from './validate.js';
 
 /** What the handlers work with. */
 export interface RegistryHandlerDeps {
@@ -21,6 +22,8 @@ export interface RegistryHandlerDeps {
   commits: CommitSignal;
   logger: Logger;
   maxArtifactBytes: number;
+  /** How uploads are checked (see inspectOnnxFile). */
+  inspect?: InspectOnnxFileOptions;
   /** Download chunk size. */
   chunkBytes: number;
   /** Aborted when the service closes: open Watch streams end (downloads and uploads in flight finish). */
@@ -187,7 +190,7 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
     DownloadVersion: streaming('DownloadVersion', async (call, signal) => {
       const req = call.request;
       const v = await resolveVersion(req.model, req.version, req.alias);
-      const offset = Number(req.offset);
+      const offset = checkByteCount(req.offset, 'offset');
       if (offset > v.sizeBytes) throw new InfermeshError(Code.OUT_OF_RANGE, `offset ${offset} is past the end of the ${v.sizeBytes}-byte artifact`);
       await artifacts.verify(v.sha256, v.sizeBytes);
       call.write({ info: { model: v.model, version: v.version, sha256: v.sha256, sizeBytes: v.sizeBytes, offset } });
@@ -221,8 +224,18 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
       // A watch never ends by itself: it also ends (cleanly) when the registry closes.
       const signal = AbortSignal.any([cancelled, deps.closing]);
       const filter = call.request.model ? checkModelName(call.request.model) : '';
-      const from = Number(call.request.fromSequence);
+      const from = checkByteCount(call.request.fromSequence, 'from_sequence');
       let next = from > 0 ? from : (await store.lastSequence()) + 1;
+      const first = from > 0 ? await store.firstSequence() : 0;
+      if (from > 0 && first > from) {
+        // The events asked for were pruned: send the current state instead (as of a sequence S), then the events after S.
+        const snapshot = await store.snapshot(filter || undefined);
+        for (const event of snapshotEvents(snapshot, store.registryId)) {
+          if (signal.aborted) return;
+          if (!call.write(event)) await once(call, 'drain', { signal }).catch(() => undefined);
+        }
+        next = snapshot.lastSequence + 1;
+      }
       while (!signal.aborted) {
         const seen = deps.commits.generation;
         const events = await store.eventsFrom(next, WATCH_BATCH);
@@ -235,6 +248,31 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
       }
     }),
   };
+}
+
+/**
+ * The registry's state as events, for a Watch that resumes from before the
+ * oldest event the outbox still holds: per model a ModelCreated (its current
+ * description, tags, labels), a VersionCreated per version and an
+ * AliasChanged per alias (previous_version 0), every one carrying the
+ * snapshot's sequence S. A consumer that applies state (as the nodes do)
+ * is then exactly where it would be after the events up to S.
+ */
+function snapshotEvents(snapshot: RegistrySnapshot, registryId: string): RegistryEvent__Output[] {
+  const sequence = snapshot.lastSequence;
+  const event = (timeUnixMs: number, body: Partial<RegistryEvent>) => decodeRegistryEvent(encodeRegistryEvent({ sequence, timeUnixMs, registryId, ...body }));
+  return snapshot.models.flatMap(({ model: m, versions, aliases }) => [
+    event(m.updatedAtMs, { modelCreated: { model: m.name, description: m.description, tags: m.tags, labels: m.labels } }),
+    ...versions.map((v) =>
+      event(v.createdAtMs, {
+        versionCreated: {
+          model: v.model, version: v.version, sha256: v.sha256, sizeBytes: v.sizeBytes, signature: v.signature,
+          configJson: v.configJson, labels: v.labels, description: v.description, lineage: v.lineage,
+        },
+      }),
+    ),
+    ...aliases.map((a) => event(a.updatedAtMs, { aliasChanged: { model: a.model, alias: a.name, version: a.version, weight: a.weight, previousVersion: 0 } })),
+  ]);
 }
 
 /** The trace context of the calling request, carried into the events it causes. */

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { Code, InfermeshError, invalidArgument, notFound, resourceExhausted } from '../../../shared/errors/index.js';
 import type { UploadMetadata__Output } from '../../../shared/generated/infermesh/registry/v1/UploadMetadata.js';
 import type { UploadVersionRequest__Output } from '../../../shared/generated/infermesh/registry/v1/UploadVersionRequest.js';
 import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from '../../../shared/logging/index.js';
-import { inspectOnnxModel, type ArtifactStore, type ArtifactUpload } from '../artifacts/index.js';
+import { inspectOnnxFile, type ArtifactStore, type ArtifactUpload, type InspectOnnxFileOptions } from '../artifacts/index.js';
 import type { AliasRecord, NewVersion, RegistryStore, VersionRecord } from '../store/index.js';
 import { ATTR_MODEL_NAME } from '../../../shared/telemetry/index.js';
 import { REGISTRY_SPAN_NAMES, withSpan } from '../telemetry/index.js';
@@ -25,6 +24,8 @@ export interface UploadDeps {
   artifacts: ArtifactStore;
   logger: Logger;
   maxArtifactBytes: number;
+  /** How an upload's temp file is checked (large files in a child process). Default: DEFAULT_INSPECT_ONNX_FILE_OPTIONS. */
+  inspect?: InspectOnnxFileOptions;
   /** Traces the receipt and checks of the bytes as an `upload` span. Default: none. */
   tracer?: Tracer;
 }
@@ -72,7 +73,8 @@ export async function uploadVersion(
         if (received.sha256 !== meta.sha256) {
           throw new InfermeshError(Code.DATA_LOSS, `the uploaded bytes hash to sha256 ${received.sha256}, not the declared ${meta.sha256}`);
         }
-        const signature = await inspectOnnxModel(await readFile(received.path));
+        // From the temp file: a large model is never held in the registry's memory.
+        const signature = await inspectOnnxFile(received.path, deps.inspect);
         meta.checkConfig(signature);
         return { received, signature };
       },

@@ -1,4 +1,5 @@
 import { invalidArgument } from '../../../shared/errors/index.js';
+import { UINT32_MAX } from '../../../shared/numbers/index.js';
 import type { ModelSignature } from '../../../shared/onnx/index.js';
 import { checkConfigAgainstSignature, parseModelConfig } from '../../inference/models/index.js';
 
@@ -35,7 +36,7 @@ export function checkAliasWeight(alias: string, weight: number | undefined, fiel
 }
 
 export function checkVersionNumber(version: number, field = 'version'): number {
-  if (!Number.isInteger(version) || version < 1) throw invalidArgument(`${field} must be a version number >= 1, got ${version}`);
+  if (!Number.isInteger(version) || version < 1 || version > UINT32_MAX) throw invalidArgument(`${field} must be a version number from 1 to ${UINT32_MAX}, got ${version}`);
   return version;
 }
 

@@ -12,6 +12,7 @@ export type {
   NewVersion,
   OutboxEvent,
   RegistryStore,
+  RegistrySnapshot,
   VersionRecord,
   WriteContext,
 } from './types.js';

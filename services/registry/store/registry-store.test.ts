@@ -182,6 +182,33 @@ describe.each(backends)('registry store on $name', (backend) => {
     expect((await store.eventsFrom(2, 1))[0]!.publishedAtMs).toBe(1000);
   });
 
+  it('prunes published events up to a sequence, never the unpublished ones nor the last, and snapshots the current state', async () => {
+    const last = await store.lastSequence();
+    expect(await store.firstSequence()).toBe(1);
+    // Events 1-3 were published at 1000 (above); publish the rest but the last two, at 5000.
+    const rest = (await store.eventsFrom(4, 10_000)).map((e) => e.sequence).filter((n) => n < last - 1);
+    await store.markPublished(rest, 5000);
+    // Published before 2000 and <= 10: only 1-3.
+    expect(await store.pruneOutbox(10, 2000)).toBe(3);
+    expect(await store.firstSequence()).toBe(4);
+    // Everything: all published but the two unpublished at the end.
+    expect(await store.pruneOutbox(last, 10_000)).toBe(rest.length);
+    expect((await store.eventsFrom(1, 10)).map((e) => e.sequence)).toEqual([last - 1, last]);
+    await store.markPublished([last - 1, last], 6000);
+    expect(await store.pruneOutbox(last, 10_000)).toBe(1); // the last one stays ...
+    expect(await store.firstSequence()).toBe(last);
+    // ... so the next commit continues the sequence.
+    await store.createModel({ name: 'after-prune' });
+    expect(await store.lastSequence()).toBe(last + 1);
+
+    const snapshot = await store.snapshot();
+    expect(snapshot.lastSequence).toBe(last + 1);
+    const gamma = snapshot.models.find((m) => m.model.name === 'gamma')!;
+    expect(gamma.versions.map((v) => v.version)).toEqual((await store.listVersions('gamma')).map((v) => v.version));
+    expect(gamma.aliases).toEqual(await store.listAliases('gamma'));
+    expect((await store.snapshot('after-prune')).models.map((m) => m.model.name)).toEqual(['after-prune']);
+  });
+
   it('keeps its data and identity when reopened', async () => {
     const id = store.registryId;
     const last = await store.lastSequence();

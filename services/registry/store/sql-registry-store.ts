@@ -317,6 +317,30 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
 
     lastSequence: () => driver.read(async (tx) => Number((await tx.all(`SELECT COALESCE(MAX(sequence), 0) AS last FROM outbox`))[0]!.last)),
 
+    firstSequence: () => driver.read(async (tx) => Number((await tx.all(`SELECT COALESCE(MIN(sequence), 0) AS first FROM outbox`))[0]!.first)),
+
+    pruneOutbox: (throughSequence, publishedBeforeMs) =>
+      driver.write((tx) =>
+        tx.run(
+          `DELETE FROM outbox WHERE sequence <= ? AND published_at_ms IS NOT NULL AND published_at_ms < ?
+             AND sequence < (SELECT MAX(sequence) FROM outbox)`,
+          [throughSequence, publishedBeforeMs],
+        ),
+      ),
+
+    snapshot: (model) =>
+      driver.read(async (tx) => {
+        const lastSequence = Number((await tx.all(`SELECT COALESCE(MAX(sequence), 0) AS last FROM outbox`))[0]!.last);
+        const rows = model ? await tx.all(`SELECT * FROM models WHERE name = ?`, [model]) : await tx.all(`SELECT * FROM models ORDER BY name`);
+        const models = [];
+        for (const m of await loadModels(tx, rows)) {
+          const versions = (await tx.all(`SELECT * FROM versions WHERE model = ? ORDER BY version`, [m.name])).map(toVersion);
+          const aliases = (await tx.all(`SELECT * FROM aliases WHERE model = ? ORDER BY name`, [m.name])).map(toAlias);
+          models.push({ model: m, versions, aliases });
+        }
+        return { lastSequence, models };
+      }),
+
     close: () => driver.close(),
   };
   return store;

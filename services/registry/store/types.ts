@@ -87,6 +87,12 @@ export interface NewVersion {
   alias?: { name: string; weight: number };
 }
 
+/** The registry's current state, as of `lastSequence`. */
+export interface RegistrySnapshot {
+  lastSequence: number;
+  models: { model: ModelRecord; versions: VersionRecord[]; aliases: AliasRecord[] }[];
+}
+
 /** A model listing query. */
 export interface ModelQuery {
   pageSize: number;
@@ -143,6 +149,17 @@ export interface RegistryStore {
   markPublished(sequences: readonly number[], atMs: number): Promise<void>;
   /** The last committed sequence; 0 when none. */
   lastSequence(): Promise<number>;
+  /** The oldest sequence the outbox still holds; 0 when it holds none. Events before it were pruned. */
+  firstSequence(): Promise<number>;
+  /**
+   * Deletes published events with sequence <= `throughSequence` that were
+   * published before `publishedBeforeMs`; the last event always stays (it
+   * carries the sequence the next commit continues from). Resolves with how
+   * many rows went.
+   */
+  pruneOutbox(throughSequence: number, publishedBeforeMs: number): Promise<number>;
+  /** Every model (or one), with its versions and aliases, and the last sequence they reflect: one consistent read. */
+  snapshot(model?: string): Promise<RegistrySnapshot>;
 
   /** Closes the database connection(s). Idempotent. */
   close(): Promise<void>;

@@ -1,0 +1,80 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Logger } from '../../../shared/logging/index.js';
+import { connectNats } from '../../../shared/nats/index.js';
+
+/** Options of {@link connectInBackground}. */
+export interface NatsLinkOptions {
+  url: string;
+  /** Connection name shown by the server. */
+  name: string;
+  logger: Logger;
+  /** How long one connection attempt may take. Default: 2000 ms. */
+  attemptTimeoutMs?: number;
+  /** First pause between attempts; doubles up to `retryMaxMs`. Default: 250 ms. */
+  retryMinMs?: number;
+  /** Default: 5000 ms. */
+  retryMaxMs?: number;
+}
+
+/** The registry's NATS connection, made in the background. */
+export interface NatsLink {
+  /** Resolves with the connection once the first attempt succeeds (never rejects; pending while NATS is unreachable). */
+  readonly connection: Promise<NatsConnection>;
+  /** Resolves after the first attempt (at most `attemptTimeoutMs`): true when it connected. */
+  readonly firstAttempt: Promise<boolean>;
+  /** The connection, once made. */
+  readonly current: NatsConnection | undefined;
+  /** Stops trying; drains the connection when there is one. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to NATS without holding up the caller: the registry serves while
+ * NATS is unreachable (its outbox keeps the events, and they go out once the
+ * connection is made). Once connected, the client reconnects by itself for
+ * ever (shared/nats `connectNats`).
+ */
+export function connectInBackground(options: NatsLinkOptions): NatsLink {
+  const stop = new AbortController();
+  let current: NatsConnection | undefined;
+  const retryMaxMs = options.retryMaxMs ?? 5000;
+  let firstAttemptDone!: (connected: boolean) => void;
+  const firstAttempt = new Promise<boolean>((resolve) => (firstAttemptDone = resolve));
+  const connection = (async (): Promise<NatsConnection> => {
+    let backoffMs = options.retryMinMs ?? 250;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const nc = await connectNats({ url: options.url, name: options.name, timeoutMs: options.attemptTimeoutMs ?? 2000 });
+        if (stop.signal.aborted) {
+          await nc.close();
+          return new Promise<never>(() => {});
+        }
+        if (attempt > 1) options.logger.info('connected to NATS; events held in the outbox go out now', { url: options.url, attempts: attempt });
+        current = nc;
+        firstAttemptDone(true);
+        return nc;
+      } catch (err) {
+        firstAttemptDone(false);
+        if (stop.signal.aborted) return new Promise<never>(() => {});
+        if (attempt === 1) options.logger.warn('NATS is unreachable; serving anyway, events wait in the outbox until it is back', { url: options.url, err });
+        await delay(backoffMs, undefined, { signal: stop.signal, ref: false }).catch(() => undefined);
+        if (stop.signal.aborted) return new Promise<never>(() => {});
+        backoffMs = Math.min(backoffMs * 2, retryMaxMs);
+      }
+    }
+  })();
+  let closed: Promise<void> | undefined;
+  return {
+    connection,
+    firstAttempt,
+    get current() {
+      return current;
+    },
+    close: () =>
+      (closed ??= (async () => {
+        stop.abort();
+        await current?.drain().catch((err: unknown) => options.logger.warn('draining NATS failed', { err }));
+      })()),
+  };
+}
