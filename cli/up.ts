@@ -101,6 +101,8 @@ export async function up(options: UpOptions, logger: Logger, onUnexpectedExit: (
       ]);
       // Every later service sends its spans to this monitor.
       env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://${monitor.endpoints.grpc}`;
+      // The demo traces every request (production default: 1%, parent-based); INFERMESH_TRACE_SAMPLING overrides.
+      env.INFERMESH_TRACE_SAMPLING = process.env.INFERMESH_TRACE_SAMPLING ?? '1';
     } else {
       // Nothing listens for spans: record none rather than fail exports all day.
       env.INFERMESH_TRACE_SAMPLING = 'off';
@@ -242,7 +244,7 @@ function usage(mesh: Mesh, options: UpOptions): string {
       ? [`  npx infermesh recommender train --server ${recommender}   # once interactions have arrived (RecordInteractions)`]
       : []),
     ...(monitorHttp
-      ? [`  traces: http://${monitorHttp}/   (every service sends its spans there; or npx infermesh traces show TRACE_ID with the trace_id infer prints)`]
+      ? [`  traces: http://${monitorHttp}/   (the demo traces every request, production defaults to 1%; every service sends its spans there; or npx infermesh traces show TRACE_ID with the trace_id infer prints)`]
       : []),
     'Ctrl-C stops everything.',
     '',
