@@ -10,6 +10,7 @@ import { renderCaseChart } from './chart.js';
 import { createRawInferenceClient } from './inference-proto.js';
 import type { BenchOptions, Mode } from './options.js';
 import { allowedCpus, forkWorker, hasTaskset, spawnAnnounced, type AnnouncedProcess, type Worker } from './processes.js';
+import type { LatencySummary } from './latency.js';
 import { summarizeCpuProfile } from './profile-summary.js';
 import { bestCompute, evaluateTargets, withRatios, type BenchReport, type CaseReport, type Measured, type PointReport } from './report.js';
 import { withCpuShare } from './cpu-usage.js';
@@ -131,7 +132,7 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
         warmupMs: options.warmupMs, windowMs, input: c.input,
       };
       const { result: reply, cpu } = await withCpuShare(server.pid, serverCpuCount, loader.pid, clientCpuCount, async () => (await loader.call(cmd)) as Extract<WorkerReply, { kind: 'load' }>);
-      return { ...reply.summary, ...(reply.firstError ? { firstError: reply.firstError } : {}), ...(cpu ? { cpu } : {}) };
+      return { ...fromIpc(reply.summary), ...(reply.firstError ? { firstError: reply.firstError } : {}), ...(cpu ? { cpu } : {}) };
     };
     const served = async (modelName: string, mode: Mode, concurrency: number, c: BenchCase): Promise<Measured> => {
       const before = await readStats(statsClient!, modelName);
@@ -256,4 +257,10 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
 function rate(m: Measured | undefined): string {
   if (!m) return '-';
   return `${m.throughput.toFixed(0)}/s (p99 ${m.p99Ms.toFixed(1)} ms${m.errors ? `, ${m.errors} errors` : ''})`;
+}
+
+/** A summary as it crossed the IPC channel (JSON): a window without a completion has NaN percentiles, which arrive as null. */
+function fromIpc(summary: LatencySummary): LatencySummary {
+  const n = (v: number | null) => (typeof v === 'number' ? v : NaN);
+  return { ...summary, throughput: n(summary.throughput), p50Ms: n(summary.p50Ms), p90Ms: n(summary.p90Ms), p99Ms: n(summary.p99Ms), meanMs: n(summary.meanMs) };
 }
