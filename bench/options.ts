@@ -51,6 +51,20 @@ export interface BenchOptions {
    * --case or --model picks what to run; `--no-recommender` turns it off.
    */
   recommender: boolean;
+  /**
+   * Also drive unary ModelInfer with h2load (nghttp2-client) against the node
+   * and the grpc-js and node:http2 floors (bench/h2load-runner.ts). Default
+   * true where h2load is installed; `--no-h2load`.
+   */
+  h2load: boolean;
+  /**
+   * h2load's measured window, in ms. Default --window-ms. h2load counts only
+   * requests started inside its window, so a window shorter than a few
+   * latencies measures nothing.
+   */
+  h2loadWindowMs: number;
+  /** h2load's connections sweep (one request in flight per connection), mlp only. Default 1,2,4,8,16,32,64. */
+  connectionSweep: number[];
 }
 
 /** The flags as commander hands them over (strings), validated into {@link BenchOptions}; throws one clear message per bad value. */
@@ -107,5 +121,8 @@ export function parseBenchOptions(raw: Record<string, unknown>): BenchOptions {
     profileServer: raw.profileServer === true,
     tracingCost: raw.tracingCost !== false,
     recommender: raw.recommender !== false && raw.case === undefined && model === undefined,
+    h2load: raw.h2load !== false,
+    h2loadWindowMs: posInt('--h2load-window-ms', raw.h2loadWindowMs, posInt('--window-ms', raw.windowMs, 1500)),
+    connectionSweep: [...new Set(list('--connection-sweep', raw.connectionSweep, '1,2,4,8,16,32,64').map((s) => posInt('--connection-sweep', s, 1)))].sort((a, b) => a - b),
   };
 }

@@ -47,6 +47,8 @@ export function pinProcess(pid: number, cpus: readonly number[]): void {
 
 /** A child that announced its endpoints (see shared/process/announce.ts). */
 export interface AnnouncedProcess {
+  /** The process id (taskset execs the program, so it is the program's own). */
+  readonly pid: number;
   readonly endpoints: Record<string, string>;
   output(): string;
   stop(): Promise<void>;
@@ -84,7 +86,7 @@ export function spawnAnnounced(
       const ann = parseAnnouncement(line);
       if (ann) {
         clearTimeout(timer);
-        resolve({ endpoints: ann.endpoints, output: () => output, stop });
+        resolve({ pid: child.pid!, endpoints: ann.endpoints, output: () => output, stop });
       }
     });
     child.once('exit', (code) => {

@@ -1,4 +1,6 @@
 import type { CaseBatching } from './cases.js';
+import type { CpuShare } from './cpu-usage.js';
+import { ROW_GROUPS, ROW_SERVERS } from './row-names.js';
 import type { LatencySummary } from './latency.js';
 import type { ServerBreakdown } from './server-stats.js';
 import type { TracingCostReport } from './tracing-cost.js';
@@ -9,6 +11,26 @@ import type { ComputePoint, PayloadSpec } from './worker-protocol.js';
 export interface Measured extends LatencySummary {
   firstError?: string;
   server?: ServerBreakdown;
+  /** The server's and the load generator's CPU share over the window, and which one ran out. */
+  cpu?: CpuShare;
+}
+
+/**
+ * One row of an extra runner (extra-runners.ts): a load generator other than
+ * the sweep's grpc-js client (h2load) against the node or a floor server.
+ */
+export interface LoadRow {
+  /** The comparison it belongs to (see ROW_GROUPS in row-names.ts); targets find rows by it. */
+  group: string;
+  case: string;
+  /** `node` (infermesh serve), `grpc-js floor`, `http2 floor`. */
+  server: string;
+  generator: string;
+  mode: 'unary' | 'streaming';
+  connections: number;
+  streamsPerConnection: number;
+  inFlight: number;
+  measured: Measured;
 }
 
 /** Everything measured at one (mode, concurrency). Ratios are served throughput over the other figure. */
@@ -57,6 +79,10 @@ export interface BenchReport {
   cores: { server: number[]; client: number[]; pinned: boolean; note: string };
   settings: { concurrency: number[]; modes: string[]; warmupMs: number; windowMs: number; computeWindowMs: number; requestsPerStream: number; connections: number };
   cases: CaseReport[];
+  /** The extra runners' rows (h2load against the node and the floors), in the order measured. */
+  rows: LoadRow[];
+  /** Extra runners that did not run, with why. */
+  skippedRunners?: Array<{ runner: string; reason: string }>;
   targets: TargetReport[];
   profile?: { file: string; top: { fn: string; selfPct: number }[] };
   /** Throughput with tracing off vs sampling 0.01 vs 1 (see tracing-cost.ts). */
@@ -98,33 +124,88 @@ function target(name: string, caseName: string, measured: number | undefined, th
   return { target: name, case: caseName, measured, threshold, verdict: pass ? 'PASS' : 'MISS', detail };
 }
 
+const fmt = (v: number | undefined, digits = 0) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+const fmtRate = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : v >= 10_000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0));
+const fmtCpu = (m: Measured | undefined) => (m?.cpu ? `${(m.cpu.server * 100).toFixed(0)}/${(m.cpu.client * 100).toFixed(0)}% ${m.cpu.bound}` : '-');
+
 const point = (c: CaseReport | undefined, mode: string, conc: number) => c?.points.find((p) => p.mode === mode && p.concurrency === conc);
 
+function targetAtMost(name: string, caseName: string, measured: number | undefined, threshold: number, what: string): TargetReport {
+  if (measured === undefined || !Number.isFinite(measured)) {
+    return { target: name, case: caseName, measured: null, threshold, verdict: 'SKIP', detail: `not measured in this run (${what})` };
+  }
+  const pass = measured <= threshold;
+  const detail = pass ? `${measured.toFixed(2)} <= ${threshold}` : `${measured.toFixed(2)} > ${threshold}: over by ${(((measured - threshold) / threshold) * 100).toFixed(0)}%`;
+  return { target: name, case: caseName, measured, threshold, verdict: pass ? 'PASS' : 'MISS', detail };
+}
+
+const row = (rows: readonly LoadRow[], group: string, caseName: string, server: string) =>
+  rows.find((r) => r.group === group && r.case === caseName && r.server === server && r.measured.count > 0);
+
+/** Tolerance of "throughput never falls": a point may sit this far under the best before it (window-to-window noise). */
+export const CONNECTIONS_NOISE = 0.05;
+
 /**
- * The issue's targets: tiny MLP streaming at concurrency 256 (served ≥ 0.8 ×
- * transport; batching on ≥ 3 × off); PP-OCR classifier at concurrency 32
- * (served ≥ 0.9 × compute limit at the best batch size); and for each case,
- * at the lowest concurrency reaching 70% of peak served throughput,
- * p99 ≤ 2 × p50 (reported as p50 × 2 / p99 ≥ 1).
+ * The issue's targets, each a ratio within this run:
+ * - mlp, unary, 64 in flight through h2load: node >= 0.8 x the grpc-js
+ *   pass-through floor and >= 0.5 x the node:http2 floor;
+ * - mlp, 1 in flight (h2load): p50 <= 1.5 x the grpc-js floor's p50; and
+ *   throughput never falls as connections rise 1 -> 64 (each point >= 0.95 x
+ *   the best before it: {@link CONNECTIONS_NOISE});
+ * - ocr-cls >= 0.9 x in-process ORT at its best batch size, unary (h2load, 32
+ *   in flight) and streaming (c=32);
+ * - mlp streaming c=256: batching on >= 3 x off (and served >= 0.8 x the
+ *   grpc-js transport limit, from the earlier issue);
+ * - per case, at the lowest concurrency reaching 70% of peak served
+ *   throughput, p99 <= 2 x p50 (reported as 2 x p50 / p99 >= 1).
+ * The tracing targets come from tracing-cost.ts.
  */
-export function evaluateTargets(cases: readonly CaseReport[]): TargetReport[] {
+export function evaluateTargets(cases: readonly CaseReport[], rows: readonly LoadRow[] = []): TargetReport[] {
   const mlp = cases.find((c) => c.name === 'mlp');
   const ocr = cases.find((c) => c.name === 'ocr-cls');
   const out: TargetReport[] = [];
-  const m256 = point(mlp, 'streaming', 256);
-  out.push(target('served / transport limit >= 0.8 (streaming, c=256)', 'mlp', m256?.ratios.vsTransport, 0.8, 'needs case mlp, streaming, concurrency 256, served and transport'));
-  out.push(target('batching on / off >= 3 (streaming, c=256)', 'mlp', m256?.ratios.vsNoBatch, 3, 'needs case mlp, streaming, concurrency 256, served and nobatch'));
-  const o32 = point(ocr, 'streaming', 32) ?? point(ocr, 'unary', 32);
-  const bestAll = ocr ? bestCompute(ocr.compute, ocr.batching.maxBatchSize || 1) : undefined;
-  out.push(
-    target(
-      `served / compute limit at best batch size${bestAll ? ` (b=${bestAll.batchSize})` : ''} >= 0.9 (${o32?.mode ?? 'streaming'}, c=32)`,
-      'ocr-cls',
-      ratio(o32?.served?.throughput, bestAll?.throughput),
-      0.9,
-      'needs case ocr-cls, concurrency 32, served and compute',
-    ),
+  const h2 = 'needs case mlp and h2load (nghttp2-client; --no-h2load turns it off)';
+  const node64 = row(rows, ROW_GROUPS.unary64, 'mlp', ROW_SERVERS.node);
+  const grpc64 = row(rows, ROW_GROUPS.unary64, 'mlp', ROW_SERVERS.grpcJsFloor);
+  const http64 = row(rows, ROW_GROUPS.unary64, 'mlp', ROW_SERVERS.http2Floor);
+  out.push(target('unary, 64 in flight (h2load): node / grpc-js pass-through floor >= 0.8', 'mlp', ratio(node64?.measured.throughput, grpc64?.measured.throughput), 0.8, h2));
+  out.push(target('unary, 64 in flight (h2load): node / node:http2 floor >= 0.5', 'mlp', ratio(node64?.measured.throughput, http64?.measured.throughput), 0.5, h2));
+  const node1 = row(rows, ROW_GROUPS.unary1, 'mlp', ROW_SERVERS.node);
+  const grpc1 = row(rows, ROW_GROUPS.unary1, 'mlp', ROW_SERVERS.grpcJsFloor);
+  const p50 = targetAtMost('unary, 1 in flight (h2load): p50 / grpc-js floor p50 <= 1.5', 'mlp', ratio(node1?.measured.p50Ms, grpc1?.measured.p50Ms), 1.5, h2);
+  if (node1 && grpc1) p50.detail += ` [node ${node1.measured.p50Ms.toFixed(3)} ms, floor ${grpc1.measured.p50Ms.toFixed(3)} ms]`;
+  out.push(p50);
+  const sweep = rows.filter((r) => r.group === ROW_GROUPS.connections && r.case === 'mlp').sort((a, b) => a.connections - b.connections);
+  let worst: number | undefined;
+  let worstAt = '';
+  for (let i = 1; i < sweep.length; i++) {
+    const best = Math.max(...sweep.slice(0, i).map((r) => r.measured.throughput));
+    const r = best > 0 ? sweep[i]!.measured.throughput / best : undefined;
+    if (r !== undefined && (worst === undefined || r < worst)) {
+      worst = r;
+      worstAt = `c=${sweep[i]!.connections}`;
+    }
+  }
+  const never = target(
+    `throughput never falls as connections rise ${sweep[0]?.connections ?? 1} -> ${sweep.at(-1)?.connections ?? 64} (h2load, 1 in flight each): each point / best before it >= ${1 - CONNECTIONS_NOISE}`,
+    'mlp',
+    sweep.length >= 2 ? worst : undefined,
+    1 - CONNECTIONS_NOISE,
+    `${h2}, and a --connection-sweep of 2 or more`,
   );
+  if (sweep.length >= 2) never.detail += ` [lowest at ${worstAt}; ${sweep.map((r) => `c=${r.connections} ${fmtRate(r.measured.throughput)}/s`).join(', ')}]`;
+  out.push(never);
+
+  const bestAll = ocr ? bestCompute(ocr.compute, ocr.batching.maxBatchSize || 1) : undefined;
+  const ocrUnary = row(rows, ROW_GROUPS.ocrUnary, 'ocr-cls', ROW_SERVERS.node);
+  const b = bestAll ? ` (b=${bestAll.batchSize})` : '';
+  out.push(target(`unary, 32 in flight (h2load) / in-process ORT at its best batch size${b} >= 0.9`, 'ocr-cls', ratio(ocrUnary?.measured.throughput, bestAll?.throughput), 0.9, 'needs case ocr-cls, h2load and the compute limit'));
+  const o32 = point(ocr, 'streaming', 32);
+  out.push(target(`streaming, c=32 / in-process ORT at its best batch size${b} >= 0.9`, 'ocr-cls', ratio(o32?.served?.throughput, bestAll?.throughput), 0.9, 'needs case ocr-cls, streaming, concurrency 32, served and compute'));
+
+  const m256 = point(mlp, 'streaming', 256);
+  out.push(target('batching on / off >= 3 (streaming, c=256)', 'mlp', m256?.ratios.vsNoBatch, 3, 'needs case mlp, streaming, concurrency 256, served and nobatch'));
+  out.push(target('served / grpc-js transport limit >= 0.8 (streaming, c=256)', 'mlp', m256?.ratios.vsTransport, 0.8, 'needs case mlp, streaming, concurrency 256, served and transport'));
   for (const c of cases) {
     const served = c.points.filter((p) => p.mode === 'streaming' && p.served && p.served.count > 0);
     const list = served.length ? served : c.points.filter((p) => p.served && p.served.count > 0);
@@ -143,8 +224,6 @@ export function evaluateTargets(cases: readonly CaseReport[]): TargetReport[] {
   return out;
 }
 
-const fmt = (v: number | undefined, digits = 0) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
-const fmtRate = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : v >= 10_000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0));
 
 /** The report as terminal tables: one per case, then the targets. */
 export function formatReport(report: BenchReport): string {
@@ -161,17 +240,28 @@ export function formatReport(report: BenchReport): string {
     if (c.compute.length) {
       lines.push('   compute limit (in-process ORT): ' + c.compute.map((p) => `b=${p.batchSize} ${fmtRate(p.throughput)}/s`).join(', '));
     }
-    const header = ['mode', 'conc', 'served/s', 'p50 ms', 'p90 ms', 'p99 ms', 'nobatch/s', 'transport/s', 'compute/s', 'x compute', 'x transport', 'x nobatch', 'avg batch', 'queue µs', 'in µs', 'infer µs', 'out µs'];
+    const header = ['mode', 'conc', 'served/s', 'p50 ms', 'p90 ms', 'p99 ms', 'nobatch/s', 'transport/s', 'compute/s', 'x compute', 'x transport', 'x nobatch', 'avg batch', 'queue µs', 'in µs', 'infer µs', 'out µs', 'cpu srv/cli'];
     const rows = c.points.map((p) => [
       p.mode, String(p.concurrency), fmtRate(p.served?.throughput), fmt(p.served?.p50Ms, 2), fmt(p.served?.p90Ms, 2), fmt(p.served?.p99Ms, 2),
       fmtRate(p.nobatch?.throughput), fmtRate(p.transport?.throughput), p.compute ? `${fmtRate(p.compute.throughput)} (b=${p.compute.batchSize})` : '-',
       fmt(p.ratios.vsCompute, 2), fmt(p.ratios.vsTransport, 2), fmt(p.ratios.vsNoBatch, 2),
-      fmt(p.served?.server?.avgBatch, 1), fmt(p.served?.server?.queueUs), fmt(p.served?.server?.computeInputUs), fmt(p.served?.server?.computeInferUs), fmt(p.served?.server?.computeOutputUs),
+      fmt(p.served?.server?.avgBatch, 1), fmt(p.served?.server?.queueUs), fmt(p.served?.server?.computeInputUs), fmt(p.served?.server?.computeInferUs), fmt(p.served?.server?.computeOutputUs), fmtCpu(p.served),
     ]);
     lines.push(...table(header, rows).map((l) => '   ' + l));
     const errs = c.points.flatMap((p) => (['served', 'nobatch', 'transport'] as const).flatMap((k) => (p[k]?.errors ? [`${p.mode} c=${p.concurrency} ${k}: ${p[k]!.errors} error(s), first: ${p[k]!.firstError}`] : [])));
     for (const e of errs) lines.push(`   ! ${e}`);
   }
+  if (report.rows.length) {
+    lines.push('');
+    lines.push('== h2load rows (unary, pre-encoded gRPC body; cpu = server / load generator share of their CPUs, and which ran out)');
+    const rows = report.rows.map((r) => [
+      r.group, r.case, r.server, r.generator, String(r.connections), String(r.streamsPerConnection), String(r.inFlight),
+      fmtRate(r.measured.throughput), fmt(r.measured.p50Ms, 3), fmt(r.measured.p99Ms, 3), String(r.measured.errors), fmtCpu(r.measured),
+    ]);
+    lines.push(...table(['group', 'case', 'server', 'generator', 'conns', 'streams', 'in flight', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'cpu srv/cli'], rows).map((l) => '   ' + l));
+    for (const r of report.rows) if (r.measured.firstError) lines.push(`   ! ${r.group} ${r.case} ${r.server}: ${r.measured.firstError}`);
+  }
+  for (const s of report.skippedRunners ?? []) lines.push('', `== ${s.runner} rows skipped: ${s.reason}`);
   if (report.tracingCost) {
     const t = report.tracingCost;
     lines.push('');

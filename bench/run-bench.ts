@@ -10,8 +10,11 @@ import { renderCaseChart } from './chart.js';
 import { createRawInferenceClient } from './inference-proto.js';
 import type { BenchOptions, Mode } from './options.js';
 import { allowedCpus, forkWorker, hasTaskset, spawnAnnounced, type AnnouncedProcess, type Worker } from './processes.js';
+import type { LatencySummary } from './latency.js';
 import { summarizeCpuProfile } from './profile-summary.js';
 import { bestCompute, evaluateTargets, withRatios, type BenchReport, type CaseReport, type Measured, type PointReport } from './report.js';
+import { withCpuShare } from './cpu-usage.js';
+import { EXTRA_RUNNERS } from './extra-runners.js';
 import { breakdown, readStats } from './server-stats.js';
 import { measureTracingCost, tracingCostTargets } from './tracing-cost.js';
 import { runRecommenderBench } from './recommender.js';
@@ -65,8 +68,11 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
       connections: options.connections,
     },
     cases: [],
+    rows: [],
     targets: [],
   };
+  const serverCpuCount = cores.server.length || osCpus().length;
+  const clientCpuCount = cores.client.length || osCpus().length;
   try {
     const overrides = {
       ...(options.maxBatchSize !== undefined ? { maxBatchSize: options.maxBatchSize } : {}),
@@ -119,17 +125,18 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
 
     const loader: Worker = forkWorker(distFile('load-client.js'), cores.client);
     cleanups.push(() => loader.close());
-    const load = async (address: string, modelName: string, mode: Mode, concurrency: number, c: BenchCase, windowMs = options.windowMs): Promise<Measured> => {
+    /** One window of the grpc-js load generator against `server`, with both sides' CPU shares. */
+    const load = async (server: AnnouncedProcess, modelName: string, mode: Mode, concurrency: number, c: BenchCase, windowMs = options.windowMs): Promise<Measured> => {
       const cmd: LoadCommand = {
-        kind: 'load', address, modelName, mode, concurrency, requestsPerStream: options.requestsPerStream, connections: options.connections,
+        kind: 'load', address: server.endpoints.grpc!, modelName, mode, concurrency, requestsPerStream: options.requestsPerStream, connections: options.connections,
         warmupMs: options.warmupMs, windowMs, input: c.input,
       };
-      const reply = (await loader.call(cmd)) as Extract<WorkerReply, { kind: 'load' }>;
-      return { ...reply.summary, ...(reply.firstError ? { firstError: reply.firstError } : {}) };
+      const { result: reply, cpu } = await withCpuShare(server.pid, serverCpuCount, loader.pid, clientCpuCount, async () => (await loader.call(cmd)) as Extract<WorkerReply, { kind: 'load' }>);
+      return { ...fromIpc(reply.summary), ...(reply.firstError ? { firstError: reply.firstError } : {}), ...(cpu ? { cpu } : {}) };
     };
     const served = async (modelName: string, mode: Mode, concurrency: number, c: BenchCase): Promise<Measured> => {
       const before = await readStats(statsClient!, modelName);
-      const m = await load(nodeAddress!, modelName, mode, concurrency, c);
+      const m = await load(node!, modelName, mode, concurrency, c);
       const server = breakdown(before, await readStats(statsClient!, modelName));
       return server ? { ...m, server } : m;
     };
@@ -163,7 +170,7 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
             const p: Omit<PointReport, 'ratios'> = { mode, concurrency };
             if (options.measure.has('served')) p.served = await served(c.name, mode, concurrency, c);
             if (options.measure.has('nobatch')) p.nobatch = await served(`${c.name}_nobatch`, mode, concurrency, c);
-            if (echo) p.transport = await load(echo.endpoints.grpc!, c.name, mode, concurrency, c);
+            if (echo) p.transport = await load(echo, c.name, mode, concurrency, c);
             const best = bestCompute(compute, c.batching.maxBatchSize > 0 ? Math.min(concurrency, c.batching.maxBatchSize) : 1);
             if (best) p.compute = best;
             const point = withRatios(p);
@@ -190,6 +197,23 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
         points,
       } satisfies CaseReport);
     }
+    if (node && statsClient) {
+      for (const runner of EXTRA_RUNNERS) {
+        const reason = runner.unavailable(options);
+        if (reason) {
+          (report.skippedRunners ??= []).push({ runner: runner.name, reason });
+          progress(`== ${runner.name} rows skipped: ${reason}`);
+          continue;
+        }
+        progress(`== ${runner.name} rows`);
+        report.rows.push(
+          ...(await runner.run({
+            options, cases, cores, serverCpuCount, clientCpuCount, node, stats: statsClient, workDir: work, progress,
+            spawnServer: (script, args) => spawnAnnounced(distFile(script), args, cores.server),
+          })),
+        );
+      }
+    }
     const mlp = cases.find((c) => c.name === 'mlp');
     if (options.tracingCost && mlp) {
       report.tracingCost = await measureTracingCost({
@@ -203,7 +227,7 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
         serverCpus: cores.server,
         clientCpus: cores.client,
         // Differences of a few % need longer windows than the sweep's (3 s by default).
-        load: (address) => load(address, mlp.name, 'streaming', 64, mlp, options.windowMs * 2),
+        load: (server) => load(server, mlp.name, 'streaming', 64, mlp, options.windowMs * 2),
         progress,
       });
     }
@@ -211,7 +235,7 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
       progress('== recommender (training per epoch, then Recommend through NATS, registry, a mesh node and the recommender in this process)');
       report.recommender = await runRecommenderBench({ logger });
     }
-    report.targets = [...evaluateTargets(report.cases), ...tracingCostTargets(report.tracingCost)];
+    report.targets = [...evaluateTargets(report.cases, report.rows), ...tracingCostTargets(report.tracingCost)];
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     if (options.profileServer && existsSync(profileDir)) {
       const files = await readdir(profileDir);
@@ -233,4 +257,10 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
 function rate(m: Measured | undefined): string {
   if (!m) return '-';
   return `${m.throughput.toFixed(0)}/s (p99 ${m.p99Ms.toFixed(1)} ms${m.errors ? `, ${m.errors} errors` : ''})`;
+}
+
+/** A summary as it crossed the IPC channel (JSON): a window without a completion has NaN percentiles, which arrive as null. */
+function fromIpc(summary: LatencySummary): LatencySummary {
+  const n = (v: number | null) => (typeof v === 'number' ? v : NaN);
+  return { ...summary, throughput: n(summary.throughput), p50Ms: n(summary.p50Ms), p90Ms: n(summary.p90Ms), p99Ms: n(summary.p99Ms), meanMs: n(summary.meanMs) };
 }

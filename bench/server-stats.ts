@@ -3,6 +3,8 @@ import type { GRPCInferenceServiceClient } from '../shared/generated/inference/G
 /** Cumulative counters of one model from ModelStatistics. */
 export interface StatsSnapshot {
   success: number;
+  /** Requests that failed (any gRPC error the node answered for this model). */
+  fail: number;
   inferenceCount: number;
   executionCount: number;
   queueNs: number;
@@ -31,6 +33,7 @@ export function readStats(client: GRPCInferenceServiceClient, name: string): Pro
       if (err || !s || !st) return resolve(undefined);
       resolve({
         success: Number(st.success?.count ?? 0),
+        fail: Number(st.fail?.count ?? 0),
         inferenceCount: Number(s.inferenceCount),
         executionCount: Number(s.executionCount),
         queueNs: Number(st.queue?.ns ?? 0),

@@ -49,8 +49,8 @@ export interface TracingCostOptions {
   rounds: number;
   serverCpus: readonly number[];
   clientCpus: readonly number[];
-  /** One warmed-up, measured load window against a node's gRPC address (the harness's load generator). */
-  load(address: string): Promise<Measured>;
+  /** One warmed-up, measured load window against a node (the harness's load generator). */
+  load(node: AnnouncedProcess): Promise<Measured>;
   progress(line: string): void;
 }
 
@@ -98,7 +98,7 @@ export async function measureTracingCost(o: TracingCostOptions): Promise<Tracing
       for (let k = 0; k < nodes.length; k++) {
         const { sampling, node } = nodes[(round + k) % nodes.length]!;
         const before = await spanCounts(node.endpoints.metrics!);
-        const m = await o.load(node.endpoints.grpc!);
+        const m = await o.load(node);
         // Spans of the window still in the export queue count in the next one; the totals even out.
         const after = await spanCounts(node.endpoints.metrics!);
         const w = windows.get(sampling) ?? { measured: [], exported: 0, dropped: 0, seconds: 0 };

@@ -80,7 +80,10 @@ export function meshChildren(options: UpOptions, ports: MeshPorts, natsUrl: stri
     // Each service serves Prometheus /metrics on a free port (metrics= on its line).
     INFERMESH_METRICS_PORT: '0',
     // Every service sends its spans to the monitor; without one, none are recorded.
-    ...(options.monitor ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://${at(ports.monitorGrpc)}` } : { INFERMESH_TRACE_SAMPLING: 'off' }),
+    // The demo traces every request (production default: 1%, parent-based); INFERMESH_TRACE_SAMPLING overrides.
+    ...(options.monitor
+      ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://${at(ports.monitorGrpc)}`, INFERMESH_TRACE_SAMPLING: process.env.INFERMESH_TRACE_SAMPLING ?? '1' }
+      : { INFERMESH_TRACE_SAMPLING: 'off' }),
   };
   const data = (name: string) => join(options.dataDir, name);
   const children: MeshChild[] = [];
@@ -254,7 +257,7 @@ function usage(mesh: Mesh, options: UpOptions): string {
       ? [`  npx infermesh recommender train --server ${recommender}   # once interactions have arrived (RecordInteractions)`]
       : []),
     ...(monitorHttp
-      ? [`  traces: http://${monitorHttp}/   (every service sends its spans there; or npx infermesh traces show TRACE_ID with the trace_id infer prints)`]
+      ? [`  traces: http://${monitorHttp}/   (the demo traces every request, production defaults to 1%; every service sends its spans there; or npx infermesh traces show TRACE_ID with the trace_id infer prints)`]
       : []),
     `  npx infermesh up status --data-dir ${options.dataDir}   # from another terminal: what runs, restarts`,
     'A service that exits is restarted (its restarts show in the table); Ctrl-C stops everything.',

@@ -8,7 +8,7 @@ import { parseSampling, type TelemetryOptions } from './telemetry.js';
  * | flag | env | default |
  * | --- | --- | --- |
  * | `--otlp-endpoint HOST:PORT` | `OTEL_EXPORTER_OTLP_ENDPOINT` | the local monitor, `127.0.0.1:4317` |
- * | `--trace-sampling off\|RATIO` | `INFERMESH_TRACE_SAMPLING` | `1` (every request) |
+ * | `--trace-sampling off\|RATIO` | `INFERMESH_TRACE_SAMPLING` | `0.01` (1% of new traces, parent-based) |
  * | `--metrics-port N` | `INFERMESH_METRICS_PORT` | none (no `/metrics` endpoint); `0` = a free port |
  * | `--trace-export-delay-ms MS` | `OTEL_BSP_SCHEDULE_DELAY` | 500 |
  */
@@ -26,7 +26,7 @@ export type TelemetryFlagOptions = Pick<TelemetryOptions, 'otlpEndpoint' | 'samp
 export function addTelemetryOptions(command: Command): Command {
   return command
     .addOption(new Option('--otlp-endpoint <host:port>', 'where spans go (OTLP/gRPC; default the monitor on 127.0.0.1:4317)').env('OTEL_EXPORTER_OTLP_ENDPOINT'))
-    .addOption(new Option('--trace-sampling <ratio>', 'share of requests traced: off, or 0..1 (default 1)').env('INFERMESH_TRACE_SAMPLING'))
+    .addOption(new Option('--trace-sampling <ratio>', 'share of new traces sampled, parent-based: off, or 0..1 (default 0.01)').env('INFERMESH_TRACE_SAMPLING'))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus GET /metrics on this port (0 = a free port, printed as metrics=HOST:PORT); default: none').env('INFERMESH_METRICS_PORT'))
     .addOption(new Option('--trace-export-delay-ms <ms>', 'delay between span exports (default 500)').env('OTEL_BSP_SCHEDULE_DELAY'));
 }

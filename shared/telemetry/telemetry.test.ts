@@ -34,7 +34,8 @@ import {
 
 const open: Telemetry[] = [];
 async function telemetry(options: Parameters<typeof createTelemetry>[0]): Promise<Telemetry> {
-  const t = await createTelemetry({ defaultMetrics: false, ...options });
+  // Every span sampled unless a test says otherwise (the production default is 1%).
+  const t = await createTelemetry({ defaultMetrics: false, env: { INFERMESH_TRACE_SAMPLING: '1' }, ...options });
   open.push(t);
   return t;
 }
@@ -108,6 +109,15 @@ describe('createTelemetry', () => {
     expect(parseSampling('1.0')).toBe(1);
     expect(() => parseSampling('2')).toThrow(/from 0 to 1/);
     await expect(createTelemetry({ serviceName: 'unit', env: { INFERMESH_TRACE_SAMPLING: 'lots' } })).rejects.toThrow(/"lots"/);
+  });
+
+  it('defaults to parent-based sampling of 1% of new traces (production)', async () => {
+    const t = await telemetry({ serviceName: 'unit', exporter: new InMemorySpanExporter(), env: {} });
+    expect(t.sampling).toBe(0.01);
+    // Over the OTLP path as well (no exporter injected): the same default, the local monitor as endpoint.
+    const otlp = await telemetry({ serviceName: 'unit', env: {} });
+    expect(otlp.sampling).toBe(0.01);
+    expect(otlp.otlpEndpoint).toBe('http://127.0.0.1:4317');
   });
 
   it('follows a sampled remote parent even at ratio 0 (parent-based)', async () => {

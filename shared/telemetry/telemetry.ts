@@ -1,6 +1,5 @@
 import { context as contextApi, trace, TraceFlags, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -19,13 +18,15 @@ import { silentLogger, type Logger } from '../logging/index.js';
 import { createMetricGroups, type MetricGroups } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { spanProcessorMeterProvider } from './span-processor-metrics.js';
+import { WorkerSpanProcessor } from './worker-span-processor.js';
 
 /** Where spans go when neither the options nor the environment say: the monitor on this machine. */
 export const DEFAULT_OTLP_ENDPOINT = 'http://127.0.0.1:4317';
 
 /** Defaults of {@link TelemetryOptions}, resolved once in {@link createTelemetry}. */
 export const DEFAULT_TELEMETRY_OPTIONS = {
-  samplingRatio: 1,
+  /** Production default: parent-based, 1% of new traces (OpenTelemetry's ratio sampler). */
+  samplingRatio: 0.01,
   metricsHost: '127.0.0.1',
   maxQueueSize: 2048,
   maxExportBatchSize: 512,
@@ -47,14 +48,18 @@ export interface TelemetryOptions {
    * Fraction of new traces to sample, 0..1, parent-based (a sampled or
    * unsampled parent decides for its children); `'off'` disables tracing
    * entirely (spans are non-recording, nothing is exported). Default: env
-   * `INFERMESH_TRACE_SAMPLING` (`off` or a number), else 1.
+   * `INFERMESH_TRACE_SAMPLING` (`off` or a number), else 0.01 (1%).
    */
   samplingRatio?: number | 'off';
   /** Port of the Prometheus `GET /metrics` endpoint; 0 = a free port; undefined = no endpoint. */
   metricsPort?: number;
   /** Host the metrics endpoint binds. Default `127.0.0.1`. */
   metricsHost?: string;
-  /** Span exporter to use instead of OTLP/gRPC (e.g. an InMemorySpanExporter in tests). */
+  /**
+   * Span exporter to use instead of OTLP/gRPC (e.g. an InMemorySpanExporter in
+   * tests); it runs on this thread behind the SDK's BatchSpanProcessor. Without
+   * one, spans go to `otlpEndpoint` from a worker thread (WorkerSpanProcessor).
+   */
   exporter?: SpanExporter;
   logger?: Logger;
   /** Extra resource attributes (e.g. `service.instance.id`). */
@@ -67,6 +72,8 @@ export interface TelemetryOptions {
   scheduledDelayMs?: number;
   /** How long one export may take before it is abandoned, in ms. Default 2000. */
   exportTimeoutMs?: number;
+  /** While the OTLP endpoint is down (an export failed), how often it is probed, in ms; spans are dropped meanwhile. Default 5000. */
+  exportProbeIntervalMs?: number;
   /** Also collect prom-client's default process metrics (CPU, memory, event loop). Default true. */
   defaultMetrics?: boolean;
   /** Environment to read the defaults from. Default `process.env`. */
@@ -166,10 +173,12 @@ function samplerFor(sampling: number | 'off'): Sampler {
 }
 
 /**
- * Sets up one process's telemetry: a tracer provider with a bounded
- * BatchSpanProcessor exporting by OTLP/gRPC (asynchronously, with a short
- * timeout, so a monitor that is down never slows or fails the program: spans
- * are dropped and counted instead), a parent-based ratio sampler, and a
+ * Sets up one process's telemetry: a tracer provider whose sampled spans are
+ * exported by OTLP/gRPC from a worker thread (WorkerSpanProcessor: bounded,
+ * with a short timeout and no retries, so a monitor that is down never slows
+ * or fails the program: spans are dropped and counted instead, and nothing is
+ * sent until a probe finds the endpoint answering), a parent-based ratio
+ * sampler (1% of new traces by default), and a
  * Prometheus registry with the project's instruments, optionally served on
  * `GET /metrics`. It does not register global tracer providers or propagators;
  * pass `tracer` to the components that trace.
@@ -195,18 +204,33 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
 
   ensureContextManager();
   const spanProcessors: SpanProcessor[] = [];
-  if (sampling !== 'off') {
-    const exporter = options.exporter ?? new OTLPTraceExporter({ url: otlpEndpoint, timeoutMillis: exportTimeoutMs });
+  const maxQueueSize = options.maxQueueSize ?? DEFAULT_TELEMETRY_OPTIONS.maxQueueSize;
+  const maxExportBatchSize = options.maxExportBatchSize ?? DEFAULT_TELEMETRY_OPTIONS.maxExportBatchSize;
+  const scheduledDelayMs = options.scheduledDelayMs ?? DEFAULT_TELEMETRY_OPTIONS.scheduledDelayMs;
+  if (sampling !== 'off' && options.exporter) {
     const config: BufferConfig & { selfObsMeterProvider: ReturnType<typeof spanProcessorMeterProvider> } = {
-      maxQueueSize: options.maxQueueSize ?? DEFAULT_TELEMETRY_OPTIONS.maxQueueSize,
-      maxExportBatchSize: options.maxExportBatchSize ?? DEFAULT_TELEMETRY_OPTIONS.maxExportBatchSize,
-      scheduledDelayMillis: options.scheduledDelayMs ?? DEFAULT_TELEMETRY_OPTIONS.scheduledDelayMs,
+      maxQueueSize,
+      maxExportBatchSize,
+      scheduledDelayMillis: scheduledDelayMs,
       exportTimeoutMillis: exportTimeoutMs,
       // The SDK's self-observability hook (sdk-trace's BatchSpanProcessorOptions):
       // how dropped, exported and failed spans reach our Prometheus counters.
       selfObsMeterProvider: spanProcessorMeterProvider(metrics.telemetry, logger),
     };
-    spanProcessors.push(new BatchSpanProcessor(exporter, config));
+    spanProcessors.push(new BatchSpanProcessor(options.exporter, config));
+  } else if (sampling !== 'off') {
+    spanProcessors.push(
+      new WorkerSpanProcessor({
+        endpoint: otlpEndpoint!,
+        metrics: metrics.telemetry,
+        logger,
+        maxQueueSize,
+        maxExportBatchSize,
+        scheduledDelayMs,
+        exportTimeoutMs,
+        ...(options.exportProbeIntervalMs !== undefined ? { probeIntervalMs: options.exportProbeIntervalMs } : {}),
+      }),
+    );
   }
   const tracerProvider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName, 'process.pid': process.pid, ...options.resourceAttributes }),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../bench/index.js';
+import { findH2load } from '../../bench/h2load.js';
 
 // The compiled harness, as `npm run bench` runs it (`npm test` builds first).
 const BENCH = fileURLToPath(new URL('../../dist/bench/main.js', import.meta.url));
@@ -18,6 +19,15 @@ function runBench(args: string[]): Promise<{ code: number; stdout: string; stder
   });
 }
 
+function expectCpuShare(cpu: { server: number; client: number; bound: string } | undefined): void {
+  expect(cpu).toBeDefined();
+  for (const share of [cpu!.server, cpu!.client]) {
+    expect(Number.isFinite(share)).toBe(true);
+    expect(share).toBeGreaterThanOrEqual(0);
+  }
+  expect(['server', 'client', 'both', 'neither']).toContain(cpu!.bound);
+}
+
 describe('npm run bench (smoke: seconds, tiny counts)', () => {
   const dirs: string[] = [];
   afterAll(async () => {
@@ -28,7 +38,11 @@ describe('npm run bench (smoke: seconds, tiny counts)', () => {
     expect(existsSync(BENCH), `${BENCH} is missing: run npm run build`).toBe(true);
     const out = await mkdtemp(join(tmpdir(), 'bench-smoke-'));
     dirs.push(out);
-    const r = await runBench(['--case', 'mlp', '--concurrency', '1,4', '--window-ms', '200', '--warmup-ms', '50', '--compute-window-ms', '100', '--max-batch-size', '8', '--out-dir', out]);
+    expect(findH2load(), 'h2load is missing: apt-get install nghttp2-client (.ci/run does)').toBeDefined();
+    // h2load counts only requests started inside its window: a longer one than the sweep's, for a loaded machine.
+    const r = await runBench([
+      '--case', 'mlp', '--concurrency', '1,4', '--window-ms', '200', '--warmup-ms', '50', '--compute-window-ms', '100', '--max-batch-size', '8', '--connection-sweep', '1,2', '--h2load-window-ms', '1000', '--out-dir', out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/== mlp: tiny MLP/);
     expect(r.stdout).toMatch(/targets:/);
@@ -56,7 +70,33 @@ describe('npm run bench (smoke: seconds, tiny counts)', () => {
       expect(p.served!.server!.requests).toBeGreaterThan(0);
       expect(p.served!.server!.avgBatch).toBeGreaterThanOrEqual(1);
       expect(p.served!.server!.avgBatch).toBeLessThanOrEqual(8);
+      // Both sides' CPU shares over the window, and which one ran out (/proc counts in clock ticks: a short, light window may read 0).
+      for (const m of [p.served!, p.transport!]) expectCpuShare(m.cpu);
     }
+
+    // h2load rows: the node and both floors at 64 in flight, the node and the grpc-js floor at 1, the connections sweep.
+    expect(report.rows.map((row) => `${row.group}/${row.server}/c=${row.connections}x${row.streamsPerConnection}`)).toEqual([
+      'unary-64/node/c=4x16', 'unary-64/grpc-js floor/c=4x16', 'unary-64/http2 floor/c=4x16',
+      'unary-1/node/c=1x1', 'unary-1/grpc-js floor/c=1x1',
+      'connections/node/c=1x1', 'connections/node/c=2x1',
+    ]);
+    for (const row of report.rows) {
+      expect(row.generator).toBe('h2load');
+      expect(row.inFlight).toBe(row.connections * row.streamsPerConnection);
+      expect(row.measured.count, `${row.group} ${row.server}`).toBeGreaterThan(0);
+      expect(row.measured.errors, `${row.group} ${row.server}: ${row.measured.firstError}`).toBe(0);
+      expect(row.measured.p99Ms).toBeGreaterThanOrEqual(row.measured.p50Ms);
+      expectCpuShare(row.measured.cpu);
+    }
+    expect(report.rows.reduce((sum, row) => sum + row.measured.cpu!.server, 0), 'the servers used CPU').toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/== h2load rows/);
+    // Every target of the issue has its row in the report; those this short run measured have a verdict.
+    const verdict = (re: RegExp) => report.targets.find((t) => re.test(t.target))?.verdict;
+    for (const re of [/node \/ grpc-js pass-through floor >= 0\.8/, /node \/ node:http2 floor >= 0\.5/, /1 in flight \(h2load\): p50/, /never falls as connections rise 1 -> 2/]) {
+      expect(['PASS', 'MISS'], String(re)).toContain(verdict(re));
+    }
+    for (const re of [/tracing at sampling 1 costs/, /tracing at sampling 0\.01 costs/, /p99 <= 2 x p50/]) expect(['PASS', 'MISS'], String(re)).toContain(verdict(re));
+    expect(verdict(/batching on \/ off >= 3/)).toBe('SKIP');
     for (const t of report.targets) expect(['PASS', 'MISS', 'SKIP']).toContain(t.verdict);
     // Targets that need concurrency 256 or the OCR case were not measured here.
     expect(report.targets.find((t) => t.case === 'ocr-cls')!.verdict).toBe('SKIP');

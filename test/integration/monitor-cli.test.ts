@@ -30,7 +30,7 @@ async function cli(...args: string[]): Promise<{ stdout: string; stderr: string;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'infermesh-monitor-cli-'));
   monitor = await spawnService(['monitor', '--grpc-port', '0', '--http-port', '0', '--data-dir', dataDir]);
-  telemetry = await createTelemetry({ serviceName: 'inference', otlpEndpoint: monitor.endpoints.grpc, defaultMetrics: false });
+  telemetry = await createTelemetry({ serviceName: 'inference', otlpEndpoint: monitor.endpoints.grpc, samplingRatio: 1, defaultMetrics: false });
   seeded = seedInferenceTrace(telemetry.tracer, telemetry.tracer);
   failedTraceId = seedFailedRequest(telemetry.tracer);
   await telemetry.forceFlush();

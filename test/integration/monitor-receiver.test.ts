@@ -45,8 +45,8 @@ beforeAll(async () => {
   monitor = await startMonitor({ grpcPort: 0, httpPort: 0, dataDir, maxExportBytes: MAX_EXPORT_BYTES });
   client = createMonitorClient(monitor.grpcAddress);
   // The real OTLP/gRPC exporter, as every infermesh process uses it.
-  clientTelemetry = await createTelemetry({ serviceName: 'client', otlpEndpoint: monitor.grpcAddress, defaultMetrics: false });
-  inferenceTelemetry = await createTelemetry({ serviceName: 'inference', otlpEndpoint: monitor.grpcAddress, defaultMetrics: false });
+  clientTelemetry = await createTelemetry({ serviceName: 'client', otlpEndpoint: monitor.grpcAddress, samplingRatio: 1, defaultMetrics: false });
+  inferenceTelemetry = await createTelemetry({ serviceName: 'inference', otlpEndpoint: monitor.grpcAddress, samplingRatio: 1, defaultMetrics: false });
   seeded = seedInferenceTrace(clientTelemetry.tracer, inferenceTelemetry.tracer);
   failedTraceId = seedFailedRequest(inferenceTelemetry.tracer);
   seedRequests(inferenceTelemetry.tracer, 'ranker', '7', 50);

@@ -19,8 +19,8 @@ let seeded: SeededTrace;
 beforeAll(async () => {
   mkdirSync(RESULTS, { recursive: true });
   monitor = await startMonitor({ grpcPort: 0, httpPort: 0 });
-  const client = await createTelemetry({ serviceName: 'client', otlpEndpoint: monitor.grpcAddress, defaultMetrics: false });
-  const inference = await createTelemetry({ serviceName: 'inference', otlpEndpoint: monitor.grpcAddress, defaultMetrics: false });
+  const client = await createTelemetry({ serviceName: 'client', otlpEndpoint: monitor.grpcAddress, samplingRatio: 1, defaultMetrics: false });
+  const inference = await createTelemetry({ serviceName: 'inference', otlpEndpoint: monitor.grpcAddress, samplingRatio: 1, defaultMetrics: false });
   telemetry = [client, inference];
   seedRequests(inference.tracer, 'ranker', '7', 120);
   seedRequests(inference.tracer, 'ocr-classifier', '1', 30);

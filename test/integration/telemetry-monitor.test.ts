@@ -35,12 +35,12 @@ beforeAll(async () => {
   monitor = await spawnService(['monitor', '--grpc-port', '0', '--http-port', '0']);
   stops.push(() => monitor.stop());
   // Short export delays so spans reach the monitor within a poll or two.
-  const telemetryFlags = ['--otlp-endpoint', monitor.endpoints.grpc!, '--trace-export-delay-ms', '100', '--metrics-port', '0'];
+  const telemetryFlags = ['--otlp-endpoint', monitor.endpoints.grpc!, '--trace-sampling', '1', '--trace-export-delay-ms', '100', '--metrics-port', '0'];
   registryProcess = await spawnService(['registry', '--grpc-port', '0', '--data-dir', dirs.make('tm-registry-'), '--nats', nats.url, ...telemetryFlags]);
   stops.push(() => registryProcess.stop());
   nodeProcess = await spawnNode(nats.url, registryProcess.endpoints.grpc!, dirs.make('tm-node-'), telemetryFlags);
   stops.push(() => nodeProcess.stop());
-  caller = await createTelemetry({ serviceName: 'test-caller', otlpEndpoint: monitor.endpoints.grpc!, scheduledDelayMs: 100, defaultMetrics: false });
+  caller = await createTelemetry({ serviceName: 'test-caller', otlpEndpoint: monitor.endpoints.grpc!, samplingRatio: 1, scheduledDelayMs: 100, defaultMetrics: false });
   stops.push(() => caller.shutdown());
   registry = createRegistryClient(registryProcess.endpoints.grpc!, { tracer: caller.tracer });
   node = createInferenceClient(nodeProcess.endpoints.grpc!, { timeoutMs: 10_000 });

@@ -29,7 +29,7 @@ const request = (model: string, v: number) => ({ ...x(v), modelName: model });
 const exporter = new InMemorySpanExporter();
 const telemetries: Telemetry[] = [];
 async function telemetry(serviceName: string): Promise<Telemetry> {
-  const t = await createTelemetry({ serviceName, exporter, defaultMetrics: false });
+  const t = await createTelemetry({ serviceName, exporter, samplingRatio: 1, defaultMetrics: false });
   telemetries.push(t);
   return t;
 }
@@ -251,7 +251,7 @@ describe('unsampled requests', () => {
 describe('a monitor that is down', () => {
   it('never fails an inference: spans are dropped and counted, the trace id still comes back', async () => {
     const closedPort = await freePort('127.0.0.1');
-    const down = await createTelemetry({ serviceName: 'inference', otlpEndpoint: `127.0.0.1:${closedPort}`, scheduledDelayMs: 20, exportTimeoutMs: 500, defaultMetrics: false });
+    const down = await createTelemetry({ serviceName: 'inference', otlpEndpoint: `127.0.0.1:${closedPort}`, samplingRatio: 1, scheduledDelayMs: 20, exportTimeoutMs: 500, defaultMetrics: false });
     const repo = await writeTestRepository({ mlp: { versions: { '1': buildMlpModel() }, config: { maxBatchSize: 8 } } });
     const lonely = await startInferenceNode({ repositoryDir: repo, logger: silentLogger, telemetry: { tracer: down.tracer, metrics: down.metrics.inference } });
     const c = createInferenceClient(lonely.grpcAddress, { timeoutMs: 10_000 });
