@@ -194,6 +194,9 @@ export class WorkerSpanProcessor implements SpanProcessor {
   /** Flushes, then stops the worker. Idempotent. */
   shutdown(): Promise<void> {
     this.#shutdown ??= (async () => {
+      // Keep the process alive until the worker has flushed and exited (bounded by the timers
+      // below): an unref'd worker would let a failing entry point exit before its error is reported.
+      this.#worker.ref();
       await this.forceFlush();
       this.#closed = true;
       this.#worker.postMessage({ kind: 'close' } satisfies ToExportWorker);
