@@ -60,7 +60,8 @@ export const silentLogger: Logger = createLogger({ write: () => {} });
 /** Errors as name, message and cause; every string and array cut short, so that no value from outside makes a line without bound. */
 function boundedReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'string') return clipText(value);
-  if (value instanceof Error) return { name: value.name, message: clipText(value.message), ...(value.cause ? { cause: clipText(String(value.cause)) } : {}) };
+  // Its strings are cut when JSON.stringify visits them in the object returned here.
+  if (value instanceof Error) return { name: value.name, message: value.message, ...(value.cause ? { cause: String(value.cause) } : {}) };
   if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value) && value.length > MAX_LOGGED_ARRAY_ITEMS) return [...value.slice(0, MAX_LOGGED_ARRAY_ITEMS), `... (${value.length} items)`];
   return value;

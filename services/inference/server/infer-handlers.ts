@@ -77,6 +77,7 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
         if (paused && !draining && pending < maxUnanswered && !call.cancelled) {
           paused = false;
           call.resume();
+          logger.debug('stream resumed', { unanswered: pending });
         }
       };
       const settle = () => {
@@ -115,6 +116,7 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
         if (!paused && (draining || pending >= maxUnanswered)) {
           paused = true;
           call.pause();
+          logger.debug('stream paused', { unanswered: pending, draining });
         }
         if (request instanceof InferDecodeFailure) {
           fail(request.error, request);
