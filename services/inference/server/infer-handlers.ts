@@ -21,6 +21,9 @@ export interface InferHandlerOptions {
   maxUnansweredPerStream?: number;
 }
 
+/** The abort reason of a unary call whose client went away (or whose stream closed after its answer). */
+const CALL_CANCELLED = new InfermeshError(Code.CANCELLED, 'the client cancelled the call');
+
 /** What the wire decoder hands a handler: a request, or why the message could not be one. */
 type Received = ModelInferRequest__Output | InferDecodeFailure;
 
@@ -38,7 +41,9 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
     ModelInfer: unaryHandler<Received, ModelInferResponse>('ModelInfer', logger, (request, call) => {
       if (request instanceof InferDecodeFailure) throw request.error;
       const controller = new AbortController();
-      call.once('cancelled', () => controller.abort());
+      // grpc-js emits 'cancelled' when every call's stream closes, answered or not: abort with a shared
+      // reason, for abort() with none builds a DOMException (a stack trace) each time (~5% of a profile under load).
+      call.once('cancelled', () => controller.abort(CALL_CANCELLED));
       return runInference(deps, request, {
         deadlineMs: callDeadlineMs(call),
         signal: controller.signal,
