@@ -14,7 +14,7 @@ import { buildInferRequest, createInferenceClient, type InferenceClient } from '
 import type { ProtoGrpcType } from '../../shared/generated/grpc_service.js';
 import type { ModelInferRequest } from '../../shared/generated/inference/ModelInferRequest.js';
 import type { ModelStreamInferResponse__Output } from '../../shared/generated/inference/ModelStreamInferResponse.js';
-import { startInferenceNode } from '../../services/inference/index.js';
+import { createInferenceServer, createModelManager, startInferenceNode } from '../../services/inference/index.js';
 import { spawnService, type ServiceProcess } from '../helpers/service-process.js';
 import { buildIdentityModel, buildMlpModel, buildStringModel, writeTestRepository } from '../fixtures/models.js';
 
@@ -312,6 +312,39 @@ describe('model control', () => {
     } finally {
       c.close();
       await local.close();
+    }
+  });
+});
+
+describe('the node-wide budget of request bytes', () => {
+  it('refuses a request past the budget with RESOURCE_EXHAUSTED while others hold it, and admits again once they are answered', async () => {
+    const manager = createModelManager({ logger: silentLogger });
+    // Requests for a model the node lacks wait in the miss handler (as a forward to a peer would), holding their bytes.
+    let release: (() => void) | undefined;
+    let arrived: (() => void) | undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const firstArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const server = createInferenceServer({
+      manager,
+      logger: silentLogger,
+      maxQueuedRequestBytes: 64 * 1024,
+      onModelMiss: { handleMiss: async (request) => (arrived!(), await held, { modelName: request.modelName, modelVersion: '1', id: request.id, outputs: [], rawOutputContents: [] }) },
+    });
+    const { port } = await server.start();
+    const c = createInferenceClient(`127.0.0.1:${port}`, { timeoutMs: 30_000 });
+    const request = (id: string) => buildInferRequest({ modelName: 'elsewhere', id, inputs: [{ name: 'x', datatype: 'FP32', shape: [10_000], data: new Float32Array(10_000) }] });
+    try {
+      const first = c.modelInfer(request('a'));
+      await firstArrived;
+      // 40 KB held; the second (another 40 KB) would pass 64 KiB.
+      await expect(c.modelInfer(request('b'))).rejects.toMatchObject({ code: Code.RESOURCE_EXHAUSTED, message: expect.stringMatching(/budget of 65536 \(--max-queued-request-bytes\)/) });
+      release!();
+      expect((await first).id).toBe('a');
+      expect((await c.modelInfer(request('c'))).id).toBe('c');
+    } finally {
+      c.close();
+      await server.close({ drainTimeoutMs: 1000 });
+      await manager.close();
     }
   });
 });
