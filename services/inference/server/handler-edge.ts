@@ -17,13 +17,16 @@ export function unaryHandler<Req, Res>(name: string, logger: Logger, handle: (re
     }
     result.then(
       (response) => callback(null, response),
-      (err: unknown) => {
-        const error = boundedError(InfermeshError.from(err));
-        logger.debug('call failed', { rpc: name, code: error.code, err: error });
-        callback(error.toServiceError());
-      },
+      (err: unknown) => answerUnaryError(name, logger, callback, err),
     );
   };
+}
+
+/** Answers a unary call with the status `err` maps to (message cut to {@link MAX_ERROR_MESSAGE_CHARS}). */
+export function answerUnaryError<Res>(name: string, logger: Logger, callback: sendUnaryData<Res>, err: unknown): void {
+  const error = boundedError(InfermeshError.from(err));
+  logger.debug('call failed', { rpc: name, code: error.code, err: error });
+  callback(error.toServiceError());
 }
 
 /** The absolute deadline of a call in ms since the epoch (Infinity for none). */

@@ -1,4 +1,4 @@
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream, ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import { context as contextApi, type Context, type Tracer } from '@opentelemetry/api';
 import { InfermeshError, Code } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
@@ -6,7 +6,7 @@ import type { ModelInferRequest__Output } from '../../../shared/generated/infere
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
 import type { ModelStreamInferResponse } from '../../../shared/generated/inference/ModelStreamInferResponse.js';
 import { endRpcSpan, startServerSpan, traceIdOf } from '../../../shared/telemetry/index.js';
-import { boundedError, callDeadlineMs, unaryHandler } from './handler-edge.js';
+import { answerUnaryError, boundedError, callDeadlineMs } from './handler-edge.js';
 import { runInference, type InferDeps } from './infer-service.js';
 import { InferDecodeFailure } from './infer-request-wire.js';
 import { DEFAULT_MAX_UNANSWERED_PER_STREAM } from './request-limits.js';
@@ -24,6 +24,9 @@ export interface InferHandlerOptions {
 /** The abort reason of a unary call whose client went away (or whose stream closed after its answer). */
 const CALL_CANCELLED = new InfermeshError(Code.CANCELLED, 'the client cancelled the call');
 
+/** The fields of ModelInfer's debug line, made once (the line is made per call only when debug is on). */
+const MODEL_INFER_FIELDS = Object.freeze({ rpc: 'ModelInfer' });
+
 /** What the wire decoder hands a handler: a request, or why the message could not be one. */
 type Received = ModelInferRequest__Output | InferDecodeFailure;
 
@@ -38,19 +41,36 @@ type Received = ModelInferRequest__Output | InferDecodeFailure;
 export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, options: InferHandlerOptions = {}) {
   const maxUnanswered = options.maxUnansweredPerStream ?? DEFAULT_MAX_UNANSWERED_PER_STREAM;
   return {
-    ModelInfer: unaryHandler<Received, ModelInferResponse>('ModelInfer', logger, (request, call) => {
-      if (request instanceof InferDecodeFailure) throw request.error;
+    /**
+     * grpc-js emits 'cancelled' when every call's stream closes, answered or not: the abort runs only
+     * for a call not yet answered, with a shared reason (abort() without one builds a DOMException,
+     * a stack trace, each time: ~5% of a profile under load).
+     */
+    ModelInfer: (call: ServerUnaryCall<Received, ModelInferResponse>, callback: sendUnaryData<ModelInferResponse>): void => {
+      logger.debug('call started', MODEL_INFER_FIELDS);
+      const request = call.request;
+      if (request instanceof InferDecodeFailure) return answerUnaryError('ModelInfer', logger, callback, request.error);
       const controller = new AbortController();
-      // grpc-js emits 'cancelled' when every call's stream closes, answered or not: abort with a shared
-      // reason, for abort() with none builds a DOMException (a stack trace) each time (~5% of a profile under load).
-      call.once('cancelled', () => controller.abort(CALL_CANCELLED));
-      return runInference(deps, request, {
+      let answered = false;
+      call.once('cancelled', () => {
+        if (!answered) controller.abort(CALL_CANCELLED);
+      });
+      void runInference(deps, request, {
         deadlineMs: callDeadlineMs(call),
         signal: controller.signal,
         metadata: call.metadata,
         ...(tracer ? { traceContext: contextApi.active() } : {}),
-      });
-    }),
+      }).then(
+        (response) => {
+          answered = true;
+          callback(null, response);
+        },
+        (err: unknown) => {
+          answered = true;
+          answerUnaryError('ModelInfer', logger, callback, err);
+        },
+      );
+    },
 
     /**
      * Requests on one stream run concurrently and are answered as they finish
