@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { invalidArgument } from '../../../shared/errors/index.js';
-import { ORT_TYPE, type TensorSignature } from '../../../shared/onnx/index.js';
+import { ORT_TYPE, type ModelSignature, type TensorSignature } from '../../../shared/onnx/index.js';
 import { CONTENTS_FIELD, contentsLength, countBytesElements, decodeRawTensor, decodeTensorContents, elementCount } from '../../../shared/tensor/index.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
 import type { LoadedVersion } from '../models/index.js';
@@ -14,6 +14,23 @@ export interface DecodedInferRequest {
   inferences: number;
 }
 
+/** A signature's inputs by name and its output names, made once per signature rather than per request. */
+interface SignatureLookup {
+  byName: ReadonlyMap<string, TensorSignature>;
+  outputNames: ReadonlySet<string>;
+}
+
+const lookups = new WeakMap<ModelSignature, SignatureLookup>();
+
+function lookupOf(signature: ModelSignature): SignatureLookup {
+  let lookup = lookups.get(signature);
+  if (!lookup) {
+    lookup = { byName: new Map(signature.inputs.map((t) => [t.name, t])), outputNames: new Set(signature.outputs.map((t) => t.name)) };
+    lookups.set(signature, lookup);
+  }
+  return lookup;
+}
+
 const describe = (t: TensorSignature) => `'${t.name}' (${t.datatype} [${t.shape.join(',')}])`;
 
 /**
@@ -23,7 +40,7 @@ const describe = (t: TensorSignature) => `'${t.name}' (${t.datatype} [${t.shape.
  */
 export function decodeInferRequest(request: ModelInferRequest__Output, loaded: LoadedVersion): DecodedInferRequest {
   const { signature, config } = loaded;
-  const byName = new Map(signature.inputs.map((t) => [t.name, t]));
+  const { byName, outputNames: known } = lookupOf(signature);
   const raw = request.rawInputContents ?? [];
   if (raw.length > 0 && raw.length !== request.inputs.length) {
     throw invalidArgument(`raw_input_contents has ${raw.length} entries but the request has ${request.inputs.length} inputs; send one raw entry per input, in order`);
@@ -83,7 +100,6 @@ export function decodeInferRequest(request: ModelInferRequest__Output, loaded: L
   for (const t of signature.inputs) {
     if (!inputs[t.name]) throw invalidArgument(`missing input ${describe(t)}`);
   }
-  const known = new Set(signature.outputs.map((t) => t.name));
   const outputNames: string[] = [];
   for (const o of request.outputs) {
     if (!known.has(o.name)) throw invalidArgument(`unknown output '${o.name}': the model's outputs are ${signature.outputs.map(describe).join(', ')}`);
