@@ -348,3 +348,38 @@ describe('the node-wide budget of request bytes', () => {
     }
   });
 });
+
+describe('the bound on unanswered requests per stream', () => {
+  it('stops reading a stream while that many wait for answers, and answers every request', async () => {
+    const manager = createModelManager({ logger: silentLogger });
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const server = createInferenceServer({
+      manager,
+      logger: silentLogger,
+      maxUnansweredPerStream: 2,
+      // Every request waits a little in the miss handler (as a forward to a peer would).
+      onModelMiss: {
+        handleMiss: async (request) => {
+          maxInFlight = Math.max(maxInFlight, ++inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          inFlight--;
+          return { modelName: request.modelName, modelVersion: '1', id: request.id, outputs: [], rawOutputContents: [] };
+        },
+      },
+    });
+    const { port } = await server.start();
+    const c = createInferenceClient(`127.0.0.1:${port}`, { timeoutMs: 30_000 });
+    try {
+      const stream = c.stream();
+      const answers = Array.from({ length: 20 }, (_, i) => stream.infer(buildInferRequest({ modelName: 'elsewhere', id: `r${i}`, inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [i] }] })));
+      stream.end();
+      expect((await Promise.all(answers)).map((a) => a.id)).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`));
+      expect(maxInFlight).toBe(2);
+    } finally {
+      c.close();
+      await server.close({ drainTimeoutMs: 1000 });
+      await manager.close();
+    }
+  });
+});
