@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../../shared/logging/index.js';
 import { createModelManager, type ModelManager } from './models/index.js';
-import { createInferenceServer, DEFAULT_DRAIN_TIMEOUT_MS, type InferenceServer } from './server/index.js';
+import { createInferenceServer, DEFAULT_DRAIN_TIMEOUT_MS, type InferenceServer, type ModelControlMode } from './server/index.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh/index.js';
 import type { InferenceTelemetry } from './telemetry/index.js';
 
@@ -25,6 +25,12 @@ export interface InferenceNodeOptions {
    * the entry point shuts it down after `close()`.
    */
   telemetry?: InferenceTelemetry;
+  /** Largest request message, in bytes. Default 64 MiB (`--max-request-bytes`). */
+  maxRequestBytes?: number;
+  /** Node-wide budget of inference request bytes held from decode to answer. Default 512 MiB (`--max-queued-request-bytes`). */
+  maxQueuedRequestBytes?: number;
+  /** `explicit` serves RepositoryModelLoad/Unload; `none` (default) refuses them (`--model-control`). */
+  modelControl?: ModelControlMode;
 }
 
 /** A running inference node: its model manager, its gRPC server and where it listens. */
@@ -65,6 +71,9 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     port: options.grpcPort ?? 0,
     ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId } : {}),
     ...telemetry,
+    ...(options.maxRequestBytes !== undefined ? { maxRequestBytes: options.maxRequestBytes } : {}),
+    ...(options.maxQueuedRequestBytes !== undefined ? { maxQueuedRequestBytes: options.maxQueuedRequestBytes } : {}),
+    ...(options.modelControl ? { modelControl: options.modelControl } : {}),
   });
   let address: { host: string; port: number };
   try {

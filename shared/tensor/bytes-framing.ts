@@ -20,22 +20,47 @@ export function encodeBytesElements(elements: readonly (string | Uint8Array)[]):
 }
 
 /**
- * Splits raw BYTES framing into its elements, as views over `bytes` (no copy).
- * Throws INVALID_ARGUMENT naming `label` when a frame is truncated.
+ * Counts the elements of raw BYTES framing by walking the length prefixes,
+ * without allocating anything. Throws INVALID_ARGUMENT naming `label` when a
+ * frame is truncated. Call it (or pass `expectedCount` to
+ * {@link decodeBytesElements}) before sizing anything from the count.
  */
-export function decodeBytesElements(bytes: Uint8Array, label = 'BYTES tensor'): Buffer[] {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: Buffer[] = [];
+export function countBytesElements(bytes: Uint8Array, label = 'BYTES tensor'): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const size = bytes.byteLength;
+  let n = 0;
   let at = 0;
-  while (at < buf.byteLength) {
-    if (at + 4 > buf.byteLength) {
-      throw invalidArgument(`${label}: truncated BYTES element ${out.length}: ${buf.byteLength - at} byte(s) left where a 4-byte length was expected`);
+  while (at < size) {
+    if (at + 4 > size) {
+      throw invalidArgument(`${label}: truncated BYTES element ${n}: ${size - at} byte(s) left where a 4-byte length was expected`);
     }
+    const len = view.getUint32(at, true);
+    if (len > size - at - 4) {
+      throw invalidArgument(`${label}: truncated BYTES element ${n}: its length says ${len} byte(s) but ${size - at - 4} remain`);
+    }
+    at += 4 + len;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Splits raw BYTES framing into its elements, as views over `bytes` (no copy).
+ * Throws INVALID_ARGUMENT naming `label` when a frame is truncated, or when
+ * `expectedCount` is given and the framing holds another number of elements:
+ * that is checked by walking the frames first, before one view is made.
+ */
+export function decodeBytesElements(bytes: Uint8Array, label = 'BYTES tensor', expectedCount?: number): Buffer[] {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = countBytesElements(buf, label);
+  if (expectedCount !== undefined && count !== expectedCount) {
+    throw invalidArgument(`${label}: needs ${expectedCount} BYTES element(s), the raw framing holds ${count}`);
+  }
+  const out = new Array<Buffer>(count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
     const len = buf.readUInt32LE(at);
-    if (at + 4 + len > buf.byteLength) {
-      throw invalidArgument(`${label}: truncated BYTES element ${out.length}: its length says ${len} byte(s) but ${buf.byteLength - at - 4} remain`);
-    }
-    out.push(buf.subarray(at + 4, at + 4 + len));
+    out[i] = buf.subarray(at + 4, at + 4 + len);
     at += 4 + len;
   }
   return out;

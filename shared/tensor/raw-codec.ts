@@ -8,16 +8,21 @@ import { TYPED_ARRAY, elementSize, type TensorData } from './tensor-data.js';
  * little-endian) into its {@link TensorData}. Fixed-size datatypes come back as a
  * typed-array VIEW over `bytes` when its byte offset is aligned for the element
  * size, and as a copy only when it is not. BYTES come back as strings (elements must be valid UTF-8).
- * Throws INVALID_ARGUMENT naming `label` when the length does not fit the datatype.
+ * Throws INVALID_ARGUMENT naming `label` when the length does not fit the
+ * datatype, or (given `expectedCount`, e.g. from the shape) holds another
+ * number of elements; that is checked before anything is allocated.
  */
-export function decodeRawTensor(datatype: Datatype, bytes: Uint8Array, label = 'tensor'): TensorData {
-  if (datatype === 'BYTES') return decodeUtf8Elements(decodeBytesElements(bytes, label), label);
+export function decodeRawTensor(datatype: Datatype, bytes: Uint8Array, label = 'tensor', expectedCount?: number): TensorData {
+  if (datatype === 'BYTES') return decodeUtf8Elements(decodeBytesElements(bytes, label, expectedCount), label);
   const size = elementSize(datatype);
   if (bytes.byteLength % size !== 0) {
     throw invalidArgument(`${label}: ${bytes.byteLength} raw byte(s) is not a whole number of ${datatype} elements (${size} bytes each)`);
   }
   const Ctor = TYPED_ARRAY[datatype];
   const count = bytes.byteLength / size;
+  if (expectedCount !== undefined && count !== expectedCount) {
+    throw invalidArgument(`${label}: needs ${expectedCount} element(s) (${expectedCount * size} bytes), got ${bytes.byteLength} raw byte(s)`);
+  }
   if (bytes.byteOffset % size === 0) return new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, count);
   // A typed array cannot start at a misaligned offset: copy into fresh, aligned memory.
   const copy = new Uint8Array(bytes.byteLength);

@@ -72,7 +72,7 @@ async function runPythonClient(): Promise<Map<string, CheckResult>> {
   );
 
   repo = await writeTestRepository(standardTestModels());
-  node = await startInferenceNode({ repositoryDir: repo, logger: silentLogger });
+  node = await startInferenceNode({ repositoryDir: repo, logger: silentLogger, modelControl: 'explicit' });
 
   // execFile, not execFileSync: the server answers on this process's event loop.
   const { stdout } = await run(PYTHON, [SCRIPT, '--server', node.grpcAddress, '--datatypes', DATATYPES.join(',')], {

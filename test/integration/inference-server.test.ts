@@ -49,7 +49,7 @@ beforeAll(async () => {
     slow: { versions: { '1': buildSlowModel() } },
     'bad-config': { versions: { '1': buildSlowModel(1) }, config: { maxBatchSize: 4, colour: 'blue' } },
   });
-  node = await startInferenceNode({ repositoryDir: repo, logger: silentLogger });
+  node = await startInferenceNode({ repositoryDir: repo, logger: silentLogger, modelControl: 'explicit' });
   client = createInferenceClient(node.grpcAddress, { timeoutMs: 30_000 });
 });
 

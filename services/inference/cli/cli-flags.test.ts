@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseInputFlag } from './infer-command.js';
 import { parseInferenceOptions } from './inference-command.js';
+import { parseNodeLimitFlags } from './flags.js';
 
 describe('infermesh infer --input', () => {
   it('takes the shape from the nesting and keeps the values in order', () => {
@@ -36,5 +37,17 @@ describe('infermesh inference flags', () => {
     expect(() => parseInferenceOptions({ ...base, memoryBudgetBytes: '-1' })).toThrow(/--memory-budget-bytes/);
     expect(() => parseInferenceOptions({ ...base, grpcPort: '70000' })).toThrow(/--grpc-port/);
     expect(() => parseInferenceOptions({ ...base, heartbeatIntervalMs: '0' })).toThrow(/--heartbeat-interval-ms/);
+  });
+});
+
+describe('node limit flags (serve and inference)', () => {
+  it('defaults to production limits with model control off', () => {
+    expect(parseNodeLimitFlags({})).toEqual({ maxRequestBytes: 64 * 1024 * 1024, maxQueuedRequestBytes: 512 * 1024 * 1024, modelControl: 'none' });
+    expect(parseNodeLimitFlags({ maxRequestBytes: '1024', maxQueuedRequestBytes: '4096', modelControl: 'explicit' })).toEqual({ maxRequestBytes: 1024, maxQueuedRequestBytes: 4096, modelControl: 'explicit' });
+  });
+  it('names each bad flag', () => {
+    expect(() => parseNodeLimitFlags({ maxRequestBytes: '0' })).toThrow(/--max-request-bytes must be a positive integer, got '0'/);
+    expect(() => parseNodeLimitFlags({ maxQueuedRequestBytes: 'lots' })).toThrow(/--max-queued-request-bytes must be a positive integer/);
+    expect(() => parseNodeLimitFlags({ modelControl: 'poll' })).toThrow(/--model-control must be 'none' or 'explicit', got 'poll'/);
   });
 });

@@ -1,3 +1,6 @@
+import { Option, type Command } from 'commander';
+import { DEFAULT_MAX_QUEUED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BYTES } from '../server/index.js';
+
 /** A TCP port flag: an integer 0-65535 (0 = pick a free port). */
 export function parsePort(value: unknown, flag: string): number {
   const n = Number(value);
@@ -13,4 +16,39 @@ export function parsePositiveInt(value: unknown, flag: string, max = MAX_TIMER_M
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > max || String(value).trim() === '') throw new Error(`${flag} must be an integer from 1 to ${max}, got '${String(value)}'`);
   return n;
+}
+
+/** The node's data-plane limits and model control, as `serve` and `inference` both take them. */
+export interface NodeLimitFlags {
+  maxRequestBytes: number;
+  maxQueuedRequestBytes: number;
+  modelControl: 'none' | 'explicit';
+}
+
+/** Adds --max-request-bytes, --max-queued-request-bytes and --model-control (with their environment mirrors) to a command. */
+export function addNodeLimitOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--max-request-bytes <n>', 'largest request message; a larger one is refused with RESOURCE_EXHAUSTED').env('INFERMESH_MAX_REQUEST_BYTES').default(String(DEFAULT_MAX_REQUEST_BYTES)))
+    .addOption(
+      new Option('--max-queued-request-bytes <n>', 'node-wide budget of inference request bytes waiting or running; beyond it RESOURCE_EXHAUSTED')
+        .env('INFERMESH_MAX_QUEUED_REQUEST_BYTES')
+        .default(String(DEFAULT_MAX_QUEUED_REQUEST_BYTES)),
+    )
+    .addOption(
+      new Option('--model-control <mode>', "'explicit': serve RepositoryModelLoad/Unload; 'none': refuse them (as Triton's --model-control-mode)")
+        .env('INFERMESH_MODEL_CONTROL')
+        .choices(['none', 'explicit'])
+        .default('none'),
+    );
+}
+
+/** Parses the flags {@link addNodeLimitOptions} added (one message per bad value). */
+export function parseNodeLimitFlags(raw: Record<string, unknown>): NodeLimitFlags {
+  const modelControl = String(raw.modelControl ?? 'none');
+  if (modelControl !== 'none' && modelControl !== 'explicit') throw new Error(`--model-control must be 'none' or 'explicit', got '${modelControl}'`);
+  return {
+    maxRequestBytes: parsePositiveInt(raw.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES, '--max-request-bytes'),
+    maxQueuedRequestBytes: parsePositiveInt(raw.maxQueuedRequestBytes ?? DEFAULT_MAX_QUEUED_REQUEST_BYTES, '--max-queued-request-bytes'),
+    modelControl,
+  };
 }

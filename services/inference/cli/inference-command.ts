@@ -7,7 +7,7 @@ import { announce } from '../../../shared/process/index.js';
 import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/telemetry/index.js';
 import { startNodeProcess } from './start-node.js';
 import { resolveNodeId } from '../mesh/index.js';
-import { parsePort, parsePositiveInt } from './flags.js';
+import { addNodeLimitOptions, parseNodeLimitFlags, parsePort, parsePositiveInt, type NodeLimitFlags } from './flags.js';
 
 /** Options of `infermesh inference`, validated. */
 export interface InferenceOptions {
@@ -22,6 +22,8 @@ export interface InferenceOptions {
   heartbeatIntervalMs: number;
   drainTimeoutMs: number;
   modelRepository: string | undefined;
+  /** --max-request-bytes, --max-queued-request-bytes, --model-control. */
+  limits: NodeLimitFlags;
   /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
   telemetry: TelemetryFlagOptions;
 }
@@ -47,6 +49,7 @@ export function parseInferenceOptions(raw: Record<string, unknown>): InferenceOp
     heartbeatIntervalMs: parsePositiveInt(raw.heartbeatIntervalMs, '--heartbeat-interval-ms'),
     drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
     modelRepository: typeof raw.modelRepository === 'string' && raw.modelRepository !== '' ? resolve(raw.modelRepository) : undefined,
+    limits: parseNodeLimitFlags(raw),
     telemetry: parseTelemetryFlags(raw),
   };
 }
@@ -66,7 +69,7 @@ export function registerInferenceCommand(program: Command): void {
     .addOption(new Option('--model-repository <dir>', 'also serve a Triton-style model repository'))
     .addOption(new Option('--heartbeat-interval-ms <ms>', 'heartbeat period').default('1000'))
     .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'));
-  addTelemetryOptions(command).action(async (raw: Record<string, unknown>) => {
+  addTelemetryOptions(addNodeLimitOptions(command)).action(async (raw: Record<string, unknown>) => {
     const options = parseInferenceOptions(raw);
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'infermesh-inference-')));
     const nodeId = await resolveNodeId(dataDir, options.nodeId);
@@ -81,7 +84,7 @@ export function registerInferenceCommand(program: Command): void {
       heartbeatIntervalMs: options.heartbeatIntervalMs,
     };
     const node = await startNodeProcess(
-      { host: options.host, grpcPort: options.grpcPort, logger, mesh, ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },
+      { host: options.host, grpcPort: options.grpcPort, logger, mesh, ...options.limits, ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },
       telemetry,
       options.drainTimeoutMs,
     );

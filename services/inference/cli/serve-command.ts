@@ -4,7 +4,7 @@ import { createLogger } from '../../../shared/logging/index.js';
 import { announce } from '../../../shared/process/index.js';
 import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/telemetry/index.js';
 import { startNodeProcess } from './start-node.js';
-import { parsePort, parsePositiveInt } from './flags.js';
+import { addNodeLimitOptions, parseNodeLimitFlags, parsePort, parsePositiveInt, type NodeLimitFlags } from './flags.js';
 
 /** Options of `infermesh serve`, validated. */
 export interface ServeOptions {
@@ -12,6 +12,8 @@ export interface ServeOptions {
   host: string;
   grpcPort: number;
   drainTimeoutMs: number;
+  /** --max-request-bytes, --max-queued-request-bytes, --model-control. */
+  limits: NodeLimitFlags;
   /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
   telemetry: TelemetryFlagOptions;
 }
@@ -25,6 +27,7 @@ export function parseServeOptions(raw: Record<string, unknown>): ServeOptions {
     host: String(raw.host ?? '127.0.0.1'),
     grpcPort: parsePort(raw.grpcPort, '--grpc-port'),
     drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
+    limits: parseNodeLimitFlags(raw),
     telemetry: parseTelemetryFlags(raw),
   };
 }
@@ -38,11 +41,11 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--grpc-port <port>', 'gRPC port (0 = a free port, printed on the ready line)', process.env.INFERMESH_GRPC_PORT ?? '8001')
     .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', '10000');
-  addTelemetryOptions(command).action(async (raw: Record<string, unknown>) => {
+  addTelemetryOptions(addNodeLimitOptions(command)).action(async (raw: Record<string, unknown>) => {
     const options = parseServeOptions(raw);
     const logger = createLogger({ fields: { service: 'inference' } });
     const telemetry = await createTelemetry({ serviceName: 'inference', ...options.telemetry, logger });
-    const node = await startNodeProcess({ repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, logger }, telemetry, options.drainTimeoutMs);
+    const node = await startNodeProcess({ repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, logger, ...options.limits }, telemetry, options.drainTimeoutMs);
     for (const s of node.manager.list()) {
       if (s.state !== 'READY') logger.warn('model not serving', { model: s.model, version: s.version, reason: s.reason });
     }

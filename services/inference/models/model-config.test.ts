@@ -96,3 +96,30 @@ describe('parseModelConfig: execution thread and throughput probe', () => {
     expect(() => parseModelConfig(raw, 'm/config.json')).toThrow(message);
   });
 });
+
+describe('bounds of a config', () => {
+  it('caps the memory warm-up inputs may take, over every sample (the node and the registry parse alike)', () => {
+    const zeros = (datatype: string, shape: number[]) => ({ inputs: { x: { datatype, shape, data: 'zeros' } } });
+    expect(() => parseModelConfig({ warmup: [zeros('BYTES', [60_000_000])] })).toThrow(
+      /'warmup\[0\]\.inputs\.x\.shape' \[60000000\] holds 60000000 BYTES element\(s\) \(960000000 bytes in memory\); warm-up inputs may hold 268435456 bytes in all/,
+    );
+    expect(() => parseModelConfig({ warmup: [zeros('FP32', [2 ** 26, 1])] })).not.toThrow();
+    expect(() => parseModelConfig({ warmup: [zeros('FP32', [2 ** 26, 1]), zeros('UINT8', [1])] })).toThrow(/warmup\[1\]\.inputs\.x\.shape/);
+    expect(() => parseModelConfig({ warmup: [zeros('FP64', [2 ** 40, 2 ** 40])] })).toThrow(/warm-up inputs may hold/);
+  });
+
+  it('quotes a huge bad value only in part', () => {
+    const huge = 'x'.repeat(1_000_000);
+    const message = (() => {
+      try {
+        parseModelConfig({ maxBatchSize: huge });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    })();
+    expect(message).toMatch(/'maxBatchSize' must be an integer >= 0, got "x{63}\.\.\. \(1000002 characters\)/);
+    expect(message.length).toBeLessThan(300);
+    expect(() => parseModelConfig({ [huge]: 1 })).toThrow(/unknown key 'x{64}\.\.\. \(1000000 characters\)'/);
+  });
+});

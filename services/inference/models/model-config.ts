@@ -1,5 +1,6 @@
 import { invalidArgument } from '../../../shared/errors/index.js';
-import { isDatatype, type Datatype, type ModelSignature } from '../../../shared/onnx/index.js';
+import { clipText } from '../../../shared/logging/index.js';
+import { ELEMENT_SIZE, isDatatype, type Datatype, type ModelSignature } from '../../../shared/onnx/index.js';
 
 /** Where a model version's sessions run: `cpu`, or `cuda:N` (validated by the executor that runs it). */
 export interface InstanceGroupConfig {
@@ -84,11 +85,11 @@ export function parseModelConfig(raw: unknown, source = 'config.json'): ModelCon
   if (typeof raw !== 'object' || Array.isArray(raw)) throw fail('expected a JSON object');
   const obj = raw as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
-    if (!KEYS.has(key)) throw fail(`unknown key '${key}' (known keys: ${[...KEYS].join(', ')})`);
+    if (!KEYS.has(key)) throw fail(`unknown key '${clipText(key, 64)}' (known keys: ${[...KEYS].join(', ')})`);
   }
   const int = (key: string, min: number, value = obj[key]): number | undefined => {
     if (value === undefined) return undefined;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw fail(`'${key}' must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw fail(`'${key}' must be an integer >= ${min}, got ${shown(value)}`);
     return value;
   };
   const preferred = obj.preferredBatchSizes;
@@ -136,26 +137,50 @@ function parseInstances(value: unknown, fail: (msg: string) => Error): InstanceG
     const { device, count, ...rest } = g as Record<string, unknown>;
     const extra = Object.keys(rest)[0];
     if (extra) throw fail(`unknown key 'instances[${i}].${extra}' (known keys: device, count)`);
-    if (typeof device !== 'string' || device === '') throw fail(`'instances[${i}].device' must be a string like 'cpu' or 'cuda:0'`);
+    if (typeof device !== 'string' || device === '' || device.length > 64) throw fail(`'instances[${i}].device' must be a string like 'cpu' or 'cuda:0'`);
     const n = count ?? 1;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw fail(`'instances[${i}].count' must be an integer >= 1, got ${JSON.stringify(n)}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw fail(`'instances[${i}].count' must be an integer >= 1, got ${shown(n)}`);
     return { device, count: n };
   });
+}
+
+/**
+ * The most memory all warm-up inputs of a config may take, in bytes (256 MiB):
+ * checked when the config is parsed, by the node and the registry alike, so a
+ * config cannot make a node allocate without bound at load.
+ */
+export const MAX_WARMUP_BYTES = 256 * 1024 * 1024;
+/** What one BYTES element costs in memory however short it is (its string and the slot holding it). */
+const WARMUP_BYTES_ELEMENT_COST = 16;
+
+function warmupElementBytes(datatype: Datatype): number {
+  return datatype === 'BYTES' ? WARMUP_BYTES_ELEMENT_COST : ELEMENT_SIZE[datatype]!;
+}
+
+/** A value for an error message, cut short: a config may carry megabytes where a number belongs. */
+function shown(value: unknown): string {
+  return clipText(JSON.stringify(value) ?? String(value), 64);
 }
 
 function parseWarmup(value: unknown, fail: (msg: string) => Error): WarmupSample[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw fail(`'warmup' must be an array of { inputs: { NAME: { datatype, shape, data } } }`);
+  let warmupBytes = 0;
   return value.map((sample: unknown, i) => {
     const inputs = (sample as { inputs?: unknown } | null)?.inputs;
     if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw fail(`'warmup[${i}].inputs' must be an object keyed by input name`);
     const parsed: Record<string, WarmupInput> = {};
     for (const [name, t] of Object.entries(inputs as Record<string, unknown>)) {
-      const where = `warmup[${i}].inputs.${name}`;
+      const where = `warmup[${i}].inputs.${clipText(name, 64)}`;
       const { datatype, shape, data } = (t ?? {}) as Record<string, unknown>;
-      if (typeof datatype !== 'string' || !isDatatype(datatype)) throw fail(`'${where}.datatype' must be a KServe datatype (FP32, INT64, BYTES, ...), got ${JSON.stringify(datatype)}`);
+      if (typeof datatype !== 'string' || !isDatatype(datatype)) throw fail(`'${where}.datatype' must be a KServe datatype (FP32, INT64, BYTES, ...), got ${shown(datatype)}`);
       if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw fail(`'${where}.shape' must be an array of integers >= 0`);
       const count = shape.reduce((a: number, b: number) => a * b, 1);
+      const bytes = count * warmupElementBytes(datatype);
+      if (!(bytes <= MAX_WARMUP_BYTES - warmupBytes)) {
+        throw fail(`'${where}.shape' [${shape.join(',')}] holds ${count} ${datatype} element(s) (${bytes} bytes in memory); warm-up inputs may hold ${MAX_WARMUP_BYTES} bytes in all`);
+      }
+      warmupBytes += bytes;
       if (data !== 'zeros') {
         if (!Array.isArray(data)) throw fail(`'${where}.data' must be an array of values or 'zeros'`);
         if (data.length !== count) throw fail(`'${where}.data' has ${data.length} value(s) but shape [${shape.join(',')}] needs ${count}`);

@@ -154,33 +154,44 @@ export class ModelManager {
         throw InfermeshError.from(err);
       }
     }
-    await this.#loadRepositoryModel(scanned);
+    const failures = await this.#loadRepositoryModel(scanned);
     const statuses = this.list().filter((s) => s.model === model);
+    const first = failures[0];
+    if (first) {
+      // The load failed even where an older version keeps serving: say so, with the reason, and that it still serves.
+      const serving = statuses.filter((s) => s.state === 'READY').map((s) => s.version);
+      const still = serving.length > 0 ? `; version(s) ${serving.join(', ')} keep serving as before` : '';
+      throw new InfermeshError(first.error.code, `model '${model}' version ${first.version} failed to load: ${first.error.message}${still}`, { cause: first.error });
+    }
     if (!statuses.some((s) => s.state === 'READY')) {
       throw unavailable(`model '${model}' could not load: ${statuses.map((s) => s.reason).filter(Boolean).join('; ') || 'no versions'}`);
     }
   }
 
-  async #loadRepositoryModel(scanned: RepositoryModel): Promise<void> {
+  /** Loads what the scan found; resolves with the versions that failed (each also recorded in its slot). */
+  async #loadRepositoryModel(scanned: RepositoryModel): Promise<Array<{ version: string; error: InfermeshError }>> {
     const entry = this.#entry(scanned.name);
     if (scanned.configError !== undefined || scanned.versions.length === 0) {
       entry.failure = scanned.configError ?? `no version directories (expected ${scanned.name}/<version>/model.onnx)`;
       this.#logger.warn('model cannot load', { model: scanned.name, reason: entry.failure });
       for (const version of [...entry.versions.keys()]) await this.unloadVersion(scanned.name, version);
-      return;
+      return [];
     }
     delete entry.failure;
     const onDisk = new Set(scanned.versions.map((v) => v.version));
     for (const version of [...entry.versions.keys()]) {
       if (!onDisk.has(version)) await this.unloadVersion(scanned.name, version);
     }
+    const failures: Array<{ version: string; error: InfermeshError }> = [];
     for (const v of scanned.versions) {
       try {
         await this.loadVersion(scanned.name, v.version, { modelPath: v.modelPath }, scanned.config);
-      } catch {
-        // Recorded in the version's slot (UNAVAILABLE with its reason); the other versions still load.
+      } catch (err) {
+        // Recorded in the version's slot (UNAVAILABLE with its reason, unless an older load keeps serving); the other versions still load.
+        failures.push({ version: v.version, error: InfermeshError.from(err, Code.UNAVAILABLE) });
       }
     }
+    return failures;
   }
 
   /**

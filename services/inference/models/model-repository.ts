@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InfermeshError, Code, notFound } from '../../../shared/errors/index.js';
+import { InfermeshError, Code, invalidArgument, notFound } from '../../../shared/errors/index.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
 
 /** One version directory of a Triton-style repository: `<dir>/<model>/<version>/model.onnx`. */
@@ -36,8 +36,9 @@ export async function scanModelRepository(dir: string): Promise<RepositoryModel[
   return Promise.all(models.map((name) => scanRepositoryModel(dir, name)));
 }
 
-/** Scans one model directory. Rejects NOT_FOUND when `<dir>/<name>` is not a directory. */
+/** Scans one model directory. Rejects INVALID_ARGUMENT for an empty name, NOT_FOUND when `<dir>/<name>` is not a directory. */
 export async function scanRepositoryModel(dir: string, name: string): Promise<RepositoryModel> {
+  if (name === '') throw invalidArgument('a model name is required (the model repository has no model named \'\')');
   const modelDir = join(dir, name);
   if (name.includes('/') || name.includes('\\') || name.startsWith('.') || !(await stat(modelDir).catch(() => undefined))?.isDirectory()) {
     throw notFound(`model '${name}' is not in the model repository '${dir}'`);

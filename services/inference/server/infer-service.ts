@@ -10,6 +10,8 @@ import type { ModelManager, VersionLease } from '../models/index.js';
 import type { InferenceTelemetry } from '../telemetry/index.js';
 import { decodeInferRequest } from './request-decoder.js';
 import { buildInferResponse } from './response-encoder.js';
+import { requestWireBytes } from './infer-request-wire.js';
+import type { RequestByteBudget } from './request-limits.js';
 
 /** How a call reaches {@link runInference}: its deadline and cancellation. */
 export interface InferCallContext {
@@ -35,6 +37,8 @@ export interface InferDeps {
   telemetry?: InferenceTelemetry;
   /** This node's id, put on server spans (mesh mode). */
   nodeId?: string;
+  /** The node-wide budget of request bytes held from decode to answer; beyond it, RESOURCE_EXHAUSTED. Default: none. */
+  requestBudget?: RequestByteBudget;
 }
 
 /**
@@ -59,6 +63,17 @@ export interface ModelMissHandler {
  * With `onMiss`, a model or version this node cannot serve goes to it first.
  */
 export async function runInference(deps: InferDeps, request: ModelInferRequest__Output, ctx: InferCallContext): Promise<ModelInferResponse> {
+  const budget = deps.requestBudget;
+  const heldBytes = budget ? requestWireBytes(request) : 0;
+  budget?.acquire(heldBytes);
+  try {
+    return await serveInference(deps, request, ctx);
+  } finally {
+    budget?.release(heldBytes);
+  }
+}
+
+async function serveInference(deps: InferDeps, request: ModelInferRequest__Output, ctx: InferCallContext): Promise<ModelInferResponse> {
   const started = process.hrtime.bigint();
   const { manager, onMiss } = deps;
   const span = ctx.traceContext && trace.getSpan(ctx.traceContext);

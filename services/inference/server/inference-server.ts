@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type UntypedServiceImplementation, type handleUnaryCall } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation, type handleUnaryCall } from '@grpc/grpc-js';
 import { DEFAULT_HTTP2_WINDOW_BYTES, shutdownGrpcServer, widenHttp2Windows } from '../../../shared/grpc/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { loadProtos } from '../../../shared/proto/index.js';
@@ -10,7 +10,12 @@ import type { ModelMissHandler } from './infer-service.js';
 import { healthHandlers } from './health-handlers.js';
 import { inferHandlers } from './infer-handlers.js';
 import { modelHandlers } from './model-handlers.js';
-import { repositoryHandlers } from './repository-handlers.js';
+import { repositoryHandlers, type ModelControlMode } from './repository-handlers.js';
+import { decodeModelInferRequest } from './infer-request-wire.js';
+import { encodeModelInferResponse, encodeModelStreamInferResponse } from './infer-response-wire.js';
+import {
+  DEFAULT_INFER_REQUEST_LIMITS, DEFAULT_MAX_QUEUED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BYTES, RequestByteBudget, type InferRequestLimits,
+} from './request-limits.js';
 
 /** Options of {@link createInferenceServer}. */
 export interface InferenceServerOptions {
@@ -20,8 +25,22 @@ export interface InferenceServerOptions {
   host?: string;
   /** Port to bind; 0 (default) picks a free one (see start()'s result). */
   port?: number;
-  /** Largest request/response message, in bytes. Default 256 MiB. */
-  maxMessageBytes?: number;
+  /** Largest request message, in bytes (grpc-js refuses a larger one with RESOURCE_EXHAUSTED). Default 64 MiB. */
+  maxRequestBytes?: number;
+  /** Largest response message, in bytes. Default 256 MiB. */
+  maxResponseBytes?: number;
+  /** Node-wide budget of inference request bytes held from decode to answer; beyond it RESOURCE_EXHAUSTED. Default 512 MiB. */
+  maxQueuedRequestBytes?: number;
+  /** Requests read from one ModelInferStream and not yet answered before it stops being read. Default 256. */
+  maxUnansweredPerStream?: number;
+  /** Per-request counts checked while decoding (tensors, rank, parameters, elements). Default {@link DEFAULT_INFER_REQUEST_LIMITS}. */
+  requestLimits?: Partial<InferRequestLimits>;
+  /**
+   * `explicit`: RepositoryModelLoad / RepositoryModelUnload are served. `none`
+   * (default, as Triton's `--model-control-mode none`): they are refused with
+   * FAILED_PRECONDITION naming the flag. The registry's loads (mesh mode) never go through them.
+   */
+  modelControl?: ModelControlMode;
   /** HTTP/2 receive window per stream and connection, in bytes. Default 8 MiB (see shared/grpc). */
   http2WindowBytes?: number;
   /** Serves inference requests for models or versions the manager lacks (mesh mode). Default: none (NOT_FOUND/UNAVAILABLE). */
@@ -58,7 +77,7 @@ export interface InferenceServer {
 }
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
-const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 const SERVICE_NAME = 'inference.GRPCInferenceService';
 /** Health probes run every second or so; spans of them would drown the real traffic. */
 const UNTRACED = new Set(['ServerLive', 'ServerReady', 'ModelStreamInfer']);
@@ -67,8 +86,11 @@ const UNTRACED = new Set(['ServerLive', 'ServerReady', 'ModelStreamInfer']);
 export function createInferenceServer(options: InferenceServerOptions): InferenceServer {
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger;
-  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const server = new Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': maxMessageBytes });
+  const server = new Server({
+    'grpc.max_receive_message_length': options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    'grpc.max_send_message_length': options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+  });
+  const limits: InferRequestLimits = { ...DEFAULT_INFER_REQUEST_LIMITS, ...options.requestLimits };
   let ready = false;
   let closed: Promise<void> | undefined;
   const proto = loadProtos(['inference/grpc_service.proto']) as unknown as ProtoGrpcType;
@@ -76,16 +98,18 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
   const handlers: UntypedServiceImplementation = {
     ...healthHandlers(options.manager, logger, () => ready),
     ...modelHandlers(options.manager, logger),
-    ...repositoryHandlers(options.manager, logger),
+    ...repositoryHandlers(options.manager, logger, options.modelControl ?? 'none'),
     ...inferHandlers(
       {
         manager: options.manager,
         ...(options.onModelMiss ? { onMiss: options.onModelMiss } : {}),
         ...(options.telemetry ? { telemetry: options.telemetry } : {}),
         ...(options.nodeId ? { nodeId: options.nodeId } : {}),
+        requestBudget: new RequestByteBudget(options.maxQueuedRequestBytes ?? DEFAULT_MAX_QUEUED_REQUEST_BYTES),
       },
       logger,
       tracer,
+      options.maxUnansweredPerStream !== undefined ? { maxUnansweredPerStream: options.maxUnansweredPerStream } : {},
     ),
   };
   if (tracer) {
@@ -93,7 +117,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       if (!UNTRACED.has(method)) handlers[method] = traceUnaryHandler(tracer, `${SERVICE_NAME}/${method}`, handler as handleUnaryCall<unknown, unknown>);
     }
   }
-  server.addService(proto.inference.GRPCInferenceService.service, handlers);
+  server.addService(withInferWireCodec(proto.inference.GRPCInferenceService.service, limits), handlers);
 
   return {
     get ready() {
@@ -120,5 +144,21 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       })();
       return closed;
     },
+  };
+}
+
+/**
+ * The service definition with the inference RPCs' proto-loader object step
+ * replaced by the wire codec: requests are decoded straight from the received
+ * buffer (views, limits checked before allocation, never a throw: see
+ * InferDecodeFailure) and responses encoded into one buffer. grpc-js stays the
+ * transport (HTTP/2, deadlines, flow control, keepalive).
+ */
+function withInferWireCodec(service: ServiceDefinition, limits: InferRequestLimits): ServiceDefinition {
+  const decode = (buf: Buffer) => decodeModelInferRequest(buf, limits);
+  return {
+    ...service,
+    ModelInfer: { ...service.ModelInfer!, requestDeserialize: decode, responseSerialize: encodeModelInferResponse as (value: unknown) => Buffer },
+    ModelStreamInfer: { ...service.ModelStreamInfer!, requestDeserialize: decode, responseSerialize: encodeModelStreamInferResponse as (value: unknown) => Buffer },
   };
 }

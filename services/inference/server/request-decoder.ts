@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { invalidArgument } from '../../../shared/errors/index.js';
-import { ORT_TYPE, type TensorSignature } from '../../../shared/onnx/index.js';
-import { contentsLength, decodeRawTensor, decodeTensorContents, elementCount } from '../../../shared/tensor/index.js';
+import { ORT_TYPE, type ModelSignature, type TensorSignature } from '../../../shared/onnx/index.js';
+import { CONTENTS_FIELD, contentsLength, countBytesElements, decodeRawTensor, decodeTensorContents, elementCount } from '../../../shared/tensor/index.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
 import type { LoadedVersion } from '../models/index.js';
 
@@ -14,6 +14,23 @@ export interface DecodedInferRequest {
   inferences: number;
 }
 
+/** A signature's inputs by name and its output names, made once per signature rather than per request. */
+interface SignatureLookup {
+  byName: ReadonlyMap<string, TensorSignature>;
+  outputNames: ReadonlySet<string>;
+}
+
+const lookups = new WeakMap<ModelSignature, SignatureLookup>();
+
+function lookupOf(signature: ModelSignature): SignatureLookup {
+  let lookup = lookups.get(signature);
+  if (!lookup) {
+    lookup = { byName: new Map(signature.inputs.map((t) => [t.name, t])), outputNames: new Set(signature.outputs.map((t) => t.name)) };
+    lookups.set(signature, lookup);
+  }
+  return lookup;
+}
+
 const describe = (t: TensorSignature) => `'${t.name}' (${t.datatype} [${t.shape.join(',')}])`;
 
 /**
@@ -23,7 +40,7 @@ const describe = (t: TensorSignature) => `'${t.name}' (${t.datatype} [${t.shape.
  */
 export function decodeInferRequest(request: ModelInferRequest__Output, loaded: LoadedVersion): DecodedInferRequest {
   const { signature, config } = loaded;
-  const byName = new Map(signature.inputs.map((t) => [t.name, t]));
+  const { byName, outputNames: known } = lookupOf(signature);
   const raw = request.rawInputContents ?? [];
   if (raw.length > 0 && raw.length !== request.inputs.length) {
     throw invalidArgument(`raw_input_contents has ${raw.length} entries but the request has ${request.inputs.length} inputs; send one raw entry per input, in order`);
@@ -54,11 +71,20 @@ export function decodeInferRequest(request: ModelInferRequest__Output, loaded: L
       if (batch !== undefined && b !== batch) throw invalidArgument(`${label}: batch size ${b} differs from the other inputs' ${batch}`);
       batch = b;
     }
+    const count = elementCount(shape);
+    const mismatch = (got: number) => invalidArgument(`${label}: shape [${shape.join(',')}] needs ${count} element(s), got ${got}`);
     let data;
     if (raw.length > 0) {
       if (contentsLength(input.contents) > 0) throw invalidArgument(`${label}: has both contents and raw_input_contents; send one`);
+      // BYTES are counted by walking their frames before one element is split out.
+      if (expected.datatype === 'BYTES') {
+        const got = countBytesElements(raw[i]!, label);
+        if (got !== count) throw mismatch(got);
+      }
       data = decodeRawTensor(expected.datatype, raw[i]!, label);
     } else if (input.contents) {
+      const got = contentsLength(input.contents);
+      if (CONTENTS_FIELD[expected.datatype] && got !== count) throw mismatch(got);
       data = decodeTensorContents(expected.datatype, input.contents, label);
     } else {
       data = decodeTensorContents(expected.datatype, {} as never, label);
@@ -68,14 +94,12 @@ export function decodeInferRequest(request: ModelInferRequest__Output, loaded: L
       const at = (data as string[]).findIndex((e) => e.includes('\0'));
       if (at >= 0) throw invalidArgument(`${label}: BYTES element ${at} contains a NUL byte, which ONNX Runtime string tensors cannot hold`);
     }
-    const count = elementCount(shape);
-    if (data.length !== count) throw invalidArgument(`${label}: shape [${shape.join(',')}] needs ${count} element(s), got ${data.length}`);
+    if (data.length !== count) throw mismatch(data.length);
     inputs[input.name] = new ort.Tensor(ORT_TYPE[expected.datatype] as 'float32', data as Float32Array, shape);
   });
   for (const t of signature.inputs) {
     if (!inputs[t.name]) throw invalidArgument(`missing input ${describe(t)}`);
   }
-  const known = new Set(signature.outputs.map((t) => t.name));
   const outputNames: string[] = [];
   for (const o of request.outputs) {
     if (!known.has(o.name)) throw invalidArgument(`unknown output '${o.name}': the model's outputs are ${signature.outputs.map(describe).join(', ')}`);
