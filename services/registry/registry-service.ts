@@ -12,7 +12,7 @@ import { withDefaults } from './options.js';
 import { createRegistryHandlers } from './server/registry-handlers.js';
 import { openRegistryStore, type RegistryStore } from './store/index.js';
 import type { RegistryTelemetry } from './telemetry/index.js';
-import { shutdownGrpcServer } from '../../shared/grpc/index.js';
+import { addStandardServices, shutdownGrpcServer } from '../../shared/grpc/index.js';
 
 /** Options for {@link createRegistryService}. */
 export interface RegistryServiceOptions {
@@ -121,10 +121,12 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
         ...(o.telemetry ? { telemetry: o.telemetry } : {}),
       }),
     );
+    const health = addStandardServices(server, { protoFiles: ['infermesh/registry/v1/registry.proto'], services: ['infermesh.registry.v1.ModelRegistry'] });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${o.host}:${o.grpcPort}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
     const address = `${o.host}:${port}`;
+    health.set('SERVING');
     logger.info('registry listening', { address, database: store.kind, registryId: store.registryId });
 
     let closed: Promise<void> | undefined;
@@ -138,6 +140,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
         (closed ??= (async () => {
           // Watch streams never end by themselves: end them, then let unary calls and uploads finish.
           closing.abort();
+          health.close();
           await shutdownGrpcServer(server, o.shutdownTimeoutMs);
           await publisher.close(o.flushTimeoutMs);
           await store.close();

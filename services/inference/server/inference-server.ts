@@ -1,5 +1,5 @@
 import { Server, ServerCredentials, type UntypedServiceImplementation, type handleUnaryCall } from '@grpc/grpc-js';
-import { DEFAULT_HTTP2_WINDOW_BYTES, shutdownGrpcServer, widenHttp2Windows } from '../../../shared/grpc/index.js';
+import { addStandardServices, DEFAULT_HTTP2_WINDOW_BYTES, shutdownGrpcServer, widenHttp2Windows } from '../../../shared/grpc/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/grpc_service.js';
@@ -35,6 +35,13 @@ export interface InferenceServerOptions {
   telemetry?: InferenceTelemetry;
   /** This node's id, on inference server spans (mesh mode). */
   nodeId?: string;
+  /**
+   * grpc.health.v1.Health answers SERVING once this resolves (mesh mode: the
+   * registry's aliased models are loaded and warm) and the server listens;
+   * NOT_SERVING before, and from the moment close() starts draining.
+   * Default: SERVING as soon as it listens.
+   */
+  warm?: Promise<unknown>;
 }
 
 /** Options of {@link InferenceServer.close}. */
@@ -94,6 +101,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     }
   }
   server.addService(proto.inference.GRPCInferenceService.service, handlers);
+  const health = addStandardServices(server, { protoFiles: ['inference/grpc_service.proto'], services: [SERVICE_NAME] });
 
   return {
     get ready() {
@@ -106,6 +114,10 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
           if (err) return reject(err);
           widenHttp2Windows(server, options.http2WindowBytes ?? DEFAULT_HTTP2_WINDOW_BYTES);
           ready = true;
+          (options.warm ?? Promise.resolve()).then(
+            () => ready && health.set('SERVING'),
+            (err: unknown) => logger.error('never warm: health stays NOT_SERVING', { err }),
+          );
           logger.info('inference server listening', { host, port });
           resolve({ host, port });
         });
@@ -113,6 +125,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     close: (closeOptions = {}) => {
       closed ??= (async () => {
         ready = false;
+        health.close();
         const drainTimeoutMs = closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
         if ((await shutdownGrpcServer(server, drainTimeoutMs)) === 'forced') {
           logger.warn('drain timeout: cut off calls still in flight', { drainTimeoutMs });
