@@ -7,7 +7,7 @@ import { announce } from '../../../shared/process/index.js';
 import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/telemetry/index.js';
 import { startNodeProcess } from './start-node.js';
 import { resolveNodeId } from '../mesh/index.js';
-import { parsePort, parsePositiveInt } from './flags.js';
+import { parseInstancesFlag, parsePort, parsePositiveInt } from './flags.js';
 
 /** Options of `infermesh inference`, validated. */
 export interface InferenceOptions {
@@ -22,6 +22,8 @@ export interface InferenceOptions {
   heartbeatIntervalMs: number;
   drainTimeoutMs: number;
   modelRepository: string | undefined;
+  /** --instances: devices of registry versions whose config names none. */
+  defaultInstances: Array<{ device: string; count: number }> | undefined;
   /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
   telemetry: TelemetryFlagOptions;
 }
@@ -47,6 +49,7 @@ export function parseInferenceOptions(raw: Record<string, unknown>): InferenceOp
     heartbeatIntervalMs: parsePositiveInt(raw.heartbeatIntervalMs, '--heartbeat-interval-ms'),
     drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
     modelRepository: typeof raw.modelRepository === 'string' && raw.modelRepository !== '' ? resolve(raw.modelRepository) : undefined,
+    defaultInstances: parseInstancesFlag(raw.instances),
     telemetry: parseTelemetryFlags(raw),
   };
 }
@@ -65,6 +68,7 @@ export function registerInferenceCommand(program: Command): void {
     .addOption(new Option('--memory-budget-bytes <n>', 'bytes of models to hold; least recently used on-demand versions are evicted (0 = no limit)').env('INFERMESH_MEMORY_BUDGET_BYTES').default('0'))
     .addOption(new Option('--model-repository <dir>', 'also serve a Triton-style model repository'))
     .addOption(new Option('--heartbeat-interval-ms <ms>', 'heartbeat period').default('1000'))
+    .addOption(new Option('--instances <devices>', 'devices of models whose config names none: cpu, cuda:0, cuda:0x2,cuda:1 (default: cpu)').env('INFERMESH_INSTANCES'))
     .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'));
   addTelemetryOptions(command).action(async (raw: Record<string, unknown>) => {
     const options = parseInferenceOptions(raw);
@@ -79,6 +83,7 @@ export function registerInferenceCommand(program: Command): void {
       nodeId,
       memoryBudgetBytes: options.memoryBudgetBytes,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
+      ...(options.defaultInstances ? { defaultInstances: options.defaultInstances } : {}),
     };
     const node = await startNodeProcess(
       { host: options.host, grpcPort: options.grpcPort, logger, mesh, ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },

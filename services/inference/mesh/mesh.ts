@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../../../shared/logging/index.js';
 import { connectNats } from '../../../shared/nats/index.js';
 import { createRegistryClient, type RegistryClient } from '../../../shared/registry-client/index.js';
-import type { ModelManager } from '../models/index.js';
+import type { InstanceGroupConfig, ModelManager } from '../models/index.js';
 import type { ModelMissHandler } from '../server/index.js';
 import type { InferenceTelemetry } from '../telemetry/index.js';
 import { createArtifactCache } from './artifact-cache.js';
@@ -28,6 +28,8 @@ export interface MeshOptions {
   memoryBudgetBytes?: number;
   /** Heartbeat period in ms. Default 1000. */
   heartbeatIntervalMs?: number;
+  /** Devices of registry versions whose config names none (`--instances`). Default: cpu. */
+  defaultInstances?: InstanceGroupConfig[];
 }
 
 /** A node's mesh membership: registry follower, heartbeats, peer table and forwarding. */
@@ -64,6 +66,7 @@ export async function createMesh(options: MeshOptions & { manager: ModelManager;
     logger: logger.child({ component: 'registry-follower' }),
     ...(options.telemetry ? { tracer: options.telemetry.tracer } : {}),
     ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
+    ...(options.defaultInstances ? { defaultInstances: options.defaultInstances } : {}),
   });
   const peers = createPeerTable({ nc, selfNodeId: options.nodeId, logger: logger.child({ component: 'peers' }) });
   const forwarder = createPeerForwarder({

@@ -10,7 +10,7 @@ import type { ModelVersion__Output } from '../../../shared/generated/infermesh/r
 import type { RegistryEvent__Output } from '../../../shared/generated/infermesh/events/v1/RegistryEvent.js';
 import { REGISTRY_STREAM, REGISTRY_STREAM_SPEC, REGISTRY_SUBJECTS, decodeRegistryEvent, type RegistryClient } from '../../../shared/registry-client/index.js';
 import { createKeyedLock } from '../../../shared/concurrency/index.js';
-import { isVersionString, type ModelManager, type ModelRouting } from '../models/index.js';
+import { isVersionString, type InstanceGroupConfig, type ModelManager, type ModelRouting } from '../models/index.js';
 import type { ArtifactCache } from './artifact-cache.js';
 import { raceDeadline, sleep } from './deadline.js';
 
@@ -47,6 +47,8 @@ export interface RegistryFollowerOptions {
   logger: Logger;
   /** Bytes of model artifacts this node may hold; 0 (default) = no limit. Least recently used on-demand versions are evicted first. */
   memoryBudgetBytes?: number;
+  /** Devices of versions whose config names no `instances` (e.g. `[{ device: 'cuda:0', count: 1 }]` on a GPU node). Default: the config's own default (cpu). */
+  defaultInstances?: InstanceGroupConfig[];
   retryInitialMs?: number;
   retryMaxMs?: number;
   ackWaitMs?: number;
@@ -108,7 +110,7 @@ export function createRegistryFollower(options: RegistryFollowerOptions): Regist
 
 class Follower implements RegistryFollower {
   readonly durableName: string;
-  readonly #o: Required<Omit<RegistryFollowerOptions, 'memoryBudgetBytes' | 'tracer'>> & { memoryBudgetBytes: number };
+  readonly #o: Required<Omit<RegistryFollowerOptions, 'memoryBudgetBytes' | 'tracer' | 'defaultInstances'>> & { memoryBudgetBytes: number; defaultInstances?: InstanceGroupConfig[] };
   readonly #log: Logger;
   readonly #tracer: Tracer | undefined;
   /** model -> version -> what this follower loaded. */
@@ -381,6 +383,8 @@ class Follower implements RegistryFollower {
     } catch (err) {
       throw this.#markDefinitive(invalidArgument(`config of ${model} version ${version} is not JSON: ${(err as Error).message}`, err));
     }
+    const instances = this.#o.defaultInstances;
+    if (instances && typeof config === 'object' && config !== null && !Array.isArray(config) && !('instances' in config)) config = { ...config, instances };
     try {
       await this.#o.manager.loadVersion(model, version, { modelPath: path }, config);
     } catch (err) {
