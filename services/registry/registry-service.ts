@@ -36,6 +36,8 @@ export interface RegistryServiceOptions {
   shutdownTimeoutMs?: number;
   /** How long close() waits for unpublished events to be acknowledged. Default: 5000 ms. */
   flushTimeoutMs?: number;
+  /** Copies of the REGISTRY stream in a JetStream cluster (3 on three servers). Default: the server's (1); an existing stream keeps its count. */
+  natsReplicas?: number;
   /** Options of the outbox publisher (retry pacing, ack timeout). */
   publisher?: { ackTimeoutMs?: number; retryMinMs?: number; retryMaxMs?: number };
   logger?: Logger;
@@ -100,6 +102,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       commits,
       logger,
       clock: o.clock,
+      ...(o.natsReplicas !== undefined ? { streamReplicas: o.natsReplicas } : {}),
       ...o.publisher,
       ...(o.telemetry ? { tracer: o.telemetry.tracer, ...(o.telemetry.metrics ? { metrics: o.telemetry.metrics } : {}) } : {}),
     });

@@ -7,6 +7,7 @@ import { announce } from '../../../shared/process/index.js';
 import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/telemetry/index.js';
 import { startNodeProcess } from './start-node.js';
 import { resolveNodeId } from '../mesh/index.js';
+import { addNatsReplicasOption, parseNatsReplicas } from '../../../shared/nats/index.js';
 import { parseInstancesFlag, parsePort, parsePositiveInt } from './flags.js';
 
 /** Options of `infermesh inference`, validated. */
@@ -22,6 +23,8 @@ export interface InferenceOptions {
   heartbeatIntervalMs: number;
   drainTimeoutMs: number;
   modelRepository: string | undefined;
+  /** --nats-replicas: copies of the streams and buckets the node creates. */
+  natsReplicas: number;
   /** --instances: devices of registry versions whose config names none. */
   defaultInstances: Array<{ device: string; count: number }> | undefined;
   /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
@@ -50,6 +53,7 @@ export function parseInferenceOptions(raw: Record<string, unknown>): InferenceOp
     drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
     modelRepository: typeof raw.modelRepository === 'string' && raw.modelRepository !== '' ? resolve(raw.modelRepository) : undefined,
     defaultInstances: parseInstancesFlag(raw.instances),
+    natsReplicas: parseNatsReplicas(raw.natsReplicas),
     telemetry: parseTelemetryFlags(raw),
   };
 }
@@ -70,7 +74,7 @@ export function registerInferenceCommand(program: Command): void {
     .addOption(new Option('--heartbeat-interval-ms <ms>', 'heartbeat period').default('1000'))
     .addOption(new Option('--instances <devices>', 'devices of models whose config names none: cpu, cuda:0, cuda:0x2,cuda:1 (default: cpu)').env('INFERMESH_INSTANCES'))
     .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'));
-  addTelemetryOptions(command).action(async (raw: Record<string, unknown>) => {
+  addNatsReplicasOption(addTelemetryOptions(command)).action(async (raw: Record<string, unknown>) => {
     const options = parseInferenceOptions(raw);
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'infermesh-inference-')));
     const nodeId = await resolveNodeId(dataDir, options.nodeId);
@@ -84,6 +88,7 @@ export function registerInferenceCommand(program: Command): void {
       memoryBudgetBytes: options.memoryBudgetBytes,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       ...(options.defaultInstances ? { defaultInstances: options.defaultInstances } : {}),
+      natsReplicas: options.natsReplicas,
     };
     const node = await startNodeProcess(
       { host: options.host, grpcPort: options.grpcPort, logger, mesh, ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },

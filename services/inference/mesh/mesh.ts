@@ -28,6 +28,8 @@ export interface MeshOptions {
   memoryBudgetBytes?: number;
   /** Heartbeat period in ms. Default 1000. */
   heartbeatIntervalMs?: number;
+  /** Copies of the JetStream stream and bucket this node creates (`--nats-replicas`; 3 on a three-server cluster). Default: the server's (1). */
+  natsReplicas?: number;
   /** Devices of registry versions whose config names none (`--instances`). Default: cpu. */
   defaultInstances?: InstanceGroupConfig[];
 }
@@ -67,6 +69,7 @@ export async function createMesh(options: MeshOptions & { manager: ModelManager;
     ...(options.telemetry ? { tracer: options.telemetry.tracer } : {}),
     ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
     ...(options.defaultInstances ? { defaultInstances: options.defaultInstances } : {}),
+    ...(options.natsReplicas !== undefined ? { streamReplicas: options.natsReplicas } : {}),
   });
   const peers = createPeerTable({ nc, selfNodeId: options.nodeId, logger: logger.child({ component: 'peers' }) });
   const forwarder = createPeerForwarder({

@@ -47,6 +47,8 @@ export interface RegistryFollowerOptions {
   logger: Logger;
   /** Bytes of model artifacts this node may hold; 0 (default) = no limit. Least recently used on-demand versions are evicted first. */
   memoryBudgetBytes?: number;
+  /** Copies of the REGISTRY stream when this follower is the one to create it. Default: the server's. */
+  streamReplicas?: number;
   /** Devices of versions whose config names no `instances` (e.g. `[{ device: 'cuda:0', count: 1 }]` on a GPU node). Default: the config's own default (cpu). */
   defaultInstances?: InstanceGroupConfig[];
   retryInitialMs?: number;
@@ -110,7 +112,11 @@ export function createRegistryFollower(options: RegistryFollowerOptions): Regist
 
 class Follower implements RegistryFollower {
   readonly durableName: string;
-  readonly #o: Required<Omit<RegistryFollowerOptions, 'memoryBudgetBytes' | 'tracer' | 'defaultInstances'>> & { memoryBudgetBytes: number; defaultInstances?: InstanceGroupConfig[] };
+  readonly #o: Required<Omit<RegistryFollowerOptions, 'memoryBudgetBytes' | 'tracer' | 'defaultInstances' | 'streamReplicas'>> & {
+    memoryBudgetBytes: number;
+    defaultInstances?: InstanceGroupConfig[];
+    streamReplicas?: number;
+  };
   readonly #log: Logger;
   readonly #tracer: Tracer | undefined;
   /** model -> version -> what this follower loaded. */
@@ -218,7 +224,8 @@ class Follower implements RegistryFollower {
   /** The durable consumer; created on first use to deliver what was published since this process started (the first sync covers the rest). */
   async #openConsumer(): Promise<Consumer> {
     const jsm = await jetstreamManager(this.#o.nc);
-    await ensureStream(this.#o.nc, REGISTRY_STREAM_SPEC, jsm);
+    const replicas = this.#o.streamReplicas;
+    await ensureStream(this.#o.nc, replicas === undefined ? REGISTRY_STREAM_SPEC : { ...REGISTRY_STREAM_SPEC, replicas }, jsm);
     try {
       await jsm.consumers.info(REGISTRY_STREAM, this.durableName);
     } catch (err) {
