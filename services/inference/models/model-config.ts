@@ -46,6 +46,8 @@ export interface ModelConfig {
   interOpThreads?: number;
   /** Requests run once at load (default []). */
   warmup: WarmupSample[];
+  /** Mesh mode: how many nodes hold the model (placement, see services/inference/mesh/placement.ts). Default: every node. */
+  replicas?: number;
 }
 
 /** The config of a model with no config.json. */
@@ -62,7 +64,7 @@ export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
 
 const KEYS = new Set([
   'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayUs', 'maxQueueSize', 'defaultTimeoutMs', 'priorityLevels',
-  'instances', 'allowCpuFallback', 'intraOpThreads', 'interOpThreads', 'warmup',
+  'instances', 'allowCpuFallback', 'intraOpThreads', 'interOpThreads', 'warmup', 'replicas',
 ]);
 
 /**
@@ -105,6 +107,8 @@ export function parseModelConfig(raw: unknown, source = 'config.json'): ModelCon
   if (intra !== undefined) config.intraOpThreads = intra;
   const inter = int('interOpThreads', 0);
   if (inter !== undefined) config.interOpThreads = inter;
+  const replicas = int('replicas', 1);
+  if (replicas !== undefined) config.replicas = replicas;
   for (const size of config.preferredBatchSizes) {
     if (size > config.maxBatchSize) throw fail(`'preferredBatchSizes' has ${size}, above maxBatchSize ${config.maxBatchSize}`);
   }
