@@ -1,11 +1,8 @@
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
+import { isNeverSent } from '../../../shared/client/index.js';
 
-/**
- * grpc-js's details for a call that failed before any byte of it left: no
- * connection could be had (refused, unreachable, resolution failed), so the
- * peer cannot have run it.
- */
-const NEVER_SENT = /^(No connection established|Name resolution failed|DNS resolution failed|failed to connect)|connect (ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)/i;
+/** What a node answers, before running anything, for a model it cannot serve now (see the model manager, the executor and the follower). */
+const NOT_RUN = /every replica is gone|version \d+ is (LOADING|UNLOADING|UNAVAILABLE)|has no ready version|it takes no new requests/;
 
 /**
  * True when a failed forward is safe to send to another replica: the request
@@ -17,14 +14,8 @@ const NEVER_SENT = /^(No connection established|Name resolution failed|DNS resol
  */
 export function isSafeToRetry(err: unknown): boolean {
   const e = InfermeshError.from(err);
-  return e.code === Code.UNAVAILABLE && (NEVER_SENT.test(e.message) || NOT_RUN.test(e.message));
+  return e.code === Code.UNAVAILABLE && (isNeverSent(e) || NOT_RUN.test(e.message));
 }
 
 /** True when the call failed before it was sent: the peer is unreachable (not merely busy). */
-export function neverSent(err: unknown): boolean {
-  const e = InfermeshError.from(err);
-  return e.code === Code.UNAVAILABLE && NEVER_SENT.test(e.message);
-}
-
-/** What a node answers, before running anything, for a model it cannot serve now (see the model manager and the follower). */
-const NOT_RUN = /every replica is gone|version \d+ is (LOADING|UNLOADING|UNAVAILABLE)|has no ready version|it takes no new requests/;
+export { isNeverSent as neverSent };
