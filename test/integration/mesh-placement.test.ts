@@ -69,6 +69,12 @@ describe('placement of models with replicas: N', () => {
     expect((await placement('solo')).map((r) => r.nodeId)).toEqual(await holders('solo'));
     expect((await placement('pair')).map((r) => r.nodeId).sort()).toEqual(await holders('pair'));
     expect(await placement('everywhere')).toEqual([]);
+    // RepositoryIndex says where a placed model lives, on holders and on the others.
+    const [soloHolder] = await holders('solo');
+    for (const n of nodes) {
+      const row = (await n.client.repositoryIndex()).find((m) => m.name === 'solo' && m.version === '');
+      expect(row, n.id).toMatchObject({ state: n.id === soloHolder ? 'READY' : 'UNAVAILABLE', reason: expect.stringContaining(`placed on ${soloHolder} (`) });
+    }
     const table = (await run(process.execPath, [CLI, 'models', 'placement', '--nats', nats.url])).stdout;
     expect(table).toMatch(/^MODEL\s+SLOT\s+NODE\s+ADDRESS\s+SINCE\n/);
     expect(table.split('\n').filter((l) => /^(solo|pair) /.test(l))).toHaveLength(3);

@@ -10,7 +10,7 @@ import type { ModelMissHandler } from './infer-service.js';
 import { healthHandlers } from './health-handlers.js';
 import { inferHandlers } from './infer-handlers.js';
 import { modelHandlers } from './model-handlers.js';
-import { repositoryHandlers } from './repository-handlers.js';
+import { repositoryHandlers, type PlacementView } from './repository-handlers.js';
 
 /** Options of {@link createInferenceServer}. */
 export interface InferenceServerOptions {
@@ -42,6 +42,8 @@ export interface InferenceServerOptions {
    * Default: SERVING as soon as it listens.
    */
   warm?: Promise<unknown>;
+  /** Mesh mode: where placed models live, listed by RepositoryIndex. */
+  placement?: PlacementView;
 }
 
 /** Options of {@link InferenceServer.close}. */
@@ -83,7 +85,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
   const handlers: UntypedServiceImplementation = {
     ...healthHandlers(options.manager, logger, () => ready),
     ...modelHandlers(options.manager, logger),
-    ...repositoryHandlers(options.manager, logger),
+    ...repositoryHandlers(options.manager, logger, options.placement),
     ...inferHandlers(
       {
         manager: options.manager,

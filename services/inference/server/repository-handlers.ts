@@ -9,15 +9,35 @@ import type { RepositoryModelUnloadResponse } from '../../../shared/generated/in
 import type { ModelManager } from '../models/index.js';
 import { unaryHandler } from './handler-edge.js';
 
-/** RepositoryIndex, RepositoryModelLoad (optional `config` string parameter: config.json JSON), RepositoryModelUnload. */
-export function repositoryHandlers(manager: ModelManager, logger: Logger) {
+/** Where placed models live (mesh mode), for RepositoryIndex. */
+export interface PlacementView {
+  rows(): Promise<Array<{ model: string; nodeId: string; grpcAddress: string }>>;
+}
+
+/**
+ * RepositoryIndex, RepositoryModelLoad (optional `config` string parameter: config.json JSON), RepositoryModelUnload.
+ * With `placement`, RepositoryIndex adds one row per placed model (version ''): READY when this node holds a
+ * replica, else UNAVAILABLE (requests here are forwarded), the reason naming the nodes that hold it.
+ */
+export function repositoryHandlers(manager: ModelManager, logger: Logger, placement?: PlacementView) {
   return {
-    RepositoryIndex: unaryHandler<RepositoryIndexRequest__Output, RepositoryIndexResponse>('RepositoryIndex', logger, (request) => ({
-      models: manager
-        .list()
-        .filter((s) => !request.ready || s.state === 'READY')
-        .map((s) => ({ name: s.model, version: s.version, state: s.state, reason: s.reason })),
-    })),
+    RepositoryIndex: unaryHandler<RepositoryIndexRequest__Output, RepositoryIndexResponse>('RepositoryIndex', logger, async (request) => {
+      const local = manager.list();
+      const models = local.filter((s) => !request.ready || s.state === 'READY').map((s) => ({ name: s.model, version: s.version, state: s.state, reason: s.reason }));
+      if (!placement) return { models };
+      const placed = new Map<string, string[]>();
+      const rows = await placement.rows().catch((err: unknown) => {
+        logger.warn('placement unreadable (NATS away?): RepositoryIndex lists local models only', { err });
+        return [];
+      });
+      for (const r of rows) placed.set(r.model, [...(placed.get(r.model) ?? []), `${r.nodeId} (${r.grpcAddress})`]);
+      for (const [name, where] of placed) {
+        const here = local.some((s) => s.model === name && s.state === 'READY');
+        if (request.ready && !here) continue;
+        models.push({ name, version: '', state: here ? 'READY' : 'UNAVAILABLE', reason: `placed on ${where.join(', ')}${here ? '' : '; requests here are forwarded'}` });
+      }
+      return { models };
+    }),
 
     RepositoryModelLoad: unaryHandler<RepositoryModelLoadRequest__Output, RepositoryModelLoadResponse>('RepositoryModelLoad', logger, async (request) => {
       const configText = request.parameters?.config?.stringParam;
