@@ -6,12 +6,26 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { credentials, type Metadata } from '@grpc/grpc-js';
 import { createInferenceClient, type InferenceClient } from '../../shared/client/index.js';
+import { loadProtos } from '../../shared/proto/index.js';
+import type { ProtoGrpcType } from '../../shared/generated/grpc_service.js';
 import { startNats } from '../helpers/nats.js';
 import { CLI, type ServiceProcess } from '../helpers/service-process.js';
 import { ask, clients, constantModel, eventually, nodeVersions, spawnNode, spawnRegistry, tempDirs } from './mesh-fixtures.js';
 
 const run = promisify(execFile);
+
+/** ModelReady through a plain grpc-js client: the answer and the response metadata `infermesh-placed-on`. */
+function modelReadyWithPlacement(address: string, name: string): Promise<{ ready: boolean; placedOn: string | undefined }> {
+  const proto = loadProtos(['inference/grpc_service.proto']) as unknown as ProtoGrpcType;
+  const client = new proto.inference.GRPCInferenceService(address, credentials.createInsecure());
+  let placedOn: string | undefined;
+  return new Promise<{ ready: boolean; placedOn: string | undefined }>((resolve, reject) => {
+    const call = client.modelReady({ name }, (err, res) => (err ? reject(err) : resolve({ ready: res!.ready, placedOn })));
+    call.on('metadata', (md: Metadata) => (placedOn = md.get('infermesh-placed-on')[0] as string | undefined));
+  }).finally(() => client.close());
+}
 const BEAT_MS = 400;
 
 interface Node {
@@ -74,7 +88,12 @@ describe('placement of models with replicas: N', () => {
     for (const n of nodes) {
       const row = (await n.client.repositoryIndex()).find((m) => m.name === 'solo' && m.version === '');
       expect(row, n.id).toMatchObject({ state: n.id === soloHolder ? 'READY' : 'UNAVAILABLE', reason: expect.stringContaining(`placed on ${soloHolder} (`) });
+      // ModelReady: this node's own readiness, and where the replicas are in its response metadata.
+      const ready = await modelReadyWithPlacement(n.process.endpoints.grpc!, 'solo');
+      expect(ready.ready, n.id).toBe(n.id === soloHolder);
+      expect(ready.placedOn, n.id).toMatch(new RegExp(`^${soloHolder}@[^,]+:\\d+$`));
     }
+    expect((await modelReadyWithPlacement(nodes[0]!.process.endpoints.grpc!, 'everywhere')).placedOn).toBeUndefined();
     const table = (await run(process.execPath, [CLI, 'models', 'placement', '--nats', nats.url])).stdout;
     expect(table).toMatch(/^MODEL\s+SLOT\s+NODE\s+ADDRESS\s+SINCE\n/);
     expect(table.split('\n').filter((l) => /^(solo|pair) /.test(l))).toHaveLength(3);

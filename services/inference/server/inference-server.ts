@@ -83,7 +83,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
   const proto = loadProtos(['inference/grpc_service.proto']) as unknown as ProtoGrpcType;
   const tracer = options.telemetry?.tracer;
   const handlers: UntypedServiceImplementation = {
-    ...healthHandlers(options.manager, logger, () => ready),
+    ...healthHandlers(options.manager, logger, () => ready, options.placement),
     ...modelHandlers(options.manager, logger),
     ...repositoryHandlers(options.manager, logger, options.placement),
     ...inferHandlers(

@@ -11,8 +11,12 @@ import { unaryHandler } from './handler-edge.js';
 
 /** Where placed models live (mesh mode), for RepositoryIndex. */
 export interface PlacementView {
-  rows(): Promise<Array<{ model: string; nodeId: string; grpcAddress: string }>>;
+  /** Claims of one model, or of all. */
+  rows(model?: string): Promise<Array<{ model: string; nodeId: string; grpcAddress: string }>>;
 }
+
+/** Response metadata of ModelReady for a placed model: the holders, `node@host:port` comma-separated. */
+export const PLACED_ON_HEADER = 'infermesh-placed-on';
 
 /**
  * RepositoryIndex, RepositoryModelLoad (optional `config` string parameter: config.json JSON), RepositoryModelUnload.
