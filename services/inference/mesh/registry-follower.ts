@@ -10,7 +10,7 @@ import type { ModelVersion__Output } from '../../../shared/generated/infermesh/r
 import type { RegistryEvent__Output } from '../../../shared/generated/infermesh/events/v1/RegistryEvent.js';
 import { REGISTRY_STREAM, REGISTRY_STREAM_SPEC, REGISTRY_SUBJECTS, decodeRegistryEvent, type RegistryClient } from '../../../shared/registry-client/index.js';
 import { createKeyedLock } from '../../../shared/concurrency/index.js';
-import { isVersionString, type InstanceGroupConfig, type ModelManager, type ModelRouting } from '../models/index.js';
+import { isVersionString, MAX_MODEL_REPLICAS, type InstanceGroupConfig, type ModelManager, type ModelRouting } from '../models/index.js';
 import type { ArtifactCache } from './artifact-cache.js';
 import type { Placement } from './placement.js';
 import { raceDeadline, sleep } from './deadline.js';
@@ -490,7 +490,8 @@ function replicasIn(mv: ModelVersion__Output | undefined): number | undefined {
   if (!mv?.configJson) return undefined;
   try {
     const replicas = (JSON.parse(mv.configJson) as { replicas?: unknown }).replicas;
-    return typeof replicas === 'number' && Number.isInteger(replicas) && replicas >= 1 ? replicas : undefined;
+    // Out of range: not placed here; the load itself rejects the config, naming the key.
+    return typeof replicas === 'number' && Number.isInteger(replicas) && replicas >= 1 && replicas <= MAX_MODEL_REPLICAS ? replicas : undefined;
   } catch {
     return undefined;
   }

@@ -50,6 +50,9 @@ export interface ModelConfig {
   replicas?: number;
 }
 
+/** Largest `replicas` a serving config may ask for (each is a key placement reads every heartbeat). */
+export const MAX_MODEL_REPLICAS = 64;
+
 /** The config of a model with no config.json. */
 export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   maxBatchSize: 0,
@@ -108,6 +111,7 @@ export function parseModelConfig(raw: unknown, source = 'config.json'): ModelCon
   const inter = int('interOpThreads', 0);
   if (inter !== undefined) config.interOpThreads = inter;
   const replicas = int('replicas', 1);
+  if (replicas !== undefined && replicas > MAX_MODEL_REPLICAS) throw fail(`'replicas' must be at most ${MAX_MODEL_REPLICAS}, got ${replicas}`);
   if (replicas !== undefined) config.replicas = replicas;
   for (const size of config.preferredBatchSizes) {
     if (size > config.maxBatchSize) throw fail(`'preferredBatchSizes' has ${size}, above maxBatchSize ${config.maxBatchSize}`);
