@@ -3,7 +3,7 @@
 // `register*Commands(program)` function; this file only assembles them.
 import { Command } from 'commander';
 import { registerBenchCommands } from '../bench/index.js';
-import { registerInferenceCommands } from '../services/inference/index.js';
+import { registerInferenceCommands, registerPlacementCommand } from '../services/inference/index.js';
 import { registerUpCommand } from './up.js';
 import { registerRecommenderCommands } from '../services/recommender/index.js';
 import { registerRegistryCommands } from '../services/registry/index.js';
@@ -26,6 +26,7 @@ registerUpCommand(program);
 registerRecommenderCommands(program);
 registerRegistryCommands(program);
 registerMonitorCommands(program);
+registerPlacementCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`infermesh: ${err instanceof Error ? err.message : String(err)}\n`);

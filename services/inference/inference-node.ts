@@ -69,7 +69,7 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     logger: logger.child({ component: 'grpc' }),
     host: options.host ?? '127.0.0.1',
     port: options.grpcPort ?? 0,
-    ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId } : {}),
+    ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId, warm: mesh.follower.synced(), placement: { rows: (model?: string) => mesh!.placement.rows(model) } } : {}),
     ...telemetry,
     ...(options.maxRequestBytes !== undefined ? { maxRequestBytes: options.maxRequestBytes } : {}),
     ...(options.maxQueuedRequestBytes !== undefined ? { maxQueuedRequestBytes: options.maxQueuedRequestBytes } : {}),

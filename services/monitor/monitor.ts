@@ -8,7 +8,7 @@ import { createMonitorHandlers } from './api/monitor-service.js';
 import { startWebServer, type WebServer } from './http/web-server.js';
 import { createTraceReceiver } from './receiver/trace-receiver.js';
 import { createSpanStore, type SpanStore, type SpanStoreOptions } from './store/index.js';
-import { shutdownGrpcServer } from '../../shared/grpc/index.js';
+import { addStandardServices, shutdownGrpcServer } from '../../shared/grpc/index.js';
 
 /** Defaults of {@link MonitorOptions}. */
 export const DEFAULT_MONITOR_OPTIONS = {
@@ -81,6 +81,10 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   server.addService(receiver.definition, receiver.handlers);
   const proto = loadProtos(['infermesh/monitor/v1/monitor.proto']) as unknown as ProtoGrpcType;
   server.addService(proto.infermesh.monitor.v1.Monitor.service, createMonitorHandlers(store, logger));
+  const health = addStandardServices(server, {
+    protoFiles: ['infermesh/monitor/v1/monitor.proto', 'opentelemetry/proto/collector/trace/v1/trace_service.proto'],
+    services: ['infermesh.monitor.v1.Monitor', 'opentelemetry.proto.collector.trace.v1.TraceService'],
+  });
 
   let web: WebServer | undefined;
   let grpcPort: number;
@@ -94,6 +98,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
     throw err;
   }
   const webServer = web;
+  health.set('SERVING');
 
   let closing: Promise<void> | undefined;
   return {
@@ -104,6 +109,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
     metrics,
     close({ drainTimeoutMs = DEFAULT_MONITOR_OPTIONS.drainTimeoutMs } = {}) {
       closing ??= (async () => {
+        health.close();
         await shutdownGrpcServer(server, drainTimeoutMs);
         await webServer.close();
         store.close();

@@ -13,7 +13,7 @@ import { withDefaults } from './options.js';
 import { createRegistryHandlers } from './server/registry-handlers.js';
 import { openRegistryStore, type RegistryStore } from './store/index.js';
 import type { RegistryTelemetry } from './telemetry/index.js';
-import { shutdownGrpcServer } from '../../shared/grpc/index.js';
+import { addStandardServices, shutdownGrpcServer } from '../../shared/grpc/index.js';
 
 /** Options for {@link createRegistryService}. */
 export interface RegistryServiceOptions {
@@ -48,6 +48,8 @@ export interface RegistryServiceOptions {
   orphanArtifactAgeMs?: number;
   /** Outbox pruning: how often, and how recent events always stay (see createOutboxPruner). Default: every 10 minutes, 1 hour. */
   pruner?: { intervalMs?: number; minAgeMs?: number };
+  /** Copies of the REGISTRY stream in a JetStream cluster (3 on three servers). Default: the server's (1); an existing stream keeps its count. */
+  natsReplicas?: number;
   /** Options of the outbox publisher (retry pacing, ack timeout). */
   publisher?: { ackTimeoutMs?: number; retryMinMs?: number; retryMaxMs?: number };
   logger?: Logger;
@@ -122,6 +124,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       commits,
       logger,
       clock: o.clock,
+      ...(o.natsReplicas !== undefined ? { streamReplicas: o.natsReplicas } : {}),
       ...o.publisher,
       ...(o.telemetry ? { tracer: o.telemetry.tracer, ...(o.telemetry.metrics ? { metrics: o.telemetry.metrics } : {}) } : {}),
     });
@@ -146,10 +149,12 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
         ...(o.telemetry ? { telemetry: o.telemetry } : {}),
       }),
     );
+    const health = addStandardServices(server, { protoFiles: ['infermesh/registry/v1/registry.proto'], services: ['infermesh.registry.v1.ModelRegistry'] });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${o.host}:${o.grpcPort}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
     const address = `${o.host}:${port}`;
+    health.set('SERVING');
     logger.info('registry listening', { address, database: store.kind, registryId: store.registryId });
 
     let closed: Promise<void> | undefined;
@@ -167,6 +172,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
         (closed ??= (async () => {
           // Watch streams never end by themselves: end them, then let unary calls and uploads finish.
           closing.abort();
+          health.close();
           await shutdownGrpcServer(server, o.shutdownTimeoutMs);
           pruner.close();
           await publisher.close(o.flushTimeoutMs);

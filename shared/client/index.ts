@@ -3,6 +3,8 @@
  * unary calls, async-iterable streams, and tensor helpers.
  */
 export { createInferenceClient, type InferenceClient, type InferenceClientOptions } from './inference-client.js';
+export { createFailoverInferenceClient } from './failover-client.js';
+export { isConnectionLoss, isNeverSent } from './connection-failure.js';
 export type { CallOptions } from './call-options.js';
 export { STREAM_ERROR_CODE_PARAMETER, type InferStream, type StreamResult } from './infer-stream.js';
 export { buildInferRequest, type InferRequestSpec, type InputTensor } from './request-builder.js';

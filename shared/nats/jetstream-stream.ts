@@ -16,6 +16,12 @@ export interface StreamSpec {
   maxBytes?: number;
   /** `file` (the default; survives a server restart) or `memory`. */
   storage?: 'file' | 'memory';
+  /**
+   * Copies kept in a JetStream cluster (`--nats-replicas`; 3 on a three-server
+   * cluster). Undefined: created with the server's default (1), and an existing
+   * stream's count is left as it is (a consumer that only reads must not undo it).
+   */
+  replicas?: number;
 }
 
 /**
@@ -32,6 +38,7 @@ export async function ensureStream(nc: NatsConnection, spec: StreamSpec, jsm?: J
     duplicate_window: spec.duplicateWindowMs * NS_PER_MS,
     max_age: (spec.maxAgeMs ?? 0) * NS_PER_MS,
     max_bytes: spec.maxBytes ?? -1,
+    ...(spec.replicas !== undefined ? { num_replicas: spec.replicas } : {}),
   };
   let existing: StreamConfig | undefined;
   try {
@@ -47,9 +54,18 @@ export async function ensureStream(nc: NatsConnection, spec: StreamSpec, jsm?: J
     existing.subjects.join(' ') === spec.subjects.join(' ') &&
     existing.duplicate_window === config.duplicate_window &&
     existing.max_age === config.max_age &&
-    existing.max_bytes === config.max_bytes;
-  // Storage cannot change on an existing stream; everything else here can.
-  if (!same) await manager.streams.update(spec.name, { subjects: config.subjects, duplicate_window: config.duplicate_window, max_age: config.max_age, max_bytes: config.max_bytes });
+    existing.max_bytes === config.max_bytes &&
+    (spec.replicas === undefined || existing.num_replicas === spec.replicas);
+  // Storage cannot change on an existing stream; everything else here can (replicas too: JetStream moves the copies).
+  if (!same) {
+    await manager.streams.update(spec.name, {
+      subjects: config.subjects,
+      duplicate_window: config.duplicate_window,
+      max_age: config.max_age,
+      max_bytes: config.max_bytes,
+      ...(spec.replicas !== undefined ? { num_replicas: spec.replicas } : {}),
+    });
+  }
 }
 
 /** True for the JetStream API error "stream not found". */

@@ -43,6 +43,27 @@ export interface NatsServerOptions {
    * false: in tests the server should die with its owner's group.
    */
   ownProcessGroup?: boolean;
+  /** Membership of a JetStream cluster (see nats-cluster.ts): routes, names. Default: a single server. */
+  cluster?: NatsClusterMembership;
+  /** Runs nats-server through this command prefix, e.g. `['ip', 'netns', 'exec', 'ns1']`. Default: none. */
+  launcher?: string[];
+}
+
+/** What makes a nats-server one member of a cluster. */
+export interface NatsClusterMembership {
+  /** The cluster's name (the same on every member). */
+  name: string;
+  /** This member's server name (unique in the cluster; JetStream needs it). */
+  serverName: string;
+  /** Port of the route listener, on the server's host. */
+  routePort: number;
+  /** `nats://host:port` of the other members' route listeners (its own may be listed too). */
+  routes: string[];
+}
+
+function clusterArgs(c: NatsClusterMembership | undefined, host: string): string[] {
+  if (!c) return [];
+  return ['--name', c.serverName, '--cluster_name', c.name, '--cluster', `nats://${host}:${c.routePort}`, '--routes', c.routes.join(',')];
 }
 
 /**
@@ -93,7 +114,9 @@ export class NatsServerProcess {
     const bin = findNatsServer();
     this.portValue ??= this.options.port ?? (await freePort(this.host));
     mkdirSync(this.dataDir, { recursive: true });
-    const child = spawn(bin, ['-a', this.host, '-p', String(this.port), '-js', '-sd', this.dataDir], {
+    const args = ['-a', this.host, '-p', String(this.port), '-js', '-sd', this.dataDir, ...clusterArgs(this.options.cluster, this.host)];
+    const argv = [...(this.options.launcher ?? []), bin, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: this.options.ownProcessGroup ?? false,
     });

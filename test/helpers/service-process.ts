@@ -22,9 +22,11 @@ export interface ServiceProcess {
  * announcement line (see shared/process/announce.ts). Rejects with the
  * process's output if it exits first or takes longer than `timeoutMs`.
  */
-export function spawnService(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ServiceProcess> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnService(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; /** Another build's main.js. Default CLI. */ cli?: string; /** Command prefix, e.g. `ip netns exec NS`. */ launcher?: string[] } = {}): Promise<ServiceProcess> {
+  const cli = options.cli ?? CLI;
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
+  const argv = [...(options.launcher ?? []), process.execPath, cli, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   let exited: Promise<number | null> | undefined;

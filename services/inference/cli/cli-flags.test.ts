@@ -37,6 +37,14 @@ describe('infermesh inference flags', () => {
     expect(() => parseInferenceOptions({ ...base, memoryBudgetBytes: '-1' })).toThrow(/--memory-budget-bytes/);
     expect(() => parseInferenceOptions({ ...base, grpcPort: '70000' })).toThrow(/--grpc-port/);
     expect(() => parseInferenceOptions({ ...base, heartbeatIntervalMs: '0' })).toThrow(/--heartbeat-interval-ms/);
+    expect(() => parseInferenceOptions({ ...base, instances: 'gpu0' })).toThrow(/--instances takes devices like cpu, cuda:0.*got 'gpu0'/);
+    expect(() => parseInferenceOptions({ ...base, instances: 'cuda:0x0' })).toThrow(/--instances/);
+  });
+
+  it('reads --instances as device groups', () => {
+    expect(parseInferenceOptions(base).defaultInstances).toBeUndefined();
+    expect(parseInferenceOptions({ ...base, instances: 'cuda:0' }).defaultInstances).toEqual([{ device: 'cuda:0', count: 1 }]);
+    expect(parseInferenceOptions({ ...base, instances: 'cuda:0x2, cpu' }).defaultInstances).toEqual([{ device: 'cuda:0', count: 2 }, { device: 'cpu', count: 1 }]);
   });
 });
 

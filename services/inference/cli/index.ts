@@ -10,6 +10,7 @@ export function registerInferenceCommands(program: Command): void {
   registerInferCommand(program);
 }
 
+export { registerPlacementCommand } from './placement-command.js';
 export { parseServeOptions, type ServeOptions } from './serve-command.js';
 export { parsePort, parsePositiveInt } from './flags.js';
 export { parseInferenceOptions, type InferenceOptions } from './inference-command.js';

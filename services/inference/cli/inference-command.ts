@@ -7,7 +7,8 @@ import { announce } from '../../../shared/process/index.js';
 import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/telemetry/index.js';
 import { startNodeProcess } from './start-node.js';
 import { resolveNodeId } from '../mesh/index.js';
-import { addNodeLimitOptions, parseNodeLimitFlags, parsePort, parsePositiveInt, type NodeLimitFlags } from './flags.js';
+import { addNatsReplicasOption, parseNatsReplicas } from '../../../shared/nats/index.js';
+import { addNodeLimitOptions, parseInstancesFlag, parseNodeLimitFlags, parsePort, parsePositiveInt, type NodeLimitFlags } from './flags.js';
 
 /** Options of `infermesh inference`, validated. */
 export interface InferenceOptions {
@@ -24,6 +25,10 @@ export interface InferenceOptions {
   modelRepository: string | undefined;
   /** --max-request-bytes, --max-queued-request-bytes, --model-control. */
   limits: NodeLimitFlags;
+  /** --nats-replicas: copies of the streams and buckets the node creates. */
+  natsReplicas: number;
+  /** --instances: devices of registry versions whose config names none. */
+  defaultInstances: Array<{ device: string; count: number }> | undefined;
   /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
   telemetry: TelemetryFlagOptions;
 }
@@ -50,6 +55,8 @@ export function parseInferenceOptions(raw: Record<string, unknown>): InferenceOp
     drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
     modelRepository: typeof raw.modelRepository === 'string' && raw.modelRepository !== '' ? resolve(raw.modelRepository) : undefined,
     limits: parseNodeLimitFlags(raw),
+    defaultInstances: parseInstancesFlag(raw.instances),
+    natsReplicas: parseNatsReplicas(raw.natsReplicas),
     telemetry: parseTelemetryFlags(raw),
   };
 }
@@ -68,8 +75,9 @@ export function registerInferenceCommand(program: Command): void {
     .addOption(new Option('--memory-budget-bytes <n>', 'bytes of models to hold; least recently used on-demand versions are evicted (0 = no limit)').env('INFERMESH_MEMORY_BUDGET_BYTES').default('0'))
     .addOption(new Option('--model-repository <dir>', 'also serve a Triton-style model repository'))
     .addOption(new Option('--heartbeat-interval-ms <ms>', 'heartbeat period').default('1000'))
+    .addOption(new Option('--instances <devices>', 'devices of models whose config names none: cpu, cuda:0, cuda:0x2,cuda:1 (default: cpu)').env('INFERMESH_INSTANCES'))
     .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'));
-  addTelemetryOptions(addNodeLimitOptions(command)).action(async (raw: Record<string, unknown>) => {
+  addNatsReplicasOption(addTelemetryOptions(addNodeLimitOptions(command))).action(async (raw: Record<string, unknown>) => {
     const options = parseInferenceOptions(raw);
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'infermesh-inference-')));
     const nodeId = await resolveNodeId(dataDir, options.nodeId);
@@ -82,6 +90,8 @@ export function registerInferenceCommand(program: Command): void {
       nodeId,
       memoryBudgetBytes: options.memoryBudgetBytes,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
+      ...(options.defaultInstances ? { defaultInstances: options.defaultInstances } : {}),
+      natsReplicas: options.natsReplicas,
     };
     const node = await startNodeProcess(
       { host: options.host, grpcPort: options.grpcPort, logger, mesh, ...options.limits, ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },

@@ -5,6 +5,7 @@ import type { PeerForwarder } from './peer-forwarder.js';
 import { isForwarded } from './peer-forwarder.js';
 import type { PeerTable } from './peer-table.js';
 import type { RegistryFollower } from './registry-follower.js';
+import { isSafeToRetry, neverSent } from './retry-safety.js';
 
 /** Options of {@link createMeshMissHandler}. */
 export interface MeshMissHandlerOptions {
@@ -16,12 +17,14 @@ export interface MeshMissHandlerOptions {
 
 /**
  * DESIGN.md "One prediction, end to end", step 2, for a request the node's own
- * manager cannot serve: forward it once to a peer whose heartbeat says it holds
- * the model (the least loaded one; never when the request was itself
- * forwarded), else load the model from the registry here, waiting within the
- * request's deadline, and let the request retry locally. A peer that cannot be
- * reached (UNAVAILABLE) is forgotten until its next beat, and the node loads
- * the model itself.
+ * manager cannot serve: forward it to a peer whose heartbeat says it holds the
+ * model (the least loaded first; never when the request was itself forwarded).
+ * When that peer cannot have run it (unreachable before the request was sent,
+ * or UNAVAILABLE it answered before running it), the next holder is tried,
+ * within the caller's deadline; a request that may have run is never sent
+ * twice. With no holder left, the model is loaded here (unless placement puts
+ * it on other nodes: then UNAVAILABLE names the model) and the request retries
+ * locally. A peer that could not be reached is forgotten until its next beat.
  */
 export function createMeshMissHandler(options: MeshMissHandlerOptions): ModelMissHandler {
   return {
@@ -29,15 +32,21 @@ export function createMeshMissHandler(options: MeshMissHandlerOptions): ModelMis
       const model = request.modelName;
       const version = request.modelVersion || undefined;
       if (!isForwarded(ctx.metadata)) {
-        const peer = options.peers.holders(model, version)[0];
-        if (peer) {
+        const tried = new Set<string>();
+        while (!ctx.signal.aborted && Date.now() < ctx.deadlineMs) {
+          const peer = options.peers.holders(model, version).find((p) => !tried.has(p.nodeId));
+          if (!peer) break;
+          tried.add(peer.nodeId);
           try {
             return await options.forwarder.forward(peer, request, ctx);
           } catch (err) {
             const e = InfermeshError.from(err);
-            if (e.code !== Code.UNAVAILABLE || ctx.signal.aborted) throw e;
-            options.logger.warn('peer did not serve a forwarded request; loading the model here', { model, version, peer: peer.nodeId, err: e });
-            options.peers.forget(peer.nodeId);
+            if (e.code === Code.UNAVAILABLE && !isSafeToRetry(e) && !ctx.signal.aborted) {
+              throw new InfermeshError(Code.UNAVAILABLE, `model '${model}': its replica on ${peer.nodeId} failed after the request was sent (not retried: it may have run): ${e.message}`, { cause: e });
+            }
+            if (!isSafeToRetry(e) || ctx.signal.aborted) throw e;
+            options.logger.warn('peer did not run a forwarded request; trying the next replica', { model, version, peer: peer.nodeId, err: e });
+            if (neverSent(e)) options.peers.forget(peer.nodeId);
           }
         }
       }

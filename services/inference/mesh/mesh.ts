@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../../../shared/logging/index.js';
 import { connectNats } from '../../../shared/nats/index.js';
 import { createRegistryClient, type RegistryClient } from '../../../shared/registry-client/index.js';
-import type { ModelManager } from '../models/index.js';
+import type { InstanceGroupConfig, ModelManager } from '../models/index.js';
 import type { ModelMissHandler } from '../server/index.js';
 import type { InferenceTelemetry } from '../telemetry/index.js';
 import { createArtifactCache } from './artifact-cache.js';
@@ -12,6 +12,7 @@ import { createMeshMissHandler } from './mesh-miss-handler.js';
 import { createPeerForwarder } from './peer-forwarder.js';
 import { createPeerTable, type PeerTable } from './peer-table.js';
 import { createRegistryFollower, type RegistryFollower } from './registry-follower.js';
+import { createPlacement, type Placement } from './placement.js';
 import { settleWithin } from './settle-within.js';
 
 /** How an inference node joins the mesh (`infermesh inference`). */
@@ -28,6 +29,10 @@ export interface MeshOptions {
   memoryBudgetBytes?: number;
   /** Heartbeat period in ms. Default 1000. */
   heartbeatIntervalMs?: number;
+  /** Copies of the JetStream stream and bucket this node creates (`--nats-replicas`; 3 on a three-server cluster). Default: the server's (1). */
+  natsReplicas?: number;
+  /** Devices of registry versions whose config names none (`--instances`). Default: cpu. */
+  defaultInstances?: InstanceGroupConfig[];
 }
 
 /** A node's mesh membership: registry follower, heartbeats, peer table and forwarding. */
@@ -37,6 +42,8 @@ export interface Mesh {
   readonly registry: RegistryClient;
   readonly follower: RegistryFollower;
   readonly peers: PeerTable;
+  /** Where models with `replicas: N` live (the `infermesh-placement` bucket). */
+  readonly placement: Placement;
   /** Plug into createInferenceServer({ onModelMiss }). */
   readonly onModelMiss: ModelMissHandler;
   /** Starts beating (as `grpcAddress`), listening to peers and following the registry. */
@@ -54,6 +61,23 @@ export async function createMesh(options: MeshOptions & { manager: ModelManager;
   const logger = options.logger;
   const nc = await connectNats({ url: options.natsUrl, name: `inference-${options.nodeId}` });
   const registry = createRegistryClient(options.registryAddress, options.telemetry ? { tracer: options.telemetry.tracer } : {});
+  const peers = createPeerTable({ nc, selfNodeId: options.nodeId, logger: logger.child({ component: 'peers' }) });
+  const budgetBytes = options.memoryBudgetBytes ?? 0;
+  // The follower exists once the placement asks about this node (never before start()).
+  let followerRef: RegistryFollower | undefined;
+  const placement = createPlacement({
+    nc,
+    nodeId: options.nodeId,
+    peers,
+    logger: logger.child({ component: 'placement' }),
+    intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+    ...(options.natsReplicas !== undefined ? { replicas: options.natsReplicas } : {}),
+    self: () => ({
+      freeBytes: budgetBytes > 0 ? budgetBytes - (followerRef?.modelBytes() ?? 0) : Number.POSITIVE_INFINITY,
+      queueDepth: options.manager.statistics().reduce((n, s) => n + s.loaded.executor.queueDepth(), 0),
+    }),
+    onChange: (model) => void followerRef?.refresh(model).catch((err: unknown) => logger.warn('re-placing a model failed; the next check retries', { model, err })),
+  });
   const cache = createArtifactCache({ dir: join(options.dataDir, 'artifacts'), registry, logger: logger.child({ component: 'artifacts' }) });
   const follower = createRegistryFollower({
     nc,
@@ -64,8 +88,11 @@ export async function createMesh(options: MeshOptions & { manager: ModelManager;
     logger: logger.child({ component: 'registry-follower' }),
     ...(options.telemetry ? { tracer: options.telemetry.tracer } : {}),
     ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
+    ...(options.defaultInstances ? { defaultInstances: options.defaultInstances } : {}),
+    ...(options.natsReplicas !== undefined ? { streamReplicas: options.natsReplicas } : {}),
+    placement,
   });
-  const peers = createPeerTable({ nc, selfNodeId: options.nodeId, logger: logger.child({ component: 'peers' }) });
+  followerRef = follower;
   const forwarder = createPeerForwarder({
     nodeId: options.nodeId,
     logger: logger.child({ component: 'forward' }),
@@ -80,6 +107,7 @@ export async function createMesh(options: MeshOptions & { manager: ModelManager;
     registry,
     follower,
     peers,
+    placement,
     onModelMiss,
     get heartbeat() {
       return heartbeat;
@@ -98,10 +126,13 @@ export async function createMesh(options: MeshOptions & { manager: ModelManager;
         memoryBudgetBytes: options.memoryBudgetBytes ?? 0,
       });
       heartbeat.start();
+      placement.start(grpcAddress).catch((err: unknown) => logger.warn('the placement bucket could not be opened yet; retrying on use', { err }));
       follower.start();
     },
     close() {
       closed ??= (async () => {
+        // Replicas given up first: the others claim them without waiting for this node's beats to expire.
+        await placement.close();
         await heartbeat?.close();
         peers.close();
         await follower.close();

@@ -10,8 +10,9 @@ import type { ModelVersion__Output } from '../../../shared/generated/infermesh/r
 import type { RegistryEvent__Output } from '../../../shared/generated/infermesh/events/v1/RegistryEvent.js';
 import { REGISTRY_STREAM, REGISTRY_STREAM_SPEC, REGISTRY_SUBJECTS, decodeRegistryEvent, type RegistryClient } from '../../../shared/registry-client/index.js';
 import { createKeyedLock } from '../../../shared/concurrency/index.js';
-import { isVersionString, type ModelManager, type ModelRouting } from '../models/index.js';
+import { isVersionString, MAX_MODEL_REPLICAS, type InstanceGroupConfig, type ModelManager, type ModelRouting } from '../models/index.js';
 import type { ArtifactCache } from './artifact-cache.js';
+import type { Placement } from './placement.js';
 import { raceDeadline, sleep } from './deadline.js';
 
 /** Defaults of {@link RegistryFollowerOptions}. */
@@ -47,6 +48,17 @@ export interface RegistryFollowerOptions {
   logger: Logger;
   /** Bytes of model artifacts this node may hold; 0 (default) = no limit. Least recently used on-demand versions are evicted first. */
   memoryBudgetBytes?: number;
+  /**
+   * Placement of models whose production version's config says `replicas: N`:
+   * the follower loads such a model only where placement says this node holds
+   * a replica, and unloads it when the replica moves away. Default: none
+   * (every node loads every aliased model).
+   */
+  placement?: Pick<Placement, 'decide'>;
+  /** Copies of the REGISTRY stream when this follower is the one to create it. Default: the server's. */
+  streamReplicas?: number;
+  /** Devices of versions whose config names no `instances` (e.g. `[{ device: 'cuda:0', count: 1 }]` on a GPU node). Default: the config's own default (cpu). */
+  defaultInstances?: InstanceGroupConfig[];
   retryInitialMs?: number;
   retryMaxMs?: number;
   ackWaitMs?: number;
@@ -90,6 +102,10 @@ export interface RegistryFollower {
   ensureAvailable(model: string, version: string | undefined, options: { deadlineMs: number; signal?: AbortSignal }): Promise<void>;
   /** Bytes of the artifacts of the versions this follower loaded. */
   modelBytes(): number;
+  /** Re-reads `model` from the registry and reconciles it now (placement moved a replica here or away). */
+  refresh(model: string): Promise<void>;
+  /** Placed models (replicas: N) that this node holds no replica of: requests for them go to the nodes that do. */
+  placedElsewhere(model: string): boolean;
   /** Stops following (an event being applied is not acked and comes again). Idempotent. */
   close(): Promise<void>;
 }
@@ -108,11 +124,18 @@ export function createRegistryFollower(options: RegistryFollowerOptions): Regist
 
 class Follower implements RegistryFollower {
   readonly durableName: string;
-  readonly #o: Required<Omit<RegistryFollowerOptions, 'memoryBudgetBytes' | 'tracer'>> & { memoryBudgetBytes: number };
+  readonly #o: Required<Omit<RegistryFollowerOptions, 'memoryBudgetBytes' | 'tracer' | 'defaultInstances' | 'streamReplicas' | 'placement'>> & {
+    memoryBudgetBytes: number;
+    defaultInstances?: InstanceGroupConfig[];
+    streamReplicas?: number;
+    placement?: Pick<Placement, 'decide'>;
+  };
   readonly #log: Logger;
   readonly #tracer: Tracer | undefined;
   /** model -> version -> what this follower loaded. */
   readonly #held = new Map<string, Map<string, Held>>();
+  /** Placed models this node holds no replica of. */
+  readonly #elsewhere = new Set<string>();
   /** model -> versions an alias (production, canary) points at. */
   readonly #aliased = new Map<string, Set<string>>();
   readonly #locks = createKeyedLock();
@@ -155,6 +178,14 @@ class Follower implements RegistryFollower {
     let total = 0;
     for (const versions of this.#held.values()) for (const h of versions.values()) total += h.sizeBytes;
     return total;
+  }
+
+  refresh(model: string): Promise<void> {
+    return this.#applyOnce(model);
+  }
+
+  placedElsewhere(model: string): boolean {
+    return this.#elsewhere.has(model);
   }
 
   close(): Promise<void> {
@@ -216,7 +247,8 @@ class Follower implements RegistryFollower {
   /** The durable consumer; created on first use to deliver what was published since this process started (the first sync covers the rest). */
   async #openConsumer(): Promise<Consumer> {
     const jsm = await jetstreamManager(this.#o.nc);
-    await ensureStream(this.#o.nc, REGISTRY_STREAM_SPEC, jsm);
+    const replicas = this.#o.streamReplicas;
+    await ensureStream(this.#o.nc, replicas === undefined ? REGISTRY_STREAM_SPEC : { ...REGISTRY_STREAM_SPEC, replicas }, jsm);
     try {
       await jsm.consumers.info(REGISTRY_STREAM, this.durableName);
     } catch (err) {
@@ -306,8 +338,15 @@ class Follower implements RegistryFollower {
     const wanted = new Set([production, canary].filter((a) => a !== undefined).map((a) => String(a.version)));
     this.#aliased.set(model, wanted);
 
+    // replicas: N in the production version's config places the model on N nodes; elsewhere it is not loaded.
+    const placed = replicasIn(production ? versions.get(String(production.version)) : undefined);
+    const here = !this.#o.placement || (await this.#o.placement.decide(model, info ? placed : undefined));
+    if (here) this.#elsewhere.delete(model);
+    else this.#elsewhere.add(model);
+    const toLoad = here ? wanted : new Set<string>();
+
     const failed = new Set<string>();
-    for (const v of wanted) {
+    for (const v of toLoad) {
       const mv = versions.get(v);
       if (!mv) continue;
       try {
@@ -319,7 +358,8 @@ class Follower implements RegistryFollower {
       }
     }
 
-    if (info) {
+    if (!here && this.#o.manager.versionsOf(model).length > 0) this.#o.manager.setRouting(model, {});
+    if (info && here) {
       const routing: ModelRouting = {};
       const previousDefault = this.#o.manager.routing(model).default;
       if (production && !failed.has(String(production.version))) routing.default = String(production.version);
@@ -335,17 +375,18 @@ class Follower implements RegistryFollower {
     const routedDefault = this.#o.manager.routing(model).default;
     for (const [version, held] of [...(this.#held.get(model) ?? [])]) {
       const deleted = !versions.has(version);
-      const unaliased = !held.onDemand && !wanted.has(version) && version !== routedDefault;
+      const unaliased = !held.onDemand && !toLoad.has(version) && (version !== routedDefault || !here);
       if (!deleted && !unaliased) continue;
       await this.#o.manager.unloadVersion(model, version);
       this.#held.get(model)?.delete(version);
-      this.#log.info('unloaded model version', { model, version, reason: deleted ? 'deleted from the registry' : 'no longer aliased' });
+      this.#log.info('unloaded model version', { model, version, reason: deleted ? 'deleted from the registry' : here ? 'no longer aliased' : 'its replicas are placed on other nodes' });
     }
   }
 
   async #loadOnDemand(model: string, version: string | undefined): Promise<void> {
     if (version !== undefined) {
       if (this.#isReady(model, version)) return;
+      if (this.#elsewhere.has(model)) throw unavailableElsewhere(model);
       const mv = await this.#o.registry.getVersion(model, { version: Number(version) }, this.#callOptions()).catch((err: unknown) => {
         throw notFoundIn(err, `model '${model}' has no version ${version} on this node or in the registry`);
       });
@@ -354,6 +395,7 @@ class Follower implements RegistryFollower {
     }
     await this.#reconcile(model);
     if (this.#servesDefault(model)) return;
+    if (this.#elsewhere.has(model)) throw unavailableElsewhere(model);
     // A model no alias routes: its latest version.
     const latest = await this.#o.registry.getVersion(model, {}, this.#callOptions()).catch((err: unknown) => {
       throw notFoundIn(err, `model '${model}' is not served by this node and not in the registry`);
@@ -381,6 +423,8 @@ class Follower implements RegistryFollower {
     } catch (err) {
       throw this.#markDefinitive(invalidArgument(`config of ${model} version ${version} is not JSON: ${(err as Error).message}`, err));
     }
+    const instances = this.#o.defaultInstances;
+    if (instances && typeof config === 'object' && config !== null && !Array.isArray(config) && !('instances' in config)) config = { ...config, instances };
     try {
       await this.#o.manager.loadVersion(model, version, { modelPath: path }, config);
     } catch (err) {
@@ -439,6 +483,23 @@ class Follower implements RegistryFollower {
   #withLock<T>(model: string, fn: () => Promise<T>): Promise<T> {
     return this.#locks.run(model, fn);
   }
+}
+
+/** The `replicas` of a version's serving config, or undefined (every node; also for a config that is not JSON: its load reports that). */
+function replicasIn(mv: ModelVersion__Output | undefined): number | undefined {
+  if (!mv?.configJson) return undefined;
+  try {
+    const replicas = (JSON.parse(mv.configJson) as { replicas?: unknown }).replicas;
+    // Out of range: not placed here; the load itself rejects the config, naming the key.
+    return typeof replicas === 'number' && Number.isInteger(replicas) && replicas >= 1 && replicas <= MAX_MODEL_REPLICAS ? replicas : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** UNAVAILABLE for a placed model whose replicas are all on other nodes, none of them reachable from here. */
+function unavailableElsewhere(model: string): InfermeshError {
+  return new InfermeshError(Code.UNAVAILABLE, `model '${model}': every replica is gone (it is placed on other nodes and none of them answers); retry when a node has claimed it`);
 }
 
 /** The model an event is about ('' for none). */

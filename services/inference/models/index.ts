@@ -13,6 +13,7 @@ export {
   parseModelConfig,
   checkConfigAgainstSignature,
   DEFAULT_MODEL_CONFIG,
+  MAX_MODEL_REPLICAS,
   type ModelConfig,
   type InstanceGroupConfig,
   type WarmupSample,

@@ -123,3 +123,13 @@ describe('bounds of a config', () => {
     expect(() => parseModelConfig({ [huge]: 1 })).toThrow(/unknown key 'x{64}\.\.\. \(1000000 characters\)'/);
   });
 });
+
+describe('replicas (mesh placement)', () => {
+  it('takes 1..64 and names the key otherwise', () => {
+    expect(parseModelConfig({ replicas: 2 }).replicas).toBe(2);
+    expect(parseModelConfig({}).replicas).toBeUndefined();
+    expect(() => parseModelConfig({ replicas: 0 })).toThrow(/'replicas' must be an integer >= 1/);
+    expect(() => parseModelConfig({ replicas: 1.5 })).toThrow(/'replicas'/);
+    expect(() => parseModelConfig({ replicas: 65 })).toThrow(/'replicas' must be at most 64, got 65/);
+  });
+});

@@ -51,7 +51,12 @@ export interface ModelConfig {
   executionThread?: 'auto' | 'main' | 'worker';
   /** Time each instance may spend measuring its batch throughput curve at load, in ms; 0 = none (default 300). */
   curveProbeBudgetMs?: number;
+  /** Mesh mode: how many nodes hold the model (placement, see services/inference/mesh/placement.ts). Default: every node. */
+  replicas?: number;
 }
+
+/** Largest `replicas` a serving config may ask for (each is a key placement reads every heartbeat). */
+export const MAX_MODEL_REPLICAS = 64;
 
 /** The config of a model with no config.json. */
 export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
@@ -70,7 +75,7 @@ export const MAX_CURVE_PROBE_BUDGET_MS = 10_000;
 
 const KEYS = new Set([
   'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayUs', 'maxQueueSize', 'defaultTimeoutMs', 'priorityLevels',
-  'instances', 'allowCpuFallback', 'intraOpThreads', 'interOpThreads', 'warmup',
+  'instances', 'allowCpuFallback', 'intraOpThreads', 'interOpThreads', 'warmup', 'replicas',
   'executionThread', 'curveProbeBudgetMs',
 ]);
 
@@ -123,6 +128,9 @@ export function parseModelConfig(raw: unknown, source = 'config.json'): ModelCon
   const probeBudget = int('curveProbeBudgetMs', 0);
   if (probeBudget !== undefined && probeBudget > MAX_CURVE_PROBE_BUDGET_MS) throw fail(`'curveProbeBudgetMs' must be at most ${MAX_CURVE_PROBE_BUDGET_MS}, got ${probeBudget}`);
   if (probeBudget !== undefined) config.curveProbeBudgetMs = probeBudget;
+  const replicas = int('replicas', 1);
+  if (replicas !== undefined && replicas > MAX_MODEL_REPLICAS) throw fail(`'replicas' must be at most ${MAX_MODEL_REPLICAS}, got ${replicas}`);
+  if (replicas !== undefined) config.replicas = replicas;
   for (const size of config.preferredBatchSizes) {
     if (size > config.maxBatchSize) throw fail(`'preferredBatchSizes' has ${size}, above maxBatchSize ${config.maxBatchSize}`);
   }

@@ -1,5 +1,5 @@
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation, type handleUnaryCall } from '@grpc/grpc-js';
-import { DEFAULT_HTTP2_WINDOW_BYTES, shutdownGrpcServer, widenHttp2Windows } from '../../../shared/grpc/index.js';
+import { addStandardServices, DEFAULT_HTTP2_WINDOW_BYTES, shutdownGrpcServer, widenHttp2Windows } from '../../../shared/grpc/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/grpc_service.js';
@@ -10,7 +10,7 @@ import type { ModelMissHandler } from './infer-service.js';
 import { healthHandlers } from './health-handlers.js';
 import { inferHandlers } from './infer-handlers.js';
 import { modelHandlers } from './model-handlers.js';
-import { repositoryHandlers, type ModelControlMode } from './repository-handlers.js';
+import { repositoryHandlers, type ModelControlMode, type PlacementView } from './repository-handlers.js';
 import { decodeModelInferRequest } from './infer-request-wire.js';
 import { encodeModelInferResponse, encodeModelStreamInferResponse } from './infer-response-wire.js';
 import {
@@ -54,6 +54,15 @@ export interface InferenceServerOptions {
   telemetry?: InferenceTelemetry;
   /** This node's id, on inference server spans (mesh mode). */
   nodeId?: string;
+  /**
+   * grpc.health.v1.Health answers SERVING once this resolves (mesh mode: the
+   * registry's aliased models are loaded and warm) and the server listens;
+   * NOT_SERVING before, and from the moment close() starts draining.
+   * Default: SERVING as soon as it listens.
+   */
+  warm?: Promise<unknown>;
+  /** Mesh mode: where placed models live, listed by RepositoryIndex. */
+  placement?: PlacementView;
 }
 
 /** Options of {@link InferenceServer.close}. */
@@ -96,9 +105,9 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
   const proto = loadProtos(['inference/grpc_service.proto']) as unknown as ProtoGrpcType;
   const tracer = options.telemetry?.tracer;
   const handlers: UntypedServiceImplementation = {
-    ...healthHandlers(options.manager, logger, () => ready),
+    ...healthHandlers(options.manager, logger, () => ready, options.placement),
     ...modelHandlers(options.manager, logger),
-    ...repositoryHandlers(options.manager, logger, options.modelControl ?? 'none'),
+    ...repositoryHandlers(options.manager, logger, options.modelControl ?? 'none', options.placement),
     ...inferHandlers(
       {
         manager: options.manager,
@@ -118,6 +127,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     }
   }
   server.addService(withInferWireCodec(proto.inference.GRPCInferenceService.service, limits), handlers);
+  const health = addStandardServices(server, { protoFiles: ['inference/grpc_service.proto'], services: [SERVICE_NAME] });
 
   return {
     get ready() {
@@ -130,6 +140,10 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
           if (err) return reject(err);
           widenHttp2Windows(server, options.http2WindowBytes ?? DEFAULT_HTTP2_WINDOW_BYTES);
           ready = true;
+          (options.warm ?? Promise.resolve()).then(
+            () => ready && health.set('SERVING'),
+            (err: unknown) => logger.error('never warm: health stays NOT_SERVING', { err }),
+          );
           logger.info('inference server listening', { host, port });
           resolve({ host, port });
         });
@@ -137,6 +151,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     close: (closeOptions = {}) => {
       closed ??= (async () => {
         ready = false;
+        health.close();
         const drainTimeoutMs = closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
         if ((await shutdownGrpcServer(server, drainTimeoutMs)) === 'forced') {
           logger.warn('drain timeout: cut off calls still in flight', { drainTimeoutMs });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
 import { announce, onShutdownSignal } from '../../../shared/process/index.js';
 import { addTelemetryOptions, createTelemetry, parseTelemetryFlags } from '../../../shared/telemetry/index.js';
+import { addNatsReplicasOption, parseNatsReplicas } from '../../../shared/nats/index.js';
 import { createRecommenderClient } from '../client/index.js';
 import { createRecommenderService, DEFAULT_RECOMMENDER_OPTIONS, type RecommenderServiceOptions } from '../service/index.js';
 import { parseAddressFlag, parseNumberFlag } from './flags.js';
@@ -19,6 +20,7 @@ export function parseServiceFlags(raw: Record<string, unknown>): RecommenderServ
   return {
     dataDir: resolve(need(raw.dataDir, '--data-dir', 'INFERMESH_DATA_DIR')),
     natsUrl: need(raw.nats, '--nats', 'NATS_URL'),
+    natsReplicas: parseNatsReplicas(raw.natsReplicas),
     registryAddress: parseAddressFlag(need(raw.registry, '--registry', 'INFERMESH_REGISTRY'), '--registry'),
     inferenceAddress: parseAddressFlag(need(raw.inference, '--inference', 'INFERMESH_INFERENCE'), '--inference'),
     host: String(raw.host),
@@ -47,7 +49,7 @@ export function registerServiceCommands(recommender: Command): void {
     .option('--history-limit <n>', 'latest interactions folded into a user vector', String(d.historyLimit))
     .option('--train-threads <n>', 'threads a training run uses', String(d.trainThreads))
     .option('--retrain-interval-ms <ms>', 'retrain this often when new interactions arrived (0: on demand only)', String(d.retrainIntervalMs));
-  addTelemetryOptions(recommender).action(async (raw: Record<string, unknown>) => {
+  addNatsReplicasOption(addTelemetryOptions(recommender)).action(async (raw: Record<string, unknown>) => {
     const options = parseServiceFlags(raw);
     const telemetryFlags = parseTelemetryFlags(raw);
     const logger = createLogger({ fields: { service: 'recommender' } });

@@ -18,6 +18,8 @@ export interface InteractionIngestOptions {
   durableName?: string;
   logger: Logger;
   clock?: () => number;
+  /** Copies of the INTERACTIONS stream in a JetStream cluster (`--nats-replicas`). Default: the server's. */
+  streamReplicas?: number;
 }
 
 /**
@@ -95,7 +97,7 @@ export function createInteractionIngest(o: InteractionIngestOptions): Interactio
 
   return {
     async start() {
-      await ensureStream(o.nc, INTERACTIONS_STREAM_SPEC);
+      await ensureStream(o.nc, { ...INTERACTIONS_STREAM_SPEC, ...(o.streamReplicas !== undefined ? { replicas: o.streamReplicas } : {}) });
       loop = (async () => {
         while (!closed) {
           try {

@@ -14,7 +14,7 @@ import type { ModelTrainer } from '../service/model-trainer.js';
 import type { RecommendAnswer, RecommendEngine } from '../serving/index.js';
 import type { RecommenderStore } from '../store/index.js';
 import { callContext } from './call-context.js';
-import { shutdownGrpcServer } from '../../../shared/grpc/index.js';
+import { addStandardServices, shutdownGrpcServer } from '../../../shared/grpc/index.js';
 
 export interface RecommenderServerOptions {
   engine: RecommendEngine;
@@ -205,12 +205,17 @@ export async function startRecommenderServer(o: RecommenderServerOptions & { hos
   const proto = loadProtos(['infermesh/recommender/v1/recommender.proto']) as unknown as ProtoGrpcType;
   const server = new Server({ 'grpc.max_receive_message_length': 64 << 20 });
   server.addService(proto.infermesh.recommender.v1.Recommender.service, createRecommenderHandlers(o));
+  const health = addStandardServices(server, { protoFiles: ['infermesh/recommender/v1/recommender.proto'], services: ['infermesh.recommender.v1.Recommender'] });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${o.host}:${o.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
+  health.set('SERVING');
   let closed: Promise<void> | undefined;
   return {
     address: `${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
-    close: (drainTimeoutMs = 10_000) => (closed ??= shutdownGrpcServer(server, drainTimeoutMs).then(() => undefined)),
+    close: (drainTimeoutMs = 10_000) => {
+      health.close();
+      return (closed ??= shutdownGrpcServer(server, drainTimeoutMs).then(() => undefined));
+    },
   };
 }

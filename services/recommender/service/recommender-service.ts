@@ -17,6 +17,8 @@ export interface RecommenderServiceOptions {
   /** Where the SQLite store lives. */
   dataDir: string;
   natsUrl: string;
+  /** Copies of the INTERACTIONS stream in a JetStream cluster. Default: the server's (1). */
+  natsReplicas?: number;
   /** The registry's `host:port`. */
   registryAddress: string;
   /** An inference node's `host:port` (scoring goes there). */
@@ -104,6 +106,7 @@ export async function createRecommenderService(options: RecommenderServiceOption
       onRecorded: (items) => engine.noteInteractions(items),
       logger,
       clock: o.clock,
+      ...(o.natsReplicas !== undefined ? { streamReplicas: o.natsReplicas } : {}),
     });
     await ingest.start();
     cleanup.push(() => ingest.close());

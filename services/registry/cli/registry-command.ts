@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
 import { announce, onShutdownSignal } from '../../../shared/process/index.js';
 import { addTelemetryOptions, createTelemetry } from '../../../shared/telemetry/index.js';
+import { addNatsReplicasOption } from '../../../shared/nats/index.js';
 import { createRegistryService } from '../registry-service.js';
 import { runVerb, usageExitCodes } from './cli-errors.js';
 import { parseRegistryConfig, type RegistryFlags } from './registry-config.js';
@@ -9,7 +10,7 @@ import { parseRegistryConfig, type RegistryFlags } from './registry-config.js';
 /** `infermesh registry`: runs the model registry until SIGTERM/SIGINT. */
 export function registryCommand(): Command {
   return usageExitCodes(
-    addTelemetryOptions(new Command('registry'))
+    addNatsReplicasOption(addTelemetryOptions(new Command('registry')))
       .description('Run the model registry (gRPC infermesh.registry.v1.ModelRegistry; events on the NATS JetStream stream REGISTRY).')
       .addOption(new Option('--grpc-port <port>', 'gRPC port; 0 picks a free one (printed on the ready line)').env('INFERMESH_GRPC_PORT').default('0'))
       .addOption(new Option('--host <host>', 'address to bind').env('INFERMESH_HOST').default('127.0.0.1'))

@@ -1,3 +1,4 @@
+import { parseNatsReplicas } from '../../../shared/nats/index.js';
 import { parseTelemetryFlags, type TelemetryFlagOptions, type TelemetryFlags } from '../../../shared/telemetry/index.js';
 import { UsageError } from './cli-errors.js';
 
@@ -10,6 +11,8 @@ export interface RegistryConfig {
   /** Undefined: SQLite at `<dataDir>/registry.db`. */
   database?: string;
   maxArtifactBytes: number;
+  /** --nats-replicas: copies of the REGISTRY stream. */
+  natsReplicas: number;
   /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
   telemetry: TelemetryFlagOptions;
 }
@@ -22,6 +25,7 @@ export interface RegistryFlags extends TelemetryFlags {
   nats?: string;
   database?: string;
   maxArtifactBytes?: string;
+  natsReplicas?: string;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
@@ -48,10 +52,12 @@ export function parseRegistryConfig(flags: RegistryFlags): RegistryConfig {
     throw new UsageError(`--max-artifact-bytes must be a size like 2147483648, 500MiB or 2GiB, got '${flags.maxArtifactBytes}'`);
   }
   let telemetry: TelemetryFlagOptions;
+  let natsReplicas: number;
   try {
     telemetry = parseTelemetryFlags(flags);
+    natsReplicas = parseNatsReplicas(flags.natsReplicas);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  return { host: flags.host || '127.0.0.1', grpcPort: port, dataDir, natsUrl, database, maxArtifactBytes: Number(size[1]) * unit, telemetry };
+  return { host: flags.host || '127.0.0.1', grpcPort: port, dataDir, natsUrl, database, maxArtifactBytes: Number(size[1]) * unit, natsReplicas, telemetry };
 }

@@ -32,12 +32,14 @@ export interface OutboxPublisherOptions {
   clock?: () => number;
   /** Traces each publish of a traced change (see publishRegistryEvent). */
   tracer?: Tracer;
+  /** Copies of the REGISTRY stream it creates (`--nats-replicas`). Default: the server's. */
+  streamReplicas?: number;
   /** Keeps `infermesh_registry_outbox_pending` up to date. */
   metrics?: RegistryMetrics;
 }
 
 /** Defaults of {@link OutboxPublisherOptions}. */
-export const DEFAULT_OUTBOX_PUBLISHER_OPTIONS: Readonly<Required<Omit<OutboxPublisherOptions, 'store' | 'nats' | 'commits' | 'logger' | 'tracer' | 'metrics'>>> = {
+export const DEFAULT_OUTBOX_PUBLISHER_OPTIONS: Readonly<Required<Omit<OutboxPublisherOptions, 'store' | 'nats' | 'commits' | 'logger' | 'tracer' | 'metrics' | 'streamReplicas'>>> = {
   batchSize: 100,
   ackTimeoutMs: 5000,
   retryMinMs: 100,
@@ -98,7 +100,7 @@ export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPu
       js = jetstream(connected);
     }
     if (!streamReady) {
-      await ensureStream(nc, REGISTRY_STREAM_SPEC, await jetstreamManager(nc));
+      await ensureStream(nc, { ...REGISTRY_STREAM_SPEC, ...(o.streamReplicas !== undefined ? { replicas: o.streamReplicas } : {}) }, await jetstreamManager(nc));
       streamReady = true;
     }
     const acked: number[] = [];
