@@ -4,6 +4,8 @@ import { createModelManager, type ModelManager } from './models/index.js';
 import { createInferenceServer, DEFAULT_DRAIN_TIMEOUT_MS, type InferenceServer } from './server/index.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh/index.js';
 import type { InferenceTelemetry } from './telemetry/index.js';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { createPredictionRecorder, type PredictionRecorder } from './records/index.js';
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 
@@ -25,6 +27,12 @@ export interface InferenceNodeOptions {
    * the entry point shuts it down after `close()`.
    */
   telemetry?: InferenceTelemetry;
+  /**
+   * Prediction records (services/inference/records): published on `nc` (the
+   * caller's connection, not closed by the node), or on the mesh's connection
+   * in mesh mode. Without a connection the node records nothing.
+   */
+  records?: { nc?: NatsConnection; hashKey?: Uint8Array };
 }
 
 /** A running inference node: its model manager, its gRPC server and where it listens. */
@@ -35,6 +43,8 @@ export interface InferenceNode {
   grpcAddress: string;
   /** The node's mesh membership (mesh mode only). */
   mesh?: Mesh;
+  /** Its prediction recorder, when it has a NATS connection. */
+  recorder?: PredictionRecorder;
   /** Graceful stop: drain the server (default 10000 ms), then unload every model. Idempotent. */
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
 }
@@ -58,18 +68,30 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     await manager.close();
     throw err;
   }
+  const recordsNc = options.records?.nc ?? mesh?.nc;
+  const recorder = recordsNc
+    ? createPredictionRecorder({
+        nc: recordsNc,
+        nodeId: mesh?.nodeId ?? '',
+        logger: logger.child({ component: 'records' }),
+        ...(options.records?.hashKey ? { hashKey: options.records.hashKey } : {}),
+        ...(options.telemetry?.metrics ? { recordsTotal: options.telemetry.metrics.predictionRecordsTotal } : {}),
+      })
+    : undefined;
   const server = createInferenceServer({
     manager,
     logger: logger.child({ component: 'grpc' }),
     host: options.host ?? '127.0.0.1',
     port: options.grpcPort ?? 0,
     ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId } : {}),
+    ...(recorder ? { recorder } : {}),
     ...telemetry,
   });
   let address: { host: string; port: number };
   try {
     address = await server.start();
   } catch (err) {
+    await recorder?.close(0);
     await mesh?.close();
     await manager.close();
     throw err;
@@ -83,6 +105,7 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     server,
     grpcAddress,
     ...(mesh ? { mesh } : {}),
+    ...(recorder ? { recorder } : {}),
     close: (closeOptions = {}) =>
       (closed ??= (async () => {
         // Both start at once (ServerReady turns false now): the last beat tells peers to stop
@@ -91,6 +114,7 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
         const draining = server.close({ drainTimeoutMs: closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS });
         await leaving;
         await draining;
+        await recorder?.close();
         await mesh?.close();
         await manager.close();
       })()),

@@ -6,6 +6,11 @@ import type { ModelOverviewResponse__Output } from '../generated/infermesh/monit
 import type { SearchTracesRequest } from '../generated/infermesh/monitor/v1/SearchTracesRequest.js';
 import type { SearchTracesResponse__Output } from '../generated/infermesh/monitor/v1/SearchTracesResponse.js';
 import type { ProtoGrpcType } from '../generated/monitor.js';
+import type { Feedback } from '../generated/infermesh/events/v1/Feedback.js';
+import type { SubmitFeedbackResponse__Output } from '../generated/infermesh/monitor/v1/SubmitFeedbackResponse.js';
+import type { GetModelHealthResponse__Output } from '../generated/infermesh/monitor/v1/GetModelHealthResponse.js';
+import type { ListAlertsRequest } from '../generated/infermesh/monitor/v1/ListAlertsRequest.js';
+import type { Alert__Output } from '../generated/infermesh/events/v1/Alert.js';
 import { loadProtos } from '../proto/index.js';
 
 /** The monitor's address when neither a flag nor INFERMESH_MONITOR names one. */
@@ -23,6 +28,11 @@ export interface MonitorClient {
   listServices(): Promise<string[]>;
   listOperations(service?: string): Promise<string[]>;
   modelOverview(windowMinutes?: number): Promise<ModelOverviewResponse__Output>;
+  /** Ground truth for past predictions (at most 10000 items a call); one result per item. */
+  submitFeedback(items: Feedback[]): Promise<SubmitFeedbackResponse__Output>;
+  /** Drift, quality and history per version of a model (NOT_FOUND when the monitor has no records of it). */
+  modelHealth(model: string, options?: { version?: string; points?: number }): Promise<GetModelHealthResponse__Output>;
+  listAlerts(request?: ListAlertsRequest): Promise<Alert__Output[]>;
   /** Closes the channel. Idempotent. */
   close(): void;
 }
@@ -44,6 +54,9 @@ export function createMonitorClient(address: string, options: MonitorClientOptio
     listServices: async () => (await call<object, { services: string[] }>(client.ListServices, {})).services,
     listOperations: async (service) => (await call<object, { operations: string[] }>(client.ListOperations, { service: service ?? '' })).operations,
     modelOverview: (windowMinutes) => call(client.ModelOverview, { windowMinutes: windowMinutes ?? 0 }),
+    submitFeedback: (items) => call(client.SubmitFeedback, { items }),
+    modelHealth: (model, o = {}) => call(client.GetModelHealth, { model, version: o.version ?? '', points: o.points ?? 0 }),
+    listAlerts: async (request = {}) => (await call<ListAlertsRequest, { alerts: Alert__Output[] }>(client.ListAlerts, request)).alerts,
     close() {
       if (closed) return;
       closed = true;

@@ -8,6 +8,7 @@ import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type Telemet
 import { startNodeProcess } from './start-node.js';
 import { resolveNodeId } from '../mesh/index.js';
 import { parsePort, parsePositiveInt } from './flags.js';
+import { readRecordHashKey } from '../records/index.js';
 
 /** Options of `infermesh inference`, validated. */
 export interface InferenceOptions {
@@ -65,7 +66,8 @@ export function registerInferenceCommand(program: Command): void {
     .addOption(new Option('--memory-budget-bytes <n>', 'bytes of models to hold; least recently used on-demand versions are evicted (0 = no limit)').env('INFERMESH_MEMORY_BUDGET_BYTES').default('0'))
     .addOption(new Option('--model-repository <dir>', 'also serve a Triton-style model repository'))
     .addOption(new Option('--heartbeat-interval-ms <ms>', 'heartbeat period').default('1000'))
-    .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'));
+    .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'))
+    .addOption(new Option('--record-hash-key-file <file>', 'key of the HMAC for inputs a records.redact rule hashes (or INFERMESH_RECORD_HASH_KEY)'));
   addTelemetryOptions(command).action(async (raw: Record<string, unknown>) => {
     const options = parseInferenceOptions(raw);
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'infermesh-inference-')));
@@ -80,8 +82,9 @@ export function registerInferenceCommand(program: Command): void {
       memoryBudgetBytes: options.memoryBudgetBytes,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
     };
+    const hashKey = await readRecordHashKey(typeof raw.recordHashKeyFile === 'string' ? resolve(raw.recordHashKeyFile) : undefined, process.env.INFERMESH_RECORD_HASH_KEY);
     const node = await startNodeProcess(
-      { host: options.host, grpcPort: options.grpcPort, logger, mesh, ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },
+      { host: options.host, grpcPort: options.grpcPort, logger, mesh, ...(hashKey ? { records: { hashKey } } : {}), ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },
       telemetry,
       options.drainTimeoutMs,
     );

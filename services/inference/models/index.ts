@@ -13,6 +13,8 @@ export {
   parseModelConfig,
   checkConfigAgainstSignature,
   DEFAULT_MODEL_CONFIG,
+  DEFAULT_RECORDS_CONFIG,
+  type RecordsConfig,
   type ModelConfig,
   type InstanceGroupConfig,
   type WarmupSample,

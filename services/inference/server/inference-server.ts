@@ -7,6 +7,7 @@ import { traceUnaryHandler } from '../../../shared/telemetry/index.js';
 import type { ModelManager } from '../models/index.js';
 import type { InferenceTelemetry } from '../telemetry/index.js';
 import type { ModelMissHandler } from './infer-service.js';
+import type { PredictionRecorder } from '../records/index.js';
 import { healthHandlers } from './health-handlers.js';
 import { inferHandlers } from './infer-handlers.js';
 import { modelHandlers } from './model-handlers.js';
@@ -35,6 +36,8 @@ export interface InferenceServerOptions {
   telemetry?: InferenceTelemetry;
   /** This node's id, on inference server spans (mesh mode). */
   nodeId?: string;
+  /** Prediction records for the monitor (services/inference/records). Default: none. */
+  recorder?: PredictionRecorder;
 }
 
 /** Options of {@link InferenceServer.close}. */
@@ -83,6 +86,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
         ...(options.onModelMiss ? { onMiss: options.onModelMiss } : {}),
         ...(options.telemetry ? { telemetry: options.telemetry } : {}),
         ...(options.nodeId ? { nodeId: options.nodeId } : {}),
+        ...(options.recorder ? { recorder: options.recorder } : {}),
       },
       logger,
       tracer,
