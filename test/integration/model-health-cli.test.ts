@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInferenceClient, type InferenceClient } from '../../shared/client/index.js';
+import { createMonitorClient } from '../../shared/monitor-client/index.js';
+import { spawnService, type ServiceProcess } from '../helpers/service-process.js';
+import { runCli as cli } from '../helpers/cli.js';
+import { startNats } from '../helpers/nats.js';
+import { TEST_RULES, sendTraffic, waitFor, writeHealthRepository } from './health-fixtures.js';
+
+let dir: string;
+let nats: Awaited<ReturnType<typeof startNats>>;
+let monitor: ServiceProcess;
+let server: ServiceProcess;
+let client: InferenceClient;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'infermesh-health-cli-'));
+  nats = await startNats();
+  writeFileSync(join(dir, 'rules.json'), JSON.stringify(TEST_RULES));
+  monitor = await spawnService([
+    'monitor', '--grpc-port', '0', '--http-port', '0', '--data-dir', join(dir, 'monitor'), '--nats', nats.url,
+    '--alert-rules', join(dir, 'rules.json'), '--reference-records', '100', '--health-window-records', '100', '--health-evaluate-interval-ms', '200',
+  ]);
+  server = await spawnService(['serve', '--model-repository', await writeHealthRepository(), '--grpc-port', '0', '--nats', nats.url, '--metrics-port', '0']);
+  client = createInferenceClient(server.endpoints.grpc!);
+});
+
+afterAll(async () => {
+  client?.close();
+  await server?.stop();
+  await monitor?.stop();
+  await nats?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('infermesh models health, feedback and alerts (real processes)', () => {
+  it('sends a feedback file, prints drift and accuracy, and lists the drift alert', async () => {
+    const served = await sendTraffic(client, 100, { seed: 31, version: '1', idPrefix: 'ref' });
+    const shifted = await sendTraffic(client, 150, { seed: 32, version: '1', shift: -3, feature: 0, idPrefix: 'shift' });
+    const mc = createMonitorClient(monitor.endpoints.grpc!);
+    await waitFor('the served records in the monitor', async () => Number((await mc.modelHealth('mlp').catch(() => ({ versions: [] }))).versions[0]?.records ?? 0) >= 250);
+
+    const rows = ['id,label', ...shifted.map((s, i) => `${s.id},${i % 4 === 0 ? (s.predicted + 1) % 3 : s.predicted}`), 'unknown-id,1', 'bad-row'];
+    writeFileSync(join(dir, 'bad.csv'), rows.join('\n'));
+    const bad = await cli('feedback', join(dir, 'bad.csv'), '--model', 'mlp', '--monitor', monitor.endpoints.grpc!);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("feedback line 153: expected 'id,label', got 'bad-row'");
+    writeFileSync(join(dir, 'labels.csv'), rows.slice(0, -1).join('\n') + '\n');
+    const sent = await cli('feedback', join(dir, 'labels.csv'), '--model', 'mlp', '--monitor', monitor.endpoints.grpc!);
+    expect(sent.stdout).toContain('150 accepted, 1 rejected');
+    expect(sent.stdout).toContain("line 152: NOT_FOUND: no prediction record of model 'mlp' with request id 'unknown-id'");
+    expect(sent.code).toBe(1);
+
+    await waitFor('the drift alert', async () => (await mc.listAlerts({ model: 'mlp', firingOnly: true })).some((a) => a.rule === 'feature_drift'));
+    await waitFor('accuracy from the feedback', async () => (await mc.modelHealth('mlp')).versions[0]!.quality!.samples === '150');
+    mc.close();
+
+    const health = await cli('models', 'health', 'mlp', '--monitor', monitor.endpoints.grpc!);
+    expect(health.code).toBe(0);
+    expect(health.stdout).toContain('version 1: 250 records; reference records (100 rows)');
+    expect(health.stdout).toMatch(/x\[0\]\s+numeric\s+\d+\.\d{3}\s+ks\s+\d\.\d{3}\s+\S+\s+100\s+100\s+DRIFT/);
+    expect(health.stdout).toContain('quality (150 labelled rows): accuracy 0.747');
+    expect(health.stdout).toContain('FIRING');
+
+    const json = JSON.parse((await cli('models', 'health', 'mlp', '--json', '--monitor', monitor.endpoints.grpc!)).stdout);
+    expect(json.versions[0].features.find((f: { name: string }) => f.name === 'x[0]').drifting).toBe(true);
+
+    const list = await cli('alerts', 'list', '--model', 'mlp', '--monitor', monitor.endpoints.grpc!);
+    expect(list.stdout).toMatch(/FIRING .* drift\/feature_drift {2}mlp v1 x\[0\]/);
+    expect(served.length).toBe(100);
+
+    const missing = await cli('models', 'health', 'nope', '--monitor', monitor.endpoints.grpc!);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("NOT_FOUND: the monitor holds no prediction records of model 'nope'");
+  });
+});
