@@ -98,6 +98,7 @@ export async function up(options: UpOptions, logger: Logger, onUnexpectedExit: (
         '--grpc-port', String(await portOrFree(options.monitorGrpcPort, options.host)),
         '--http-port', String(await portOrFree(options.monitorHttpPort, options.host)),
         '--data-dir', join(options.dataDir, 'monitor'),
+        '--nats', natsUrl, // prediction records, feedback and alerts (model health)
       ]);
       // Every later service sends its spans to this monitor.
       env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://${monitor.endpoints.grpc}`;

@@ -72,7 +72,8 @@ describe('model health under faults', () => {
     expect(await metricValue({ registry: telemetry.registry } as unknown as Monitor, 'infermesh_prediction_records_total', { model: 'mlp', outcome: 'publish_failed' })).toBe(dropped);
 
     await nats.start();
-    await waitFor('both connections back', () => !nodeNc.isClosed() && nodeNc.protocol?.connected === true && monitorNc.protocol?.connected === true, 30_000);
+    const connected = (nc: NatsConnection) => Promise.race([nc.flush().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
+    await waitFor('both connections back', async () => (await connected(nodeNc)) && (await connected(monitorNc)), 30_000);
     await sendTraffic(client, 100, { seed: 43, version: '1' });
     // The monitor holds exactly what the stream holds: at least the 200 sent while NATS was up.
     await waitFor('the monitor to catch up with the stream', async () => storedRecords(monitor, 'mlp', '1') === (await streamMessages()), 30_000);

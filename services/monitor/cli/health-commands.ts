@@ -7,6 +7,7 @@ import { ALERTS_STREAM, ALERTS_STREAM_SPEC, alertCodec, createMonitorClient, DEF
 import { ensureStream } from '../../../shared/nats/index.js';
 import { parseIntFlag, runCliAction } from './flags.js';
 import { renderAlert, renderHealth } from './health-render.js';
+import { demoTrafficCommand } from './demo-traffic-command.js';
 
 const monitorOption = () => new Option('--monitor <host:port>', "the monitor's gRPC address").env('INFERMESH_MONITOR').default(DEFAULT_MONITOR_ADDRESS);
 
@@ -148,7 +149,8 @@ async function readStdin(): Promise<string> {
 
 /**
  * Registers `infermesh models health` (under the registry's `models` verb, made
- * here when absent), `infermesh alerts list|watch` and `infermesh feedback`.
+ * here when absent), `infermesh alerts list|watch`, `infermesh feedback` and
+ * `infermesh demo-traffic`.
  * Call after the registry's commands.
  */
 export function registerHealthCommands(program: Command): void {
@@ -157,4 +159,5 @@ export function registerHealthCommands(program: Command): void {
   models.addCommand(healthCommand());
   program.addCommand(alertsCommand());
   program.addCommand(feedbackCommand());
+  program.addCommand(demoTrafficCommand());
 }
