@@ -9,6 +9,7 @@ import type { ProtoGrpcType } from '../generated/monitor.js';
 import type { Feedback } from '../generated/infermesh/events/v1/Feedback.js';
 import type { SubmitFeedbackResponse__Output } from '../generated/infermesh/monitor/v1/SubmitFeedbackResponse.js';
 import type { GetModelHealthResponse__Output } from '../generated/infermesh/monitor/v1/GetModelHealthResponse.js';
+import type { SetReferenceRequest } from '../generated/infermesh/monitor/v1/SetReferenceRequest.js';
 import type { ListAlertsRequest } from '../generated/infermesh/monitor/v1/ListAlertsRequest.js';
 import type { Alert__Output } from '../generated/infermesh/events/v1/Alert.js';
 import { loadProtos } from '../proto/index.js';
@@ -33,6 +34,8 @@ export interface MonitorClient {
   /** Drift, quality and history per version of a model (NOT_FOUND when the monitor has no records of it). */
   modelHealth(model: string, options?: { version?: string; points?: number }): Promise<GetModelHealthResponse__Output>;
   listAlerts(request?: ListAlertsRequest): Promise<Alert__Output[]>;
+  /** Reference data for a version's input features; resolves with how many features the monitor took. */
+  setReference(request: SetReferenceRequest): Promise<number>;
   /** Closes the channel. Idempotent. */
   close(): void;
 }
@@ -56,6 +59,7 @@ export function createMonitorClient(address: string, options: MonitorClientOptio
     modelOverview: (windowMinutes) => call(client.ModelOverview, { windowMinutes: windowMinutes ?? 0 }),
     submitFeedback: (items) => call(client.SubmitFeedback, { items }),
     modelHealth: (model, o = {}) => call(client.GetModelHealth, { model, version: o.version ?? '', points: o.points ?? 0 }),
+    setReference: async (request) => (await call<SetReferenceRequest, { features: number }>(client.SetReference, request)).features,
     listAlerts: async (request = {}) => (await call<ListAlertsRequest, { alerts: Alert__Output[] }>(client.ListAlerts, request)).alerts,
     close() {
       if (closed) return;

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInferenceClient, type InferenceClient } from '../../shared/client/index.js';
 import { createMonitorClient } from '../../shared/monitor-client/index.js';
@@ -8,6 +10,8 @@ import { spawnService, type ServiceProcess } from '../helpers/service-process.js
 import { runCli as cli } from '../helpers/cli.js';
 import { startNats } from '../helpers/nats.js';
 import { TEST_RULES, sendTraffic, waitFor, writeHealthRepository } from './health-fixtures.js';
+
+const run = promisify(execFile);
 
 let dir: string;
 let nats: Awaited<ReturnType<typeof startNats>>;
@@ -70,6 +74,24 @@ describe('infermesh models health, feedback and alerts (real processes)', () => 
     const list = await cli('alerts', 'list', '--model', 'mlp', '--monitor', monitor.endpoints.grpc!);
     expect(list.stdout).toMatch(/FIRING .* drift\/feature_drift {2}mlp v1 x\[0\]/);
     expect(served.length).toBe(100);
+
+    // Reference data for v2 (numpy, x[3] shifted by +3): its drift is measured against the file, not its first records.
+    const npy = join(dir, 'reference.npy');
+    await run('/usr/bin/python3', ['-c', `import numpy as np\nr = np.random.default_rng(5).standard_normal((2000, 4)).astype(np.float32)\nr[:, 3] += 3\nnp.save(${JSON.stringify(npy)}, r)`]);
+    const ref = await cli('models', 'reference', 'mlp', '2', npy, '--input', 'x', '--monitor', monitor.endpoints.grpc!);
+    expect(ref.stdout).toContain('reference of mlp version 2: 4 features from 2000 rows');
+    await sendTraffic(client, 110, { seed: 33, version: '2' });
+    const mc2 = createMonitorClient(monitor.endpoints.grpc!);
+    await waitFor('v2 judged against the file', async () => {
+      const v2 = (await mc2.modelHealth('mlp', { version: '2' }).catch(() => undefined))?.versions[0];
+      return v2?.referenceSource === 'file' && Number(v2.windowSamples) === 100 && v2.outputs.length > 0;
+    });
+    const [v2] = (await mc2.modelHealth('mlp', { version: '2' })).versions;
+    mc2.close();
+    expect(v2!.referenceSamples).toBe('2000');
+    expect(v2!.features.filter((f) => f.drifting).map((f) => f.name)).toEqual(['x[3]']);
+    // Its outputs are profiled from its first 100 records (the file has inputs only).
+    expect(v2!.outputs.map((f) => f.name)).toContain('predicted_class');
 
     const missing = await cli('models', 'health', 'nope', '--monitor', monitor.endpoints.grpc!);
     expect(missing.code).toBe(1);

@@ -56,6 +56,7 @@ export function createMonitorHandlers(store: SpanStore, logger: Logger, health?:
       if (versions.length === 0) throw notFound(`the monitor holds no prediction records of model '${req.model}'${req.version ? ` version ${req.version}` : ''}`);
       return { model: req.model, versions: versions.map(versionHealthMessage) };
     }),
+    SetReference: unary(logger, 'SetReference', (req) => ({ features: engine().setReference(req.model, req.version, req.features, Number(req.rows)) })),
     ListAlerts: unary(logger, 'ListAlerts', (req) => {
       if (req.limit > 1000) throw invalidArgument(`limit must be at most 1000, got ${req.limit}`);
       return { alerts: engine().alerts({ model: req.model || undefined, firingOnly: req.firingOnly, limit: req.limit || 100 }).map(alertMessage) };

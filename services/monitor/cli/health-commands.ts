@@ -8,6 +8,9 @@ import { ensureStream } from '../../../shared/nats/index.js';
 import { parseIntFlag, runCliAction } from './flags.js';
 import { renderAlert, renderHealth } from './health-render.js';
 import { demoTrafficCommand } from './demo-traffic-command.js';
+import { readReferenceFile, type ReferenceData } from './reference-file.js';
+import { readOnnxSignature } from '../../../shared/onnx/index.js';
+import { createRegistryClient } from '../../../shared/registry-client/index.js';
 
 const monitorOption = () => new Option('--monitor <host:port>', "the monitor's gRPC address").env('INFERMESH_MONITOR').default(DEFAULT_MONITOR_ADDRESS);
 
@@ -147,6 +150,66 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** `infermesh models reference MODEL VERSION FILE`: reference data (.npy or .csv) for a version's input features. */
+function referenceCommand(): Command {
+  return new Command('reference')
+    .description("Give the monitor a version's reference data (.npy or .csv, one row per sample): its input drift is measured against it instead of its first records")
+    .argument('<model>')
+    .argument('<version>')
+    .argument('<file>', '.npy (rows x columns) or .csv (a header of feature names like x[0],x[1] is optional)')
+    .option('--input <name>', 'the model input the columns belong to (features are named <input>[<column>])')
+    .addOption(monitorOption())
+    .action((model: string, version: string, file: string, flags: { input?: string; monitor: string }) =>
+      runCliAction('models reference', async () => {
+        await sendReference(model, version, await readReferenceFile(file, flags.input), flags.monitor);
+      }),
+    );
+}
+
+async function sendReference(model: string, version: string, data: ReferenceData, monitorAddress: string): Promise<void> {
+  const client = createMonitorClient(monitorAddress);
+  try {
+    const features = await client.setReference({ model, version, features: data.features, rows: data.rows });
+    process.stdout.write(`reference of ${model} version ${version}: ${features} features from ${data.rows} rows, sent to the monitor at ${monitorAddress}\n`);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * `models push --reference FILE`: the file is read and checked before the
+ * push (a bad file stops it); after a successful push its profile goes to the
+ * monitor under the pushed version. The registry does not store it.
+ */
+function addReferenceToPush(models: Command): void {
+  const push = models.commands.find((c) => c.name() === 'push');
+  if (!push) return;
+  push
+    .option('--reference <file>', 'reference data (.npy or .csv) for model health: drift of the inputs is measured against it (sent to the monitor)')
+    .option('--reference-input <name>', "the model input the reference columns belong to (default: the ONNX file's first input)")
+    .addOption(monitorOption());
+  let pending: ReferenceData | undefined;
+  push.hook('preAction', async (cmd) => {
+    const o = cmd.opts<{ reference?: string; referenceInput?: string }>();
+    if (!o.reference) return;
+    const input = o.referenceInput ?? readOnnxSignature(await readFile(cmd.args[0]!)).inputs[0]?.name;
+    pending = await readReferenceFile(o.reference, input);
+  });
+  push.hook('postAction', async (cmd) => {
+    if (!pending || process.exitCode) return;
+    const o = cmd.opts<{ name: string; version?: string; registry?: string; monitor: string }>();
+    await runCliAction('models push --reference', async () => {
+      const registry = createRegistryClient(o.registry ?? '');
+      try {
+        const v = await registry.getVersion(o.name, o.version ? { version: Number(o.version) } : {});
+        await sendReference(o.name, String(v.version), pending!, o.monitor);
+      } finally {
+        registry.close();
+      }
+    });
+  });
+}
+
 /**
  * Registers `infermesh models health` (under the registry's `models` verb, made
  * here when absent), `infermesh alerts list|watch`, `infermesh feedback` and
@@ -157,6 +220,8 @@ export function registerHealthCommands(program: Command): void {
   let models = program.commands.find((c) => c.name() === 'models');
   if (!models) models = program.command('models').description('Models');
   models.addCommand(healthCommand());
+  models.addCommand(referenceCommand());
+  addReferenceToPush(models);
   program.addCommand(alertsCommand());
   program.addCommand(feedbackCommand());
   program.addCommand(demoTrafficCommand());

@@ -1,7 +1,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Registry } from 'prom-client';
-import { Code } from '../../../shared/errors/index.js';
+import { Code, invalidArgument } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { ensureStream } from '../../../shared/nats/index.js';
 import {
@@ -87,6 +87,12 @@ export interface HealthEngine {
   /** Figures per version of a model (the last evaluation's, computed now when there is none). */
   health(model: string, version?: string, points?: number): VersionHealthView[];
   alerts(options: { model?: string; firingOnly?: boolean; limit?: number }): AlertRow[];
+  /**
+   * Stores reference data given at registration for a version's input features
+   * (its outputs are still profiled from its first records). Replaces any
+   * reference it had. Throws INVALID_ARGUMENT for an empty or oversized set.
+   */
+  setReference(model: string, version: string, features: ReadonlyArray<{ name: string; values: readonly number[]; categories: readonly string[] }>, rows: number): number;
   /** Models and their versions with records. */
   models(): Array<{ model: string; versions: string[] }>;
   /** The newest sample records of a version (for the page's links to traces). */
@@ -95,6 +101,10 @@ export interface HealthEngine {
   ingestRecord(record: PredictionRecord__Output, seq: number): boolean;
   close(): Promise<void>;
 }
+
+/** Limits of SetReference. */
+export const MAX_REFERENCE_FEATURES = 256;
+export const MAX_REFERENCE_FEATURE_VALUES = 100_000;
 
 type FigureWithBounds = VersionHealthView['features'][number];
 
@@ -283,6 +293,17 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
     const r = rulesFor(rules, model);
     const t = now();
     let reference = store.reference(model, version);
+    if (reference?.source === 'file' && Object.keys(reference.outputs).length === 0) {
+      // A reference file profiles the inputs; the outputs come from the first records. The
+      // window keeps starting at the first record (lastSeq 0), so output drift reads low
+      // until the window has moved past the records its reference was taken from.
+      const first = store.firstRecords(model, version, o.referenceRecords);
+      if (first.length >= o.referenceRecords) {
+        const profile: ReferenceProfile = { ...reference, outputs: profileFromRecords(first).outputs };
+        store.setReference(model, version, profile, 0);
+        reference = { ...profile, lastSeq: 0 };
+      }
+    }
     if (!reference) {
       const first = store.firstRecords(model, version, o.referenceRecords);
       if (first.length >= o.referenceRecords) {
@@ -496,6 +517,22 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
       });
     },
     alerts: ({ model, firingOnly, limit }) => store.alerts({ ...(model ? { model } : {}), firingOnly: firingOnly ?? false, limit: Math.min(1000, limit || 100) }),
+    setReference(model, version, features, rows) {
+      if (!model || !version) throw invalidArgument('model and version are required');
+      if (features.length === 0) throw invalidArgument('the reference has no features');
+      if (features.length > MAX_REFERENCE_FEATURES) throw invalidArgument(`the reference has ${features.length} features; at most ${MAX_REFERENCE_FEATURES}`);
+      const profiles: Record<string, FeatureProfile> = {};
+      for (const f of features) {
+        if (!f.name) throw invalidArgument('a reference feature has no name');
+        const count = f.values.length + f.categories.length;
+        if (count === 0 || count > MAX_REFERENCE_FEATURE_VALUES) throw invalidArgument(`reference feature '${f.name}' has ${count} values; expected 1 to ${MAX_REFERENCE_FEATURE_VALUES}`);
+        if (f.values.length > 0 && f.categories.length > 0) throw invalidArgument(`reference feature '${f.name}' has both values and categories`);
+        profiles[f.name] = f.categories.length > 0 ? categoricalProfile(f.categories) : numericProfile(f.values);
+      }
+      store.setReference(model, version, { source: 'file', samples: rows || Math.max(...features.map((f) => f.values.length + f.categories.length)), features: profiles, outputs: {} }, 0);
+      cache.delete(`${model}\u0000${version}`);
+      return features.length;
+    },
     models() {
       const byModel = new Map<string, string[]>();
       for (const v of store.versions()) byModel.set(v.model, [...(byModel.get(v.model) ?? []), v.version]);
