@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { CLI } from '../helpers/service-process.js';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInferenceClient, type InferenceClient } from '../../shared/client/index.js';
@@ -92,6 +93,17 @@ describe('infermesh models health, feedback and alerts (real processes)', () => 
     expect(v2!.features.filter((f) => f.drifting).map((f) => f.name)).toEqual(['x[3]']);
     // Its outputs are profiled from its first 100 records (the file has inputs only).
     expect(v2!.outputs.map((f) => f.name)).toContain('predicted_class');
+
+    // alerts watch replays the stream (--since-start) and prints the drift alert.
+    const watch = spawn(process.execPath, [CLI, 'alerts', 'watch', '--nats', nats.url, '--model', 'mlp', '--since-start'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      watch.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await waitFor('alerts watch to print the drift alert', () => /FIRING .* drift\/feature_drift {2}mlp v1 x\[0\]/.test(out));
+    } finally {
+      watch.kill('SIGTERM');
+      await new Promise((r) => (watch.exitCode !== null ? r(undefined) : watch.once('exit', r)));
+    }
 
     const missing = await cli('models', 'health', 'nope', '--monitor', monitor.endpoints.grpc!);
     expect(missing.code).toBe(1);
