@@ -7,7 +7,7 @@ import { registerInferenceCommands, registerPlacementCommand } from '../services
 import { registerUpCommand } from './up.js';
 import { registerRecommenderCommands } from '../services/recommender/index.js';
 import { registerRegistryCommands } from '../services/registry/index.js';
-import { registerMonitorCommands } from '../services/monitor/cli/index.js';
+import { registerHealthCommands, registerMonitorCommands } from '../services/monitor/cli/index.js';
 
 const program = new Command();
 program
@@ -27,6 +27,7 @@ registerRecommenderCommands(program);
 registerRegistryCommands(program);
 registerMonitorCommands(program);
 registerPlacementCommand(program);
+registerHealthCommands(program); // after the registry's: adds `models health`
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`infermesh: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -91,7 +91,9 @@ export function meshChildren(options: UpOptions, ports: MeshPorts, natsUrl: stri
     children.push({
       name: 'monitor',
       plane: 'control',
-      args: ['monitor', '--host', options.host, '--grpc-port', String(ports.monitorGrpc), '--http-port', String(ports.monitorHttp), '--data-dir', data('monitor')],
+      args: ['monitor', '--host', options.host, '--grpc-port', String(ports.monitorGrpc), '--http-port', String(ports.monitorHttp), '--data-dir', data('monitor'),
+        // Prediction records, feedback and alerts (model health).
+        '--nats', natsUrl],
       env: {},
     });
   }

@@ -4,6 +4,8 @@ import { createModelManager, type ModelManager } from './models/index.js';
 import { createInferenceServer, DEFAULT_DRAIN_TIMEOUT_MS, type InferenceServer, type ModelControlMode } from './server/index.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh/index.js';
 import type { InferenceTelemetry } from './telemetry/index.js';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { createPredictionRecorder, type PredictionRecorder } from './records/index.js';
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 
@@ -31,6 +33,12 @@ export interface InferenceNodeOptions {
   maxQueuedRequestBytes?: number;
   /** `explicit` serves RepositoryModelLoad/Unload; `none` (default) refuses them (`--model-control`). */
   modelControl?: ModelControlMode;
+  /**
+   * Prediction records (services/inference/records): published on `nc` (the
+   * caller's connection, not closed by the node), or on the mesh's connection
+   * in mesh mode. Without a connection the node records nothing.
+   */
+  records?: { nc?: NatsConnection; hashKey?: Uint8Array };
 }
 
 /** A running inference node: its model manager, its gRPC server and where it listens. */
@@ -41,6 +49,8 @@ export interface InferenceNode {
   grpcAddress: string;
   /** The node's mesh membership (mesh mode only). */
   mesh?: Mesh;
+  /** Its prediction recorder, when it has a NATS connection. */
+  recorder?: PredictionRecorder;
   /** Graceful stop: drain the server (default 10000 ms), then unload every model. Idempotent. */
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
 }
@@ -64,12 +74,23 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     await manager.close();
     throw err;
   }
+  const recordsNc = options.records?.nc ?? mesh?.nc;
+  const recorder = recordsNc
+    ? createPredictionRecorder({
+        nc: recordsNc,
+        nodeId: mesh?.nodeId ?? '',
+        logger: logger.child({ component: 'records' }),
+        ...(options.records?.hashKey ? { hashKey: options.records.hashKey } : {}),
+        ...(options.telemetry?.metrics ? { recordsTotal: options.telemetry.metrics.predictionRecordsTotal } : {}),
+      })
+    : undefined;
   const server = createInferenceServer({
     manager,
     logger: logger.child({ component: 'grpc' }),
     host: options.host ?? '127.0.0.1',
     port: options.grpcPort ?? 0,
     ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId, warm: mesh.follower.synced(), placement: { rows: (model?: string) => mesh!.placement.rows(model) } } : {}),
+    ...(recorder ? { recorder } : {}),
     ...telemetry,
     ...(options.maxRequestBytes !== undefined ? { maxRequestBytes: options.maxRequestBytes } : {}),
     ...(options.maxQueuedRequestBytes !== undefined ? { maxQueuedRequestBytes: options.maxQueuedRequestBytes } : {}),
@@ -79,6 +100,7 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
   try {
     address = await server.start();
   } catch (err) {
+    await recorder?.close(0);
     await mesh?.close();
     await manager.close();
     throw err;
@@ -92,6 +114,7 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     server,
     grpcAddress,
     ...(mesh ? { mesh } : {}),
+    ...(recorder ? { recorder } : {}),
     close: (closeOptions = {}) =>
       (closed ??= (async () => {
         // Both start at once (ServerReady turns false now): the last beat tells peers to stop
@@ -100,6 +123,7 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
         const draining = server.close({ drainTimeoutMs: closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS });
         await leaving;
         await draining;
+        await recorder?.close();
         await mesh?.close();
         await manager.close();
       })()),

@@ -9,6 +9,8 @@ import { startWebServer, type WebServer } from './http/web-server.js';
 import { createTraceReceiver } from './receiver/trace-receiver.js';
 import { createSpanStore, type SpanStore, type SpanStoreOptions } from './store/index.js';
 import { addStandardServices, shutdownGrpcServer } from '../../shared/grpc/index.js';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { createHealthEngine, createHealthStore, type HealthEngine, type HealthEngineOptions, type HealthStore, type HealthStoreOptions } from './health/index.js';
 
 /** Defaults of {@link MonitorOptions}. */
 export const DEFAULT_MONITOR_OPTIONS = {
@@ -39,6 +41,17 @@ export interface MonitorOptions {
   /** Wall clock in ms since the epoch. Default Date.now. */
   now?: () => number;
   logger?: Logger;
+  /**
+   * NATS with JetStream (the caller's connection; the monitor does not close
+   * it): the model-health engine consumes PREDICTIONS and FEEDBACK and
+   * publishes ALERTS there. Without it the engine answers from its store and
+   * SubmitFeedback only.
+   */
+  nc?: NatsConnection;
+  /** Model-health engine options (windows, reference size, rules, evaluation period). */
+  health?: Omit<HealthEngineOptions, 'store' | 'spans' | 'nc' | 'registry' | 'logger' | 'now'>;
+  /** Retention of the health store (records, feedback, history). */
+  healthRetention?: Omit<HealthStoreOptions, 'dataDir' | 'now'>;
 }
 
 export interface Monitor {
@@ -50,6 +63,9 @@ export interface Monitor {
   /** The monitor's own Prometheus registry (served on the web port's /metrics). */
   readonly registry: Registry;
   readonly metrics: MonitorMetrics;
+  /** Drift, quality and alerts per model version. */
+  readonly health: HealthEngine;
+  readonly healthStore: HealthStore;
   /** Stops receiving (calls in flight get `drainTimeoutMs`), then closes the web server and the store. Idempotent. */
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
 }
@@ -73,6 +89,16 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   const telemetry = await createTelemetry({ serviceName: 'monitor', samplingRatio: 'off', logger });
   const metrics = telemetry.metrics.monitor;
   const store = createSpanStore({ ...options.retention, dataDir: options.dataDir, logger, metrics, now: options.now });
+  const healthStore = createHealthStore({ ...options.healthRetention, dataDir: options.dataDir, ...(options.now ? { now: options.now } : {}) });
+  const health = createHealthEngine({
+    ...options.health,
+    store: healthStore,
+    spans: store,
+    registry: telemetry.registry,
+    logger: logger.child({ component: 'health' }),
+    ...(options.nc ? { nc: options.nc } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
 
   // Above maxExportBytes the receiver answers INVALID_ARGUMENT itself; grpc-js's
   // own cap (RESOURCE_EXHAUSTED) only stops messages far beyond it.
@@ -80,8 +106,9 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   const receiver = createTraceReceiver({ store, metrics, logger, maxExportBytes });
   server.addService(receiver.definition, receiver.handlers);
   const proto = loadProtos(['infermesh/monitor/v1/monitor.proto']) as unknown as ProtoGrpcType;
-  server.addService(proto.infermesh.monitor.v1.Monitor.service, createMonitorHandlers(store, logger));
-  const health = addStandardServices(server, {
+  server.addService(proto.infermesh.monitor.v1.Monitor.service, createMonitorHandlers(store, logger, health));
+  // grpc.health.v1 (service readiness), not to be confused with `health`, the model-health engine.
+  const grpcHealth = addStandardServices(server, {
     protoFiles: ['infermesh/monitor/v1/monitor.proto', 'opentelemetry/proto/collector/trace/v1/trace_service.proto'],
     services: ['infermesh.monitor.v1.Monitor', 'opentelemetry.proto.collector.trace.v1.TraceService'],
   });
@@ -90,15 +117,19 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   let grpcPort: number;
   try {
     grpcPort = await bind(server, `${host}:${options.grpcPort ?? DEFAULT_MONITOR_OPTIONS.grpcPort}`);
-    web = await startWebServer({ store, registry: telemetry.registry, logger, host, port: options.httpPort ?? DEFAULT_MONITOR_OPTIONS.httpPort, now: options.now, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) });
+    web = await startWebServer({ store, health, registry: telemetry.registry, logger, host, port: options.httpPort ?? DEFAULT_MONITOR_OPTIONS.httpPort, now: options.now, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) });
+    await health.start();
   } catch (err) {
     server.forceShutdown();
+    await web?.close();
+    await health.close();
+    healthStore.close();
     store.close();
     await telemetry.shutdown();
     throw err;
   }
   const webServer = web;
-  health.set('SERVING');
+  grpcHealth.set('SERVING');
 
   let closing: Promise<void> | undefined;
   return {
@@ -107,11 +138,15 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
     store,
     registry: telemetry.registry,
     metrics,
+    health,
+    healthStore,
     close({ drainTimeoutMs = DEFAULT_MONITOR_OPTIONS.drainTimeoutMs } = {}) {
       closing ??= (async () => {
-        health.close();
+        grpcHealth.close();
         await shutdownGrpcServer(server, drainTimeoutMs);
         await webServer.close();
+        await health.close();
+        healthStore.close();
         store.close();
         await telemetry.shutdown();
       })();

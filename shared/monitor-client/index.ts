@@ -1,1 +1,22 @@
 export { createMonitorClient, DEFAULT_MONITOR_ADDRESS, type MonitorClient, type MonitorClientOptions } from './monitor-client.js';
+export {
+  PREDICTIONS_STREAM,
+  FEEDBACK_STREAM,
+  ALERTS_STREAM,
+  PREDICTIONS_STREAM_SPEC,
+  FEEDBACK_STREAM_SPEC,
+  ALERTS_STREAM_SPEC,
+  predictionsSubject,
+  feedbackSubject,
+  alertsSubject,
+  subjectToken,
+  predictionRecordCodec,
+  feedbackCodec,
+  alertCodec,
+  type PredictionRecord,
+  type PredictionRecord__Output,
+  type Feedback,
+  type Feedback__Output,
+  type Alert,
+  type Alert__Output,
+} from './health-events.js';

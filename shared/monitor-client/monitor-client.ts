@@ -7,6 +7,12 @@ import type { ModelOverviewResponse__Output } from '../generated/infermesh/monit
 import type { SearchTracesRequest } from '../generated/infermesh/monitor/v1/SearchTracesRequest.js';
 import type { SearchTracesResponse__Output } from '../generated/infermesh/monitor/v1/SearchTracesResponse.js';
 import type { ProtoGrpcType } from '../generated/monitor.js';
+import type { Feedback } from '../generated/infermesh/events/v1/Feedback.js';
+import type { SubmitFeedbackResponse__Output } from '../generated/infermesh/monitor/v1/SubmitFeedbackResponse.js';
+import type { GetModelHealthResponse__Output } from '../generated/infermesh/monitor/v1/GetModelHealthResponse.js';
+import type { SetReferenceRequest } from '../generated/infermesh/monitor/v1/SetReferenceRequest.js';
+import type { ListAlertsRequest } from '../generated/infermesh/monitor/v1/ListAlertsRequest.js';
+import type { Alert__Output } from '../generated/infermesh/events/v1/Alert.js';
 import { loadProtos } from '../proto/index.js';
 
 /** The monitor's address when neither a flag nor INFERMESH_MONITOR names one. */
@@ -24,6 +30,13 @@ export interface MonitorClient {
   listServices(): Promise<string[]>;
   listOperations(service?: string): Promise<string[]>;
   modelOverview(windowMinutes?: number): Promise<ModelOverviewResponse__Output>;
+  /** Ground truth for past predictions (at most 10000 items a call); one result per item. */
+  submitFeedback(items: Feedback[]): Promise<SubmitFeedbackResponse__Output>;
+  /** Drift, quality and history per version of a model (NOT_FOUND when the monitor has no records of it). */
+  modelHealth(model: string, options?: { version?: string; points?: number }): Promise<GetModelHealthResponse__Output>;
+  listAlerts(request?: ListAlertsRequest): Promise<Alert__Output[]>;
+  /** Reference data for a version's input features; resolves with how many features the monitor took. */
+  setReference(request: SetReferenceRequest): Promise<number>;
   /** Closes the channel. Idempotent. */
   close(): void;
 }
@@ -45,6 +58,10 @@ export function createMonitorClient(address: string, options: MonitorClientOptio
     listServices: async () => (await call<object, { services: string[] }>(client.ListServices, {})).services,
     listOperations: async (service) => (await call<object, { operations: string[] }>(client.ListOperations, { service: service ?? '' })).operations,
     modelOverview: async (windowMinutes) => call(client.ModelOverview, { windowMinutes: checkUint32(windowMinutes ?? 0, 'windowMinutes') }),
+    submitFeedback: (items) => call(client.SubmitFeedback, { items }),
+    modelHealth: async (model, o = {}) => call(client.GetModelHealth, { model, version: o.version ?? '', points: checkUint32(o.points ?? 0, 'points') }),
+    setReference: async (request) => (await call<SetReferenceRequest, { features: number }>(client.SetReference, request)).features,
+    listAlerts: async (request = {}) => (await call<ListAlertsRequest, { alerts: Alert__Output[] }>(client.ListAlerts, request)).alerts,
     close() {
       if (closed) return;
       closed = true;

@@ -43,6 +43,8 @@ export interface InferenceMetrics {
   deviceMemoryUsedBytes: Gauge<'device'>;
   /** `infermesh_inference_forwards_total{model,status}`: requests handed to a peer node. */
   forwardsTotal: Counter<'model' | 'status'>;
+  /** `infermesh_prediction_records_total{model,outcome}`: sampled prediction records, `published`, or dropped (`queue_full`, `publish_failed`). */
+  predictionRecordsTotal: Counter<'model' | 'outcome'>;
 }
 
 /** The registry's instruments. */
@@ -118,6 +120,12 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
       name: 'infermesh_inference_forwards_total',
       help: 'Requests forwarded to a peer node, by model and gRPC status code name.',
       labelNames: ['model', 'status'],
+      registers,
+    }),
+    predictionRecordsTotal: new Counter({
+      name: 'infermesh_prediction_records_total',
+      help: 'Sampled prediction records by model and outcome: published, or dropped (queue_full, publish_failed) when NATS is slow or down.',
+      labelNames: ['model', 'outcome'],
       registers,
     }),
   };

@@ -9,6 +9,7 @@ import { startNodeProcess } from './start-node.js';
 import { resolveNodeId } from '../mesh/index.js';
 import { addNatsReplicasOption, parseNatsReplicas } from '../../../shared/nats/index.js';
 import { addNodeLimitOptions, parseInstancesFlag, parseNodeLimitFlags, parsePort, parsePositiveInt, type NodeLimitFlags } from './flags.js';
+import { readRecordHashKey } from '../records/index.js';
 
 /** Options of `infermesh inference`, validated. */
 export interface InferenceOptions {
@@ -76,7 +77,8 @@ export function registerInferenceCommand(program: Command): void {
     .addOption(new Option('--model-repository <dir>', 'also serve a Triton-style model repository'))
     .addOption(new Option('--heartbeat-interval-ms <ms>', 'heartbeat period').default('1000'))
     .addOption(new Option('--instances <devices>', 'devices of models whose config names none: cpu, cuda:0, cuda:0x2,cuda:1 (default: cpu)').env('INFERMESH_INSTANCES'))
-    .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'));
+    .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'))
+    .addOption(new Option('--record-hash-key-file <file>', 'key of the HMAC for inputs a records.redact rule hashes (or INFERMESH_RECORD_HASH_KEY)'));
   addNatsReplicasOption(addTelemetryOptions(addNodeLimitOptions(command))).action(async (raw: Record<string, unknown>) => {
     const options = parseInferenceOptions(raw);
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'infermesh-inference-')));
@@ -93,8 +95,9 @@ export function registerInferenceCommand(program: Command): void {
       ...(options.defaultInstances ? { defaultInstances: options.defaultInstances } : {}),
       natsReplicas: options.natsReplicas,
     };
+    const hashKey = await readRecordHashKey(typeof raw.recordHashKeyFile === 'string' ? resolve(raw.recordHashKeyFile) : undefined, process.env.INFERMESH_RECORD_HASH_KEY);
     const node = await startNodeProcess(
-      { host: options.host, grpcPort: options.grpcPort, logger, mesh, ...options.limits, ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },
+      { host: options.host, grpcPort: options.grpcPort, logger, mesh, ...options.limits, ...(hashKey ? { records: { hashKey } } : {}), ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },
       telemetry,
       options.drainTimeoutMs,
     );

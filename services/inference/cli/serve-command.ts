@@ -5,6 +5,8 @@ import { announce } from '../../../shared/process/index.js';
 import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/telemetry/index.js';
 import { startNodeProcess } from './start-node.js';
 import { addNodeLimitOptions, parseNodeLimitFlags, parsePort, parsePositiveInt, type NodeLimitFlags } from './flags.js';
+import { connectNats } from '../../../shared/nats/index.js';
+import { readRecordHashKey } from '../records/index.js';
 
 /** Options of `infermesh serve`, validated. */
 export interface ServeOptions {
@@ -16,6 +18,10 @@ export interface ServeOptions {
   limits: NodeLimitFlags;
   /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
   telemetry: TelemetryFlagOptions;
+  /** --nats: where prediction records go (none: no records). */
+  natsUrl: string | undefined;
+  /** --record-hash-key-file. */
+  recordHashKeyFile: string | undefined;
 }
 
 /** Parses and validates `infermesh serve` flags (one message per bad value). */
@@ -29,7 +35,16 @@ export function parseServeOptions(raw: Record<string, unknown>): ServeOptions {
     drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
     limits: parseNodeLimitFlags(raw),
     telemetry: parseTelemetryFlags(raw),
+    natsUrl: parseOptionalNatsUrl(raw.nats),
+    recordHashKeyFile: typeof raw.recordHashKeyFile === 'string' && raw.recordHashKeyFile !== '' ? resolve(raw.recordHashKeyFile) : undefined,
   };
+}
+
+/** `--nats` when given: a nats://host:port URL (or tls://). */
+export function parseOptionalNatsUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  if (!/^(nats|tls):\/\/\S+$/.test(value.split(',')[0]!.trim())) throw new Error(`--nats must be a nats://host:port URL, got '${value}'`);
+  return value;
 }
 
 /** Registers `infermesh serve`. */
@@ -40,12 +55,21 @@ export function registerServeCommand(program: Command): void {
     .requiredOption('--model-repository <dir>', 'model repository directory')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--grpc-port <port>', 'gRPC port (0 = a free port, printed on the ready line)', process.env.INFERMESH_GRPC_PORT ?? '8001')
-    .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', '10000');
+    .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', '10000')
+    .option('--nats <url>', 'NATS server with JetStream for prediction records (default $NATS_URL; none: no records)', process.env.NATS_URL)
+    .option('--record-hash-key-file <file>', 'key of the HMAC for inputs a records.redact rule hashes (or INFERMESH_RECORD_HASH_KEY)');
   addTelemetryOptions(addNodeLimitOptions(command)).action(async (raw: Record<string, unknown>) => {
     const options = parseServeOptions(raw);
     const logger = createLogger({ fields: { service: 'inference' } });
     const telemetry = await createTelemetry({ serviceName: 'inference', ...options.telemetry, logger });
-    const node = await startNodeProcess({ repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, logger, ...options.limits }, telemetry, options.drainTimeoutMs);
+    const hashKey = await readRecordHashKey(options.recordHashKeyFile, process.env.INFERMESH_RECORD_HASH_KEY);
+    const nc = options.natsUrl ? await connectNats({ url: options.natsUrl, name: 'inference-serve' }) : undefined;
+    const records = nc ? { records: { nc, ...(hashKey ? { hashKey } : {}) } } : {};
+    const node = await startNodeProcess(
+      { repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, logger, ...options.limits, ...records },
+      telemetry,
+      options.drainTimeoutMs,
+    );
     for (const s of node.manager.list()) {
       if (s.state !== 'READY') logger.warn('model not serving', { model: s.model, version: s.version, reason: s.reason });
     }

@@ -42,12 +42,14 @@ export function buildDemoMlp(): Uint8Array {
   });
 }
 
-/** The demo model's serving config (config.json): batches up to 32, warmed up with zeros. */
+/** The demo model's serving config (config.json): batches up to 32, warmed up with zeros, every request recorded. */
 export const DEMO_MODEL_CONFIG = {
   maxBatchSize: 32,
   maxQueueDelayUs: 500,
   instances: [{ device: 'cpu', count: 1 }],
   warmup: [{ inputs: { x: { datatype: 'FP32', shape: [1, 4], data: 'zeros' } } }],
+  // The demo records every request so that its model-health view moves within a minute (the default is 1%).
+  records: { sampleRate: 1 },
 } as const;
 
 /** Writes the demo model into a Triton-style repository: `<repo>/demo-mlp/1/model.onnx` and its config.json. */

@@ -14,6 +14,8 @@ export {
   checkConfigAgainstSignature,
   DEFAULT_MODEL_CONFIG,
   MAX_MODEL_REPLICAS,
+  DEFAULT_RECORDS_CONFIG,
+  type RecordsConfig,
   type ModelConfig,
   type InstanceGroupConfig,
   type WarmupSample,

@@ -14,6 +14,7 @@ describe('parseModelConfig', () => {
       instances: [{ device: 'cpu', count: 1 }],
       allowCpuFallback: false,
       warmup: [],
+      records: { sampleRate: 0.01, maxValuesPerTensor: 4096, redact: {}, recordBytes: false },
     });
   });
 

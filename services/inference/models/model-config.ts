@@ -53,10 +53,33 @@ export interface ModelConfig {
   curveProbeBudgetMs?: number;
   /** Mesh mode: how many nodes hold the model (placement, see services/inference/mesh/placement.ts). Default: every node. */
   replicas?: number;
+  /** Prediction records sent to the monitor (default: 1% of requests, see {@link RecordsConfig}). */
+  records: RecordsConfig;
 }
 
 /** Largest `replicas` a serving config may ask for (each is a key placement reads every heartbeat). */
 export const MAX_MODEL_REPLICAS = 64;
+
+/**
+ * Per-model prediction records (`"records": {...}` in config.json; the node's
+ * code is services/inference/records). Default: 1% of requests, inputs and
+ * outputs up to 4096 values each, BYTES inputs never recorded.
+ */
+export interface RecordsConfig {
+  /** Share of requests recorded, 0..1 (0 = off). Default 0.01. */
+  sampleRate: number;
+  /** A tensor holding more values than this is sent as a summary (count, mean, min, max, histogram). Default 4096. */
+  maxValuesPerTensor: number;
+  /** Input name -> `drop` (never leaves the node) or `hash` (an HMAC of its bytes, keyed by the node's record hash key). */
+  redact: Record<string, 'drop' | 'hash'>;
+  /** Record BYTES inputs and outputs as they are (default false: dropped). */
+  recordBytes: boolean;
+  /** classification or regression, for the monitor's quality figures (default: the monitor infers it from the output shape). */
+  task?: 'classification' | 'regression';
+}
+
+/** Records defaults (see {@link RecordsConfig}). */
+export const DEFAULT_RECORDS_CONFIG: Readonly<RecordsConfig> = Object.freeze({ sampleRate: 0.01, maxValuesPerTensor: 4096, redact: {}, recordBytes: false });
 
 /** The config of a model with no config.json. */
 export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
@@ -68,6 +91,7 @@ export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   instances: [{ device: 'cpu', count: 1 }],
   allowCpuFallback: false,
   warmup: [],
+  records: DEFAULT_RECORDS_CONFIG,
 });
 
 /** The longest load-time throughput measurement a config may ask for, per instance, in ms. */
@@ -75,7 +99,7 @@ export const MAX_CURVE_PROBE_BUDGET_MS = 10_000;
 
 const KEYS = new Set([
   'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayUs', 'maxQueueSize', 'defaultTimeoutMs', 'priorityLevels',
-  'instances', 'allowCpuFallback', 'intraOpThreads', 'interOpThreads', 'warmup', 'replicas',
+  'instances', 'allowCpuFallback', 'intraOpThreads', 'interOpThreads', 'warmup', 'replicas', 'records',
   'executionThread', 'curveProbeBudgetMs',
 ]);
 
@@ -108,6 +132,7 @@ export function parseModelConfig(raw: unknown, source = 'config.json'): ModelCon
     instances: parseInstances(obj.instances, fail),
     allowCpuFallback: false,
     warmup: parseWarmup(obj.warmup, fail),
+    records: parseRecords(obj.records, fail),
   };
   if (obj.allowCpuFallback !== undefined) {
     if (typeof obj.allowCpuFallback !== 'boolean') throw fail(`'allowCpuFallback' must be true or false`);
@@ -170,6 +195,39 @@ function shown(value: unknown): string {
   return clipText(JSON.stringify(value) ?? String(value), 64);
 }
 
+function parseRecords(value: unknown, fail: (msg: string) => Error): RecordsConfig {
+  const records: RecordsConfig = { ...DEFAULT_RECORDS_CONFIG, redact: {} };
+  if (value === undefined) return records;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`'records' must be an object { sampleRate, maxValuesPerTensor, redact, recordBytes, task }`);
+  const { sampleRate, maxValuesPerTensor, redact, recordBytes, task, ...rest } = value as Record<string, unknown>;
+  const extra = Object.keys(rest)[0];
+  if (extra) throw fail(`unknown key 'records.${extra}' (known keys: sampleRate, maxValuesPerTensor, redact, recordBytes, task)`);
+  if (sampleRate !== undefined) {
+    if (typeof sampleRate !== 'number' || !(sampleRate >= 0 && sampleRate <= 1)) throw fail(`'records.sampleRate' must be a number from 0 (off) to 1, got ${JSON.stringify(sampleRate)}`);
+    records.sampleRate = sampleRate;
+  }
+  if (maxValuesPerTensor !== undefined) {
+    if (typeof maxValuesPerTensor !== 'number' || !Number.isInteger(maxValuesPerTensor) || maxValuesPerTensor < 0) throw fail(`'records.maxValuesPerTensor' must be an integer >= 0, got ${JSON.stringify(maxValuesPerTensor)}`);
+    records.maxValuesPerTensor = maxValuesPerTensor;
+  }
+  if (redact !== undefined) {
+    if (typeof redact !== 'object' || redact === null || Array.isArray(redact)) throw fail(`'records.redact' must be an object { INPUT: 'drop' | 'hash' }`);
+    for (const [name, rule] of Object.entries(redact)) {
+      if (rule !== 'drop' && rule !== 'hash') throw fail(`'records.redact.${name}' must be 'drop' or 'hash', got ${JSON.stringify(rule)}`);
+      records.redact[name] = rule;
+    }
+  }
+  if (recordBytes !== undefined) {
+    if (typeof recordBytes !== 'boolean') throw fail(`'records.recordBytes' must be true or false`);
+    records.recordBytes = recordBytes;
+  }
+  if (task !== undefined) {
+    if (task !== 'classification' && task !== 'regression') throw fail(`'records.task' must be 'classification' or 'regression', got ${JSON.stringify(task)}`);
+    records.task = task;
+  }
+  return records;
+}
+
 function parseWarmup(value: unknown, fail: (msg: string) => Error): WarmupSample[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw fail(`'warmup' must be an array of { inputs: { NAME: { datatype, shape, data } } }`);
@@ -213,6 +271,9 @@ export function checkConfigAgainstSignature(config: ModelConfig, signature: Mode
     }
   }
   const names = new Set(signature.inputs.map((t) => t.name));
+  for (const name of Object.keys(config.records.redact)) {
+    if (!names.has(name)) throw invalidArgument(`${source}: records.redact names input '${name}', which the model lacks (inputs: ${[...names].join(', ')})`);
+  }
   config.warmup.forEach((sample, i) => {
     for (const name of Object.keys(sample.inputs)) {
       if (!names.has(name)) throw invalidArgument(`${source}: warmup[${i}] names input '${name}', which the model lacks (inputs: ${[...names].join(', ')})`);

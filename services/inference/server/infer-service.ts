@@ -2,12 +2,14 @@ import { Code, InfermeshError, deadlineExceeded } from '../../../shared/errors/i
 import type { InferParameter__Output } from '../../../shared/generated/inference/InferParameter.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
+import { randomUUID } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import { trace, type Context } from '@opentelemetry/api';
 import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, ATTR_NODE_ID, traceIdOf } from '../../../shared/telemetry/index.js';
 import { TRACE_ID_PARAMETER } from '../../../shared/client/index.js';
 import type { ModelManager, VersionLease } from '../models/index.js';
 import type { InferenceTelemetry } from '../telemetry/index.js';
+import { REQUEST_ID_PARAMETER, type PredictionRecorder } from '../records/index.js';
 import { decodeInferRequest } from './request-decoder.js';
 import { buildInferResponse } from './response-encoder.js';
 import { requestWireBytes } from './infer-request-wire.js';
@@ -39,6 +41,8 @@ export interface InferDeps {
   nodeId?: string;
   /** The node-wide budget of request bytes held from decode to answer; beyond it, RESOURCE_EXHAUSTED. Default: none. */
   requestBudget?: RequestByteBudget;
+  /** Samples served requests into prediction records for the monitor (services/inference/records). */
+  recorder?: PredictionRecorder;
 }
 
 /**
@@ -121,10 +125,13 @@ async function serveInference(deps: InferDeps, request: ModelInferRequest__Outpu
       ...(ctx.traceContext ? { traceContext: ctx.traceContext } : {}),
     });
     const encodeStart = process.hrtime.bigint();
+    // Records and feedback join on the request id: the client's, or one assigned here and returned.
+    const requestId = request.id || randomUUID();
     const response = buildInferResponse({
       modelName: loaded.model,
       modelVersion: loaded.version,
       id: request.id,
+      ...(request.id ? {} : { parameters: { [REQUEST_ID_PARAMETER]: { stringParam: requestId } } }),
       outputNames: decoded.outputNames,
       outputs: result.outputs,
       ...(traceId ? { traceId } : {}),
@@ -137,6 +144,7 @@ async function serveInference(deps: InferDeps, request: ModelInferRequest__Outpu
       queueNs: timings.queueNs,
       computeNs: timings.computeInputNs + timings.computeInferNs + timings.computeOutputNs,
     });
+    deps.recorder?.record({ model: loaded.model, version: loaded.version, config: loaded.config.records, requestId, traceId: traceId ?? '', timeMs: Date.now(), latencyNs: totalNs, inputs: decoded.inputs, outputs: result.outputs });
     return response;
   } catch (err) {
     const totalNs = process.hrtime.bigint() - started;

@@ -7,6 +7,7 @@ import { traceUnaryHandler } from '../../../shared/telemetry/index.js';
 import type { ModelManager } from '../models/index.js';
 import type { InferenceTelemetry } from '../telemetry/index.js';
 import type { ModelMissHandler } from './infer-service.js';
+import type { PredictionRecorder } from '../records/index.js';
 import { healthHandlers } from './health-handlers.js';
 import { inferHandlers } from './infer-handlers.js';
 import { modelHandlers } from './model-handlers.js';
@@ -63,6 +64,8 @@ export interface InferenceServerOptions {
   warm?: Promise<unknown>;
   /** Mesh mode: where placed models live, listed by RepositoryIndex. */
   placement?: PlacementView;
+  /** Prediction records for the monitor (services/inference/records). Default: none. */
+  recorder?: PredictionRecorder;
 }
 
 /** Options of {@link InferenceServer.close}. */
@@ -115,6 +118,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
         ...(options.telemetry ? { telemetry: options.telemetry } : {}),
         ...(options.nodeId ? { nodeId: options.nodeId } : {}),
         requestBudget: new RequestByteBudget(options.maxQueuedRequestBytes ?? DEFAULT_MAX_QUEUED_REQUEST_BYTES),
+        ...(options.recorder ? { recorder: options.recorder } : {}),
       },
       logger,
       tracer,

@@ -5,6 +5,8 @@ import { announce, onShutdownSignal } from '../../../shared/process/index.js';
 import { DEFAULT_SPAN_STORE_OPTIONS } from '../store/index.js';
 import { DEFAULT_MONITOR_OPTIONS, startMonitor, type MonitorOptions } from '../monitor.js';
 import { parseIntFlag, runCliAction } from './flags.js';
+import { connectNats } from '../../../shared/nats/index.js';
+import { DEFAULT_HEALTH_ENGINE_OPTIONS, readAlertRulesFile } from '../health/index.js';
 
 interface MonitorFlags {
   host: string;
@@ -15,6 +17,11 @@ interface MonitorFlags {
   maxSpans: string;
   maxExportBytes: string;
   allowedHost?: string[];
+  nats?: string;
+  alertRules?: string;
+  referenceRecords: string;
+  healthWindowRecords: string;
+  healthEvaluateIntervalMs: string;
 }
 
 /** Validates `infermesh monitor` flags into monitor options (one message per bad value). */
@@ -29,7 +36,20 @@ export function parseMonitorFlags(flags: MonitorFlags): MonitorOptions {
     retention: { maxAgeMs: retentionHours * 3_600_000, maxSpans: parseIntFlag(flags.maxSpans, '--max-spans', 1) },
     maxExportBytes: parseIntFlag(flags.maxExportBytes, '--max-export-bytes', 1024),
     ...(flags.allowedHost?.length ? { allowedHosts: flags.allowedHost } : {}),
+    health: {
+      ...(flags.alertRules ? { rules: readAlertRulesFile(resolve(flags.alertRules)) } : {}),
+      referenceRecords: parseIntFlag(flags.referenceRecords, '--reference-records', 1),
+      windowRecords: parseIntFlag(flags.healthWindowRecords, '--health-window-records', 1),
+      evaluateIntervalMs: parseIntFlag(flags.healthEvaluateIntervalMs, '--health-evaluate-interval-ms', 10),
+    },
   };
+}
+
+/** `--nats` when given: a nats://host:port URL. */
+function natsUrlOf(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (!/^(nats|tls):\/\/\S+$/.test(value.split(',')[0]!.trim())) throw new Error(`--nats must be a nats://host:port URL, got '${value}'`);
+  return value;
 }
 
 /** `infermesh monitor`: the OTLP trace receiver, the Monitor API and the operators' web page, until SIGTERM/SIGINT. */
@@ -44,13 +64,24 @@ export function monitorCommand(): Command {
     .addOption(new Option('--max-spans <n>', 'spans kept at most (oldest traces pruned first)').default(String(DEFAULT_SPAN_STORE_OPTIONS.maxSpans)))
     .addOption(new Option('--allowed-host <name...>', 'a host name the web page may be reached by (its DNS name in a deployment); IP addresses, localhost and --host always work'))
     .addOption(new Option('--max-export-bytes <n>', 'larger OTLP exports are rejected with INVALID_ARGUMENT').default(String(DEFAULT_MONITOR_OPTIONS.maxExportBytes)))
+    .addOption(new Option('--nats <url>', 'NATS with JetStream: consume prediction records and feedback, publish alerts (without it: no model health from the mesh)').env('NATS_URL'))
+    .addOption(new Option('--alert-rules <file>', 'JSON alert rules { default: {...}, models: { NAME: {...} } } (README: Model health)'))
+    .addOption(new Option('--reference-records <n>', 'records that make a version\'s reference when none was given at registration').default(String(DEFAULT_HEALTH_ENGINE_OPTIONS.referenceRecords)))
+    .addOption(new Option('--health-window-records <n>', 'newest records in the drift window').default(String(DEFAULT_HEALTH_ENGINE_OPTIONS.windowRecords)))
+    .addOption(new Option('--health-evaluate-interval-ms <ms>', 'how often drift, quality and alerts are recomputed').default(String(DEFAULT_HEALTH_ENGINE_OPTIONS.evaluateIntervalMs)))
     .action((flags: MonitorFlags) =>
       runCliAction('monitor', async () => {
         const options = parseMonitorFlags(flags);
         const logger = createLogger({ fields: { service: 'monitor' } });
         if (!options.dataDir) logger.info('no --data-dir: spans are kept in memory and lost on exit');
-        const monitor = await startMonitor({ ...options, logger });
-        onShutdownSignal(() => monitor.close(), logger);
+        const natsUrl = natsUrlOf(flags.nats);
+        const nc = natsUrl ? await connectNats({ url: natsUrl, name: 'monitor' }) : undefined;
+        if (!nc) logger.info('no --nats: no prediction records or feedback from the mesh (SubmitFeedback still works)');
+        const monitor = await startMonitor({ ...options, logger, ...(nc ? { nc } : {}) });
+        onShutdownSignal(async () => {
+          await monitor.close();
+          await nc?.drain();
+        }, logger);
         announce('monitor', { grpc: monitor.grpcAddress, http: monitor.httpAddress });
       }),
     );

@@ -7,9 +7,13 @@ import { UINT32_MAX } from '../../../shared/numbers/index.js';
 import type { SpanStore } from '../store/index.js';
 import { modelStatsView, overviewMinutes, parseTraceId, traceQueryFrom, traceSpansView, traceSummaryView } from '../api/views.js';
 import { loadWebAssets } from './web-assets.js';
+import type { HealthEngine } from '../health/index.js';
+import { healthApi } from './health-routes.js';
 
 export interface WebServerOptions {
   store: SpanStore;
+  /** Serves /api/health* and /api/alerts (the model-health view). */
+  health?: HealthEngine;
   registry: Registry;
   logger: Logger;
   host: string;
@@ -121,6 +125,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       if (!detail) throw notFound(`trace ${id} is not in the monitor (never received, or pruned by retention)`);
       return { spans: traceSpansView(detail) };
     }
+    if (options.health && (path.startsWith('/api/health') || path === '/api/alerts')) return healthApi(options.health, path, params);
     if (path === '/api/services') return { services: store.listServices() };
     if (path === '/api/operations') return { operations: store.listOperations(params.get('service') || undefined) };
     if (path === '/api/overview') {

@@ -88,6 +88,10 @@
       $('view-trace').hidden = false;
       document.querySelector('[data-nav="traces"]').classList.add('active');
       showTrace(traceMatch[1].toLowerCase(), params.get('span'));
+    } else if (path === '/health') {
+      $('view-health').hidden = false;
+      document.querySelector('[data-nav="health"]').classList.add('active');
+      window.infermeshHealth.show(params);
     } else if (path === '/models') {
       $('view-models').hidden = false;
       document.querySelector('[data-nav="models"]').classList.add('active');

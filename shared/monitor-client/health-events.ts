@@ -1,0 +1,58 @@
+import { createEventCodec, type StreamSpec } from '../nats/index.js';
+import type { Alert, Alert__Output } from '../generated/infermesh/events/v1/Alert.js';
+import type { Feedback, Feedback__Output } from '../generated/infermesh/events/v1/Feedback.js';
+import type { PredictionRecord, PredictionRecord__Output } from '../generated/infermesh/events/v1/PredictionRecord.js';
+
+/**
+ * The model-health streams (DESIGN.md, second wave): prediction records from
+ * the inference nodes, ground truth from anyone, alerts from the monitor. All
+ * protobuf, all bounded by age and bytes. Whoever publishes or consumes first
+ * creates the stream (ensureStream is idempotent).
+ */
+
+export const PREDICTIONS_STREAM = 'PREDICTIONS';
+export const FEEDBACK_STREAM = 'FEEDBACK';
+export const ALERTS_STREAM = 'ALERTS';
+
+/** `infermesh.predictions.<model>`: model names are one subject token for NATS (dots and wildcards are escaped). */
+export const predictionsSubject = (model: string) => `infermesh.predictions.${subjectToken(model)}`;
+export const feedbackSubject = (model: string) => `infermesh.feedback.${subjectToken(model)}`;
+export const alertsSubject = (kind: string) => `infermesh.alerts.${subjectToken(kind)}`;
+
+/** A model name as one NATS subject token: `.`, `*`, `>` and whitespace become `_`. */
+export function subjectToken(name: string): string {
+  return name.replace(/[.*>\s]/g, '_') || '_';
+}
+
+/** PREDICTIONS: 24 hours, 1 GiB. */
+export const PREDICTIONS_STREAM_SPEC: StreamSpec = {
+  name: PREDICTIONS_STREAM,
+  subjects: ['infermesh.predictions.>'],
+  duplicateWindowMs: 60_000,
+  maxAgeMs: 24 * 3_600_000,
+  maxBytes: 1024 * 1024 * 1024,
+};
+
+/** FEEDBACK: 7 days, 256 MiB. */
+export const FEEDBACK_STREAM_SPEC: StreamSpec = {
+  name: FEEDBACK_STREAM,
+  subjects: ['infermesh.feedback.>'],
+  duplicateWindowMs: 120_000,
+  maxAgeMs: 7 * 24 * 3_600_000,
+  maxBytes: 256 * 1024 * 1024,
+};
+
+/** ALERTS: 30 days, 64 MiB. */
+export const ALERTS_STREAM_SPEC: StreamSpec = {
+  name: ALERTS_STREAM,
+  subjects: ['infermesh.alerts.>'],
+  duplicateWindowMs: 120_000,
+  maxAgeMs: 30 * 24 * 3_600_000,
+  maxBytes: 64 * 1024 * 1024,
+};
+
+export const predictionRecordCodec = createEventCodec<PredictionRecord, PredictionRecord__Output>('infermesh/events/v1/predictions.proto', 'infermesh.events.v1.PredictionRecord');
+export const feedbackCodec = createEventCodec<Feedback, Feedback__Output>('infermesh/events/v1/feedback.proto', 'infermesh.events.v1.Feedback');
+export const alertCodec = createEventCodec<Alert, Alert__Output>('infermesh/events/v1/alerts.proto', 'infermesh.events.v1.Alert');
+
+export type { PredictionRecord, PredictionRecord__Output, Feedback, Feedback__Output, Alert, Alert__Output };
