@@ -119,6 +119,8 @@ export async function up(options: UpOptions, logger: Logger, onUnexpectedExit: (
         'inference',
         '--host', options.host,
         '--grpc-port', String(await portOrFree(options.grpcPort, options.host)),
+        // REST (Open Inference Protocol over HTTP) on Triton's port, or a free one when taken.
+        '--http-port', String(await portOrFree(8000, options.host)),
         '--registry', registryAddress,
         '--nats', natsUrl,
         '--data-dir', join(options.dataDir, 'inference'),
@@ -237,6 +239,7 @@ function usage(mesh: Mesh, options: UpOptions): string {
     `  npx infermesh infer ${DEMO_MODEL_NAME} --input x='[[0.1,0.2,0.3,0.4]]' --server ${grpc}`,
     `  npx infermesh models push model.onnx --name ${DEMO_MODEL_NAME} --alias production --registry ${registry}   # the node swaps it in`,
     `  npx infermesh models promote ${DEMO_MODEL_NAME} 2 --alias canary --weight 20 --registry ${registry}`,
+    `  curl -s http://${mesh.endpoint('inference', 'http')}/v2/models/${DEMO_MODEL_NAME}/infer -d '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[[0.1,0.2,0.3,0.4]]}]}'`,
     `  grpcurl -plaintext -import-path protos -proto inference/grpc_service.proto -d '${body}' ${grpc} inference.GRPCInferenceService/ModelInfer`,
     ...(recommender
       ? [`  npx infermesh recommender train --server ${recommender}   # once interactions have arrived (RecordInteractions)`]
@@ -297,6 +300,7 @@ export function registerUpCommand(program: Command): void {
       process.stdout.write(usage(mesh, options));
       announce('up', {
         grpc: mesh.endpoint('inference', 'grpc'),
+        http: mesh.endpoint('inference', 'http'),
         registry: mesh.endpoint('registry', 'grpc'),
         nats: natsUrl ?? mesh.endpoint('nats', 'nats'),
         ...(options.monitor ? { monitor: mesh.endpoint('monitor', 'grpc'), 'monitor-http': mesh.endpoint('monitor', 'http') } : {}),

@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/logging/index.js';
 import { createModelManager, type ModelManager } from './models/index.js';
 import { createInferenceServer, DEFAULT_DRAIN_TIMEOUT_MS, type InferenceServer } from './server/index.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh/index.js';
+import { createHttpInferenceServer, type HttpInferenceServer } from './http/index.js';
 import type { InferenceTelemetry } from './telemetry/index.js';
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
@@ -15,6 +16,10 @@ export interface InferenceNodeOptions {
   host?: string;
   /** Default 0 (a free port). */
   grpcPort?: number;
+  /** Also serve the Open Inference Protocol over HTTP (REST) on this port (0 = a free one). Default: no HTTP server. */
+  httpPort?: number;
+  /** REST: largest request body in bytes (default 64 MiB), and how long a request may take to arrive in ms (default 30000). */
+  http?: { maxBodyBytes?: number; requestTimeoutMs?: number };
   /** Join the mesh: follow the registry, beat, forward to peers (`infermesh inference`). Default: standalone. */
   mesh?: MeshOptions;
   logger: Logger;
@@ -33,6 +38,9 @@ export interface InferenceNode {
   server: InferenceServer;
   /** `host:port` the gRPC server listens on. */
   grpcAddress: string;
+  /** The REST server and `host:port` it listens on (with `httpPort` only). */
+  http?: HttpInferenceServer;
+  httpAddress?: string;
   /** The node's mesh membership (mesh mode only). */
   mesh?: Mesh;
   /** Graceful stop: drain the server (default 10000 ms), then unload every model. Idempotent. */
@@ -66,15 +74,34 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId } : {}),
     ...telemetry,
   });
+  const http =
+    options.httpPort === undefined
+      ? undefined
+      : createHttpInferenceServer({
+          manager,
+          logger: logger.child({ component: 'http' }),
+          host: options.host ?? '127.0.0.1',
+          port: options.httpPort,
+          ...options.http,
+          isReady: () => server.ready,
+          ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId } : {}),
+          ...telemetry,
+        });
   let address: { host: string; port: number };
+  let httpBound: { host: string; port: number } | undefined;
+  let grpcStarted = false;
   try {
     address = await server.start();
+    grpcStarted = true;
+    httpBound = await http?.start();
   } catch (err) {
+    if (grpcStarted) await server.close({ drainTimeoutMs: 0 });
     await mesh?.close();
     await manager.close();
     throw err;
   }
-  const grpcAddress = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  const hostPort = (a: { host: string; port: number }) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+  const grpcAddress = hostPort(address);
   // Peers dial the address in the heartbeat: a wildcard bind is advertised under the host name.
   mesh?.start(WILDCARD_HOSTS.has(address.host) ? `${hostname()}:${address.port}` : grpcAddress);
   let closed: Promise<void> | undefined;
@@ -82,15 +109,19 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     manager,
     server,
     grpcAddress,
+    ...(http && httpBound ? { http, httpAddress: hostPort(httpBound) } : {}),
     ...(mesh ? { mesh } : {}),
     close: (closeOptions = {}) =>
       (closed ??= (async () => {
         // Both start at once (ServerReady turns false now): the last beat tells peers to stop
         // forwarding here, and calls in flight drain.
         const leaving = mesh?.heartbeat?.close();
-        const draining = server.close({ drainTimeoutMs: closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS });
+        const drainTimeoutMs = closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+        const draining = server.close({ drainTimeoutMs });
+        const httpDraining = http?.close({ drainTimeoutMs });
         await leaving;
         await draining;
+        await httpDraining;
         await mesh?.close();
         await manager.close();
       })()),

@@ -8,6 +8,7 @@ import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type Telemet
 import { startNodeProcess } from './start-node.js';
 import { resolveNodeId } from '../mesh/index.js';
 import { parsePort, parsePositiveInt } from './flags.js';
+import { addHttpOptions, httpNodeOptions, parseHttpFlags, type HttpFlags } from './http-flags.js';
 
 /** Options of `infermesh inference`, validated. */
 export interface InferenceOptions {
@@ -24,6 +25,8 @@ export interface InferenceOptions {
   modelRepository: string | undefined;
   /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
   telemetry: TelemetryFlagOptions;
+  /** --http-port, --http-max-body-bytes, --http-request-timeout-ms. */
+  http: HttpFlags;
 }
 
 /** Parses and validates `infermesh inference` flags (one message per bad value). */
@@ -48,6 +51,7 @@ export function parseInferenceOptions(raw: Record<string, unknown>): InferenceOp
     drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
     modelRepository: typeof raw.modelRepository === 'string' && raw.modelRepository !== '' ? resolve(raw.modelRepository) : undefined,
     telemetry: parseTelemetryFlags(raw),
+    http: parseHttpFlags(raw),
   };
 }
 
@@ -66,7 +70,7 @@ export function registerInferenceCommand(program: Command): void {
     .addOption(new Option('--model-repository <dir>', 'also serve a Triton-style model repository'))
     .addOption(new Option('--heartbeat-interval-ms <ms>', 'heartbeat period').default('1000'))
     .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'));
-  addTelemetryOptions(command).action(async (raw: Record<string, unknown>) => {
+  addTelemetryOptions(addHttpOptions(command)).action(async (raw: Record<string, unknown>) => {
     const options = parseInferenceOptions(raw);
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'infermesh-inference-')));
     const nodeId = await resolveNodeId(dataDir, options.nodeId);
@@ -81,10 +85,10 @@ export function registerInferenceCommand(program: Command): void {
       heartbeatIntervalMs: options.heartbeatIntervalMs,
     };
     const node = await startNodeProcess(
-      { host: options.host, grpcPort: options.grpcPort, logger, mesh, ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },
+      { host: options.host, grpcPort: options.grpcPort, ...httpNodeOptions(options.http), logger, mesh, ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },
       telemetry,
       options.drainTimeoutMs,
     );
-    announce('inference', { grpc: node.grpcAddress, node: nodeId, ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
+    announce('inference', { grpc: node.grpcAddress, ...(node.httpAddress ? { http: node.httpAddress } : {}), node: nodeId, ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
   });
 }

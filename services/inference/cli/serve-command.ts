@@ -5,6 +5,7 @@ import { announce } from '../../../shared/process/index.js';
 import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/telemetry/index.js';
 import { startNodeProcess } from './start-node.js';
 import { parsePort, parsePositiveInt } from './flags.js';
+import { addHttpOptions, httpNodeOptions, parseHttpFlags, type HttpFlags } from './http-flags.js';
 
 /** Options of `infermesh serve`, validated. */
 export interface ServeOptions {
@@ -14,6 +15,8 @@ export interface ServeOptions {
   drainTimeoutMs: number;
   /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
   telemetry: TelemetryFlagOptions;
+  /** --http-port, --http-max-body-bytes, --http-request-timeout-ms. */
+  http: HttpFlags;
 }
 
 /** Parses and validates `infermesh serve` flags (one message per bad value). */
@@ -26,6 +29,7 @@ export function parseServeOptions(raw: Record<string, unknown>): ServeOptions {
     grpcPort: parsePort(raw.grpcPort, '--grpc-port'),
     drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
     telemetry: parseTelemetryFlags(raw),
+    http: parseHttpFlags(raw),
   };
 }
 
@@ -38,14 +42,14 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--grpc-port <port>', 'gRPC port (0 = a free port, printed on the ready line)', process.env.INFERMESH_GRPC_PORT ?? '8001')
     .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', '10000');
-  addTelemetryOptions(command).action(async (raw: Record<string, unknown>) => {
+  addTelemetryOptions(addHttpOptions(command)).action(async (raw: Record<string, unknown>) => {
     const options = parseServeOptions(raw);
     const logger = createLogger({ fields: { service: 'inference' } });
     const telemetry = await createTelemetry({ serviceName: 'inference', ...options.telemetry, logger });
-    const node = await startNodeProcess({ repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, logger }, telemetry, options.drainTimeoutMs);
+    const node = await startNodeProcess({ repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, ...httpNodeOptions(options.http), logger }, telemetry, options.drainTimeoutMs);
     for (const s of node.manager.list()) {
       if (s.state !== 'READY') logger.warn('model not serving', { model: s.model, version: s.version, reason: s.reason });
     }
-    announce('inference', { grpc: node.grpcAddress, ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
+    announce('inference', { grpc: node.grpcAddress, ...(node.httpAddress ? { http: node.httpAddress } : {}), ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
   });
 }
