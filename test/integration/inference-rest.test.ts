@@ -128,10 +128,22 @@ describe('every datatype, compared bit for bit with the gRPC answer', () => {
     expect(reply.json.error).toMatch(/input 'input': FP16 has no JSON form; send it in binary/);
   });
 
-  it('writes NaN and infinities as the tokens Python and Triton read, and reads them from strings', async () => {
+  it('writes NaN and infinities as the tokens Python and Triton read, and reads them as tokens or strings', async () => {
     const reply = await infer(identityModelName('FP64'), { inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP64', data: ['NaN', 'Infinity', '-Infinity'] }] });
     expect(reply.status, reply.text.slice(0, 300)).toBe(200);
     expect(dataTextOf(reply)).toBe('[NaN,Infinity,-Infinity]');
+    // Python's json.dumps writes the bare tokens; a string that says NaN stays a string.
+    const tokens = await infer(identityModelName('FP32'), '{"id":"NaN Infinity","inputs":[{"name":"input","shape":[1,3],"datatype":"FP32","data":[[NaN,-Infinity,Infinity]]}]}');
+    expect(tokens.status, tokens.text.slice(0, 300)).toBe(200);
+    expect(tokens.text).toContain('"id":"NaN Infinity"');
+    expect(dataTextOf(tokens)).toBe('[NaN,-Infinity,Infinity]');
+  });
+
+  it('reads and writes 64-bit integers exactly, as digits', async () => {
+    const text = '{"inputs":[{"name":"input","shape":[1,3],"datatype":"INT64","data":[9223372036854775807,-9223372036854775808,9007199254740993]}]}';
+    const reply = await infer(identityModelName('INT64'), text);
+    expect(reply.status, reply.text.slice(0, 300)).toBe(200);
+    expect(dataTextOf(reply)).toBe('[9223372036854775807,-9223372036854775808,9007199254740993]');
   });
 });
 
@@ -307,7 +319,8 @@ describe('bad input: status, message, and the node keeps serving', () => {
     await expectError(infer('mlp', { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FLOAT', data: [1, 2, 3, 4] }] }), 400, /input 'x': 'datatype' must be a KServe datatype/);
     await expectError(infer('mlp', mlp([1, 2, 'three', 4])), 400, /input 'x': element 2 \("three"\) is not a number, as FP32 needs/);
     await expectError(infer(identityModelName('UINT8'), { inputs: [{ name: 'input', shape: [1, 3], datatype: 'UINT8', data: [1, 2, 300] }] }), 400, /input 'input': element 2 \(300\) is out of range for UINT8/);
-    await expectError(infer(identityModelName('INT64'), { inputs: [{ name: 'input', shape: [1, 3], datatype: 'INT64', data: [1, 2, 2 ** 60] }] }), 400, /element 2 .* is beyond 2\^53.*decimal string/);
+    await expectError(infer(identityModelName('INT64'), '{"inputs":[{"name":"input","shape":[1,3],"datatype":"INT64","data":[1,2,1e17]}]}'), 400, /element 2 \(100000000000000000\) is beyond 2\^53.*decimal string/);
+    await expectError(infer(identityModelName('INT64'), '{"inputs":[{"name":"input","shape":[1,3],"datatype":"INT64","data":[1,2,9223372036854775808]}]}'), 400, /element 2 \(9223372036854775808\) is out of range for INT64/);
   });
 
   it('the same messages as gRPC for tensors that do not fit the model', async () => {

@@ -7,12 +7,12 @@ import { TYPED_ARRAY, decodeRawTensor, encodeBytesElements } from '../../../shar
  * array of elements in row-major order; numbers for numeric datatypes,
  * booleans for BOOL, strings for BYTES. FP16 has no JSON form (binary only).
  *
- * JSON cannot hold every value a tensor can, so, as with Triton and Python's
- * `json`: NaN and ±Infinity are written as the bare tokens `NaN`, `Infinity`,
- * `-Infinity` (and read from the strings "NaN", "Infinity", "-Infinity",
- * since JSON.parse refuses the tokens); negative zero as `-0.0`; 64-bit
- * integers as exact decimal digits, read from numbers that are safe integers
- * or from decimal strings. The binary tensor extension carries any bits.
+ * JSON cannot hold every value a tensor can, so, as Triton and Python's
+ * `json` do: NaN and ±Infinity are written as the bare tokens `NaN`,
+ * `Infinity`, `-Infinity` and read from them or from those strings; negative
+ * zero is written `-0.0`; 64-bit integers are written as exact digits and
+ * read exactly from digits or decimal strings (see json-parse.ts). The
+ * binary tensor extension carries any bits.
  */
 
 /** Deepest nesting of `data` accepted (tensors of higher rank are not served). */

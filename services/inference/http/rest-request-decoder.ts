@@ -2,6 +2,7 @@ import { invalidArgument } from '../../../shared/errors/index.js';
 import { isDatatype } from '../../../shared/onnx/index.js';
 import type { InferParameter__Output } from '../../../shared/generated/inference/InferParameter.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
+import { parseRequestJson } from './json-parse.js';
 import { jsonDataToRaw } from './json-tensor.js';
 
 /** The header of Triton's binary tensor extension: the JSON part's length in bytes; binary tensors follow it. */
@@ -70,7 +71,7 @@ export function decodeRestInferRequest(body: Buffer, headerValue: string | strin
   const jsonBytes = headerLength(headerValue, body.byteLength) ?? body.byteLength;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8', 0, jsonBytes));
+    parsed = parseRequestJson(body.toString('utf8', 0, jsonBytes));
   } catch (err) {
     const where = jsonBytes < body.byteLength ? ` (the first ${jsonBytes} byte(s), as Inference-Header-Content-Length says)` : '';
     throw invalidArgument(`the request body${where} is not valid JSON: ${(err as Error).message}`);
