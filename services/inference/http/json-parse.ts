@@ -10,7 +10,12 @@ export function parseRequestJson(text: string): unknown {
   return JSON.parse(MAY_NEED_QUOTING.test(text) ? quoteLoneTokens(text) : text);
 }
 
-const MAY_NEED_QUOTING = /\d{16}|NaN|Infinity/;
+/**
+ * Whether the text may hold such a token: an integer literal of 16 or more
+ * digits (a run of digits not part of a fraction or exponent; floats print
+ * 17 digits after the point all the time) or NaN / Infinity.
+ */
+const MAY_NEED_QUOTING = /(?<![\d.eE])\d{16,}(?![\d.eE])|NaN|Infinity/;
 
 const isTokenChar = (c: number) =>
   (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2e /* . */ || c === 0x2b /* + */ || c === 0x2d; /* - */
