@@ -85,6 +85,21 @@ describe('infermesh serve --http-port', () => {
     await stillServing();
   });
 
+  it('answers Expect: 100-continue with 413 for a body over the limit, and with 100 Continue for one within it', async () => {
+    const over = await rawConnection(http);
+    over.socket.write(`POST /v2/models/mlp/infer HTTP/1.1\r\nhost: test\r\nexpect: 100-continue\r\ncontent-length: ${HUNDRED_MB}\r\n\r\n`);
+    await over.closed;
+    expect(over.received()).toMatch(/^HTTP\/1.1 413 Payload Too Large/);
+    const body = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] });
+    const within = await rawConnection(http);
+    within.socket.write(`POST /v2/models/mlp/infer HTTP/1.1\r\nhost: test\r\nexpect: 100-continue\r\ncontent-length: ${body.length}\r\n\r\n`);
+    await within.waitFor(/^HTTP\/1.1 100 Continue\r\n\r\n/);
+    within.socket.write(body);
+    await within.waitFor(/HTTP\/1.1 200 OK[\s\S]*"probabilities"/);
+    within.socket.end();
+    await stillServing();
+  });
+
   it('refuses a chunked 100 MB body once it passes the limit, holding no more than the limit', async () => {
     const before = peakRssBytes();
     const conn = await rawConnection(http);

@@ -54,6 +54,8 @@ beforeAll(async () => {
     // A batch goes when it holds 2 rows (or after 2 s): a gRPC and a REST request share one.
     pair: { versions: { '1': buildMlpModel() }, config: { maxBatchSize: 2, maxQueueDelayUs: 2_000_000 } },
     slow: { versions: { '1': buildSlowModel() } },
+    // One request may wait while one runs: the third in flight finds the queue full.
+    'tiny-queue': { versions: { '1': buildSlowModel() }, config: { maxQueueSize: 1 } },
     'ocr-cls': { versions: { '1': await readFile(packagedModelPath(PACKAGED_MODELS.ocrClassifier)) } },
   });
   node = await startInferenceNode({ repositoryDir: repo, httpPort: 0, logger: silentLogger, telemetry: { tracer: telemetry.tracer, metrics: telemetry.metrics.inference } });
@@ -359,15 +361,36 @@ describe('bad input: status, message, and the node keeps serving', () => {
     expect(wrong.headers.get('allow')).toBe('POST');
   });
 
-  it('a deadline from the timeout parameter (µs) that passes in the queue is 504', async () => {
+  const slowRequest = (parameters: object = {}) => {
     const x = Buffer.alloc(2048 * 512 * 4);
-    const request = (parameters: object) => binaryBody({ parameters, inputs: [{ name: 'x', shape: [2048, 512], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }] }, [x]);
-    const first = request({});
+    return binaryBody({ parameters, inputs: [{ name: 'x', shape: [2048, 512], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }] }, [x]);
+  };
+  /** Polls (bounded) until `model` holds at least `n` requests in flight (queued or running). */
+  async function untilInFlight(model: string, n: number): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (!node.manager.list().some((s) => s.model === model && s.inFlight >= n)) {
+      if (Date.now() > deadline) throw new Error(`${model} never had ${n} request(s) in flight`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  it('a full queue is 429', async () => {
+    const first = slowRequest();
+    const running = infer('tiny-queue', first.body, first.headers);
+    await untilInFlight('tiny-queue', 1);
+    const waiting = infer('tiny-queue', first.body, first.headers);
+    await untilInFlight('tiny-queue', 2);
+    await expectError(infer('tiny-queue', first.body, first.headers), 429, /the model's queue is full \(1 requests waiting\); retry later/);
+    expect((await running).status).toBe(200);
+    expect((await waiting).status).toBe(200);
+  });
+
+  it('a deadline from the timeout parameter (µs) that passes in the queue is 504', async () => {
+    const first = slowRequest();
     const running = infer('slow', first.body, first.headers);
     // The slow model's one instance is busy once the first request holds it: the next one waits in the queue.
-    const deadline = Date.now() + 30_000;
-    while (!node.manager.list().some((s) => s.model === 'slow' && s.inFlight > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    const late = request({ timeout: 50_000 });
+    await untilInFlight('slow', 1);
+    const late = slowRequest({ timeout: 50_000 });
     await expectError(infer('slow', late.body, late.headers), 504, /the deadline passed after \d+ ms in the queue/);
     expect((await running).status).toBe(200);
   });
@@ -389,5 +412,28 @@ describe('bad input: status, message, and the node keeps serving', () => {
     // Node's parser reads on past the declared body at once: the bytes after it are no request, and the connection ends with 400.
     expect(longer.received()).toMatch(/^HTTP\/1.1 400 Bad Request[\s\S]*connection: close[\s\S]*not valid HTTP\/1.1 \(HPE_INVALID_METHOD/);
     await stillServing();
+  });
+});
+
+describe('draining', () => {
+  it('finishes REST requests in flight, refuses new connections, and turns not ready', async () => {
+    const own = await writeTestRepository({ slow: { versions: { '1': buildSlowModel() } } });
+    const draining = await startInferenceNode({ repositoryDir: own, httpPort: 0, logger: silentLogger });
+    try {
+      const address = draining.httpAddress!;
+      const x = Buffer.alloc(2048 * 512 * 4);
+      const { body, headers } = binaryBody({ inputs: [{ name: 'x', shape: [2048, 512], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }] }, [x]);
+      const inFlight = rest(address, 'POST', '/v2/models/slow/infer', body, headers);
+      const deadline = Date.now() + 30_000;
+      while (!draining.manager.list().some((s) => s.inFlight > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      const closing = draining.close({ drainTimeoutMs: 30_000 });
+      expect(draining.http!.ready).toBe(false);
+      expect((await inFlight).status).toBe(200);
+      await closing;
+      await expect(rest(address, 'GET', '/v2/health/live')).rejects.toThrow();
+    } finally {
+      await draining.close();
+      await rm(own, { recursive: true, force: true });
+    }
   });
 });

@@ -198,6 +198,11 @@ export function createHttpInferenceServer(options: HttpInferenceServerOptions): 
       onRequest(req, res).catch((err: unknown) => logger.error('HTTP handler failed', { err }));
     },
   );
+  // `Expect: 100-continue` (curl sends it for large bodies): invite the body only when it may come.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!(Number(req.headers['content-length']) > maxBodyBytes)) res.writeContinue();
+    onRequest(req, res).catch((err: unknown) => logger.error('HTTP handler failed', { err }));
+  });
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const response = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
