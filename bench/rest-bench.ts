@@ -97,6 +97,9 @@ export async function runRestBench(options: RestBenchOptions): Promise<RestBench
   return report;
 }
 
+/** A window with no completion has no percentiles (NaN, which IPC turns into null). */
+const ms = (v: number | null, digits: number) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-');
+
 function rate(m: LatencySummary & { firstError?: string }): string {
-  return `${m.throughput.toFixed(0)}/s (p50 ${m.p50Ms.toFixed(2)} p99 ${m.p99Ms.toFixed(1)} ms${m.errors ? `, ${m.errors} errors: ${m.firstError}` : ''})`;
+  return `${m.throughput.toFixed(0)}/s (p50 ${ms(m.p50Ms, 2)} p99 ${ms(m.p99Ms, 1)} ms${m.errors ? `, ${m.errors} errors: ${m.firstError}` : ''})`;
 }

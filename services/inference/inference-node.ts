@@ -18,8 +18,8 @@ export interface InferenceNodeOptions {
   grpcPort?: number;
   /** Also serve the Open Inference Protocol over HTTP (REST) on this port (0 = a free one). Default: no HTTP server. */
   httpPort?: number;
-  /** REST: largest request body in bytes (default 64 MiB), and how long a request may take to arrive in ms (default 30000). */
-  http?: { maxBodyBytes?: number; requestTimeoutMs?: number };
+  /** REST limits (see HttpInferenceServerOptions): body bytes (64 MiB), body bytes in flight (4 x that), request arrival time (30000 ms). */
+  http?: { maxBodyBytes?: number; maxInFlightBodyBytes?: number; requestTimeoutMs?: number };
   /** Join the mesh: follow the registry, beat, forward to peers (`infermesh inference`). Default: standalone. */
   mesh?: MeshOptions;
   logger: Logger;

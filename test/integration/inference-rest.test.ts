@@ -437,3 +437,39 @@ describe('draining', () => {
     }
   });
 });
+
+describe('request bodies in flight, all together', () => {
+  it('answers 429 (retry-after) when held bodies would pass the budget, and serves again once they are gone', async () => {
+    const own = await writeTestRepository({ mlp: { versions: { '1': buildMlpModel() }, config: { maxBatchSize: 8 } } });
+    const small = await startInferenceNode({ repositoryDir: own, httpPort: 0, http: { maxBodyBytes: 1024 * 1024, maxInFlightBodyBytes: 2 * 1024 * 1024 }, logger: silentLogger });
+    try {
+      const address = small.httpAddress!;
+      // Two slow clients each announce a 1 MiB body and send a little of it: the node holds 2 MiB for them.
+      const holders = await Promise.all([rawConnection(address), rawConnection(address)]);
+      for (const h of holders) h.socket.write(`POST /v2/models/mlp/infer HTTP/1.1\r\nhost: test\r\ncontent-length: ${1024 * 1024}\r\n\r\n{"inputs":`);
+      const deadline = Date.now() + 10_000;
+      let third: RestReply | undefined;
+      // Poll until both holders count (their headers were parsed) and the next body no longer fits.
+      while (Date.now() < deadline) {
+        third = await rest(address, 'POST', '/v2/models/mlp/infer', JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }));
+        if (third.status === 429) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(third!.status).toBe(429);
+      expect(third!.headers.get('retry-after')).toBe('1');
+      expect(third!.json.error).toMatch(/request bodies in flight would pass 2097152 bytes \(--http-max-inflight-body-bytes; 2097152 held now\); retry shortly/);
+      for (const h of holders) h.socket.destroy();
+      await Promise.all(holders.map((h) => h.closed));
+      let after: RestReply | undefined;
+      while (Date.now() < deadline) {
+        after = await rest(address, 'POST', '/v2/models/mlp/infer', { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] });
+        if (after.status === 200) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(after!.status).toBe(200);
+    } finally {
+      await small.close({ drainTimeoutMs: 1000 });
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from './http-status.js';
 
 /**
@@ -8,12 +8,24 @@ import { HttpError } from './http-status.js';
  * Content-Length the body lands in one buffer of that size (binary tensors
  * are later views over it); chunked bodies are joined once at the end.
  * Rejects when the client goes away before the body is complete. Slow
- * bodies are cut off by the server's request timeout.
+ * bodies are cut off by the server's request timeout. The bytes count
+ * against `budget` (all requests' bodies together) until `res` closes.
  */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, res: ServerResponse, maxBytes: number, budget: BodyBudget): Promise<Buffer> {
   const declared = req.headers['content-length'];
   const length = declared === undefined ? undefined : Number(declared);
   if (length !== undefined && length > maxBytes) return Promise.reject(tooLarge(maxBytes, `its Content-Length is ${length} bytes`));
+  let held = 0;
+  const hold = (n: number) => {
+    budget.take(n);
+    held += n;
+  };
+  res.once('close', () => budget.give(held));
+  try {
+    if (length !== undefined) hold(length);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   return new Promise((resolve, reject) => {
     const whole = length !== undefined ? Buffer.allocUnsafe(length) : undefined;
     const chunks: Buffer[] = [];
@@ -31,7 +43,16 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
         return;
       }
       if (whole) chunk.copy(whole, received);
-      else chunks.push(chunk);
+      else {
+        try {
+          hold(chunk.byteLength);
+        } catch (err) {
+          cleanup();
+          reject(err);
+          return;
+        }
+        chunks.push(chunk);
+      }
       received += chunk.byteLength;
     };
     const onEnd = () => {
@@ -49,5 +70,36 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 }
 
 function tooLarge(maxBytes: number, why: string): HttpError {
-  return new HttpError(413, `the request body is over the limit of ${maxBytes} bytes (--http-max-body-bytes): ${why}; send large tensors in binary or split the batch`, { connection: 'close' });
+  return new HttpError(413, `the request body is over the limit of ${maxBytes} bytes (--http-max-body-bytes): ${why}; send large tensors in binary or split the batch`, { closeConnection: true });
+}
+
+/**
+ * The bytes of request bodies that all requests together may hold at once
+ * (each body is bounded by itself, too): a request that would pass it gets
+ * 429 with `retry-after`, so many large bodies at once cannot exhaust memory.
+ */
+export class BodyBudget {
+  #used = 0;
+  constructor(readonly maxBytes: number) {}
+
+  /** Takes `n` bytes, or throws 429 when they do not fit. */
+  take(n: number): void {
+    if (this.#used + n > this.maxBytes) {
+      throw new HttpError(
+        429,
+        `request bodies in flight would pass ${this.maxBytes} bytes (--http-max-inflight-body-bytes; ${this.#used} held now); retry shortly`,
+        { headers: { 'retry-after': '1' }, closeConnection: true },
+      );
+    }
+    this.#used += n;
+  }
+
+  give(n: number): void {
+    this.#used -= n;
+  }
+
+  /** Bytes held now. */
+  get used(): number {
+    return this.#used;
+  }
 }

@@ -6,7 +6,7 @@ import { endHttpSpan, injectIntoHeaders, startHttpServerSpan, traceIdOf } from '
 import type { ModelManager } from '../models/index.js';
 import type { InferenceTelemetry } from '../telemetry/index.js';
 import { runInference, type InferDeps, type ModelMissHandler } from '../server/index.js';
-import { readBody } from './body-reader.js';
+import { BodyBudget, readBody } from './body-reader.js';
 import { describeFailure, HttpError } from './http-status.js';
 import { jsonText } from './json-text.js';
 import { modelConfig, modelMetadata, modelStatistics, repositoryIndex, repositoryLoad, repositoryUnload, serverMetadata } from './model-endpoints.js';
@@ -24,6 +24,8 @@ export interface HttpInferenceServerOptions {
   port?: number;
   /** Largest request body, in bytes; larger ones get 413 before they are read. Default 64 MiB. */
   maxBodyBytes?: number;
+  /** Bytes of request bodies all requests in flight may hold together; beyond it 429. Default 4 x maxBodyBytes. */
+  maxInFlightBodyBytes?: number;
   /**
    * How long a client has to send a whole request (headers and body), in ms;
    * then it gets 408 and its connection is closed (slow-loris bodies). Time
@@ -72,6 +74,7 @@ export function createHttpInferenceServer(options: HttpInferenceServerOptions): 
   const manager = options.manager;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_HTTP_MAX_BODY_BYTES;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_HTTP_REQUEST_TIMEOUT_MS;
+  const budget = new BodyBudget(options.maxInFlightBodyBytes ?? 4 * maxBodyBytes);
   const tracer = options.telemetry?.tracer;
   const deps: InferDeps = {
     manager,
@@ -107,12 +110,12 @@ export function createHttpInferenceServer(options: HttpInferenceServerOptions): 
       case 'model-stats':
         return sendJson(res, 200, jsonText(modelStatistics(manager, model, version)));
       case 'repository-index':
-        return sendJson(res, 200, jsonText(repositoryIndex(manager, await jsonBody(req))));
+        return sendJson(res, 200, jsonText(repositoryIndex(manager, await jsonBody(req, res))));
       case 'repository-load':
-        await repositoryLoad(manager, model, await jsonBody(req));
+        await repositoryLoad(manager, model, await jsonBody(req, res));
         return sendEmpty(res, 200);
       case 'repository-unload':
-        await jsonBody(req);
+        await jsonBody(req, res);
         await repositoryUnload(manager, model);
         return sendEmpty(res, 200);
       case 'infer':
@@ -121,8 +124,8 @@ export function createHttpInferenceServer(options: HttpInferenceServerOptions): 
   }
 
   async function infer(route: Route, req: IncomingMessage, res: ServerResponse, traceContext: Context | undefined): Promise<number> {
-    if (!isReady()) throw new HttpError(503, 'the node is draining: send the request to another node', { connection: 'close' });
-    const body = await readBody(req, maxBodyBytes);
+    if (!isReady()) throw new HttpError(503, 'the node is draining: send the request to another node', { closeConnection: true });
+    const body = await readBody(req, res, maxBodyBytes, budget);
     const rest = decodeRestInferRequest(body, req.headers[INFERENCE_HEADER_CONTENT_LENGTH], route.model, route.version);
     const controller = new AbortController();
     // The client went away before its answer: cancel the request (it leaves the batching queue).
@@ -148,8 +151,8 @@ export function createHttpInferenceServer(options: HttpInferenceServerOptions): 
   }
 
   /** The small JSON bodies of the repository endpoints ({} when empty). */
-  async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-    const body = await readBody(req, maxBodyBytes);
+  async function jsonBody(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown>> {
+    const body = await readBody(req, res, maxBodyBytes, budget);
     if (body.byteLength === 0) return {};
     let value: unknown;
     try {
@@ -180,6 +183,7 @@ export function createHttpInferenceServer(options: HttpInferenceServerOptions): 
       const failure = describeFailure(err);
       logger.debug('request failed', { method: req.method, url: req.url, status: failure.status, err: failure.error });
       if (traced) endHttpSpan(traced.span, failure.status, { type: failure.type, message: failure.message, exception: failure.error });
+      if (err instanceof HttpError && err.closeConnection) lingeringClose(req, res);
       sendJson(res, failure.status, jsonText({ error: failure.message }), err instanceof HttpError ? err.headers : {});
     } finally {
       if (--inFlight === 0) idle?.();
@@ -257,6 +261,29 @@ export function createHttpInferenceServer(options: HttpInferenceServerOptions): 
         ready = false;
       })()),
   };
+}
+
+/** How long a connection whose request body went unread is drained after the answer, before it is closed. */
+const LINGER_MS = 2000;
+
+/**
+ * Closes a connection whose request body was not read, the way servers do
+ * (Apache's and nginx's lingering close): closing at once, while the client
+ * still sends, resets the connection, and a reset can discard the answer from
+ * the client's receive buffer before it reads it. So the rest of the body is
+ * read and dropped (never held), our side is closed once the answer is out,
+ * and the socket goes when the client closes, or LINGER_MS after the answer
+ * at the latest.
+ */
+function lingeringClose(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  res.setHeader('connection', 'close');
+  req.resume();
+  // After a `connection: close` answer Node calls socket.destroySoon() when the socket has one (a reset, with data
+  // still coming) and socket.end() when it has none: shadow it, so that our side only ends and reading goes on.
+  (socket as unknown as { destroySoon?: unknown }).destroySoon = undefined;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 function setTraceHeaders(res: ServerResponse, ctx: Context): void {

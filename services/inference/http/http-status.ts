@@ -33,13 +33,23 @@ export function httpStatusOf(error: InfermeshError): number {
  */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
+  /** Extra response headers (e.g. `allow` for 405). */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Close the connection after the answer: the request body was not read
+   * (too large, over the in-flight budget, draining), and the rest of it
+   * must not be taken for the next request.
+   */
+  readonly closeConnection: boolean;
+
   constructor(
     readonly status: number,
     message: string,
-    /** Extra response headers (e.g. `allow` for 405). */
-    readonly headers: Readonly<Record<string, string>> = {},
+    options: { headers?: Readonly<Record<string, string>>; closeConnection?: boolean } = {},
   ) {
     super(message);
+    this.headers = options.headers ?? {};
+    this.closeConnection = options.closeConnection ?? false;
   }
 }
 

@@ -81,6 +81,6 @@ export function routeRequest(method: string, url: string): Route {
   const found = match(path);
   if (!found) throw new HttpError(404, `no endpoint at ${path}: the Open Inference Protocol paths are /v2, /v2/health/{live,ready}, /v2/models/{name}[/versions/{v}][/ready|/config|/stats|/infer] and /v2/repository/...`);
   const m = method === 'HEAD' ? 'GET' : method;
-  if (m !== found.method) throw new HttpError(405, `${path} takes ${found.method}, not ${method}`, { allow: found.method === 'GET' ? 'GET, HEAD' : 'POST' });
+  if (m !== found.method) throw new HttpError(405, `${path} takes ${found.method}, not ${method}`, { headers: { allow: found.method === 'GET' ? 'GET, HEAD' : 'POST' } });
   return found;
 }
