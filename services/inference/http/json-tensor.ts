@@ -86,18 +86,28 @@ export function jsonDataToRaw(datatype: Datatype, data: unknown, label: string):
   }
   const out = new (TYPED_ARRAY[datatype] as Float64ArrayConstructor)(values.length);
   const range = INT_RANGE[datatype];
-  values.forEach((v, i) => {
+  // The hot path (float data as numbers): a plain loop, the checks below only for the rest.
+  let i = 0;
+  if (!range) {
+    for (; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v !== 'number') break;
+      out[i] = v;
+    }
+  }
+  for (let at = i; at < values.length; at++) {
+    const v = values[at];
     let n: number;
     if (typeof v === 'number') n = v;
     else if (typeof v === 'string' && !range && Object.hasOwn(NON_FINITE, v)) n = NON_FINITE[v]!;
     else if (typeof v === 'string' && DECIMAL.test(v)) n = Number(v);
-    else throw invalidArgument(`${label}: element ${i} (${show(v)}) is not a number, as ${datatype} needs`);
+    else throw invalidArgument(`${label}: element ${at} (${show(v)}) is not a number, as ${datatype} needs`);
     if (range) {
-      if (!Number.isInteger(n)) throw invalidArgument(`${label}: element ${i} (${n}) is not an integer, as ${datatype} needs`);
-      if (n < range[0] || n > range[1]) throw invalidArgument(`${label}: element ${i} (${n}) is out of range for ${datatype}`);
+      if (!Number.isInteger(n)) throw invalidArgument(`${label}: element ${at} (${n}) is not an integer, as ${datatype} needs`);
+      if (n < range[0] || n > range[1]) throw invalidArgument(`${label}: element ${at} (${n}) is out of range for ${datatype}`);
     }
-    out[i] = n;
-  });
+    out[at] = n;
+  }
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
