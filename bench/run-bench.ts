@@ -18,6 +18,7 @@ import { EXTRA_RUNNERS } from './extra-runners.js';
 import { breakdown, readStats } from './server-stats.js';
 import { measureTracingCost, tracingCostTargets } from './tracing-cost.js';
 import { runRecommenderBench } from './recommender.js';
+import { runRestBench } from './rest-bench.js';
 import { payloadBytes, type ComputePoint, type LoadCommand, type WorkerReply } from './worker-protocol.js';
 
 /** The compiled file next to this one in dist/ (children run compiled JavaScript, also when this module runs from source). */
@@ -113,7 +114,7 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
       node = await spawnAnnounced(
         resolve(distFile('.'), '..', 'cli', 'main.js'),
         // The sweep measures the node untraced; the tracing-cost part below measures what tracing adds.
-        ['serve', '--model-repository', repo, '--grpc-port', '0', '--trace-sampling', 'off'],
+        ['serve', '--model-repository', repo, '--grpc-port', '0', '--http-port', '0', '--trace-sampling', 'off'],
         cores.server,
         options.profileServer ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir], timeoutMs: 120_000 } : { timeoutMs: 120_000 },
       );
@@ -214,6 +215,13 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
         );
       }
     }
+    // --- REST rows (bench/rest-bench.ts): unary JSON and binary bodies over HTTP/1.1 against the same node, and a bare node:http echo.
+    if (node?.endpoints.http && options.modes.includes('unary') && options.measure.has('served')) {
+      progress('== REST (Open Inference Protocol over HTTP/1.1 keep-alive): unary, JSON and binary bodies');
+      const rest = await runRestBench({ address: node.endpoints.http, cases, concurrency: options.concurrency, warmupMs: options.warmupMs, windowMs: options.windowMs, serverCpus: cores.server, clientCpus: cores.client, progress });
+      Object.assign(report, { rest });
+    }
+    // --- end of the REST rows
     const mlp = cases.find((c) => c.name === 'mlp');
     if (options.tracingCost && mlp) {
       report.tracingCost = await measureTracingCost({

@@ -59,12 +59,17 @@ export interface MeshChild {
 }
 
 /** Every port of the mesh, chosen once: defaults unless taken, 0 = free. */
+/** The node's REST port under `up` (Triton's), unless taken. */
+const DEFAULT_UP_HTTP_PORT = 8000;
+
 interface MeshPorts {
   nats: number;
   monitorGrpc: number;
   monitorHttp: number;
   registry: number;
   grpc: number;
+  /** The node's REST front door (Open Inference Protocol over HTTP). */
+  http: number;
   recommender: number;
 }
 
@@ -107,7 +112,7 @@ export function meshChildren(options: UpOptions, ports: MeshPorts, natsUrl: stri
     {
       name: 'inference',
       plane: 'data',
-      args: ['inference', '--host', options.host, '--grpc-port', String(ports.grpc), '--registry', at(ports.registry), '--nats', natsUrl, '--data-dir', data('inference')],
+      args: ['inference', '--host', options.host, '--grpc-port', String(ports.grpc), '--http-port', String(ports.http), '--registry', at(ports.registry), '--nats', natsUrl, '--data-dir', data('inference')],
       env,
     },
   );
@@ -160,6 +165,8 @@ export async function up(options: UpOptions, deps: UpDeps): Promise<Mesh> {
       monitorHttp: options.monitor ? await portOrFree(options.monitorHttpPort, options.host) : 0,
       registry: await portOrFree(options.registryPort, options.host),
       grpc: await portOrFree(options.grpcPort, options.host),
+      // REST on Triton's HTTP port, or a free one when taken.
+      http: await portOrFree(DEFAULT_UP_HTTP_PORT, options.host),
       recommender: options.recommender ? await portOrFree(options.recommenderPort, options.host) : 0,
     };
     const natsUrl = options.natsUrl ?? (endpoints.nats = await supervisor.add(natsService(options, ports.nats))).nats!;
@@ -254,6 +261,7 @@ function usage(mesh: Mesh, options: UpOptions): string {
     `  npx infermesh infer ${DEMO_MODEL_NAME} --input x='[[0.1,0.2,0.3,0.4]]' --server ${grpc}`,
     `  npx infermesh models push model.onnx --name ${DEMO_MODEL_NAME} --alias production --registry ${registry}   # the node swaps it in`,
     `  npx infermesh models promote ${DEMO_MODEL_NAME} 2 --alias canary --weight 20 --registry ${registry}`,
+    `  curl -s http://${mesh.endpoint('inference', 'http')}/v2/models/${DEMO_MODEL_NAME}/infer -d '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[[0.1,0.2,0.3,0.4]]}]}'`,
     `  grpcurl -plaintext -import-path protos -proto inference/grpc_service.proto -d '${body}' ${grpc} inference.GRPCInferenceService/ModelInfer`,
     ...(recommender
       ? [`  npx infermesh recommender train --server ${recommender}   # once interactions have arrived (RecordInteractions)`]
@@ -388,6 +396,7 @@ async function runUp(options: UpOptions, policy: Partial<RestartPolicy>): Promis
   stdio.out(
     formatAnnouncement('up', {
       grpc: mesh.endpoint('inference', 'grpc'),
+      http: mesh.endpoint('inference', 'http'),
       registry: mesh.endpoint('registry', 'grpc'),
       nats: options.natsUrl ?? mesh.endpoint('nats', 'nats'),
       ...(options.monitor ? { monitor: mesh.endpoint('monitor', 'grpc'), 'monitor-http': mesh.endpoint('monitor', 'http') } : {}),

@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/logging/index.js';
 import { createModelManager, type ModelManager } from './models/index.js';
 import { createInferenceServer, DEFAULT_DRAIN_TIMEOUT_MS, type InferenceServer, type ModelControlMode } from './server/index.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh/index.js';
+import { createHttpInferenceServer, type HttpInferenceServer } from './http/index.js';
 import type { InferenceTelemetry } from './telemetry/index.js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createPredictionRecorder, type PredictionRecorder } from './records/index.js';
@@ -17,6 +18,10 @@ export interface InferenceNodeOptions {
   host?: string;
   /** Default 0 (a free port). */
   grpcPort?: number;
+  /** Also serve the Open Inference Protocol over HTTP (REST) on this port (0 = a free one). Default: no HTTP server. */
+  httpPort?: number;
+  /** REST limits (see HttpInferenceServerOptions): body bytes (64 MiB), body bytes in flight (4 x that), request arrival time (30000 ms). */
+  http?: { maxBodyBytes?: number; maxInFlightBodyBytes?: number; requestTimeoutMs?: number };
   /** Join the mesh: follow the registry, beat, forward to peers (`infermesh inference`). Default: standalone. */
   mesh?: MeshOptions;
   logger: Logger;
@@ -47,6 +52,9 @@ export interface InferenceNode {
   server: InferenceServer;
   /** `host:port` the gRPC server listens on. */
   grpcAddress: string;
+  /** The REST server and `host:port` it listens on (with `httpPort` only). */
+  http?: HttpInferenceServer;
+  httpAddress?: string;
   /** The node's mesh membership (mesh mode only). */
   mesh?: Mesh;
   /** Its prediction recorder, when it has a NATS connection. */
@@ -96,16 +104,37 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     ...(options.maxQueuedRequestBytes !== undefined ? { maxQueuedRequestBytes: options.maxQueuedRequestBytes } : {}),
     ...(options.modelControl ? { modelControl: options.modelControl } : {}),
   });
+  const http =
+    options.httpPort === undefined
+      ? undefined
+      : createHttpInferenceServer({
+          manager,
+          logger: logger.child({ component: 'http' }),
+          host: options.host ?? '127.0.0.1',
+          port: options.httpPort,
+          ...options.http,
+          isReady: () => server.ready,
+          ...(options.modelControl ? { modelControl: options.modelControl } : {}),
+          ...(recorder ? { recorder } : {}),
+          ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId } : {}),
+          ...telemetry,
+        });
   let address: { host: string; port: number };
+  let httpBound: { host: string; port: number } | undefined;
+  let grpcStarted = false;
   try {
     address = await server.start();
+    grpcStarted = true;
+    httpBound = await http?.start();
   } catch (err) {
     await recorder?.close(0);
+    if (grpcStarted) await server.close({ drainTimeoutMs: 0 });
     await mesh?.close();
     await manager.close();
     throw err;
   }
-  const grpcAddress = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  const hostPort = (a: { host: string; port: number }) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+  const grpcAddress = hostPort(address);
   // Peers dial the address in the heartbeat: a wildcard bind is advertised under the host name.
   mesh?.start(WILDCARD_HOSTS.has(address.host) ? `${hostname()}:${address.port}` : grpcAddress);
   let closed: Promise<void> | undefined;
@@ -113,6 +142,7 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     manager,
     server,
     grpcAddress,
+    ...(http && httpBound ? { http, httpAddress: hostPort(httpBound) } : {}),
     ...(mesh ? { mesh } : {}),
     ...(recorder ? { recorder } : {}),
     close: (closeOptions = {}) =>
@@ -120,10 +150,13 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
         // Both start at once (ServerReady turns false now): the last beat tells peers to stop
         // forwarding here, and calls in flight drain.
         const leaving = mesh?.heartbeat?.close();
-        const draining = server.close({ drainTimeoutMs: closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS });
+        const drainTimeoutMs = closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+        const draining = server.close({ drainTimeoutMs });
+        const httpDraining = http?.close({ drainTimeoutMs });
         await leaving;
         await draining;
         await recorder?.close();
+        await httpDraining;
         await mesh?.close();
         await manager.close();
       })()),

@@ -42,6 +42,7 @@ export {
   grpcStatusCodeOf,
 } from './rpc-spans.js';
 export { withPublishSpan, withConsumeSpan } from './messaging-spans.js';
+export { startHttpServerSpan, endHttpSpan, type HttpRequestInfo } from './http-spans.js';
 export {
   ATTR_MODEL_NAME,
   ATTR_MODEL_VERSION,

@@ -10,6 +10,7 @@ import { resolveNodeId } from '../mesh/index.js';
 import { addNatsReplicasOption, parseNatsReplicas } from '../../../shared/nats/index.js';
 import { addNodeLimitOptions, parseInstancesFlag, parseNodeLimitFlags, parsePort, parsePositiveInt, type NodeLimitFlags } from './flags.js';
 import { readRecordHashKey } from '../records/index.js';
+import { addHttpOptions, httpNodeOptions, parseHttpFlags, type HttpFlags } from './http-flags.js';
 
 /** Options of `infermesh inference`, validated. */
 export interface InferenceOptions {
@@ -32,6 +33,8 @@ export interface InferenceOptions {
   defaultInstances: Array<{ device: string; count: number }> | undefined;
   /** --otlp-endpoint, --trace-sampling, --metrics-port, --trace-export-delay-ms. */
   telemetry: TelemetryFlagOptions;
+  /** --http-port, --http-max-body-bytes, --http-request-timeout-ms. */
+  http: HttpFlags;
 }
 
 /** Parses and validates `infermesh inference` flags (one message per bad value). */
@@ -59,6 +62,7 @@ export function parseInferenceOptions(raw: Record<string, unknown>): InferenceOp
     defaultInstances: parseInstancesFlag(raw.instances),
     natsReplicas: parseNatsReplicas(raw.natsReplicas),
     telemetry: parseTelemetryFlags(raw),
+    http: parseHttpFlags(raw),
   };
 }
 
@@ -79,7 +83,7 @@ export function registerInferenceCommand(program: Command): void {
     .addOption(new Option('--instances <devices>', 'devices of models whose config names none: cpu, cuda:0, cuda:0x2,cuda:1 (default: cpu)').env('INFERMESH_INSTANCES'))
     .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'))
     .addOption(new Option('--record-hash-key-file <file>', 'key of the HMAC for inputs a records.redact rule hashes (or INFERMESH_RECORD_HASH_KEY)'));
-  addNatsReplicasOption(addTelemetryOptions(addNodeLimitOptions(command))).action(async (raw: Record<string, unknown>) => {
+  addNatsReplicasOption(addTelemetryOptions(addHttpOptions(addNodeLimitOptions(command)))).action(async (raw: Record<string, unknown>) => {
     const options = parseInferenceOptions(raw);
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'infermesh-inference-')));
     const nodeId = await resolveNodeId(dataDir, options.nodeId);
@@ -97,10 +101,19 @@ export function registerInferenceCommand(program: Command): void {
     };
     const hashKey = await readRecordHashKey(typeof raw.recordHashKeyFile === 'string' ? resolve(raw.recordHashKeyFile) : undefined, process.env.INFERMESH_RECORD_HASH_KEY);
     const node = await startNodeProcess(
-      { host: options.host, grpcPort: options.grpcPort, logger, mesh, ...options.limits, ...(hashKey ? { records: { hashKey } } : {}), ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}) },
+      {
+        host: options.host,
+        grpcPort: options.grpcPort,
+        ...httpNodeOptions(options.http),
+        logger,
+        mesh,
+        ...options.limits,
+        ...(hashKey ? { records: { hashKey } } : {}),
+        ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}),
+      },
       telemetry,
       options.drainTimeoutMs,
     );
-    announce('inference', { grpc: node.grpcAddress, node: nodeId, ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
+    announce('inference', { grpc: node.grpcAddress, ...(node.httpAddress ? { http: node.httpAddress } : {}), node: nodeId, ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
   });
 }

@@ -7,6 +7,7 @@ import { startNodeProcess } from './start-node.js';
 import { addNodeLimitOptions, parseNodeLimitFlags, parsePort, parsePositiveInt, type NodeLimitFlags } from './flags.js';
 import { connectNats } from '../../../shared/nats/index.js';
 import { readRecordHashKey } from '../records/index.js';
+import { addHttpOptions, httpNodeOptions, parseHttpFlags, type HttpFlags } from './http-flags.js';
 
 /** Options of `infermesh serve`, validated. */
 export interface ServeOptions {
@@ -22,6 +23,8 @@ export interface ServeOptions {
   natsUrl: string | undefined;
   /** --record-hash-key-file. */
   recordHashKeyFile: string | undefined;
+  /** --http-port, --http-max-body-bytes, --http-request-timeout-ms. */
+  http: HttpFlags;
 }
 
 /** Parses and validates `infermesh serve` flags (one message per bad value). */
@@ -37,6 +40,7 @@ export function parseServeOptions(raw: Record<string, unknown>): ServeOptions {
     telemetry: parseTelemetryFlags(raw),
     natsUrl: parseOptionalNatsUrl(raw.nats),
     recordHashKeyFile: typeof raw.recordHashKeyFile === 'string' && raw.recordHashKeyFile !== '' ? resolve(raw.recordHashKeyFile) : undefined,
+    http: parseHttpFlags(raw),
   };
 }
 
@@ -58,7 +62,7 @@ export function registerServeCommand(program: Command): void {
     .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', '10000')
     .option('--nats <url>', 'NATS server with JetStream for prediction records (default $NATS_URL; none: no records)', process.env.NATS_URL)
     .option('--record-hash-key-file <file>', 'key of the HMAC for inputs a records.redact rule hashes (or INFERMESH_RECORD_HASH_KEY)');
-  addTelemetryOptions(addNodeLimitOptions(command)).action(async (raw: Record<string, unknown>) => {
+  addTelemetryOptions(addHttpOptions(addNodeLimitOptions(command))).action(async (raw: Record<string, unknown>) => {
     const options = parseServeOptions(raw);
     const logger = createLogger({ fields: { service: 'inference' } });
     const telemetry = await createTelemetry({ serviceName: 'inference', ...options.telemetry, logger });
@@ -66,13 +70,13 @@ export function registerServeCommand(program: Command): void {
     const nc = options.natsUrl ? await connectNats({ url: options.natsUrl, name: 'inference-serve' }) : undefined;
     const records = nc ? { records: { nc, ...(hashKey ? { hashKey } : {}) } } : {};
     const node = await startNodeProcess(
-      { repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, logger, ...options.limits, ...records },
+      { repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, ...httpNodeOptions(options.http), logger, ...options.limits, ...records },
       telemetry,
       options.drainTimeoutMs,
     );
     for (const s of node.manager.list()) {
       if (s.state !== 'READY') logger.warn('model not serving', { model: s.model, version: s.version, reason: s.reason });
     }
-    announce('inference', { grpc: node.grpcAddress, ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
+    announce('inference', { grpc: node.grpcAddress, ...(node.httpAddress ? { http: node.httpAddress } : {}), ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
   });
 }

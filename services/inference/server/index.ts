@@ -10,4 +10,4 @@ export {
 } from './request-limits.js';
 export { decodeModelInferRequest, InferDecodeFailure, requestWireBytes } from './infer-request-wire.js';
 export { encodeModelInferResponse, encodeModelStreamInferResponse } from './infer-response-wire.js';
-export { MODEL_CONTROL_FLAG, type ModelControlMode } from './repository-handlers.js';
+export { MODEL_CONTROL_FLAG, requireModelControl, type ModelControlMode } from './repository-handlers.js';

@@ -25,6 +25,16 @@ export interface PlacementView {
 export const PLACED_ON_HEADER = 'infermesh-placed-on';
 
 /**
+ * The one model-control rule of every front door (gRPC and REST): load and unload
+ * (`rpc` names the call in the message) are FAILED_PRECONDITION unless `explicit`.
+ */
+export function requireModelControl(modelControl: ModelControlMode, rpc: string): void {
+  if (modelControl !== 'explicit') {
+    throw failedPrecondition(`${rpc} is disabled: this node's models are fixed at start; start it with ${MODEL_CONTROL_FLAG} to load and unload over the protocol`);
+  }
+}
+
+/**
  * RepositoryIndex, RepositoryModelLoad (optional `config` string parameter:
  * config.json JSON), RepositoryModelUnload. Load and unload are refused with
  * FAILED_PRECONDITION unless `modelControl` is `explicit`.
@@ -32,11 +42,7 @@ export const PLACED_ON_HEADER = 'infermesh-placed-on';
  * replica, else UNAVAILABLE (requests here are forwarded), the reason naming the nodes that hold it.
  */
 export function repositoryHandlers(manager: ModelManager, logger: Logger, modelControl: ModelControlMode = 'none', placement?: PlacementView) {
-  const requireControl = (rpc: string) => {
-    if (modelControl !== 'explicit') {
-      throw failedPrecondition(`${rpc} is disabled: this node's models are fixed at start; start it with ${MODEL_CONTROL_FLAG} to load and unload over the protocol`);
-    }
-  };
+  const requireControl = (rpc: string) => requireModelControl(modelControl, rpc);
   return {
     RepositoryIndex: unaryHandler<RepositoryIndexRequest__Output, RepositoryIndexResponse>('RepositoryIndex', logger, async (request) => {
       const local = manager.list();
