@@ -145,6 +145,6 @@ describe('infermesh serve --http-port', () => {
 
   it('names a bad flag', async () => {
     await expect(spawnService(['serve', '--model-repository', repo, '--grpc-port', '0', '--http-port', 'eighty'])).rejects.toThrow(/--http-port must be a port number 0-65535, got 'eighty'/);
-    await expect(spawnService(['serve', '--model-repository', repo, '--grpc-port', '0', '--http-port', '0', '--http-max-body-bytes', '0'])).rejects.toThrow(/--http-max-body-bytes must be a positive integer/);
+    await expect(spawnService(['serve', '--model-repository', repo, '--grpc-port', '0', '--http-port', '0', '--http-max-body-bytes', '0'])).rejects.toThrow(/--http-max-body-bytes must be an integer from 1 to 2147483647, got '0'/);
   });
 });

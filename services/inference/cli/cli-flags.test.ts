@@ -54,8 +54,8 @@ describe('node limit flags (serve and inference)', () => {
     expect(parseNodeLimitFlags({ maxRequestBytes: '1024', maxQueuedRequestBytes: '4096', modelControl: 'explicit' })).toEqual({ maxRequestBytes: 1024, maxQueuedRequestBytes: 4096, modelControl: 'explicit' });
   });
   it('names each bad flag', () => {
-    expect(() => parseNodeLimitFlags({ maxRequestBytes: '0' })).toThrow(/--max-request-bytes must be a positive integer, got '0'/);
-    expect(() => parseNodeLimitFlags({ maxQueuedRequestBytes: 'lots' })).toThrow(/--max-queued-request-bytes must be a positive integer/);
+    expect(() => parseNodeLimitFlags({ maxRequestBytes: '0' })).toThrow(/--max-request-bytes must be an integer from 1 to 2147483647, got '0'/);
+    expect(() => parseNodeLimitFlags({ maxQueuedRequestBytes: 'lots' })).toThrow(/--max-queued-request-bytes must be an integer from 1 to 2147483647, got 'lots'/);
     expect(() => parseNodeLimitFlags({ modelControl: 'poll' })).toThrow(/--model-control must be 'none' or 'explicit', got 'poll'/);
   });
 });
