@@ -45,6 +45,13 @@ export interface BenchOptions {
    */
   tracingCost: boolean;
   /**
+   * Measure the cost of prediction records (case mlp, streaming, c=64: the
+   * model's records.sampleRate 0 vs 0.01, the default, vs 1, three nodes on one
+   * nats-server, three windows of 2 x --window-ms each; about 30 s). Default
+   * true; `--no-records-cost`. The sweep's node runs without NATS, so without records.
+   */
+  recordsCost: boolean;
+  /**
    * Also measure the recommender (iALS training s/epoch on 1M interactions x 6,000
    * users x 4,000 items at d = 64, and Recommend at concurrency 32 over 100,000
    * items; about 2 minutes). Default: on in the full default run, off when
@@ -120,6 +127,7 @@ export function parseBenchOptions(raw: Record<string, unknown>): BenchOptions {
     ...(raw.maxQueueDelayUs !== undefined ? { maxQueueDelayUs: posInt('--max-queue-delay-us', raw.maxQueueDelayUs, 0, 0) } : {}),
     profileServer: raw.profileServer === true,
     tracingCost: raw.tracingCost !== false,
+    recordsCost: raw.recordsCost !== false,
     recommender: raw.recommender !== false && raw.case === undefined && model === undefined,
     h2load: raw.h2load !== false,
     h2loadWindowMs: posInt('--h2load-window-ms', raw.h2loadWindowMs, posInt('--window-ms', raw.windowMs, 1500)),

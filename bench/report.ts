@@ -4,6 +4,7 @@ import { ROW_GROUPS, ROW_SERVERS } from './row-names.js';
 import type { LatencySummary } from './latency.js';
 import type { ServerBreakdown } from './server-stats.js';
 import type { TracingCostReport } from './tracing-cost.js';
+import type { RecordsCostReport } from './records-cost.js';
 import type { RecommenderBenchReport } from './recommender.js';
 import type { ComputePoint, PayloadSpec } from './worker-protocol.js';
 
@@ -87,6 +88,8 @@ export interface BenchReport {
   profile?: { file: string; top: { fn: string; selfPct: number }[] };
   /** Throughput with tracing off vs sampling 0.01 vs 1 (see tracing-cost.ts). */
   tracingCost?: TracingCostReport;
+  /** Throughput with prediction records off vs records.sampleRate 0.01 (the default) vs 1 (see records-cost.ts). */
+  recordsCost?: RecordsCostReport;
   /** The recommender's training and serving figures (see services/recommender/bench). */
   recommender?: RecommenderBenchReport;
 }
@@ -158,7 +161,7 @@ export const CONNECTIONS_NOISE = 0.05;
  *   grpc-js transport limit, from the earlier issue);
  * - per case, at the lowest concurrency reaching 70% of peak served
  *   throughput, p99 <= 2 x p50 (reported as 2 x p50 / p99 >= 1).
- * The tracing targets come from tracing-cost.ts.
+ * The tracing and records targets come from tracing-cost.ts and records-cost.ts.
  */
 export function evaluateTargets(cases: readonly CaseReport[], rows: readonly LoadRow[] = []): TargetReport[] {
   const mlp = cases.find((c) => c.name === 'mlp');
@@ -270,6 +273,15 @@ export function formatReport(report: BenchReport): string {
       p.sampling, fmtRate(p.throughput), fmt(p.p50Ms, 2), fmt(p.p99Ms, 2), fmt(t.ratios[p.sampling], 3), fmt(p.spansExportedPerS), String(p.spansDropped), String(p.errors),
     ]);
     lines.push(...table(['sampling', 'served/s', 'p50 ms', 'p99 ms', 'x off', 'spans/s', 'dropped', 'errors'], rows).map((l) => '   ' + l));
+  }
+  if (report.recordsCost) {
+    const t = report.recordsCost;
+    lines.push('');
+    lines.push(`== prediction records cost: ${t.model}, ${t.mode}, c=${t.concurrency}, ${t.rounds} window(s) per records.sampleRate, records published to NATS`);
+    const rows = t.points.map((p) => [
+      p.sampleRate, fmtRate(p.throughput), fmt(p.p50Ms, 2), fmt(p.p99Ms, 2), fmt(t.ratios[p.sampleRate], 3), fmt(p.recordsPublishedPerS, 1), fmt(p.recordsDroppedPerS, 1), String(p.errors),
+    ]);
+    lines.push(...table(['sampleRate', 'served/s', 'p50 ms', 'p99 ms', 'x off', 'records/s', 'dropped/s', 'errors'], rows).map((l) => '   ' + l));
   }
   if (report.recommender) lines.push('', ...formatRecommender(report.recommender));
   lines.push('');

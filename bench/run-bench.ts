@@ -17,6 +17,7 @@ import { withCpuShare } from './cpu-usage.js';
 import { EXTRA_RUNNERS } from './extra-runners.js';
 import { breakdown, readStats } from './server-stats.js';
 import { measureTracingCost, tracingCostTargets } from './tracing-cost.js';
+import { measureRecordsCost, recordsCostTargets } from './records-cost.js';
 import { runRecommenderBench } from './recommender.js';
 import { runRestBench } from './rest-bench.js';
 import { payloadBytes, type ComputePoint, type LoadCommand, type WorkerReply } from './worker-protocol.js';
@@ -223,27 +224,27 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
     }
     // --- end of the REST rows
     const mlp = cases.find((c) => c.name === 'mlp');
-    if (options.tracingCost && mlp) {
-      report.tracingCost = await measureTracingCost({
-        cliMain: resolve(distFile('.'), '..', 'cli', 'main.js'),
-        sinkScript: distFile('otlp-sink.js'),
-        repository: repo,
-        model: mlp.name,
-        mode: 'streaming',
-        concurrency: 64,
-        rounds: 3,
-        serverCpus: cores.server,
-        clientCpus: cores.client,
-        // Differences of a few % need longer windows than the sweep's (3 s by default).
-        load: (server) => load(server, mlp.name, 'streaming', 64, mlp, options.windowMs * 2),
-        progress,
-      });
-    }
+    // The tracing and records comparisons: mlp, streaming, c=64, three rounds of nodes differing in one setting.
+    const costRun = mlp && {
+      cliMain: resolve(distFile('.'), '..', 'cli', 'main.js'),
+      repository: repo,
+      model: mlp.name,
+      mode: 'streaming' as const,
+      concurrency: 64,
+      rounds: 3,
+      serverCpus: cores.server,
+      clientCpus: cores.client,
+      // Differences of a few % need longer windows than the sweep's (3 s by default).
+      load: (server: AnnouncedProcess) => load(server, mlp.name, 'streaming', 64, mlp, options.windowMs * 2),
+      progress,
+    };
+    if (options.tracingCost && costRun) report.tracingCost = await measureTracingCost({ ...costRun, sinkScript: distFile('otlp-sink.js') });
+    if (options.recordsCost && costRun) report.recordsCost = await measureRecordsCost({ ...costRun, workDir: work });
     if (options.recommender) {
       progress('== recommender (training per epoch, then Recommend through NATS, registry, a mesh node and the recommender in this process)');
       report.recommender = await runRecommenderBench({ logger });
     }
-    report.targets = [...evaluateTargets(report.cases, report.rows), ...tracingCostTargets(report.tracingCost)];
+    report.targets = [...evaluateTargets(report.cases, report.rows), ...tracingCostTargets(report.tracingCost), ...recordsCostTargets(report.recordsCost)];
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     if (options.profileServer && existsSync(profileDir)) {
       const files = await readdir(profileDir);

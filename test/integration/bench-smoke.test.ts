@@ -95,7 +95,22 @@ describe('npm run bench (smoke: seconds, tiny counts)', () => {
     for (const re of [/node \/ grpc-js pass-through floor >= 0\.8/, /node \/ node:http2 floor >= 0\.5/, /1 in flight \(h2load\): p50/, /never falls as connections rise 1 -> 2/]) {
       expect(['PASS', 'MISS'], String(re)).toContain(verdict(re));
     }
-    for (const re of [/tracing at sampling 1 costs/, /tracing at sampling 0\.01 costs/, /p99 <= 2 x p50/]) expect(['PASS', 'MISS'], String(re)).toContain(verdict(re));
+    for (const re of [/tracing at sampling 1 costs/, /tracing at sampling 0\.01 costs/, /records at sampleRate 0\.01 \(the default\) cost <= 3%/, /p99 <= 2 x p50/]) {
+      expect(['PASS', 'MISS'], String(re)).toContain(verdict(re));
+    }
+    // The tracing and records comparisons: one row per setting, each loaded, the ratios to the baseline.
+    expect(report.tracingCost!.points.map((p) => p.sampling)).toEqual(['off', '0.01', '1']);
+    const rc = report.recordsCost!;
+    expect(rc.points.map((p) => p.sampleRate)).toEqual(['0', '0.01', '1']);
+    for (const p of rc.points) {
+      expect(p.throughput, `sampleRate ${p.sampleRate}`).toBeGreaterThan(0);
+      expect(p.errors, `sampleRate ${p.sampleRate}`).toBe(0);
+      expect(rc.ratios[p.sampleRate]).toBeCloseTo(p.throughput / rc.points[0]!.throughput, 6);
+    }
+    // Records off publishes none; every request sampled publishes (records reach NATS through the node's recorder).
+    expect(rc.points[0]!.recordsPublishedPerS).toBe(0);
+    expect(rc.points[2]!.recordsPublishedPerS).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/== prediction records cost: mlp, streaming, c=64/);
     expect(verdict(/batching on \/ off >= 3/)).toBe('SKIP');
     for (const t of report.targets) expect(['PASS', 'MISS', 'SKIP']).toContain(t.verdict);
     // Targets that need concurrency 256 or the OCR case were not measured here.
