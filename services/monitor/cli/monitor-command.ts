@@ -49,7 +49,7 @@ export function parseMonitorFlags(flags: MonitorFlags): MonitorOptions {
 
 /** `--registry`: host:port. */
 function registryAddressOf(value: string): string {
-  if (!/^[^\s:/]+:\d{1,5}$/.test(value)) throw new Error(`--registry must be HOST:PORT, got '${value}'`);
+  if (!/^\S+:\d{1,5}$/.test(value)) throw new Error(`--registry must be HOST:PORT, got '${value}'`);
   return value;
 }
 
