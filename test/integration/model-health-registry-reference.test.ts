@@ -121,7 +121,7 @@ describe('reference data stored in the registry', () => {
     expect((await client.getReference('mlp', 2)).info!.rows).toBe(2000);
   });
 
-  it('a fresh monitor with --registry measures drift against the registry reference from the first window', async () => {
+  it('a fresh monitor with --registry measures drift against the registry reference from the first window, and follows its replacement', async () => {
     monitor = await spawnService([
       'monitor', '--grpc-port', '0', '--http-port', '0', '--data-dir', join(dir.path, 'monitor'), '--nats', nats.url, '--registry', registry.address,
       '--alert-rules', join(dir.path, 'rules.json'), '--reference-records', '100', '--health-window-records', '100', '--health-evaluate-interval-ms', '200',
@@ -140,6 +140,15 @@ describe('reference data stored in the registry', () => {
       expect(v1!.referenceSamples).toBe('2000');
       expect(v1!.features.filter((f) => f.drifting).map((f) => f.name)).toEqual(['x[3]']);
       await waitFor('the drift alert on x[3]', async () => (await mc.listAlerts({ model: 'mlp', firingOnly: true })).some((a) => a.rule === 'feature_drift' && a.subject === 'x[3]'));
+
+      // A new reference for v1 (no shift in x[3]): its ReferenceSet event makes the monitor fetch it, and the drift goes.
+      await run('/usr/bin/python3', ['-c', `import numpy as np\nnp.save(${JSON.stringify(join(dir.path, 'plain.npy'))}, np.random.default_rng(6).standard_normal((1500, 4)).astype(np.float32))`]);
+      const set = await cli('models', 'reference', 'mlp', '1', join(dir.path, 'plain.npy'), '--input', 'x', '--registry', registry.address);
+      expect(set.code).toBe(0);
+      await waitFor('v1 judged against the replaced reference', async () => {
+        const v = (await mc.modelHealth('mlp', { version: '1' })).versions[0]!;
+        return v.referenceSamples === '1500' && v.features.length === 4 && v.features.every((f) => !f.drifting);
+      });
     } finally {
       mc.close();
     }

@@ -24,7 +24,7 @@ import { createHealthMetrics, type HealthMetrics } from './health-metrics.js';
 import type { AlertRow, HealthPointRow, HealthStore, StoredRecord } from './health-store.js';
 import { PREDICTED_CLASS, MalformedRecordError, extractRecordFeatures, type RecordFeatures } from './record-features.js';
 import { classificationQuality, regressionQuality } from './quality.js';
-import { createReferenceLookups, type ReferenceFetcher } from './registry-reference.js';
+import { createReferenceLookups, followReferenceEvents, type ReferenceFetcher } from './registry-reference.js';
 
 /** Defaults of {@link HealthEngineOptions}. */
 export const DEFAULT_HEALTH_ENGINE_OPTIONS = {
@@ -58,6 +58,7 @@ export interface HealthEngineOptions {
    * Where a version's reference given at registration comes from (the
    * registry's GetReference). Asked when a version's first record arrives;
    * while it cannot answer, the version gets no first-records reference.
+   * With `nc`, the registry's ReferenceSet events refresh the versions they name.
    * Default: none (references only from SetReference and first records).
    */
   referenceFetcher?: ReferenceFetcher;
@@ -170,6 +171,7 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
   let timer: NodeJS.Timeout | undefined;
   let evaluating: Promise<void> | undefined;
   let closed = false;
+  let unfollow: (() => void) | undefined;
 
   // Alerts still firing from before a restart continue (and are not published again).
   for (const a of store.alerts({ firingOnly: true, limit: 10_000 })) alertStates.set(`${a.model}/${a.version}/${a.rule}/${a.subject}`, { firing: a, pendingSinceMs: a.startedMs });
@@ -543,6 +545,7 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
           createDurableConsumer({ nc: o.nc, stream: FEEDBACK_STREAM_SPEC, durableName: `${o.durablePrefix}-feedback`, logger, handle: (m) => feedbackDisposition(m.data, m.subject) }),
         );
         for (const c of consumers) await c.start();
+        if (lookups) unfollow = followReferenceEvents(o.nc, lookups, logger);
       }
       timer = setInterval(() => void evaluate(), o.evaluateIntervalMs);
       timer.unref();
@@ -578,6 +581,7 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
       if (closed) return;
       closed = true;
       if (timer) clearInterval(timer);
+      unfollow?.();
       await lookups?.close();
       await Promise.all(consumers.map((c) => c.close()));
       await evaluating;

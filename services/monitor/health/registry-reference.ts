@@ -1,6 +1,7 @@
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import { referenceColumns, type ReferenceColumn, type RegistryClient } from '../../../shared/registry-client/index.js';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { decodeRegistryEvent, referenceColumns, registryEventSubject, type ReferenceColumn, type RegistryClient } from '../../../shared/registry-client/index.js';
 
 /** A version's reference as the registry holds it: its columns and the rows of the whole file. */
 export interface FetchedReference {
@@ -61,6 +62,12 @@ export interface ReferenceLookupsOptions {
 export interface ReferenceLookups {
   /** Starts the lookup of a version's reference unless one is done, under way, or waiting to retry. */
   request(model: string, version: string): void;
+  /**
+   * The registry announced a new reference for the version (ReferenceSet): a
+   * version the monitor has seen is asked for again, and the answer replaces
+   * its reference. A version not seen yet is asked when its first record arrives.
+   */
+  refresh(model: string, version: string): void;
   /** True once the registry answered "none" for the version (or it gave one the monitor could not take). */
   firstRecordsAllowed(model: string, version: string): boolean;
   /** Lookups under way (for tests and close). */
@@ -88,6 +95,10 @@ export function createReferenceLookups(options: ReferenceLookupsOptions): Refere
       states.set(key, { state: 'stored' });
       return;
     }
+    lookUp(key, model, version);
+  };
+
+  const lookUp = (key: string, model: string, version: string): void => {
     states.set(key, { state: 'pending' });
     const lookup = options.fetch(model, version, stop.signal).then(
       (reference) => {
@@ -118,6 +129,12 @@ export function createReferenceLookups(options: ReferenceLookupsOptions): Refere
 
   return {
     request,
+    refresh(model, version) {
+      const key = `${model}\u0000${version}`;
+      const current = states.get(key);
+      if (stop.signal.aborted || !current || current.state === 'pending') return;
+      lookUp(key, model, version);
+    },
     firstRecordsAllowed: (model, version) => states.get(`${model}\u0000${version}`)?.state === 'none',
     get pending() {
       return inFlight.size;
@@ -127,4 +144,25 @@ export function createReferenceLookups(options: ReferenceLookupsOptions): Refere
       await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+/**
+ * Follows the registry's ReferenceSet events live (a plain subscription to
+ * `infermesh.registry.reference.set.*`; the REGISTRY stream's messages reach
+ * it as they are published) and refreshes the versions they name. Returns
+ * the unsubscribe.
+ */
+export function followReferenceEvents(nc: NatsConnection, lookups: ReferenceLookups, logger: Logger): () => void {
+  const subscription = nc.subscribe(registryEventSubject('referenceSet', '*'), {
+    callback: (err, m) => {
+      if (err) return logger.warn('registry reference events stopped', { err });
+      try {
+        const set = decodeRegistryEvent(m.data).referenceSet;
+        if (set) lookups.refresh(set.model, String(set.version));
+      } catch (decodeErr) {
+        logger.warn('skipping an undecodable registry event', { subject: m.subject, err: decodeErr });
+      }
+    },
+  });
+  return () => subscription.unsubscribe();
 }
