@@ -81,8 +81,9 @@ export function toReferenceProfile(
   const column = columns.map((c) => (c.categories?.length ? c.categories : (c.values ?? [])).map(Number));
   const length = column[0]!.length;
   if (column.some((c) => c.length !== length)) throw invalidArgument('the reference columns differ in length');
-  // 8 bytes a value plus a little framing per feature name.
-  const fit = Math.floor((REFERENCE_LIMITS.maxBytes - 64 * 1024) / (8 * width));
+  // 8 bytes a value; the names, their flags and the framing (a few bytes each) come off the budget first.
+  const framing = 1024 + columns.reduce((sum, c) => sum + Buffer.byteLength(c.name ?? '') + 8, 0);
+  const fit = Math.floor((REFERENCE_LIMITS.maxBytes - framing) / (8 * width));
   const rows = Math.min(length, REFERENCE_LIMITS.maxRows, fit);
   const values = new Array<number>(rows * width);
   for (let r = 0; r < rows; r++) {

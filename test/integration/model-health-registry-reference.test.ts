@@ -101,6 +101,10 @@ describe('reference data stored in the registry', () => {
     expect(big.message).toMatch(/reference is \d+ bytes; at most 8388608 \(8 MiB\)/);
     const nan = await codeOf(client.setReference('mlp', 2, { ...base, values: [1, Number.NaN] }));
     expect(nan.message).toContain("reference row 1 feature 'b' is not a finite number");
+    // In an upload's metadata: refused before any bytes, and no version is stored.
+    const upload = await codeOf(client.pushVersion('mlp', buildMlpModel(), { config: {}, reference: { ...base, rows: 5001, totalRows: 5001, values: new Array(10_002).fill(0) } }));
+    expect(upload.message).toContain('metadata.reference has 5001 rows; expected 1 to 5000');
+    expect((await client.getModel('mlp')).latestVersion).toBe(2);
     const unknown = await codeOf(client.setReference('mlp', 9, base));
     expect(Code[unknown.code]).toBe('NOT_FOUND');
     expect(Code[(await codeOf(client.getReference('mlp', 2))).code]).toBe('NOT_FOUND');
