@@ -97,8 +97,8 @@ export function meshChildren(options: UpOptions, ports: MeshPorts, natsUrl: stri
       name: 'monitor',
       plane: 'control',
       args: ['monitor', '--host', options.host, '--grpc-port', String(ports.monitorGrpc), '--http-port', String(ports.monitorHttp), '--data-dir', data('monitor'),
-        // Prediction records, feedback and alerts (model health).
-        '--nats', natsUrl],
+        // Prediction records, feedback and alerts (model health); reference data given at registration from the registry.
+        '--nats', natsUrl, '--registry', at(ports.registry)],
       env: {},
     });
   }

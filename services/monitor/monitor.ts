@@ -10,7 +10,8 @@ import { createTraceReceiver } from './receiver/trace-receiver.js';
 import { createSpanStore, type SpanStore, type SpanStoreOptions } from './store/index.js';
 import { addStandardServices, shutdownGrpcServer } from '../../shared/grpc/index.js';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { createHealthEngine, createHealthStore, type HealthEngine, type HealthEngineOptions, type HealthStore, type HealthStoreOptions } from './health/index.js';
+import { createRegistryClient } from '../../shared/registry-client/index.js';
+import { createHealthEngine, createHealthStore, createRegistryReferenceFetcher, type HealthEngine, type HealthEngineOptions, type HealthStore, type HealthStoreOptions } from './health/index.js';
 
 /** Defaults of {@link MonitorOptions}. */
 export const DEFAULT_MONITOR_OPTIONS = {
@@ -50,6 +51,12 @@ export interface MonitorOptions {
   nc?: NatsConnection;
   /** Model-health engine options (windows, reference size, rules, evaluation period). */
   health?: Omit<HealthEngineOptions, 'store' | 'spans' | 'nc' | 'registry' | 'logger' | 'now'>;
+  /**
+   * The registry (`host:port`): a version's reference profile given at
+   * registration is asked from it (GetReference) when the version's first
+   * record arrives. Default: none (references from SetReference or first records).
+   */
+  registryAddress?: string;
   /** Retention of the health store (records, feedback, history). */
   healthRetention?: Omit<HealthStoreOptions, 'dataDir' | 'now'>;
 }
@@ -90,7 +97,9 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   const metrics = telemetry.metrics.monitor;
   const store = createSpanStore({ ...options.retention, dataDir: options.dataDir, logger, metrics, now: options.now });
   const healthStore = createHealthStore({ ...options.healthRetention, dataDir: options.dataDir, ...(options.now ? { now: options.now } : {}) });
+  const registryClient = options.registryAddress ? createRegistryClient(options.registryAddress) : undefined;
   const health = createHealthEngine({
+    ...(registryClient ? { referenceFetcher: createRegistryReferenceFetcher(registryClient) } : {}),
     ...options.health,
     store: healthStore,
     spans: store,
@@ -123,6 +132,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
     server.forceShutdown();
     await web?.close();
     await health.close();
+    registryClient?.close();
     healthStore.close();
     store.close();
     await telemetry.shutdown();
@@ -146,6 +156,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
         await shutdownGrpcServer(server, drainTimeoutMs);
         await webServer.close();
         await health.close();
+        registryClient?.close();
         healthStore.close();
         store.close();
         await telemetry.shutdown();

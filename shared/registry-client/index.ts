@@ -22,3 +22,13 @@ export {
   type RegistryEventCase,
 } from './registry-events.js';
 export { consumeRegistryEvents, type ConsumeRegistryEventsOptions, type ConsumedRegistryEvent } from './registry-events-consumer.js';
+export {
+  REFERENCE_LIMITS,
+  decodeReferenceProfile,
+  encodeReferenceProfile,
+  referenceColumns,
+  toReferenceProfile,
+  type ReferenceColumn,
+  type ReferenceProfile,
+  type ReferenceProfile__Output,
+} from './reference-profile.js';

@@ -14,6 +14,10 @@ import type { ListModelsResponse__Output } from '../generated/infermesh/registry
 import type { Model__Output } from '../generated/infermesh/registry/v1/Model.js';
 import type { ModelRegistryClient } from '../generated/infermesh/registry/v1/ModelRegistry.js';
 import type { ModelVersion__Output } from '../generated/infermesh/registry/v1/ModelVersion.js';
+import type { GetReferenceResponse__Output } from '../generated/infermesh/registry/v1/GetReferenceResponse.js';
+import type { ReferenceInfo__Output } from '../generated/infermesh/registry/v1/ReferenceInfo.js';
+import type { ReferenceProfile } from '../generated/infermesh/registry/v1/ReferenceProfile.js';
+import { encodeReferenceProfile } from './reference-profile.js';
 import type { UpdateModelRequest } from '../generated/infermesh/registry/v1/UpdateModelRequest.js';
 import type { ProtoGrpcType } from '../generated/registry.js';
 import { checkUint32, checkUint64 } from '../numbers/index.js';
@@ -48,6 +52,8 @@ export interface PushVersionOptions extends RegistryCallOptions {
   createModel?: boolean;
   /** Upload chunk size. Default: 1 MiB. */
   chunkBytes?: number;
+  /** A reference profile for model health, stored with the version in the same commit. */
+  reference?: ReferenceProfile;
 }
 
 /** Which version to download, and from where. */
@@ -86,6 +92,10 @@ export interface RegistryClient {
   deleteAlias(model: string, alias: string, options?: RegistryCallOptions): Promise<void>;
   /** Uploads an ONNX file (bytes, or a file path), streaming chunks with its sha256 and size. */
   pushVersion(model: string, source: Uint8Array | string, options?: PushVersionOptions): Promise<ModelVersion__Output>;
+  /** Stores or replaces a version's reference profile. */
+  setReference(model: string, version: number, reference: ReferenceProfile, options?: RegistryCallOptions): Promise<ReferenceInfo__Output>;
+  /** A version's reference profile; NOT_FOUND when it has none. */
+  getReference(model: string, version: number, options?: RegistryCallOptions): Promise<GetReferenceResponse__Output>;
   /** Starts a download: resolves with the artifact's info once the registry verified it, and the chunks from `offset`. */
   download(model: string, options?: DownloadOptions): Promise<{ info: ArtifactInfo__Output; chunks: AsyncIterable<Uint8Array> }>;
   /**
@@ -228,6 +238,7 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
           alias: o.alias ?? '',
           ...(o.aliasWeight === undefined ? {} : { aliasWeight: o.aliasWeight }),
           createModelIfMissing: o.createModel ?? true,
+          ...(o.reference ? { reference: encodeReferenceProfile(o.reference) } : {}),
         },
       });
       for await (const chunk of typeof source === 'string' ? createReadStream(source, { highWaterMark: chunkBytes }) : slices(source, chunkBytes)) {
@@ -296,6 +307,10 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
     deleteAlias: async (model, alias, o) => {
       await unary('DeleteAlias', client.deleteAlias, { model, alias }, o);
     },
+
+    setReference: async (model, version, reference, o) =>
+      unary('SetReference', client.setReference, { model, version: checkUint32(version, 'version', 1), reference: encodeReferenceProfile(reference) }, o),
+    getReference: async (model, version, o) => unary('GetReference', client.getReference, { model, version: checkUint32(version, 'version', 1) }, o),
 
     pushVersion: (model, source, o) => traced('UploadVersion', o, (withContext) => pushVersion(model, source, withContext)),
 

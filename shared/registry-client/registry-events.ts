@@ -14,6 +14,7 @@ export const REGISTRY_EVENT_KINDS = {
   versionCreated: 'version.created',
   versionDeleted: 'version.deleted',
   aliasChanged: 'alias.changed',
+  referenceSet: 'reference.set',
 } as const;
 
 /** The name of the oneof member a RegistryEvent carries, e.g. `versionCreated`. */

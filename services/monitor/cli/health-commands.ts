@@ -10,7 +10,9 @@ import { renderAlert, renderHealth } from './health-render.js';
 import { demoTrafficCommand } from './demo-traffic-command.js';
 import { readReferenceFile, type ReferenceData } from './reference-file.js';
 import { readOnnxSignature } from '../../../shared/onnx/index.js';
-import { createRegistryClient } from '../../../shared/registry-client/index.js';
+import { createRegistryClient, toReferenceProfile, type ReferenceProfile } from '../../../shared/registry-client/index.js';
+import { invalidArgument } from '../../../shared/errors/index.js';
+import { UINT32_MAX } from '../../../shared/numbers/index.js';
 
 const monitorOption = () => new Option('--monitor <host:port>', "the monitor's gRPC address").env('INFERMESH_MONITOR').default(DEFAULT_MONITOR_ADDRESS);
 
@@ -153,17 +155,34 @@ async function readStdin(): Promise<string> {
 /** `infermesh models reference MODEL VERSION FILE`: reference data (.npy or .csv) for a version's input features. */
 function referenceCommand(): Command {
   return new Command('reference')
-    .description("Give the monitor a version's reference data (.npy or .csv, one row per sample): its input drift is measured against it instead of its first records")
+    .description("Store a version's reference data (.npy or .csv, one row per sample) in the registry: monitors measure its input drift against it instead of its first records")
     .argument('<model>')
     .argument('<version>')
     .argument('<file>', '.npy (rows x columns) or .csv (a header of feature names like x[0],x[1] is optional)')
     .option('--input <name>', 'the model input the columns belong to (features are named <input>[<column>])')
-    .addOption(monitorOption())
-    .action((model: string, version: string, file: string, flags: { input?: string; monitor: string }) =>
+    .addOption(new Option('--registry <host:port>', 'the registry that stores it (the default destination)').env('INFERMESH_REGISTRY'))
+    .addOption(new Option('--monitor <host:port>', 'send it straight to this monitor (only there, unless --registry is given too)').env('INFERMESH_MONITOR'))
+    .action((model: string, version: string, file: string, flags: { input?: string; registry?: string; monitor?: string }) =>
       runCliAction('models reference', async () => {
-        await sendReference(model, version, await readReferenceFile(file, flags.input), flags.monitor);
+        const data = await readReferenceFile(file, flags.input);
+        if (flags.registry || !flags.monitor) {
+          const number = parseIntFlag(version, 'VERSION', 1, UINT32_MAX);
+          await storeReference(model, number, toReferenceProfile(data.input, data.features, data.rows), flags.registry ?? '');
+        }
+        if (flags.monitor) await sendReference(model, version, data, flags.monitor);
       }),
     );
+}
+
+async function storeReference(model: string, version: number, profile: ReferenceProfile, registryAddress: string): Promise<void> {
+  if (!/^[^\s:]+:\d{1,5}$/.test(registryAddress)) throw invalidArgument(`--registry HOST:PORT (or INFERMESH_REGISTRY) is required, got '${registryAddress}'`);
+  const registry = createRegistryClient(registryAddress);
+  try {
+    const info = await registry.setReference(model, version, profile);
+    process.stdout.write(`reference of ${model} version ${version}: ${info.features} features, ${info.rows} of ${info.totalRows} rows, stored in the registry at ${registryAddress}\n`);
+  } finally {
+    registry.close();
+  }
 }
 
 async function sendReference(model: string, version: string, data: ReferenceData, monitorAddress: string): Promise<void> {
@@ -178,31 +197,33 @@ async function sendReference(model: string, version: string, data: ReferenceData
 
 /**
  * `models push --reference FILE`: the file is read and checked before the
- * push (a bad file stops it); after a successful push its profile goes to the
- * monitor under the pushed version. The registry does not store it.
+ * push (a bad file stops it, nothing is uploaded); its profile goes to the
+ * registry in the upload's metadata, stored with the version in the same
+ * commit. With `--monitor`, it is also sent straight to that monitor.
  */
 function addReferenceToPush(models: Command): void {
   const push = models.commands.find((c) => c.name() === 'push');
   if (!push) return;
   push
-    .option('--reference <file>', 'reference data (.npy or .csv) for model health: drift of the inputs is measured against it (sent to the monitor)')
+    .option('--reference <file>', 'reference data (.npy or .csv) for model health, stored with the version: drift of the inputs is measured against it')
     .option('--reference-input <name>', "the model input the reference columns belong to (default: the ONNX file's first input)")
-    .addOption(monitorOption());
+    .addOption(new Option('--monitor <host:port>', 'also send the reference straight to this monitor'));
   let pending: ReferenceData | undefined;
   push.hook('preAction', async (cmd) => {
     const o = cmd.opts<{ reference?: string; referenceInput?: string }>();
     if (!o.reference) return;
     const input = o.referenceInput ?? readOnnxSignature(await readFile(cmd.args[0]!)).inputs[0]?.name;
     pending = await readReferenceFile(o.reference, input);
+    cmd.setOptionValue('referenceProfile', toReferenceProfile(pending.input, pending.features, pending.rows));
   });
   push.hook('postAction', async (cmd) => {
-    if (!pending || process.exitCode) return;
-    const o = cmd.opts<{ name: string; version?: string; registry?: string; monitor: string }>();
+    const o = cmd.opts<{ name: string; version?: string; registry?: string; monitor?: string }>();
+    if (!pending || !o.monitor || process.exitCode) return;
     await runCliAction('models push --reference', async () => {
       const registry = createRegistryClient(o.registry ?? '');
       try {
         const v = await registry.getVersion(o.name, o.version ? { version: Number(o.version) } : {});
-        await sendReference(o.name, String(v.version), pending!, o.monitor);
+        await sendReference(o.name, String(v.version), pending!, o.monitor!);
       } finally {
         registry.close();
       }

@@ -20,6 +20,7 @@ interface MonitorFlags {
   nats?: string;
   alertRules?: string;
   referenceRecords: string;
+  registry?: string;
   healthWindowRecords: string;
   healthEvaluateIntervalMs: string;
 }
@@ -36,6 +37,7 @@ export function parseMonitorFlags(flags: MonitorFlags): MonitorOptions {
     retention: { maxAgeMs: retentionHours * 3_600_000, maxSpans: parseIntFlag(flags.maxSpans, '--max-spans', 1) },
     maxExportBytes: parseIntFlag(flags.maxExportBytes, '--max-export-bytes', 1024),
     ...(flags.allowedHost?.length ? { allowedHosts: flags.allowedHost } : {}),
+    ...(flags.registry ? { registryAddress: registryAddressOf(flags.registry) } : {}),
     health: {
       ...(flags.alertRules ? { rules: readAlertRulesFile(resolve(flags.alertRules)) } : {}),
       referenceRecords: parseIntFlag(flags.referenceRecords, '--reference-records', 1),
@@ -43,6 +45,12 @@ export function parseMonitorFlags(flags: MonitorFlags): MonitorOptions {
       evaluateIntervalMs: parseIntFlag(flags.healthEvaluateIntervalMs, '--health-evaluate-interval-ms', 10),
     },
   };
+}
+
+/** `--registry`: host:port. */
+function registryAddressOf(value: string): string {
+  if (!/^\S+:\d{1,5}$/.test(value)) throw new Error(`--registry must be HOST:PORT, got '${value}'`);
+  return value;
 }
 
 /** `--nats` when given: a nats://host:port URL. */
@@ -67,6 +75,7 @@ export function monitorCommand(): Command {
     .addOption(new Option('--nats <url>', 'NATS with JetStream: consume prediction records and feedback, publish alerts (without it: no model health from the mesh)').env('NATS_URL'))
     .addOption(new Option('--alert-rules <file>', 'JSON alert rules { default: {...}, models: { NAME: {...} } } (README: Model health)'))
     .addOption(new Option('--reference-records <n>', 'records that make a version\'s reference when none was given at registration').default(String(DEFAULT_HEALTH_ENGINE_OPTIONS.referenceRecords)))
+    .addOption(new Option('--registry <host:port>', "the registry: a version's reference data given at registration is asked from it when the version starts serving (without it: SetReference or the first records)").env('INFERMESH_REGISTRY'))
     .addOption(new Option('--health-window-records <n>', 'newest records in the drift window').default(String(DEFAULT_HEALTH_ENGINE_OPTIONS.windowRecords)))
     .addOption(new Option('--health-evaluate-interval-ms <ms>', 'how often drift, quality and alerts are recomputed').default(String(DEFAULT_HEALTH_ENGINE_OPTIONS.evaluateIntervalMs)))
     .action((flags: MonitorFlags) =>

@@ -10,6 +10,8 @@ export const MAX_REFERENCE_ROWS = 5000;
 
 /** A reference data set as the monitor takes it: named features, the row count of the whole file. */
 export interface ReferenceData {
+  /** The model input the features belong to (from --input, else the features' names). */
+  input: string;
   rows: number;
   features: ReferenceFeature[];
 }
@@ -111,5 +113,6 @@ export async function readReferenceFile(path: string, input: string | undefined)
   const ext = extname(path).toLowerCase();
   if (ext !== '.npy' && ext !== '.csv') throw invalidArgument(`--reference ${path}: expected a .npy or .csv file`);
   const table = ext === '.npy' ? parseNpy(bytes, path) : parseReferenceCsv(bytes.toString('utf8'), path);
-  return { rows: table.rows, features: referenceFeatures(table, input) };
+  const features = referenceFeatures(table, input);
+  return { input: input ?? (/^[^[:]+/.exec(features[0]!.name ?? '')?.[0] ?? ''), rows: table.rows, features };
 }

@@ -24,6 +24,7 @@ import { createHealthMetrics, type HealthMetrics } from './health-metrics.js';
 import type { AlertRow, HealthPointRow, HealthStore, StoredRecord } from './health-store.js';
 import { PREDICTED_CLASS, MalformedRecordError, extractRecordFeatures, type RecordFeatures } from './record-features.js';
 import { classificationQuality, regressionQuality } from './quality.js';
+import { createReferenceLookups, followReferenceEvents, type ReferenceFetcher } from './registry-reference.js';
 
 /** Defaults of {@link HealthEngineOptions}. */
 export const DEFAULT_HEALTH_ENGINE_OPTIONS = {
@@ -53,6 +54,16 @@ export interface HealthEngineOptions {
   registry: Registry;
   rules?: AlertRulesConfig;
   referenceRecords?: number;
+  /**
+   * Where a version's reference given at registration comes from (the
+   * registry's GetReference). Asked when a version's first record arrives;
+   * while it cannot answer, the version gets no first-records reference.
+   * With `nc`, the registry's ReferenceSet events refresh the versions they name.
+   * Default: none (references only from SetReference and first records).
+   */
+  referenceFetcher?: ReferenceFetcher;
+  /** Wait before asking the fetcher again after it failed. Default: 15000 ms. */
+  referenceRetryMs?: number;
   windowRecords?: number;
   windowMs?: number;
   qualityWindowFeedback?: number;
@@ -160,12 +171,42 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
   let timer: NodeJS.Timeout | undefined;
   let evaluating: Promise<void> | undefined;
   let closed = false;
+  let unfollow: (() => void) | undefined;
 
   // Alerts still firing from before a restart continue (and are not published again).
   for (const a of store.alerts({ firingOnly: true, limit: 10_000 })) alertStates.set(`${a.model}/${a.version}/${a.rule}/${a.subject}`, { firing: a, pendingSinceMs: a.startedMs });
 
+  const setReference: HealthEngine['setReference'] = (model, version, features, rows) => {
+    if (!model || !version) throw invalidArgument('model and version are required');
+    if (features.length === 0) throw invalidArgument('the reference has no features');
+    if (features.length > MAX_REFERENCE_FEATURES) throw invalidArgument(`the reference has ${features.length} features; at most ${MAX_REFERENCE_FEATURES}`);
+    const profiles: Record<string, FeatureProfile> = {};
+    for (const f of features) {
+      if (!f.name) throw invalidArgument('a reference feature has no name');
+      const count = f.values.length + f.categories.length;
+      if (count === 0 || count > MAX_REFERENCE_FEATURE_VALUES) throw invalidArgument(`reference feature '${f.name}' has ${count} values; expected 1 to ${MAX_REFERENCE_FEATURE_VALUES}`);
+      if (f.values.length > 0 && f.categories.length > 0) throw invalidArgument(`reference feature '${f.name}' has both values and categories`);
+      profiles[f.name] = f.categories.length > 0 ? categoricalProfile(f.categories) : numericProfile(f.values);
+    }
+    store.setReference(model, version, { source: 'file', samples: rows || Math.max(...features.map((f) => f.values.length + f.categories.length)), features: profiles, outputs: {} }, 0);
+    cache.delete(`${model}\u0000${version}`);
+    return features.length;
+  };
+
+  const lookups = o.referenceFetcher
+    ? createReferenceLookups({
+        fetch: o.referenceFetcher,
+        apply: (model, version, reference) => setReference(model, version, reference.columns, reference.totalRows),
+        hasReference: (model, version) => store.reference(model, version) !== undefined,
+        ...(o.referenceRetryMs === undefined ? {} : { retryMs: o.referenceRetryMs }),
+        now,
+        logger,
+      })
+    : undefined;
+
   const ingestRecord = (record: PredictionRecord__Output, seq: number): boolean => {
     const features: RecordFeatures = extractRecordFeatures(record);
+    lookups?.request(record.model, record.version);
     return store.insertRecord({
       seq,
       model: record.model,
@@ -304,7 +345,8 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
         reference = { ...profile, lastSeq: 0 };
       }
     }
-    if (!reference) {
+    if (!reference) lookups?.request(model, version);
+    if (!reference && (!lookups || lookups.firstRecordsAllowed(model, version))) {
       const first = store.firstRecords(model, version, o.referenceRecords);
       if (first.length >= o.referenceRecords) {
         const profile = profileFromRecords(first);
@@ -503,6 +545,7 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
           createDurableConsumer({ nc: o.nc, stream: FEEDBACK_STREAM_SPEC, durableName: `${o.durablePrefix}-feedback`, logger, handle: (m) => feedbackDisposition(m.data, m.subject) }),
         );
         for (const c of consumers) await c.start();
+        if (lookups) unfollow = followReferenceEvents(o.nc, lookups, logger);
       }
       timer = setInterval(() => void evaluate(), o.evaluateIntervalMs);
       timer.unref();
@@ -517,22 +560,7 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
       });
     },
     alerts: ({ model, firingOnly, limit }) => store.alerts({ ...(model ? { model } : {}), firingOnly: firingOnly ?? false, limit: Math.min(1000, limit || 100) }),
-    setReference(model, version, features, rows) {
-      if (!model || !version) throw invalidArgument('model and version are required');
-      if (features.length === 0) throw invalidArgument('the reference has no features');
-      if (features.length > MAX_REFERENCE_FEATURES) throw invalidArgument(`the reference has ${features.length} features; at most ${MAX_REFERENCE_FEATURES}`);
-      const profiles: Record<string, FeatureProfile> = {};
-      for (const f of features) {
-        if (!f.name) throw invalidArgument('a reference feature has no name');
-        const count = f.values.length + f.categories.length;
-        if (count === 0 || count > MAX_REFERENCE_FEATURE_VALUES) throw invalidArgument(`reference feature '${f.name}' has ${count} values; expected 1 to ${MAX_REFERENCE_FEATURE_VALUES}`);
-        if (f.values.length > 0 && f.categories.length > 0) throw invalidArgument(`reference feature '${f.name}' has both values and categories`);
-        profiles[f.name] = f.categories.length > 0 ? categoricalProfile(f.categories) : numericProfile(f.values);
-      }
-      store.setReference(model, version, { source: 'file', samples: rows || Math.max(...features.map((f) => f.values.length + f.categories.length)), features: profiles, outputs: {} }, 0);
-      cache.delete(`${model}\u0000${version}`);
-      return features.length;
-    },
+    setReference,
     models() {
       const byModel = new Map<string, string[]>();
       for (const v of store.versions()) byModel.set(v.model, [...(byModel.get(v.model) ?? []), v.version]);
@@ -553,6 +581,8 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
       if (closed) return;
       closed = true;
       if (timer) clearInterval(timer);
+      unfollow?.();
+      await lookups?.close();
       await Promise.all(consumers.map((c) => c.close()));
       await evaluating;
     },

@@ -3,3 +3,4 @@ export { createHealthStore, DEFAULT_HEALTH_STORE_OPTIONS, type HealthStore, type
 export { parseAlertRules, readAlertRulesFile, DEFAULT_ALERT_RULES, type AlertRulesConfig, type ModelAlertRules } from './alert-rules.js';
 export { MAX_FEEDBACK_ITEMS } from './feedback-join.js';
 export { numericProfile, categoricalProfile, type ReferenceProfile } from './drift.js';
+export { createRegistryReferenceFetcher, createReferenceLookups, DEFAULT_REFERENCE_LOOKUP_OPTIONS, type ReferenceFetcher, type FetchedReference } from './registry-reference.js';

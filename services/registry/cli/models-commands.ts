@@ -4,7 +4,7 @@ import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import type { Model__Output } from '../../../shared/generated/infermesh/registry/v1/Model.js';
 import type { ModelVersion__Output } from '../../../shared/generated/infermesh/registry/v1/ModelVersion.js';
 import { parseIntegerText, UINT32_MAX } from '../../../shared/numbers/index.js';
-import { createRegistryClient, type RegistryClient } from '../../../shared/registry-client/index.js';
+import { createRegistryClient, type ReferenceProfile, type RegistryClient } from '../../../shared/registry-client/index.js';
 import { runVerb, UsageError, usageExitCodes } from './cli-errors.js';
 import { diffServingConfigs } from './config-diff.js';
 
@@ -64,9 +64,12 @@ export function modelsCommand(): Command {
           labels: pairs(flags.label, '--label'),
           version,
           lineage: { trainingRunId: flags.runId ?? '', dataset: flags.dataset ?? '', metrics },
+          ...(flags.referenceProfile ? { reference: flags.referenceProfile } : {}),
         });
         const alias = flags.alias ? `, ${flags.alias} -> ${v.version}` : '';
         process.stdout.write(`pushed ${v.model} version ${v.version} (sha256 ${v.sha256}, ${v.sizeBytes} bytes${alias})\n`);
+        const ref = flags.referenceProfile;
+        if (ref) process.stdout.write(`reference: ${ref.features?.length ?? 0} features, ${ref.rows} of ${ref.totalRows} rows, stored with version ${v.version}\n`);
         for (const line of notes) process.stdout.write(line + '\n');
       }),
     );
@@ -184,6 +187,8 @@ interface PushFlags {
   runId?: string;
   dataset?: string;
   metric: string[];
+  /** Set by `--reference FILE` (read and checked before the action; see services/monitor/cli/health-commands.ts). */
+  referenceProfile?: ReferenceProfile;
 }
 
 /**

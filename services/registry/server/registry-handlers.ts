@@ -11,7 +11,8 @@ import type { CommitSignal } from '../events/commit-signal.js';
 import { TRACEPARENT_HEADER } from '../events/publish-event.js';
 import type { RegistrySnapshot, RegistryStore, VersionRecord, WriteContext } from '../store/index.js';
 import { activeTraceparent, REGISTRY_SPAN_NAMES, withSpan, type RegistryTelemetry } from '../telemetry/index.js';
-import { aliasToProto, modelToProto, versionToProto } from './to-proto.js';
+import { decodeReferenceProfile } from '../../../shared/registry-client/reference-profile.js';
+import { aliasToProto, checkReference, modelToProto, referenceInfoToProto, versionToProto } from './to-proto.js';
 import { uploadVersion } from './upload-version.js';
 import { checkAliasName, checkAliasWeight, checkByteCount, checkLabels, checkModelName, checkTags, checkVersionNumber } from './validate.js';
 
@@ -220,6 +221,24 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
       return {};
     }),
 
+    SetReference: unary('SetReference', async (req, commit) => {
+      const model = checkModelName(req.model);
+      const version = checkVersionNumber(req.version);
+      const reference = checkReference(req.reference, 'reference');
+      return referenceInfoToProto(await commit((ctx) => store.setReference(model, version, reference, ctx)));
+    }),
+
+    GetReference: unary('GetReference', async (req) => {
+      const model = checkModelName(req.model);
+      const version = checkVersionNumber(req.version);
+      const stored = await store.getReference(model, version);
+      if (!stored) {
+        await resolveVersion(model, version, '');
+        throw notFound(`version ${version} of model '${model}' has no reference profile`);
+      }
+      return { info: referenceInfoToProto(stored), reference: decodeReferenceProfile(stored.payload) };
+    }),
+
     Watch: streaming('Watch', async (call, cancelled) => {
       // A watch never ends by itself: it also ends (cleanly) when the registry closes.
       const signal = AbortSignal.any([cancelled, deps.closing]);
@@ -254,14 +273,15 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
  * The registry's state as events, for a Watch that resumes from before the
  * oldest event the outbox still holds: per model a ModelCreated (its current
  * description, tags, labels), a VersionCreated per version and an
- * AliasChanged per alias (previous_version 0), every one carrying the
+ * ReferenceSet per stored reference profile, an AliasChanged per alias
+ * (previous_version 0), every one carrying the
  * snapshot's sequence S. A consumer that applies state (as the nodes do)
  * is then exactly where it would be after the events up to S.
  */
 function snapshotEvents(snapshot: RegistrySnapshot, registryId: string): RegistryEvent__Output[] {
   const sequence = snapshot.lastSequence;
   const event = (timeUnixMs: number, body: Partial<RegistryEvent>) => decodeRegistryEvent(encodeRegistryEvent({ sequence, timeUnixMs, registryId, ...body }));
-  return snapshot.models.flatMap(({ model: m, versions, aliases }) => [
+  return snapshot.models.flatMap(({ model: m, versions, aliases, references }) => [
     event(m.updatedAtMs, { modelCreated: { model: m.name, description: m.description, tags: m.tags, labels: m.labels } }),
     ...versions.map((v) =>
       event(v.createdAtMs, {
@@ -271,6 +291,7 @@ function snapshotEvents(snapshot: RegistrySnapshot, registryId: string): Registr
         },
       }),
     ),
+    ...references.map((r) => event(r.updatedAtMs, { referenceSet: { model: r.model, version: r.version, input: r.input, features: r.features, rows: r.rows } })),
     ...aliases.map((a) => event(a.updatedAtMs, { aliasChanged: { model: a.model, alias: a.name, version: a.version, weight: a.weight, previousVersion: 0 } })),
   ]);
 }

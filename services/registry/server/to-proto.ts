@@ -1,7 +1,9 @@
 import type { Alias } from '../../../shared/generated/infermesh/registry/v1/Alias.js';
 import type { Model } from '../../../shared/generated/infermesh/registry/v1/Model.js';
 import type { ModelVersion } from '../../../shared/generated/infermesh/registry/v1/ModelVersion.js';
-import type { AliasRecord, ModelRecord, VersionRecord } from '../store/index.js';
+import type { ReferenceInfo } from '../../../shared/generated/infermesh/registry/v1/ReferenceInfo.js';
+import { decodeReferenceProfile } from '../../../shared/registry-client/reference-profile.js';
+import type { AliasRecord, ModelRecord, NewReference, ReferenceRecord, VersionRecord } from '../store/index.js';
 
 /** The proto form of a version. */
 export function versionToProto(v: VersionRecord): ModelVersion {
@@ -36,4 +38,17 @@ export function modelToProto(m: ModelRecord, aliases: AliasRecord[], versions: V
     aliases: aliases.map(aliasToProto),
     latestVersion: m.latestVersion,
   };
+}
+
+export function referenceInfoToProto(r: Omit<ReferenceRecord, 'payload'>): ReferenceInfo {
+  return { model: r.model, version: r.version, input: r.input, features: r.features, rows: r.rows, totalRows: r.totalRows, updatedAtUnixMs: r.updatedAtMs };
+}
+
+/**
+ * Checks an encoded ReferenceProfile from a request (size first, then its
+ * contents; see decodeReferenceProfile) into what the store keeps.
+ */
+export function checkReference(bytes: Uint8Array, field: string): NewReference {
+  const p = decodeReferenceProfile(bytes, field);
+  return { payload: bytes, input: p.input, features: p.features.length, rows: p.rows, totalRows: Number(p.totalRows) };
 }

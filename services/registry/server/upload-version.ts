@@ -8,6 +8,7 @@ import type { AliasRecord, NewVersion, RegistryStore, VersionRecord } from '../s
 import { ATTR_MODEL_NAME } from '../../../shared/telemetry/index.js';
 import { REGISTRY_SPAN_NAMES, withSpan } from '../telemetry/index.js';
 import type { Commit } from './registry-handlers.js';
+import { checkReference } from './to-proto.js';
 import {
   checkAliasName,
   checkAliasWeight,
@@ -105,6 +106,7 @@ async function checkMetadata(m: UploadMetadata__Output, deps: UploadDeps) {
   if (sizeBytes === 0) throw invalidArgument('metadata.size_bytes must be the size of the ONNX file (> 0)');
   const sha256 = checkSha256(m.sha256, 'metadata.sha256');
   const config = checkServingConfig(m.configJson, 'metadata.config_json');
+  const reference = m.reference && m.reference.byteLength > 0 ? checkReference(m.reference, 'metadata.reference') : undefined;
   const alias = m.alias ? { name: checkAliasName(m.alias, 'metadata.alias'), weight: checkAliasWeight(m.alias, m.aliasWeight, 'metadata.alias_weight') } : undefined;
   const existing = await deps.store.getModel(model);
   if (!existing && !m.createModelIfMissing) throw notFound(`model '${model}' does not exist (create it first, or set create_model_if_missing)`);
@@ -123,6 +125,7 @@ async function checkMetadata(m: UploadMetadata__Output, deps: UploadDeps) {
     configJson: config.json,
     createModelIfMissing: m.createModelIfMissing,
     alias,
+    ...(reference ? { reference } : {}),
   };
   return { sizeBytes, sha256, version, checkConfig: config.checkSignature };
 }

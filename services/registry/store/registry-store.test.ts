@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import { decodeRegistryEvent } from '../../../shared/registry-client/registry-events.js';
+import { decodeReferenceProfile, encodeReferenceProfile, toReferenceProfile } from '../../../shared/registry-client/reference-profile.js';
 import { openRegistryStore } from './open-store.js';
 import type { RegistryStore } from './types.js';
 
@@ -14,7 +16,7 @@ const POSTGRES_URL = process.env.INFERMESH_TEST_POSTGRES_URL || 'postgres://post
 /** Opens a store on a fresh database; `reopen` opens a second store on the same database. */
 interface Backend {
   name: string;
-  setup(): Promise<{ open(): Promise<RegistryStore>; cleanup(): Promise<void> }>;
+  setup(): Promise<{ open(): Promise<RegistryStore>; cleanup(): Promise<void>; exec(sql: string): Promise<void> }>;
 }
 
 const backends: Backend[] = [
@@ -25,6 +27,11 @@ const backends: Backend[] = [
       return {
         open: () => openRegistryStore({ dataDir: dir }),
         cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+        async exec(sql) {
+          const db = new Database(join(dir, 'registry.db'));
+          db.exec(sql);
+          db.close();
+        },
       };
     },
   },
@@ -35,6 +42,13 @@ const backends: Backend[] = [
       const schema = `registry_test_${process.pid}_${Date.now().toString(36)}`;
       return {
         open: () => openRegistryStore({ dataDir: '', database: POSTGRES_URL, postgresSchema: schema }),
+        async exec(sql) {
+          const client = new pg.Client({ connectionString: POSTGRES_URL });
+          await client.connect();
+          await client.query(`SET search_path TO ${schema}`);
+          await client.query(sql);
+          await client.end();
+        },
         async cleanup() {
           const client = new pg.Client({ connectionString: POSTGRES_URL });
           await client.connect();
@@ -218,5 +232,51 @@ describe.each(backends)('registry store on $name', (backend) => {
     expect(store.registryId).toBe(id);
     expect(await store.lastSequence()).toBe(last);
     expect((await store.getModel('beta'))!.latestVersion).toBe(20);
+  });
+
+  it('stores a reference profile with a version or later, replaces it, announces it, and a rejected one leaves nothing', async () => {
+    const profile = (shift: number) =>
+      encodeReferenceProfile(toReferenceProfile('x', [{ name: 'x[0]', values: [1 + shift, 2 + shift, 3 + shift] }, { name: 'x[1]', categories: ['0', '1', '1'] }], 30));
+    const reference = (payload: Uint8Array) => ({ payload, input: 'x', features: 2, rows: 3, totalRows: 30 });
+    const before = await store.lastSequence();
+    const { version } = await store.createVersion({ model: 'refs', sha256: sha(7), sizeBytes: 10, signature, createModelIfMissing: true, reference: reference(profile(0)) });
+    const events = (await store.eventsFrom(before + 1, 10)).map((e) => [e.subject, decodeRegistryEvent(e.payload)] as const);
+    expect(events.map(([subject]) => subject)).toEqual([
+      'infermesh.registry.model.created.refs',
+      'infermesh.registry.version.created.refs',
+      'infermesh.registry.reference.set.refs',
+    ]);
+    expect(events[2]![1].referenceSet).toEqual({ model: 'refs', version: version.version, input: 'x', features: 2, rows: 3 });
+    const stored = (await store.getReference('refs', version.version))!;
+    expect(stored).toMatchObject({ model: 'refs', version: 1, input: 'x', features: 2, rows: 3, totalRows: 30 });
+    const decoded = decodeReferenceProfile(stored.payload);
+    expect(decoded.values).toEqual([1, 0, 2, 1, 3, 1]);
+    expect(decoded.categorical).toEqual([false, true]);
+
+    // Replaced by SetReference; a second version without one has none.
+    await store.setReference('refs', 1, reference(profile(10)));
+    expect(decodeReferenceProfile((await store.getReference('refs', 1))!.payload).values).toEqual([11, 0, 12, 1, 13, 1]);
+    await store.createVersion({ model: 'refs', sha256: sha(8), sizeBytes: 10, signature });
+    expect(await store.getReference('refs', 2)).toBeUndefined();
+    expect((await store.snapshot('refs')).models[0]!.references.map((r) => [r.version, r.rows])).toEqual([[1, 3]]);
+
+    // An unknown version or model: NOT_FOUND, no row, no event.
+    const last = await store.lastSequence();
+    await expectCode(store.setReference('refs', 99, reference(profile(0))), Code.NOT_FOUND);
+    await expectCode(store.setReference('nope', 1, reference(profile(0))), Code.NOT_FOUND);
+    expect(await store.getReference('refs', 99)).toBeUndefined();
+    expect(await store.lastSequence()).toBe(last);
+
+    // Deleting the version deletes its reference.
+    await store.deleteVersion('refs', 1);
+    expect(await store.getReference('refs', 1)).toBeUndefined();
+  });
+
+  it('adds the reference table to a database made before it existed', async () => {
+    await store.close();
+    await env.exec('DROP TABLE version_references');
+    store = await env.open();
+    await store.setReference('refs', 2, { payload: new Uint8Array([1, 2, 3]), input: 'x', features: 1, rows: 1, totalRows: 1 });
+    expect(Array.from((await store.getReference('refs', 2))!.payload)).toEqual([1, 2, 3]);
   });
 });

@@ -44,6 +44,18 @@ export function schemaStatements(driver: SqlDriver): string[] {
       updated_at_ms BIGINT NOT NULL,
       PRIMARY KEY (model, name),
       FOREIGN KEY (model, version) REFERENCES versions (model, version))`,
+    // Added after the first release: CREATE TABLE IF NOT EXISTS adds it to an existing database.
+    `CREATE TABLE IF NOT EXISTS version_references (
+      model TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      input TEXT NOT NULL,
+      features INTEGER NOT NULL,
+      sampled_rows INTEGER NOT NULL,
+      total_rows BIGINT NOT NULL,
+      payload ${driver.blobType} NOT NULL,
+      updated_at_ms BIGINT NOT NULL,
+      PRIMARY KEY (model, version),
+      FOREIGN KEY (model, version) REFERENCES versions (model, version))`,
     `CREATE TABLE IF NOT EXISTS outbox (
       sequence BIGINT PRIMARY KEY,
       subject TEXT NOT NULL,

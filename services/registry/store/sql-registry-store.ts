@@ -10,7 +10,9 @@ import type {
   Lineage,
   ModelInput,
   ModelRecord,
+  NewReference,
   OutboxEvent,
+  ReferenceRecord,
   RegistryStore,
   VersionRecord,
   WriteContext,
@@ -143,6 +145,17 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
     return { ...alias, updatedAtMs: nowMs };
   };
 
+  const upsertReference = async (tx: SqlTx, model: string, version: number, ref: NewReference, ctx: WriteContext | undefined, nowMs: number): Promise<ReferenceRecord> => {
+    await tx.run(
+      `INSERT INTO version_references (model, version, input, features, sampled_rows, total_rows, payload, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (model, version) DO UPDATE SET input = excluded.input, features = excluded.features, sampled_rows = excluded.sampled_rows,
+         total_rows = excluded.total_rows, payload = excluded.payload, updated_at_ms = excluded.updated_at_ms`,
+      [model, version, ref.input, ref.features, ref.rows, ref.totalRows, ref.payload, nowMs],
+    );
+    await appendEvent(tx, ctx, 'referenceSet', model, { model, version, input: ref.input, features: ref.features, rows: ref.rows }, nowMs);
+    return { ...ref, model, version, updatedAtMs: nowMs };
+  };
+
   /** A write transaction that appends events; the commit is announced once it is durable. */
   const change = async <T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> => {
     const result = await driver.write(fn);
@@ -248,6 +261,7 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
           description: record.description,
           lineage: record.lineage,
         }, nowMs);
+        if (input.reference) await upsertReference(tx, record.model, version, input.reference, ctx, nowMs);
         const alias = input.alias ? await upsertAlias(tx, { model: record.model, version, ...input.alias }, ctx, nowMs) : undefined;
         return { version: record, alias };
       }),
@@ -268,6 +282,7 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
           throw failedPrecondition(`version ${version} of model '${model}' is aliased (${names}); move or delete the alias first`);
         }
         const nowMs = clock();
+        await tx.run(`DELETE FROM version_references WHERE model = ? AND version = ?`, [model, version]);
         await tx.run(`DELETE FROM versions WHERE model = ? AND version = ?`, [model, version]);
         await tx.run(`UPDATE models SET updated_at_ms = ? WHERE name = ?`, [nowMs, model]);
         await appendEvent(tx, ctx, 'versionDeleted', model, { model, version, sha256: record.sha256 }, nowMs);
@@ -278,6 +293,19 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
 
     countArtifactUses: (sha256) =>
       driver.read(async (tx) => Number((await tx.all(`SELECT COUNT(*) AS n FROM versions WHERE sha256 = ?`, [sha256]))[0]!.n)),
+
+    setReference: (model, version, reference, ctx) =>
+      change(async (tx) => {
+        await requireModel(tx, model);
+        if (!(await versionIn(tx, model, version))) throw notFound(`model '${model}' has no version ${version}`);
+        return upsertReference(tx, model, version, reference, ctx, clock());
+      }),
+
+    getReference: (model, version) =>
+      driver.read(async (tx) => {
+        const [row] = await tx.all(`SELECT * FROM version_references WHERE model = ? AND version = ?`, [model, version]);
+        return row && { ...toReferenceInfo(row), payload: row.payload as Uint8Array };
+      }),
 
     setAlias: (alias, ctx) =>
       change(async (tx) => {
@@ -336,7 +364,10 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
         for (const m of await loadModels(tx, rows)) {
           const versions = (await tx.all(`SELECT * FROM versions WHERE model = ? ORDER BY version`, [m.name])).map(toVersion);
           const aliases = (await tx.all(`SELECT * FROM aliases WHERE model = ? ORDER BY name`, [m.name])).map(toAlias);
-          models.push({ model: m, versions, aliases });
+          const references = (
+            await tx.all(`SELECT model, version, input, features, sampled_rows, total_rows, updated_at_ms FROM version_references WHERE model = ? ORDER BY version`, [m.name])
+          ).map(toReferenceInfo);
+          models.push({ model: m, versions, aliases, references });
         }
         return { lastSequence, models };
       }),
@@ -362,6 +393,18 @@ function toVersion(r: SqlRow): VersionRecord {
     configJson: String(r.config_json),
     signature: JSON.parse(String(r.signature)) as ModelSignature,
     createdAtMs: Number(r.created_at_ms),
+  };
+}
+
+function toReferenceInfo(r: SqlRow): Omit<ReferenceRecord, 'payload'> {
+  return {
+    model: String(r.model),
+    version: Number(r.version),
+    input: String(r.input),
+    features: Number(r.features),
+    rows: Number(r.sampled_rows),
+    totalRows: Number(r.total_rows),
+    updatedAtMs: Number(r.updated_at_ms),
   };
 }
 

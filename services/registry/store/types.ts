@@ -37,6 +37,23 @@ export interface VersionRecord {
   createdAtMs: number;
 }
 
+/** A version's model-health reference profile: the encoded ReferenceProfile and what it holds. */
+export interface NewReference {
+  /** The encoded, validated `infermesh.registry.v1.ReferenceProfile`. */
+  payload: Uint8Array;
+  input: string;
+  features: number;
+  rows: number;
+  totalRows: number;
+}
+
+/** A stored reference profile. */
+export interface ReferenceRecord extends NewReference {
+  model: string;
+  version: number;
+  updatedAtMs: number;
+}
+
 /** An alias of a model pointing at one version. */
 export interface AliasRecord {
   model: string;
@@ -85,12 +102,14 @@ export interface NewVersion {
   createModelIfMissing?: boolean;
   /** Point this alias at the new version in the same commit. */
   alias?: { name: string; weight: number };
+  /** Store this reference profile with the version, in the same commit (its ReferenceSet event follows VersionCreated). */
+  reference?: NewReference;
 }
 
 /** The registry's current state, as of `lastSequence`. */
 export interface RegistrySnapshot {
   lastSequence: number;
-  models: { model: ModelRecord; versions: VersionRecord[]; aliases: AliasRecord[] }[];
+  models: { model: ModelRecord; versions: VersionRecord[]; aliases: AliasRecord[]; references: Omit<ReferenceRecord, 'payload'>[] }[];
 }
 
 /** A model listing query. */
@@ -136,6 +155,10 @@ export interface RegistryStore {
   countArtifactUses(sha256: string): Promise<number>;
   /** How many versions the registry holds, of every model. */
   countVersions(): Promise<number>;
+
+  /** Stores or replaces a version's reference profile (and appends its ReferenceSet event). NOT_FOUND for an unknown model or version. */
+  setReference(model: string, version: number, reference: NewReference, ctx?: WriteContext): Promise<ReferenceRecord>;
+  getReference(model: string, version: number): Promise<ReferenceRecord | undefined>;
 
   setAlias(alias: { model: string; name: string; version: number; weight: number }, ctx?: WriteContext): Promise<AliasRecord>;
   deleteAlias(model: string, name: string, ctx?: WriteContext): Promise<void>;
