@@ -235,7 +235,7 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
       serverCpus: cores.server,
       clientCpus: cores.client,
       // Differences of a few % need longer windows than the sweep's (3 s by default).
-      load: (server: AnnouncedProcess) => load(server, mlp.name, 'streaming', 64, mlp, options.windowMs * 2),
+      load: (server: AnnouncedProcess, modelName = mlp.name) => load(server, modelName, 'streaming', 64, mlp, options.windowMs * 2),
       progress,
     };
     if (options.tracingCost && costRun) report.tracingCost = await measureTracingCost({ ...costRun, sinkScript: distFile('otlp-sink.js') });

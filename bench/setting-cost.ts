@@ -19,8 +19,8 @@ export interface SettingCostOptions {
   rounds: number;
   serverCpus: readonly number[];
   clientCpus: readonly number[];
-  /** One warmed-up, measured load window against a node (the harness's load generator). */
-  load(node: AnnouncedProcess): Promise<Measured>;
+  /** One warmed-up, measured load window against a node (the harness's load generator), on `model` (default: the option's). */
+  load(node: AnnouncedProcess, model?: string): Promise<Measured>;
   progress(line: string): void;
 }
 
@@ -62,14 +62,14 @@ export interface SettingFigures extends SettingPoint {
 export interface CompareSettingsOptions<S extends string> {
   /** The settings compared; the first is the baseline. */
   settings: readonly S[];
-  /** Starts the node of one setting (all start at once). */
+  /** Starts the node of one setting (all start at once); settings may share one node (its idempotent `stop` then runs once per setting). */
   start(setting: S): Promise<AnnouncedProcess>;
   /** Measured windows per setting (taken in turns, each round starting one setting later). */
   rounds: number;
-  /** One warmed-up, measured load window against a node. */
-  load(node: AnnouncedProcess): Promise<Measured>;
-  /** The node's counters, read before and after each window. */
-  counters(node: AnnouncedProcess): Promise<Record<string, number>>;
+  /** One warmed-up, measured load window against the node of `setting`. */
+  load(node: AnnouncedProcess, setting: S): Promise<Measured>;
+  /** The counters of `setting` on its node, read before and after each window. */
+  counters(node: AnnouncedProcess, setting: S): Promise<Record<string, number>>;
   /** Called once every node is up, before the first window. */
   started?(): void;
 }
@@ -87,10 +87,10 @@ export async function compareSettings<S extends string>(o: CompareSettingsOption
       // Each round starts one setting later, so none is always measured first (or right after the heaviest).
       for (let k = 0; k < nodes.length; k++) {
         const { setting, node } = nodes[(round + k) % nodes.length]!;
-        const before = await o.counters(node);
-        const m = await o.load(node);
+        const before = await o.counters(node, setting);
+        const m = await o.load(node, setting);
         // Work of the window still queued in the node counts in the next one; the totals even out.
-        const after = await o.counters(node);
+        const after = await o.counters(node, setting);
         const w = windows.get(setting) ?? { measured: [], counters: {}, seconds: 0 };
         w.measured.push(m);
         for (const [name, value] of Object.entries(after)) w.counters[name] = (w.counters[name] ?? 0) + value - (before[name] ?? 0);

@@ -47,7 +47,7 @@ export async function measureTracingCost(o: TracingCostOptions): Promise<Tracing
       start: (sampling) => spawnNode(o, o.repository, ['--trace-sampling', sampling, '--otlp-endpoint', sink.endpoints.grpc!]),
       started: () => o.progress(`tracing cost: ${o.model} ${o.mode} c=${o.concurrency}, sampling ${TRACING_SAMPLINGS.join(' / ')}, ${o.rounds} window(s) each, spans to an OTLP sink`),
       rounds: o.rounds,
-      load: o.load,
+      load: (node) => o.load(node),
       counters: spanCounts,
     });
     const points = TRACING_SAMPLINGS.map((sampling): TracingCostPoint => {
