@@ -7,7 +7,8 @@ import type { ModelInferRequest } from '../shared/generated/inference/ModelInfer
 import type { ModelStreamInferResponse__Output } from '../shared/generated/inference/ModelStreamInferResponse.js';
 import type { GRPCInferenceServiceClient } from '../shared/generated/inference/GRPCInferenceService.js';
 import { createRawInferenceClient } from './inference-proto.js';
-import { LatencyRecorder, type LatencySummary } from './latency.js';
+import { ClosedLoop } from './closed-loop.js';
+import type { LatencySummary } from './latency.js';
 import { payloadBytes, type LoadCommand, type WorkerReply } from './worker-protocol.js';
 
 const clients = new Map<string, GRPCInferenceServiceClient[]>();
@@ -27,38 +28,15 @@ async function runLoad(cmd: LoadCommand): Promise<{ summary: LatencySummary; fir
     inputs: [{ name: cmd.input.name, datatype: cmd.input.datatype, shape: cmd.input.shape }],
     rawInputContents: [payloadBytes(cmd.input)],
   };
-  const recorder = new LatencyRecorder();
-  let measuring = false;
-  let stopping = false;
-  let completed = 0;
-  let errors = 0;
-  let firstError: string | undefined;
-  let inFlight = 0;
-  let drained!: () => void;
-  const allDone = new Promise<void>((resolve) => (drained = resolve));
-  const finish = (startNs: bigint, error: string | undefined) => {
-    inFlight--;
-    if (measuring) {
-      if (error) {
-        errors++;
-        firstError ??= error;
-      } else {
-        completed++;
-        recorder.add(Number(process.hrtime.bigint() - startNs) / 1e6);
-      }
-    }
-    if (stopping && inFlight === 0) drained();
-    return !stopping;
-  };
+  const loop = new ClosedLoop();
 
   const streams: ClientDuplexStream<ModelInferRequest, ModelStreamInferResponse__Output>[] = [];
   if (cmd.mode === 'unary') {
     // Each in-flight slot keeps to one connection.
     const issue = (client: GRPCInferenceServiceClient) => {
-      inFlight++;
-      const startNs = process.hrtime.bigint();
+      const startNs = loop.begin();
       client.ModelInfer(request, (err) => {
-        if (finish(startNs, err ? `${err.code} ${err.details}` : undefined)) issue(client);
+        if (loop.finish(startNs, err ? `${err.code} ${err.details}` : undefined)) issue(client);
       });
     };
     for (let i = 0; i < cmd.concurrency; i++) issue(pool[i % pool.length]!);
@@ -71,8 +49,7 @@ async function runLoad(cmd: LoadCommand): Promise<{ summary: LatencySummary; fir
       const started = new Map<string, bigint>();
       const send = () => {
         const id = String(nextId++);
-        inFlight++;
-        started.set(id, process.hrtime.bigint());
+        started.set(id, loop.begin());
         call.write({ ...request, id });
       };
       call.on('data', (msg: ModelStreamInferResponse__Output) => {
@@ -80,28 +57,19 @@ async function runLoad(cmd: LoadCommand): Promise<{ summary: LatencySummary; fir
         const startNs = started.get(id);
         if (startNs === undefined) return;
         started.delete(id);
-        if (finish(startNs, msg.errorMessage || undefined)) send();
+        if (loop.finish(startNs, msg.errorMessage || undefined)) send();
       });
       call.on('error', (err) => {
-        for (const startNs of started.values()) finish(startNs, `stream: ${err.message}`);
+        for (const startNs of started.values()) loop.finish(startNs, `stream: ${err.message}`);
         started.clear();
       });
       const share = Math.min(cmd.requestsPerStream, cmd.concurrency - s * cmd.requestsPerStream);
       for (let i = 0; i < share; i++) send();
     }
   }
-  await new Promise((r) => setTimeout(r, cmd.warmupMs));
-  measuring = true;
-  const t0 = process.hrtime.bigint();
-  await new Promise((r) => setTimeout(r, cmd.windowMs));
-  measuring = false;
-  const windowMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  stopping = true;
-  if (inFlight > 0) {
-    await Promise.race([allDone, new Promise((r) => setTimeout(r, 30_000))]);
-  }
+  const result = await loop.measure(cmd.warmupMs, cmd.windowMs);
   for (const s of streams) s.end();
-  return { summary: recorder.summarize(windowMs, completed, errors), ...(firstError ? { firstError } : {}) };
+  return result;
 }
 
 process.on('message', (cmd: LoadCommand) => {

@@ -5,7 +5,8 @@
 // throughput and latency percentiles. The node and the bare echo server see
 // the very same client.
 import { Agent, request } from 'node:http';
-import { LatencyRecorder, type LatencySummary } from './latency.js';
+import { ClosedLoop } from './closed-loop.js';
+import type { LatencySummary } from './latency.js';
 import { restRequestBody, type RestEncoding } from './rest-payloads.js';
 import type { PayloadSpec } from './worker-protocol.js';
 
@@ -29,32 +30,12 @@ async function runLoad(cmd: RestLoadCommand): Promise<{ summary: LatencySummary;
   const agent = new Agent({ keepAlive: true, maxSockets: cmd.concurrency, maxFreeSockets: cmd.concurrency });
   const { body, headers } = restRequestBody(cmd.input, cmd.encoding);
   const path = `/v2/models/${encodeURIComponent(cmd.modelName)}/infer`;
-  const recorder = new LatencyRecorder();
-  let measuring = false;
-  let stopping = false;
-  let completed = 0;
-  let errors = 0;
-  let firstError: string | undefined;
-  let inFlight = 0;
-  let drained!: () => void;
-  const allDone = new Promise<void>((resolve) => (drained = resolve));
+  const loop = new ClosedLoop();
   const finish = (startNs: bigint, error: string | undefined) => {
-    inFlight--;
-    if (measuring) {
-      if (error) {
-        errors++;
-        firstError ??= error;
-      } else {
-        completed++;
-        recorder.add(Number(process.hrtime.bigint() - startNs) / 1e6);
-      }
-    }
-    if (stopping && inFlight === 0) drained();
-    if (!stopping) issue();
+    if (loop.finish(startNs, error)) issue();
   };
   const issue = () => {
-    inFlight++;
-    const startNs = process.hrtime.bigint();
+    const startNs = loop.begin();
     const req = request({ agent, host, port, path, method: 'POST', headers }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => {
@@ -67,16 +48,9 @@ async function runLoad(cmd: RestLoadCommand): Promise<{ summary: LatencySummary;
     req.end(body);
   };
   for (let i = 0; i < cmd.concurrency; i++) issue();
-  await new Promise((r) => setTimeout(r, cmd.warmupMs));
-  measuring = true;
-  const t0 = process.hrtime.bigint();
-  await new Promise((r) => setTimeout(r, cmd.windowMs));
-  measuring = false;
-  const windowMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  stopping = true;
-  if (inFlight > 0) await Promise.race([allDone, new Promise((r) => setTimeout(r, 30_000))]);
+  const result = await loop.measure(cmd.warmupMs, cmd.windowMs);
   agent.destroy();
-  return { summary: recorder.summarize(windowMs, completed, errors), ...(firstError ? { firstError } : {}) };
+  return result;
 }
 
 process.on('message', (cmd: RestLoadCommand) => {
