@@ -73,6 +73,10 @@ export function registerServeCommand(program: Command): void {
       { repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, ...httpNodeOptions(options.http), logger, ...options.limits, ...records },
       telemetry,
       options.drainTimeoutMs,
+      // The records' connection belongs to this entry point (the node does not close it).
+      async () => {
+        await nc?.drain().catch(() => undefined);
+      },
     );
     for (const s of node.manager.list()) {
       if (s.state !== 'READY') logger.warn('model not serving', { model: s.model, version: s.version, reason: s.reason });

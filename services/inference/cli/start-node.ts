@@ -6,15 +6,24 @@ import { startInferenceNode, type InferenceNode, type InferenceNodeOptions } fro
  * The entry points' common start: the node gets the process's one telemetry
  * (tracer and inference metrics); if the node cannot start, the telemetry is
  * shut down; on SIGTERM/SIGINT the node drains (`drainTimeoutMs`), then the
- * telemetry flushes its last spans.
+ * telemetry flushes its last spans. `release` (e.g. draining a NATS connection
+ * the entry point opened for the node) runs after the node stops, and when it
+ * cannot start, so that nothing keeps a failed process alive.
  */
-export async function startNodeProcess(options: Omit<InferenceNodeOptions, 'telemetry'>, telemetry: Telemetry, drainTimeoutMs: number): Promise<InferenceNode> {
+export async function startNodeProcess(
+  options: Omit<InferenceNodeOptions, 'telemetry'>,
+  telemetry: Telemetry,
+  drainTimeoutMs: number,
+  release: () => Promise<void> = async () => {},
+): Promise<InferenceNode> {
   const node = await startInferenceNode({ ...options, telemetry: { tracer: telemetry.tracer, metrics: telemetry.metrics.inference } }).catch(async (err: unknown) => {
+    await release();
     await telemetry.shutdown();
     throw err;
   });
   onShutdownSignal(async () => {
     await node.close({ drainTimeoutMs });
+    await release();
     await telemetry.shutdown();
   }, options.logger);
   return node;
