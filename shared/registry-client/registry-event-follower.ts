@@ -37,7 +37,7 @@ export interface FollowedRegistryEvent {
   /** How often this message has been delivered (1 the first time). */
   deliveryCount: number;
   event: RegistryEvent__Output;
-  /** Aborts when the follower closes: the handler should stop; its event is not acked and comes again. */
+  /** Aborts when the follower closes: the handler should stop and reject, so its event is not acked and comes again. */
   signal: AbortSignal;
 }
 
@@ -50,8 +50,9 @@ export interface RegistryEventFollowerOptions {
    */
   durableName: string;
   /**
-   * Applies one event. Resolving acks it; rejecting redelivers it after the next backoff pause
-   * (events come one at a time, in order, so none overtakes it).
+   * Applies one event. Resolving acks it (also while closing: resolve only once it was applied);
+   * rejecting redelivers it after the next backoff pause (events come one at a time, in order,
+   * so none overtakes it).
    */
   handle: (event: FollowedRegistryEvent) => Promise<void>;
   logger: Logger;
@@ -84,7 +85,7 @@ export interface RegistryEventFollower {
   readonly durableName: string;
   /** Opens the consumer and follows it in the background, reopening with backoff after failures, until close(). */
   start(): void;
-  /** Stops following: the pull ends, a handler running gets its signal aborted and its event is not acked. Resolves once the handler returned. Idempotent. */
+  /** Stops following: the pull ends, a handler running gets its signal aborted (its event is not acked when it rejects). Resolves once the handler returned. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -204,7 +205,6 @@ class EventFollower implements RegistryEventFollower {
     try {
       const tracer = this.#o.tracer;
       await (tracer ? withConsumeSpan(tracer, m.subject, m.headers, () => this.#o.handle(followed)) : this.#o.handle(followed));
-      if (stop.aborted) return;
       m.ack();
       this.#redeliver.reset();
     } catch (err) {
