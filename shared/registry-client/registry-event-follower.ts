@@ -195,7 +195,8 @@ class EventFollower implements RegistryEventFollower {
       event = decodeRegistryEvent(m.data);
     } catch (err) {
       this.#o.logger.error('undecodable registry event; dropping it', { err, subject: m.subject, streamSequence: m.seq });
-      m.term('undecodable');
+      // No reason text: `+TERM <reason>` needs nats-server 2.10, and 2.9 ignores it (the message came again every ack wait).
+      m.term();
       return;
     }
     const followed: FollowedRegistryEvent = { subject: m.subject, streamSequence: m.seq, deliveryCount: m.info.deliveryCount, event, signal: stop };
