@@ -145,6 +145,11 @@ class EventFollower implements RegistryEventFollower {
         }
       } catch (err) {
         if (stop.aborted) break;
+        if (this.#o.nc.isClosed()) {
+          // Closed for good (drained or closed by its owner): nothing to reopen on.
+          this.#o.logger.warn('registry event follower stops: its NATS connection is closed', { err, durable: this.durableName });
+          break;
+        }
         this.#o.logger.warn('registry event consumer failed; reopening', { err, durable: this.durableName });
       } finally {
         await this.#messages?.close().catch(() => undefined);
