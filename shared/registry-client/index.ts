@@ -21,7 +21,13 @@ export {
   encodeRegistryEvent,
   type RegistryEventCase,
 } from './registry-events.js';
-export { consumeRegistryEvents, type ConsumeRegistryEventsOptions, type ConsumedRegistryEvent } from './registry-events-consumer.js';
+export {
+  createRegistryEventFollower,
+  DEFAULT_REGISTRY_EVENT_FOLLOWER_OPTIONS,
+  type FollowedRegistryEvent,
+  type RegistryEventFollower,
+  type RegistryEventFollowerOptions,
+} from './registry-event-follower.js';
 export {
   REFERENCE_LIMITS,
   decodeReferenceProfile,

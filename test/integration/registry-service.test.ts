@@ -5,7 +5,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, InfermeshError } from '../../shared/errors/index.js';
 import { PACKAGED_MODELS, packagedModelPath } from '../../shared/onnx/index.js';
-import { consumeRegistryEvents, createRegistryClient, type RegistryClient } from '../../shared/registry-client/index.js';
+import { createRegistryClient, createRegistryEventFollower, type RegistryClient } from '../../shared/registry-client/index.js';
+import { silentLogger } from '../../shared/logging/index.js';
 import type { RegistryService } from '../../services/registry/index.js';
 import { startNats } from '../helpers/nats.js';
 import { artifactFiles, eventually, openRawUpload, rawUpload, startRegistry, streamMessages, tempDir, tinyModel } from './registry-fixtures.js';
@@ -234,22 +235,40 @@ describe('registry service (in process, real NATS, SQLite)', () => {
     });
   });
 
-  it('follows REGISTRY with consumeRegistryEvents (what inference nodes use), filtered by model', async () => {
-    const stop = new AbortController();
+  it('follows REGISTRY with a durable registry event follower (what nodes and the recommender use), filtered by model, resuming after a restart', async () => {
     const seen: string[] = [];
-    const following = (async () => {
-      for await (const m of consumeRegistryEvents(nc, { model: 'followed', signal: stop.signal })) {
-        seen.push(`${m.subject} ${m.event.versionCreated?.version ?? m.event.aliasChanged?.version ?? ''}`);
-        if (seen.length === 3) stop.abort();
-      }
-    })();
+    let enough: () => void = () => undefined;
+    const follow = (count: number) => {
+      const reached = new Promise<void>((resolve) => (enough = resolve));
+      const follower = createRegistryEventFollower({
+        nc,
+        durableName: 'test-followed',
+        model: 'followed',
+        logger: silentLogger,
+        handle: async (m) => {
+          seen.push(`${m.subject} ${m.event.versionCreated?.version ?? m.event.aliasChanged?.version ?? ''}`);
+          if (seen.length === count) enough();
+        },
+      });
+      follower.start();
+      return { follower, reached };
+    };
+    const first = follow(3);
     await client.pushVersion('followed', tinyModel(90), { alias: 'production' });
-    await following;
+    await first.reached;
+    await first.follower.close();
     expect(seen).toEqual([
       'infermesh.registry.model.created.followed ',
       'infermesh.registry.version.created.followed 1',
       'infermesh.registry.alias.changed.followed 1',
     ]);
+    // Stopped: an alias moves. The same durable name resumes after its last ack: only the new event comes.
+    await client.pushVersion('followed', tinyModel(91));
+    await client.setAlias('followed', 'production', 2);
+    const second = follow(5);
+    await second.reached;
+    await second.follower.close();
+    expect(seen.slice(3)).toEqual(['infermesh.registry.version.created.followed 2', 'infermesh.registry.alias.changed.followed 2']);
   });
 
   it('a client that cancels mid-upload leaves no temp file and no row', async () => {

@@ -11,7 +11,7 @@ import { startRecommenderServer, type RecommenderServer } from '../server/index.
 import { createRecommendEngine, createServingModel, type RecommendEngine } from '../serving/index.js';
 import { openRecommenderStore, type RecommenderStore } from '../store/index.js';
 import { createModelTrainer, type ModelTrainer } from './model-trainer.js';
-import { followProduction } from './production-follower.js';
+import { followProduction, resolveFollowerId } from './production-follower.js';
 
 export interface RecommenderServiceOptions {
   /** Where the SQLite store lives. */
@@ -111,7 +111,7 @@ export async function createRecommenderService(options: RecommenderServiceOption
     await ingest.start();
     cleanup.push(() => ingest.close());
     const trainer = createModelTrainer({ store, registry, engine, modelName: o.modelName, params: o.params ?? {}, maxK: o.maxK, inWorker: o.trainInWorker, threads: o.trainThreads, logger, clock: o.clock });
-    const follower = followProduction({ registry, store, engine, modelName: o.modelName, logger });
+    const follower = followProduction({ nc, registry, store, engine, modelName: o.modelName, followerId: await resolveFollowerId(o.dataDir), logger });
     cleanup.push(() => follower.close());
     const server: RecommenderServer = await startRecommenderServer({ engine, trainer, ingest, store, modelName: o.modelName, maxK: o.maxK, logger, host: o.host, port: o.grpcPort, tracer: o.tracer });
     let timer: NodeJS.Timeout | undefined;
