@@ -13,3 +13,4 @@ export {
   type TokenClaims,
 } from './token-claims.js';
 export { DEFAULT_TOKEN_VERIFIER_OPTIONS, authorize, createTokenVerifier, type TokenVerifier, type TokenVerifierOptions } from './token-verifier.js';
+export { TOKEN_REVOKED_SUBJECT, applyRevocation, type RevocationNotice } from './revocation.js';
