@@ -1,5 +1,5 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { chmod, link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { publicKeyId } from '../../../shared/auth/index.js';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
@@ -22,8 +22,8 @@ export interface SigningKey {
 
 /**
  * The registry's Ed25519 signing key, from `<dataDir>/auth/token-signing-key.pem`
- * (PKCS#8 PEM, mode 0600), created on first start. Creation uses an exclusive
- * open, so two registries starting on one data directory end with one key.
+ * (PKCS#8 PEM, mode 0600), created on first start. Creation links a fully written
+ * file into place, so two registries starting on one data directory end with one key.
  * A key file readable by others is made private again, with a warning.
  */
 export async function loadOrCreateSigningKey(dataDir: string, logger?: Logger): Promise<SigningKey> {
@@ -31,11 +31,17 @@ export async function loadOrCreateSigningKey(dataDir: string, logger?: Logger): 
   await mkdir(join(dataDir, 'auth'), { recursive: true, mode: 0o700 });
   let created = false;
   const { privateKey: fresh } = generateKeyPairSync('ed25519');
+  // Written whole to a private temp file, then linked into place: link fails when the
+  // key exists, so a concurrent start never reads a half-written key.
+  const tmp = `${path}.${randomUUID()}.tmp`;
   try {
-    await writeFile(path, fresh.export({ type: 'pkcs8', format: 'pem' }), { flag: 'wx', mode: 0o600 });
+    await writeFile(tmp, fresh.export({ type: 'pkcs8', format: 'pem' }), { flag: 'wx', mode: 0o600 });
+    await link(tmp, path);
     created = true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new InfermeshError(Code.FAILED_PRECONDITION, `cannot write the token signing key ${path}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await rm(tmp, { force: true });
   }
   const mode = (await stat(path)).mode & 0o777;
   if (mode & 0o077) {
