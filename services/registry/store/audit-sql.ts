@@ -66,7 +66,7 @@ export async function verifyAudit(tx: SqlTx): Promise<AuditVerification> {
 
 /** Every alias of a model at a time, from its alias entries. */
 export async function aliasHistory(tx: SqlTx, model: string, atMs: number): Promise<AliasAt[]> {
-  const rows = await tx.all(`SELECT * FROM audit_log WHERE model = ? AND action IN ('alias.set', 'alias.delete') ORDER BY sequence`, [model]);
+  const rows = await tx.all(`SELECT * FROM audit_log WHERE model = ? AND action IN ('alias.set', 'alias.delete') AND at_ms <= ? ORDER BY sequence`, [model, atMs]);
   return aliasesAt(rows.map(toAuditEntry), atMs);
 }
 
