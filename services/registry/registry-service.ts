@@ -11,6 +11,9 @@ import { createOutboxPruner, type OutboxPruner } from './events/outbox-pruner.js
 import { createOutboxPublisher, type OutboxPublisher } from './events/outbox-publisher.js';
 import { withDefaults } from './options.js';
 import { createRegistryHandlers } from './server/registry-handlers.js';
+import { createRegistryAuth, type RegistryAuth } from './auth/index.js';
+import { createAuditHandlers } from './server/audit-handlers.js';
+import { createTokenHandlers } from './server/token-handlers.js';
 import { openRegistryStore, type RegistryStore } from './store/index.js';
 import type { RegistryTelemetry } from './telemetry/index.js';
 import { addStandardServices, shutdownGrpcServer } from '../../shared/grpc/index.js';
@@ -80,6 +83,8 @@ export interface RegistryService {
   readonly address: string;
   readonly port: number;
   readonly store: RegistryStore;
+  /** Its token signing key, issuer and verifier. */
+  readonly auth: RegistryAuth;
   readonly publisher: OutboxPublisher;
   readonly pruner: OutboxPruner;
   /** The NATS connection; undefined while NATS has been unreachable since start (the outbox holds the events). */
@@ -132,12 +137,12 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
     const pruner = createOutboxPruner({ store, nats: () => natsLink.current, logger, clock: o.clock, ...o.pruner });
     cleanup.push(async () => pruner.close());
 
+    const auth = await createRegistryAuth({ dataDir: o.dataDir, store, logger, ...(o.clock ? { clock: o.clock } : {}) });
     const closing = new AbortController();
     const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
     const server = new Server({ 'grpc.max_receive_message_length': 16 << 20 });
-    server.addService(
-      proto.infermesh.registry.v1.ModelRegistry.service,
-      createRegistryHandlers({
+    server.addService(proto.infermesh.registry.v1.ModelRegistry.service, {
+      ...createRegistryHandlers({
         store,
         artifacts,
         commits,
@@ -147,8 +152,11 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
         ...(o.inspectOnnx ? { inspect: o.inspectOnnx } : {}),
         chunkBytes: o.chunkBytes,
         ...(o.telemetry ? { telemetry: o.telemetry } : {}),
+        actorOf: auth.actorOf,
       }),
-    );
+      ...createTokenHandlers({ auth, logger }),
+      ...createAuditHandlers({ auth, logger, store, ...(o.clock ? { clock: o.clock } : {}) }),
+    });
     const health = addStandardServices(server, { protoFiles: ['infermesh/registry/v1/registry.proto'], services: ['infermesh.registry.v1.ModelRegistry'] });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${o.host}:${o.grpcPort}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -162,6 +170,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       address,
       port,
       store,
+      auth,
       publisher,
       pruner,
       get nats() {

@@ -9,10 +9,12 @@ import { decodeRegistryEvent, encodeRegistryEvent } from '../../../shared/regist
 import type { ArtifactStore, InspectOnnxFileOptions } from '../artifacts/index.js';
 import type { CommitSignal } from '../events/commit-signal.js';
 import { TRACEPARENT_HEADER } from '../events/publish-event.js';
+import { ANONYMOUS, type Actor } from '../audit/index.js';
 import type { RegistrySnapshot, RegistryStore, VersionRecord, WriteContext } from '../store/index.js';
 import { activeTraceparent, REGISTRY_SPAN_NAMES, withSpan, type RegistryTelemetry } from '../telemetry/index.js';
 import { decodeReferenceProfile } from '../../../shared/registry-client/reference-profile.js';
 import { aliasToProto, checkReference, modelToProto, referenceInfoToProto, versionToProto } from './to-proto.js';
+import type { WithoutGovernance } from './admin-unary.js';
 import { uploadVersion } from './upload-version.js';
 import { checkAliasName, checkAliasWeight, checkByteCount, checkLabels, checkModelName, checkTags, checkVersionNumber } from './validate.js';
 
@@ -31,6 +33,8 @@ export interface RegistryHandlerDeps {
   closing: AbortSignal;
   /** SERVER spans per call, `upload` and `commit` spans, upload and version metrics. Default: none. */
   telemetry?: RegistryTelemetry;
+  /** Who a call is, recorded in the audit entry of each change it makes. Default: anonymous, with the peer address. */
+  actorOf?: (metadata: Metadata, peer: string) => Promise<Actor>;
 }
 
 /**
@@ -48,19 +52,21 @@ const MAX_PAGE_SIZE = 1000;
 /** Events read per Watch round. */
 const WATCH_BATCH = 100;
 
-/** The ModelRegistry service implementation over a store and an artifact store. */
-export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistryHandlers {
+/** The ModelRegistry service implementation over a store and an artifact store (the token and audit RPCs are in token-handlers.ts and audit-handlers.ts). */
+export function createRegistryHandlers(deps: RegistryHandlerDeps): WithoutGovernance<ModelRegistryHandlers> {
   const { store, artifacts, logger } = deps;
   const tracer = deps.telemetry?.tracer;
   const metrics = deps.telemetry?.metrics;
 
+  const actorOf = deps.actorOf ?? (async (_metadata: Metadata, peer: string): Promise<Actor> => ({ subject: ANONYMOUS, address: peer }));
   const commitFor =
-    (metadata: Metadata): Commit =>
-    (write) => {
-      if (!tracer) return write(writeContext(metadata));
+    (metadata: Metadata, peer: string): Commit =>
+    async (write) => {
+      const actor = await actorOf(metadata, peer);
+      if (!tracer) return write({ ...writeContext(metadata), actor });
       return withSpan(tracer, REGISTRY_SPAN_NAMES.commit, () => {
         const traceparent = activeTraceparent();
-        return write(traceparent ? { traceparent } : {});
+        return write(traceparent ? { traceparent, actor } : { actor });
       });
     };
   /** Runs a call's work in its SERVER span, when tracing. */
@@ -84,7 +90,7 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
   const unary =
     <Req, Res>(method: string, fn: (req: Req, commit: Commit) => Promise<Res>) =>
     (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-      served(method, call.metadata, () => fn(call.request, commitFor(call.metadata))).then(
+      served(method, call.metadata, () => fn(call.request, commitFor(call.metadata, call.getPeer()))).then(
         (res) => callback(null, res),
         (err: unknown) => callback(toServiceError(err, method)),
       );
@@ -161,7 +167,7 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): ModelRegistry
     UploadVersion: (call, callback) => {
       // A client that goes away mid-upload ends the stream with an error, so the pipeline cleans up.
       call.once('cancelled', () => call.destroy(new InfermeshError(Code.CANCELLED, 'the client cancelled the upload')));
-      served('UploadVersion', call.metadata, () => uploadVersion(call, { ...deps, tracer }, commitFor(call.metadata))).then(
+      served('UploadVersion', call.metadata, () => uploadVersion(call, { ...deps, tracer }, commitFor(call.metadata, call.getPeer()))).then(
         ({ version }) => {
           metrics?.uploadsTotal.inc({ status: Code[Code.OK] });
           countVersions();

@@ -5,16 +5,19 @@ export { createPostgresDriver, type PostgresDriverOptions } from './postgres-dri
 export type { SqlDriver, SqlTx, SqlRow, SqlValue } from './sql-driver.js';
 export type {
   AliasRecord,
+  AuditQuery,
   Lineage,
   ModelInput,
   ModelQuery,
   ModelRecord,
   NewReference,
+  NewToken,
   NewVersion,
   OutboxEvent,
   ReferenceRecord,
   RegistryStore,
   RegistrySnapshot,
+  TokenRecord,
   VersionRecord,
   WriteContext,
 } from './types.js';

@@ -64,5 +64,30 @@ export function schemaStatements(driver: SqlDriver): string[] {
       created_at_ms BIGINT NOT NULL,
       published_at_ms BIGINT)`,
     `CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (sequence) WHERE published_at_ms IS NULL`,
+    // The audit log: one row per change, appended in the change's transaction, each
+    // carrying the sha256 of the previous row. registry_meta 'audit_head' holds the
+    // last sequence and hash (so rows removed from the end are detected too).
+    `CREATE TABLE IF NOT EXISTS audit_log (
+      sequence BIGINT PRIMARY KEY,
+      at_ms BIGINT NOT NULL,
+      subject TEXT NOT NULL,
+      address TEXT NOT NULL,
+      action TEXT NOT NULL,
+      model TEXT NOT NULL,
+      details TEXT NOT NULL,
+      previous_hash TEXT NOT NULL,
+      hash TEXT NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS audit_log_model ON audit_log (model, sequence)`,
+    // Issued tokens: their id and sha256, never the token.
+    `CREATE TABLE IF NOT EXISTS tokens (
+      id TEXT PRIMARY KEY,
+      sha256 TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      scopes TEXT NOT NULL,
+      models TEXT NOT NULL,
+      created_at_ms BIGINT NOT NULL,
+      expires_at_ms BIGINT NOT NULL,
+      revoked_at_ms BIGINT,
+      created_by TEXT NOT NULL)`,
   ];
 }

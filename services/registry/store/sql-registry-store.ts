@@ -3,7 +3,11 @@ import { Code, InfermeshError, failedPrecondition, notFound } from '../../../sha
 import type { RegistryEvent } from '../../../shared/generated/infermesh/events/v1/RegistryEvent.js';
 import type { ModelSignature } from '../../../shared/onnx/index.js';
 import { encodeRegistryEvent, registryEventSubject, type RegistryEventCase } from '../../../shared/registry-client/registry-events.js';
+import { TOKEN_REVOKED_SUBJECT } from '../../../shared/auth/index.js';
+import { DEFAULT_ACTOR } from '../audit/index.js';
+import { aliasHistory, appendAudit, listAudit, verifyAudit } from './audit-sql.js';
 import { schemaStatements } from './schema.js';
+import { insertToken, listTokens, markRevoked, tokenIn } from './token-sql.js';
 import type { SqlDriver, SqlRow, SqlTx, SqlValue } from './sql-driver.js';
 import type {
   AliasRecord,
@@ -44,25 +48,26 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
   });
 
   /** Appends one event to the outbox; writes are serialized, so max + 1 is gap-free. */
-  const appendEvent = async <K extends RegistryEventCase>(
+  const appendOutbox = async (tx: SqlTx, ctx: WriteContext | undefined, subject: string, body: Partial<RegistryEvent>, nowMs: number): Promise<void> => {
+    const [row] = await tx.all(`SELECT COALESCE(MAX(sequence), 0) AS last FROM outbox`);
+    const sequence = Number(row!.last) + 1;
+    const payload = encodeRegistryEvent({ sequence, timeUnixMs: nowMs, registryId, ...body });
+    await tx.run(`INSERT INTO outbox (sequence, subject, payload, traceparent, created_at_ms) VALUES (?, ?, ?, ?, ?)`, [
+      sequence,
+      subject,
+      payload,
+      ctx?.traceparent ?? null,
+      nowMs,
+    ]);
+  };
+  const appendEvent = <K extends RegistryEventCase>(
     tx: SqlTx,
     ctx: WriteContext | undefined,
     kind: K,
     model: string,
     body: NonNullable<RegistryEvent[K]>,
     nowMs: number,
-  ): Promise<void> => {
-    const [row] = await tx.all(`SELECT COALESCE(MAX(sequence), 0) AS last FROM outbox`);
-    const sequence = Number(row!.last) + 1;
-    const payload = encodeRegistryEvent({ sequence, timeUnixMs: nowMs, registryId, [kind]: body });
-    await tx.run(`INSERT INTO outbox (sequence, subject, payload, traceparent, created_at_ms) VALUES (?, ?, ?, ?, ?)`, [
-      sequence,
-      registryEventSubject(kind, model),
-      payload,
-      ctx?.traceparent ?? null,
-      nowMs,
-    ]);
-  };
+  ): Promise<void> => appendOutbox(tx, ctx, registryEventSubject(kind, model), { [kind]: body }, nowMs);
 
   const loadModels = async (tx: SqlTx, rows: SqlRow[]): Promise<ModelRecord[]> => {
     if (rows.length === 0) return [];
@@ -110,6 +115,7 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
     await writeTagsAndLabels(tx, input);
     const model = (await modelIn(tx, input.name))!;
     await appendEvent(tx, ctx, 'modelCreated', model.name, modelEventBody(model), nowMs);
+    await appendAudit(tx, ctx, { action: 'model.create', model: model.name, details: modelAuditDetails(model) }, nowMs);
     return model;
   };
 
@@ -142,6 +148,11 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
       weight: alias.weight,
       previousVersion: previous?.version ?? 0,
     }, nowMs);
+    await appendAudit(tx, ctx, {
+      action: 'alias.set',
+      model: alias.model,
+      details: { alias: alias.name, version: alias.version, weight: alias.weight, previousVersion: previous?.version ?? 0, previousWeight: previous?.weight ?? 0 },
+    }, nowMs);
     return { ...alias, updatedAtMs: nowMs };
   };
 
@@ -153,6 +164,7 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
       [model, version, ref.input, ref.features, ref.rows, ref.totalRows, ref.payload, nowMs],
     );
     await appendEvent(tx, ctx, 'referenceSet', model, { model, version, input: ref.input, features: ref.features, rows: ref.rows }, nowMs);
+    await appendAudit(tx, ctx, { action: 'reference.set', model, details: { version, input: ref.input, features: ref.features, rows: ref.rows, totalRows: ref.totalRows } }, nowMs);
     return { ...ref, model, version, updatedAtMs: nowMs };
   };
 
@@ -177,6 +189,7 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
         await writeTagsAndLabels(tx, input);
         const model = (await modelIn(tx, input.name))!;
         await appendEvent(tx, ctx, 'modelUpdated', model.name, modelEventBody(model), nowMs);
+        await appendAudit(tx, ctx, { action: 'model.update', model: model.name, details: modelAuditDetails(model) }, nowMs);
         return model;
       }),
 
@@ -261,6 +274,11 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
           description: record.description,
           lineage: record.lineage,
         }, nowMs);
+        await appendAudit(tx, ctx, {
+          action: 'version.create',
+          model: record.model,
+          details: { version: record.version, sha256: record.sha256, sizeBytes: record.sizeBytes, description: record.description, labels: record.labels, lineage: record.lineage },
+        }, nowMs);
         if (input.reference) await upsertReference(tx, record.model, version, input.reference, ctx, nowMs);
         const alias = input.alias ? await upsertAlias(tx, { model: record.model, version, ...input.alias }, ctx, nowMs) : undefined;
         return { version: record, alias };
@@ -286,6 +304,7 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
         await tx.run(`DELETE FROM versions WHERE model = ? AND version = ?`, [model, version]);
         await tx.run(`UPDATE models SET updated_at_ms = ? WHERE name = ?`, [nowMs, model]);
         await appendEvent(tx, ctx, 'versionDeleted', model, { model, version, sha256: record.sha256 }, nowMs);
+        await appendAudit(tx, ctx, { action: 'version.delete', model, details: { version, sha256: record.sha256 } }, nowMs);
         return record;
       }),
 
@@ -320,7 +339,9 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
         const previous = await aliasIn(tx, model, name);
         if (!previous) throw notFound(`model '${model}' has no alias '${name}'`);
         await tx.run(`DELETE FROM aliases WHERE model = ? AND name = ?`, [model, name]);
-        await appendEvent(tx, ctx, 'aliasChanged', model, { model, alias: name, version: 0, weight: 0, previousVersion: previous.version }, clock());
+        const nowMs = clock();
+        await appendEvent(tx, ctx, 'aliasChanged', model, { model, alias: name, version: 0, weight: 0, previousVersion: previous.version }, nowMs);
+        await appendAudit(tx, ctx, { action: 'alias.delete', model, details: { alias: name, previousVersion: previous.version, previousWeight: previous.weight } }, nowMs);
       }),
 
     getAlias: (model, name) => driver.read((tx) => aliasIn(tx, model, name)),
@@ -372,9 +393,50 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
         return { lastSequence, models };
       }),
 
+    createToken: (token, ctx) =>
+      change(async (tx) => {
+        const nowMs = clock();
+        const record = await insertToken(tx, token, (ctx?.actor ?? DEFAULT_ACTOR).subject);
+        await appendAudit(tx, ctx, {
+          action: 'token.create',
+          model: '',
+          details: { tokenId: token.id, subject: token.subject, scopes: token.scopes, models: token.models, expiresAtMs: token.expiresAtMs },
+        }, nowMs);
+        return record;
+      }),
+
+    getToken: (id) => driver.read((tx) => tokenIn(tx, id)),
+
+    listTokens: ({ includeInactive, nowMs }) => driver.read((tx) => listTokens(tx, includeInactive, nowMs)),
+
+    revokeToken: (id, ctx) =>
+      change(async (tx) => {
+        const token = await tokenIn(tx, id);
+        if (!token) throw notFound(`no token has id '${id}'`);
+        if (token.revokedAtMs !== undefined) throw failedPrecondition(`token ${id} was already revoked at ${new Date(token.revokedAtMs).toISOString()}`);
+        const nowMs = clock();
+        await markRevoked(tx, id, nowMs);
+        const revokedBy = (ctx?.actor ?? DEFAULT_ACTOR).subject;
+        await appendOutbox(tx, ctx, TOKEN_REVOKED_SUBJECT, {
+          tokenRevoked: { tokenId: id, subject: token.subject, expiresAtUnixMs: token.expiresAtMs, revokedAtUnixMs: nowMs, revokedBy },
+        }, nowMs);
+        await appendAudit(tx, ctx, { action: 'token.revoke', model: '', details: { tokenId: id, subject: token.subject } }, nowMs);
+        return { ...token, revokedAtMs: nowMs };
+      }),
+
+    listAudit: (query) => driver.read((tx) => listAudit(tx, query)),
+
+    verifyAudit: () => driver.read((tx) => verifyAudit(tx)),
+
+    aliasesAt: (model, atMs) => driver.read((tx) => aliasHistory(tx, model, atMs)),
+
     close: () => driver.close(),
   };
   return store;
+}
+
+function modelAuditDetails(model: ModelRecord) {
+  return { description: model.description, tags: model.tags, labels: model.labels };
 }
 
 function modelEventBody(model: ModelRecord) {

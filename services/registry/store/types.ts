@@ -1,4 +1,5 @@
 import type { ModelSignature } from '../../../shared/onnx/index.js';
+import type { Actor, AliasAt, AuditEntry, AuditVerification } from '../audit/index.js';
 
 /** What produced a version. */
 export interface Lineage {
@@ -122,9 +123,41 @@ export interface ModelQuery {
   labels?: Record<string, string>;
 }
 
-/** Context of a write: the trace to carry into the event's `traceparent` header. */
+/** Context of a write: the trace to carry into the event's `traceparent` header, and who is making it (for the audit log). */
 export interface WriteContext {
   traceparent?: string;
+  /** Recorded in the change's audit entry. Default: anonymous, no address. */
+  actor?: Actor;
+}
+
+/** An issued token as the registry keeps it: never the token itself, only its id and sha256. */
+export interface TokenRecord {
+  /** The JWT `jti`. */
+  id: string;
+  /** Lowercase hex sha256 of the token. */
+  sha256: string;
+  subject: string;
+  scopes: string[];
+  /** Model globs; empty for every model. */
+  models: string[];
+  createdAtMs: number;
+  expiresAtMs: number;
+  /** Undefined while not revoked. */
+  revokedAtMs?: number;
+  /** Subject of whoever created it. */
+  createdBy: string;
+}
+
+/** A token to record (its JWT is already signed). */
+export type NewToken = Omit<TokenRecord, 'revokedAtMs' | 'createdBy'>;
+
+/** An audit listing query. */
+export interface AuditQuery {
+  /** Only entries about this model. */
+  model?: string;
+  /** First sequence to return. Default: 1. */
+  fromSequence?: number;
+  limit: number;
 }
 
 /**
@@ -183,6 +216,28 @@ export interface RegistryStore {
   pruneOutbox(throughSequence: number, publishedBeforeMs: number): Promise<number>;
   /** Every model (or one), with its versions and aliases, and the last sequence they reflect: one consistent read. */
   snapshot(model?: string): Promise<RegistrySnapshot>;
+
+  /** Records an issued token (and its audit entry). ALREADY_EXISTS for a reused id. */
+  createToken(token: NewToken, ctx?: WriteContext): Promise<TokenRecord>;
+  getToken(id: string): Promise<TokenRecord | undefined>;
+  /** Newest first; revoked and expired ones only with `includeInactive`. */
+  listTokens(options: { includeInactive: boolean; nowMs: number }): Promise<TokenRecord[]>;
+  /**
+   * Marks a token revoked, audits it and appends its TokenRevoked event
+   * (subject `infermesh.registry.auth.revoked`), in one commit. NOT_FOUND for
+   * an unknown id, FAILED_PRECONDITION when already revoked.
+   */
+  revokeToken(id: string, ctx?: WriteContext): Promise<TokenRecord>;
+
+  /**
+   * Audit entries, oldest first. Every write above appends its entry in its
+   * own transaction, chained by sha256 to the one before.
+   */
+  listAudit(query: AuditQuery): Promise<AuditEntry[]>;
+  /** Walks the whole audit chain (see AuditChainChecker). */
+  verifyAudit(): Promise<AuditVerification>;
+  /** Every alias of `model` as it stood at `atMs`, from the audit log. */
+  aliasesAt(model: string, atMs: number): Promise<AliasAt[]>;
 
   /** Closes the database connection(s). Idempotent. */
   close(): Promise<void>;

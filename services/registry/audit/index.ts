@@ -1,0 +1,15 @@
+export {
+  ANONYMOUS,
+  AUDIT_ACTIONS,
+  AuditChainChecker,
+  DEFAULT_ACTOR,
+  GENESIS_HASH,
+  aliasesAt,
+  auditEntryHash,
+  type Actor,
+  type AliasAt,
+  type AuditAction,
+  type AuditEntry,
+  type AuditInput,
+  type AuditVerification,
+} from './audit-chain.js';
