@@ -1,0 +1,16 @@
+/** TLS for every infermesh connection: PEM files from flags/env, grpc-js and node:https credentials, and the local CA of `up --secure`. */
+export {
+  TLS_ENV,
+  resolveServerTlsFiles,
+  resolveClientTlsFiles,
+  loadServerTls,
+  loadClientTls,
+  type ServerTlsFiles,
+  type ClientTlsFiles,
+  type ServerTlsFlags,
+  type ClientTlsFlags,
+  type ServerTls,
+  type ClientTls,
+} from './tls-files.js';
+export { grpcServerCredentials, grpcChannelCredentials, httpsServerOptions, tlsConnectOptions } from './credentials.js';
+export { ensureLocalCa, DEFAULT_LOCAL_CA_OPTIONS, type LocalCa, type LocalCaOptions, type CertFiles, type ServiceCertRequest } from './local-ca.js';
