@@ -9,6 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsServerProcess, connectNats, ensureStream, readNkeySeed, type NatsRole } from '../../shared/nats/index.js';
 import { REGISTRY_STREAM_SPEC } from '../../shared/registry-client/index.js';
+import { createLogger, silentLogger } from '../../shared/logging/index.js';
+import { startInferenceNode } from '../../services/inference/inference-node.js';
+import { startNats } from '../helpers/nats.js';
+import { startRegistry } from './registry-fixtures.js';
 import { prepareSecureMesh, type SecureMesh } from '../../shared/tls/index.js';
 
 let root: string;
@@ -120,6 +124,45 @@ describe('NATS perimeter', () => {
     await expect(connectAs('node', 'no-ca')).rejects.toThrow(/certificate/i);
     // Without a client certificate nats-server ends the TLS handshake: the client never gets a connection.
     await expect(connectAs('node', 'ca-only', 2000)).rejects.toThrow(/timeout|certificate|closed/i);
+  });
+
+  it('a real mesh node runs on its node credentials: follows the registry stream, opens the placement bucket, beats, with no permission violation', async () => {
+    const violations: string[] = [];
+    const tls = mesh.client('node');
+    // The registry's gRPC is all the node needs of it here (it has no credentials of its own yet): its events go to a NATS of its own.
+    const registryNats = await startNats();
+    const registry = await startRegistry(join(root, 'registry-data'), registryNats.url);
+    const node = await startInferenceNode({
+      logger: process.env.DEBUG_PERIMETER ? createLogger({ level: 'debug' }) : silentLogger,
+      mesh: {
+        natsUrl: server.url,
+        registryAddress: registry.address,
+        dataDir: join(root, 'node-data'),
+        nodeId: 'secure-node',
+        heartbeatIntervalMs: 200,
+        natsSecurity: { nkeySeed: await readNkeySeed(mesh.nats.seedFiles.node), tls: { ca: readFileSync(tls.caFile!), cert: readFileSync(tls.certFile!), key: readFileSync(tls.keyFile!) } },
+      },
+    });
+    try {
+      void (async () => {
+        for await (const st of node.mesh!.nc.status()) if (st.type === 'error') violations.push(String(st.error));
+      })();
+      const watcher = await connectAs('node');
+      const beat = new Promise<string>((resolve) => watcher.subscribe('infermesh.node.heartbeat.secure-node', { max: 1, callback: (_e, m) => resolve(m.subject) }));
+      await expect(beat).resolves.toBe('infermesh.node.heartbeat.secure-node');
+      await node.mesh!.follower.synced();
+      const jsm = await jetstreamManager(watcher);
+      // The node made the registry stream, its durable consumer on it, and its placement bucket.
+      await expect(jsm.streams.info('REGISTRY')).resolves.toBeDefined();
+      expect((await jsm.consumers.info('REGISTRY', node.mesh!.follower.durableName)).name).toBe('inference-secure-node');
+      await expect(node.mesh!.placement.start(node.grpcAddress)).resolves.toBeUndefined();
+      await node.mesh!.nc.flush();
+      expect(violations).toEqual([]);
+    } finally {
+      await node.close({ drainTimeoutMs: 1000 });
+      await registry.close();
+      await registryNats.close();
+    }
   });
 
   it('is idempotent: a second prepareSecureMesh reuses the CA, keys and seeds', async () => {
