@@ -15,3 +15,4 @@ export {
 export { grpcServerCredentials, grpcChannelCredentials, httpsServerOptions, tlsConnectOptions } from './credentials.js';
 export { ensureLocalCa, DEFAULT_LOCAL_CA_OPTIONS, type LocalCa, type LocalCaOptions, type CertFiles, type ServiceCertRequest } from './local-ca.js';
 export { prepareSecureMesh, SECURE_SERVICES, type SecureMesh, type SecureMeshOptions, type SecureService } from './secure-mesh.js';
+export { writePrivateFile } from './private-file.js';

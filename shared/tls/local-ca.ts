@@ -5,11 +5,12 @@
 // never handed to another process. Keys are ECDSA P-256 (what grpc-js, Node's
 // TLS and nats-server all accept), certificates signed with SHA-256.
 import { X509Certificate as NodeX509, createPrivateKey, webcrypto } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type * as X509 from '@peculiar/x509';
 import { Code, InfermeshError } from '../errors/index.js';
+import { writePrivateFile } from './private-file.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -208,9 +209,7 @@ async function importKey(pem: string): Promise<CryptoKey> {
 
 /** Writes key (0600) then certificate, each through a temp file and rename, so a crash never leaves half a pair that parses. */
 async function writePair(certFile: string, keyFile: string, certPem: string, keyPem: string): Promise<void> {
-  await writeFile(`${keyFile}.tmp`, keyPem, { mode: 0o600 });
-  await chmod(`${keyFile}.tmp`, 0o600);
-  await rename(`${keyFile}.tmp`, keyFile);
+  await writePrivateFile(keyFile, keyPem);
   await writeFile(`${certFile}.tmp`, certPem, { mode: 0o644 });
   await rename(`${certFile}.tmp`, certFile);
 }

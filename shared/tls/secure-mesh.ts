@@ -4,11 +4,12 @@
 // mesh's Ed25519 issuer key that signs node identities (signed heartbeats).
 // Idempotent: a second call on the same data directory reuses what is there.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createUser, fromSeed } from '@nats-io/nkeys';
 import { NATS_ROLES, natsPermissions, type NatsRole, type NatsServerTls, type NatsUser } from '../nats/index.js';
 import { ensureLocalCa, type CertFiles, type LocalCaOptions } from './local-ca.js';
+import { writePrivateFile } from './private-file.js';
 import type { ClientTlsFiles, ServerTlsFiles } from './tls-files.js';
 
 /** The services that get a certificate; `client` is the CLI's (and the admin's) client certificate. */
@@ -62,7 +63,7 @@ export async function prepareSecureMesh(dataDir: string, options: SecureMeshOpti
     const file = join(natsDir, `${role}.nk`);
     const seed = await readFile(file, 'utf8').then((s) => s.trim(), () => '');
     const pair = /^SU[A-Z2-7]{56}$/.test(seed) ? fromSeed(new TextEncoder().encode(seed)) : createUser();
-    if (seed !== new TextDecoder().decode(pair.getSeed())) await writePrivate(file, new TextDecoder().decode(pair.getSeed()) + '\n');
+    if (seed !== new TextDecoder().decode(pair.getSeed())) await writePrivateFile(file, new TextDecoder().decode(pair.getSeed()) + '\n');
     seedFiles[role] = file;
     users.push({ nkey: pair.getPublicKey(), permissions: natsPermissions(role) });
   }
@@ -77,7 +78,7 @@ export async function prepareSecureMesh(dataDir: string, options: SecureMeshOpti
     () => undefined,
   );
   const issuerKey = kept ?? generateKeyPairSync('ed25519').privateKey;
-  if (!kept) await writePrivate(issuerKeyFile, issuerKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+  if (!kept) await writePrivateFile(issuerKeyFile, issuerKey.export({ format: 'pem', type: 'pkcs8' }) as string);
   await writeFile(issuerPublicKeyFile, createPublicKey(issuerKey).export({ format: 'pem', type: 'spki' }) as string);
 
   return {
@@ -89,10 +90,4 @@ export async function prepareSecureMesh(dataDir: string, options: SecureMeshOpti
     nats: { server: { tls: { ...certs.nats, clientCaFile: ca.caFile }, users }, seedFiles },
     heartbeat: { issuerKeyFile, issuerPublicKeyFile },
   };
-}
-
-async function writePrivate(file: string, text: string): Promise<void> {
-  await writeFile(`${file}.tmp`, text, { mode: 0o600 });
-  await chmod(`${file}.tmp`, 0o600);
-  await rename(`${file}.tmp`, file);
 }

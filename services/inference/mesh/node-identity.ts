@@ -7,10 +7,11 @@
 // when the identity verifies against a trusted issuer key, is current, names the
 // node of the subject and of the beat, and the beat verifies against its key.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { MsgHdrs } from '@nats-io/nats-core';
 import { createEventCodec, type EventCodec } from '../../../shared/nats/index.js';
+import { writePrivateFile } from '../../../shared/tls/index.js';
 import type { NodeIdentity, NodeIdentity__Output } from '../../../shared/generated/infermesh/events/v1/NodeIdentity.js';
 import type { NodeIdentityStatement, NodeIdentityStatement__Output } from '../../../shared/generated/infermesh/events/v1/NodeIdentityStatement.js';
 import type { NodeHeartbeat__Output } from '../../../shared/generated/infermesh/events/v1/NodeHeartbeat.js';
@@ -165,7 +166,7 @@ export async function resolveNodeKey(dataDir: string): Promise<KeyObject> {
   const kept = await readFile(file).catch(() => undefined);
   if (kept) return loadEd25519PrivateKey(kept, file);
   const { privateKey } = generateEd25519();
-  await writePrivate(file, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+  await writePrivateFile(file, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
   return privateKey;
 }
 
@@ -218,13 +219,6 @@ export async function writeNodeIdentity(file: string, identity: NodeIdentity): P
   await rename(`${file}.tmp`, file);
 }
 
-/** Writes `text` to `file` with mode 0600 through a temp file (never half a key). */
-export async function writePrivate(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(`${file}.tmp`, text, { mode: 0o600 });
-  await chmod(`${file}.tmp`, 0o600);
-  await rename(`${file}.tmp`, file);
-}
 
 /** What a node signs and verifies heartbeats with (MeshOptions.heartbeatTrust). */
 export interface HeartbeatTrust {
