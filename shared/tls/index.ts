@@ -16,3 +16,4 @@ export { grpcServerCredentials, grpcChannelCredentials, httpsServerOptions, tlsC
 export { ensureLocalCa, DEFAULT_LOCAL_CA_OPTIONS, type LocalCa, type LocalCaOptions, type CertFiles, type ServiceCertRequest } from './local-ca.js';
 export { prepareSecureMesh, SECURE_SERVICES, type SecureMesh, type SecureMeshOptions, type SecureService } from './secure-mesh.js';
 export { writePrivateFile } from './private-file.js';
+export { loadNatsSecurity, NATS_NKEY_ENV, type NatsSecurityFiles } from './nats-security.js';

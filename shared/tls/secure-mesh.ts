@@ -11,6 +11,7 @@ import { NATS_ROLES, natsPermissions, type NatsRole, type NatsServerTls, type Na
 import { ensureLocalCa, type CertFiles, type LocalCaOptions } from './local-ca.js';
 import { writePrivateFile } from './private-file.js';
 import type { ClientTlsFiles, ServerTlsFiles } from './tls-files.js';
+import type { NatsSecurityFiles } from './nats-security.js';
 
 /** The services that get a certificate; `client` is the CLI's (and the admin's) client certificate. */
 export type SecureService = 'registry' | 'node' | 'monitor' | 'recommender' | 'nats' | 'client';
@@ -43,6 +44,8 @@ export interface SecureMesh {
     server: { tls: NatsServerTls; users: NatsUser[] };
     /** The nkey seed file (mode 0600) each role connects with (`readNkeySeed`, then connectNats's `nkeySeed`). */
     seedFiles: Record<NatsRole, string>;
+    /** The NATS TLS files and nkey seed of a role (for loadNatsSecurity); the client certificate is the role's service certificate (`client` for the CLI). */
+    client(role: NatsRole): NatsSecurityFiles;
   };
   /** The mesh issuer's Ed25519 key (mode 0600) that signs node identities, and its public key that nodes trust. */
   heartbeat: { issuerKeyFile: string; issuerPublicKeyFile: string };
@@ -87,7 +90,14 @@ export async function prepareSecureMesh(dataDir: string, options: SecureMeshOpti
     certs,
     server: (service) => ({ ...certs[service], clientCaFile: ca.caFile }),
     client: (service) => ({ caFile: ca.caFile, certFile: certs[service].certFile, keyFile: certs[service].keyFile }),
-    nats: { server: { tls: { ...certs.nats, clientCaFile: ca.caFile }, users }, seedFiles },
+    nats: {
+      server: { tls: { ...certs.nats, clientCaFile: ca.caFile }, users },
+      seedFiles,
+      client: (role) => {
+        const cert = certs[role === 'node' || role === 'registry' || role === 'monitor' || role === 'recommender' ? role : 'client'];
+        return { tls: { caFile: ca.caFile, certFile: cert.certFile, keyFile: cert.keyFile }, nkeySeedFile: seedFiles[role] };
+      },
+    },
     heartbeat: { issuerKeyFile, issuerPublicKeyFile },
   };
 }

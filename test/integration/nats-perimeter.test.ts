@@ -13,7 +13,7 @@ import { createLogger, silentLogger } from '../../shared/logging/index.js';
 import { startInferenceNode } from '../../services/inference/inference-node.js';
 import { startNats } from '../helpers/nats.js';
 import { startRegistry } from './registry-fixtures.js';
-import { prepareSecureMesh, type SecureMesh } from '../../shared/tls/index.js';
+import { loadNatsSecurity, prepareSecureMesh, type SecureMesh } from '../../shared/tls/index.js';
 
 let root: string;
 let mesh: SecureMesh;
@@ -128,7 +128,6 @@ describe('NATS perimeter', () => {
 
   it('a real mesh node runs on its node credentials: follows the registry stream, opens the placement bucket, beats, with no permission violation', async () => {
     const violations: string[] = [];
-    const tls = mesh.client('node');
     // The registry's gRPC is all the node needs of it here (it has no credentials of its own yet): its events go to a NATS of its own.
     const registryNats = await startNats();
     const registry = await startRegistry(join(root, 'registry-data'), registryNats.url);
@@ -140,7 +139,7 @@ describe('NATS perimeter', () => {
         dataDir: join(root, 'node-data'),
         nodeId: 'secure-node',
         heartbeatIntervalMs: 200,
-        natsSecurity: { nkeySeed: await readNkeySeed(mesh.nats.seedFiles.node), tls: { ca: readFileSync(tls.caFile!), cert: readFileSync(tls.certFile!), key: readFileSync(tls.keyFile!) } },
+        natsSecurity: await loadNatsSecurity(mesh.nats.client('node')),
       },
     });
     try {
