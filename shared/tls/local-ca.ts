@@ -26,8 +26,9 @@ let x509: typeof X509;
  * Loads @peculiar/x509 on first use (processes that never make a certificate
  * never load it). It registers classes with tsyringe, which insists on a
  * `Reflect.getMetadata` polyfill (the `reflect-metadata` package, not installed
- * here); x509 never reads metadata back, so a getter that finds none is enough.
- * An existing polyfill is left alone.
+ * here) to read constructor parameter types; x509's injectable classes take no
+ * constructor arguments, so "no metadata" (tsyringe then passes none) is the
+ * right answer. An existing polyfill is left alone.
  */
 async function loadX509(): Promise<typeof X509> {
   const r = Reflect as unknown as { getMetadata?: () => undefined; getOwnMetadata?: () => undefined };
