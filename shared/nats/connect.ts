@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { nkeyAuthenticator } from '@nats-io/nats-core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
 /** Options for {@link connectNats}. */
@@ -23,6 +25,15 @@ export interface ConnectNatsOptions {
    */
   pingIntervalMs?: number;
   maxPingOut?: number;
+  /**
+   * TLS to the server: PEM bytes of the CA the server's certificate must chain
+   * to, and the client certificate and key when the server asks for one (mTLS).
+   * Default: plaintext (the connection is still upgraded if the server demands
+   * TLS, and then trusts only the system roots).
+   */
+  tls?: { ca?: Uint8Array | string; cert?: Uint8Array | string; key?: Uint8Array | string };
+  /** This service's NATS nkey seed (`SU...`), e.g. from {@link readNkeySeed}. Default: no credentials. */
+  nkeySeed?: Uint8Array;
 }
 
 /** Defaults of {@link ConnectNatsOptions}. */
@@ -51,5 +62,25 @@ export function connectNats(options: ConnectNatsOptions): Promise<NatsConnection
     waitOnFirstConnect: o.waitOnFirstConnect,
     pingInterval: o.pingIntervalMs,
     maxPingOut: o.maxPingOut,
+    ...(o.tls ? { tls: { ...pemString('ca', o.tls.ca), ...pemString('cert', o.tls.cert), ...pemString('key', o.tls.key) } } : {}),
+    ...(o.nkeySeed ? { authenticator: nkeyAuthenticator(o.nkeySeed) } : {}),
   });
+}
+
+function pemString<K extends string>(key: K, value: Uint8Array | string | undefined): Partial<Record<K, string>> {
+  if (value === undefined) return {};
+  return { [key]: typeof value === 'string' ? value : Buffer.from(value).toString('utf8') } as Partial<Record<K, string>>;
+}
+
+/** Reads an nkey seed file (one `SU...` line, as `prepareSecureMesh` writes it); the error names the file. */
+export async function readNkeySeed(file: string): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`the NATS nkey seed file '${file}' cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+  const seed = text.trim();
+  if (!/^SU[A-Z2-7]{56}$/.test(seed)) throw new Error(`the NATS nkey seed file '${file}' does not hold a user seed (one line 'SU' followed by 56 base32 characters)`);
+  return new TextEncoder().encode(seed);
 }

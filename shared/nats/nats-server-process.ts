@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../net/index.js';
+import type { NatsPermissions } from './nats-permissions.js';
 
 /** Where nats-server is looked for, in order, when `NATS_SERVER` does not name it. */
 const CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
@@ -47,6 +48,52 @@ export interface NatsServerOptions {
   cluster?: NatsClusterMembership;
   /** Runs nats-server through this command prefix, e.g. `['ip', 'netns', 'exec', 'ns1']`. Default: none. */
   launcher?: string[];
+  /** Serve clients over TLS (nats-server's `tls {}` block). Default: plaintext. */
+  tls?: NatsServerTls;
+  /**
+   * Accept only these users (nats-server's `authorization { users = [...] }`),
+   * each with its subject permissions. Default: anyone may connect and do anything.
+   */
+  users?: NatsUser[];
+}
+
+/** nats-server's client TLS: the server's certificate and, for mTLS, the CA client certificates must chain to. */
+export interface NatsServerTls {
+  certFile: string;
+  keyFile: string;
+  /** With it, clients must present a certificate signed by this CA (`verify: true`). */
+  clientCaFile?: string;
+}
+
+/** One NATS user: an nkey (public, `U...`) and what it may publish and subscribe to. */
+export interface NatsUser {
+  nkey: string;
+  permissions: NatsPermissions;
+}
+
+/**
+ * The nats-server configuration file for `tls` and `users` (undefined when
+ * neither is given). Strings are written JSON-quoted, which nats-server's
+ * parser reads as plain strings (`$JS.API.>` included).
+ */
+export function natsServerConfig(options: Pick<NatsServerOptions, 'tls' | 'users'>): string | undefined {
+  if (!options.tls && !options.users) return undefined;
+  const q = JSON.stringify;
+  const lines: string[] = ['# Written by infermesh (shared/nats/nats-server-process.ts); rewritten on every start.'];
+  if (options.tls) {
+    lines.push('tls {', `  cert_file: ${q(options.tls.certFile)}`, `  key_file: ${q(options.tls.keyFile)}`);
+    if (options.tls.clientCaFile) lines.push(`  ca_file: ${q(options.tls.clientCaFile)}`, '  verify: true');
+    lines.push('  timeout: 5', '}');
+  }
+  if (options.users) {
+    lines.push('authorization {', '  users = [');
+    for (const u of options.users) {
+      if (!/^U[A-Z2-7]{55}$/.test(u.nkey)) throw new Error(`a NATS user nkey must be a public user key (U followed by 55 base32 characters), got '${u.nkey}'`);
+      lines.push(`    { nkey: ${q(u.nkey)}, permissions: { publish: { allow: ${q(u.permissions.publish)} }, subscribe: { allow: ${q(u.permissions.subscribe)} } } }`);
+    }
+    lines.push('  ]', '}');
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** What makes a nats-server one member of a cluster. */
@@ -103,7 +150,7 @@ export class NatsServerProcess {
     return this.exitedPromise;
   }
 
-  /** `nats://host:port`. */
+  /** `nats://host:port` (also with `tls`: the client upgrades when the server's INFO asks for TLS). */
   get url(): string {
     return `nats://${this.host}:${this.port}`;
   }
@@ -114,7 +161,15 @@ export class NatsServerProcess {
     const bin = findNatsServer();
     this.portValue ??= this.options.port ?? (await freePort(this.host));
     mkdirSync(this.dataDir, { recursive: true });
-    const args = ['-a', this.host, '-p', String(this.port), '-js', '-sd', this.dataDir, ...clusterArgs(this.options.cluster, this.host)];
+    const config = natsServerConfig(this.options);
+    const configArgs: string[] = [];
+    if (config !== undefined) {
+      const file = join(this.dataDir, 'nats-server.conf');
+      writeFileSync(file, config, { mode: 0o600 });
+      chmodSync(file, 0o600);
+      configArgs.push('-c', file);
+    }
+    const args = [...configArgs, '-a', this.host, '-p', String(this.port), '-js', '-sd', this.dataDir, ...clusterArgs(this.options.cluster, this.host)];
     const argv = [...(this.options.launcher ?? []), bin, ...args];
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'ignore', 'pipe'],

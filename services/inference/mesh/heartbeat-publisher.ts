@@ -1,9 +1,10 @@
-import type { NatsConnection } from '@nats-io/nats-core';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { LoadedModelVersion } from '../../../shared/generated/infermesh/events/v1/LoadedModelVersion.js';
 import type { NodeHeartbeat } from '../../../shared/generated/infermesh/events/v1/NodeHeartbeat.js';
 import type { ModelManager, VersionState } from '../models/index.js';
 import { heartbeatCodec, heartbeatSubject } from './heartbeat-codec.js';
+import { HEARTBEAT_SIGNATURE_HEADER, signHeartbeat, type HeartbeatSigner } from './node-identity.js';
 import { settleWithin } from './settle-within.js';
 
 const FLUSH_TIMEOUT_MS = 1000;
@@ -27,6 +28,8 @@ export interface HeartbeatPublisherOptions {
   memoryBudgetBytes?: number;
   /** Clock in ms since the epoch. Default Date.now. */
   now?: () => number;
+  /** Sign every beat with the node's key and carry its identity (see node-identity.ts). Default: unsigned. */
+  signer?: HeartbeatSigner;
 }
 
 /** Publishes this node's heartbeat on `infermesh.node.heartbeat.<node>` every interval. */
@@ -83,12 +86,20 @@ export function createHeartbeatPublisher(options: HeartbeatPublisherOptions): He
       models,
       memory: { rssBytes: process.memoryUsage.rss(), modelBytes: options.modelBytes?.() ?? 0, budgetBytes: options.memoryBudgetBytes ?? 0 },
       leaving,
+      ...(options.signer ? { identity: options.signer.identity } : {}),
     };
   };
 
   const publish = (leaving = false) => {
     try {
-      options.nc.publish(subject, codec.encode(snapshot(leaving)));
+      const payload = codec.encode(snapshot(leaving));
+      if (options.signer) {
+        const h = natsHeaders();
+        h.set(HEARTBEAT_SIGNATURE_HEADER, signHeartbeat(options.signer, subject, payload));
+        options.nc.publish(subject, payload, { headers: h });
+      } else {
+        options.nc.publish(subject, payload);
+      }
     } catch (err) {
       // A closed or reconnecting connection: the next beat tries again.
       options.logger.debug('heartbeat not published', { err });

@@ -8,6 +8,24 @@ export { createPeerForwarder, FORWARDED_BY_HEADER, isForwarded, type PeerForward
 export { createMeshMissHandler, type MeshMissHandlerOptions } from './mesh-miss-handler.js';
 export { createArtifactCache, type ArtifactCache, type ArtifactCacheOptions, type ArtifactRef } from './artifact-cache.js';
 export { resolveNodeId } from './node-id.js';
+export {
+  HEARTBEAT_SIGNATURE_HEADER,
+  HEARTBEAT_REJECTIONS,
+  createHeartbeatVerifier,
+  generateEd25519,
+  issueNodeIdentity,
+  issueNodeIdentityFile,
+  loadHeartbeatTrust,
+  readEd25519PublicKey,
+  resolveNodeKey,
+  signHeartbeat,
+  type HeartbeatRejection,
+  type HeartbeatSigner,
+  type HeartbeatTrust,
+  type HeartbeatTrustFiles,
+  type HeartbeatVerifier,
+  type HeartbeatVerifierOptions,
+} from './node-identity.js';
 export { createPlacement, readPlacement, placementClaimCodec, DEFAULT_PLACEMENT_OPTIONS, type Placement, type PlacementOptions, type PlacementRow } from './placement.js';
 export { PlacementBucket, PLACEMENT_BUCKET, type BucketEntry } from './placement-bucket.js';
 export { isSafeToRetry } from './retry-safety.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../../../shared/logging/index.js';
-import { connectNats } from '../../../shared/nats/index.js';
+import { connectNats, type ConnectNatsOptions } from '../../../shared/nats/index.js';
 import { createRegistryClient, type RegistryClient } from '../../../shared/registry-client/index.js';
 import type { InstanceGroupConfig, ModelManager } from '../models/index.js';
 import type { ModelMissHandler } from '../server/index.js';
@@ -14,6 +14,7 @@ import { createPeerTable, type PeerTable } from './peer-table.js';
 import { createRegistryFollower, type RegistryFollower } from './registry-follower.js';
 import { createPlacement, type Placement } from './placement.js';
 import { settleWithin } from './settle-within.js';
+import type { HeartbeatTrust } from './node-identity.js';
 
 /** How an inference node joins the mesh (`infermesh inference`). */
 export interface MeshOptions {
@@ -33,6 +34,10 @@ export interface MeshOptions {
   natsReplicas?: number;
   /** Devices of registry versions whose config names none (`--instances`). Default: cpu. */
   defaultInstances?: InstanceGroupConfig[];
+  /** TLS and credentials of the NATS connection (see connectNats). Default: plaintext, no credentials. */
+  natsSecurity?: Pick<ConnectNatsOptions, 'tls' | 'nkeySeed'>;
+  /** Sign this node's heartbeats and/or verify its peers' (node-identity.ts). Default: unsigned, every beat trusted. */
+  heartbeatTrust?: HeartbeatTrust;
 }
 
 /** A node's mesh membership: registry follower, heartbeats, peer table and forwarding. */
@@ -59,9 +64,9 @@ const NATS_DRAIN_TIMEOUT_MS = 2000;
 /** Connects to NATS and the registry and builds the mesh parts around `manager`. */
 export async function createMesh(options: MeshOptions & { manager: ModelManager; logger: Logger; telemetry?: InferenceTelemetry }): Promise<Mesh> {
   const logger = options.logger;
-  const nc = await connectNats({ url: options.natsUrl, name: `inference-${options.nodeId}` });
+  const nc = await connectNats({ url: options.natsUrl, name: `inference-${options.nodeId}`, ...options.natsSecurity });
   const registry = createRegistryClient(options.registryAddress, options.telemetry ? { tracer: options.telemetry.tracer } : {});
-  const peers = createPeerTable({ nc, selfNodeId: options.nodeId, logger: logger.child({ component: 'peers' }) });
+  const peers = createPeerTable({ nc, selfNodeId: options.nodeId, logger: logger.child({ component: 'peers' }), ...(options.heartbeatTrust?.verifier ? { verifier: options.heartbeatTrust.verifier } : {}) });
   const budgetBytes = options.memoryBudgetBytes ?? 0;
   // The follower exists once the placement asks about this node (never before start()).
   let followerRef: RegistryFollower | undefined;
@@ -124,6 +129,7 @@ export async function createMesh(options: MeshOptions & { manager: ModelManager;
         intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
         modelBytes: () => follower.modelBytes(),
         memoryBudgetBytes: options.memoryBudgetBytes ?? 0,
+        ...(options.heartbeatTrust?.signer ? { signer: options.heartbeatTrust.signer } : {}),
       });
       heartbeat.start();
       placement.start(grpcAddress).catch((err: unknown) => logger.warn('the placement bucket could not be opened yet; retrying on use', { err }));

@@ -1,7 +1,9 @@
-import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { Counter } from 'prom-client';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { NodeHeartbeat__Output } from '../../../shared/generated/infermesh/events/v1/NodeHeartbeat.js';
-import { HEARTBEAT_SUBJECTS, heartbeatCodec } from './heartbeat-codec.js';
+import { HEARTBEAT_SUBJECT_PREFIX, HEARTBEAT_SUBJECTS, heartbeatCodec } from './heartbeat-codec.js';
+import { HEARTBEAT_REJECTIONS, type HeartbeatRejection, type HeartbeatVerifier } from './node-identity.js';
 
 /** Defaults of {@link PeerTableOptions}. */
 export const DEFAULT_PEER_TABLE_OPTIONS = {
@@ -28,6 +30,14 @@ export interface PeerTableOptions {
   missedBeats?: number;
   /** Clock in ms. Default Date.now. */
   now?: () => number;
+  /**
+   * Trust only heartbeats this verifier accepts (signed by a node whose identity
+   * a trusted issuer signed; see node-identity.ts); the others are ignored and
+   * counted. Default: every beat is trusted (plaintext local use).
+   */
+  verifier?: HeartbeatVerifier;
+  /** Counts ignored heartbeats by `reason` (a HeartbeatRejection, or `malformed`), e.g. `infermesh_heartbeats_rejected_total`. */
+  rejectedTotal?: Counter<'reason'>;
 }
 
 /** The other nodes of the mesh, learned from heartbeats; peers expire after a few missed beats. */
@@ -46,6 +56,8 @@ export interface PeerTable {
   forget(nodeId: string): void;
   /** Resolves once the live peers satisfy `predicate` (checked now and on every beat), or rejects after `timeoutMs`. */
   waitFor(predicate: (peers: Peer[]) => boolean, timeoutMs: number): Promise<void>;
+  /** Heartbeats ignored so far, by reason (`malformed` and each HeartbeatRejection). */
+  rejectedHeartbeats(): Record<HeartbeatRejection | 'malformed', number>;
   /** Unsubscribes. Idempotent. */
   close(): void;
 }
@@ -59,6 +71,19 @@ export function createPeerTable(options: PeerTableOptions): PeerTable {
   const waiters = new Set<() => void>();
   let subscription: Subscription | undefined;
   let closed = false;
+  const rejected = Object.fromEntries(['malformed', ...HEARTBEAT_REJECTIONS].map((r) => [r, 0])) as Record<HeartbeatRejection | 'malformed', number>;
+  // Logged once per reason and sender subject at most every minute: a flood of forgeries must not flood the log.
+  const lastWarnedMs = new Map<string, number>();
+  const reject = (reason: HeartbeatRejection | 'malformed', subject: string, err?: unknown) => {
+    rejected[reason]++;
+    options.rejectedTotal?.inc({ reason });
+    const key = `${reason} ${subject}`;
+    const t = now();
+    if ((lastWarnedMs.get(key) ?? -Infinity) > t - 60_000) return;
+    if (lastWarnedMs.size >= 256) lastWarnedMs.clear();
+    lastWarnedMs.set(key, t);
+    options.logger.warn('ignoring a heartbeat', { reason, subject, ...(err ? { err } : {}) });
+  };
 
   const expired = (p: Peer) => now() - p.seenAtMs > missedBeats * Math.max(p.heartbeat.intervalMs, 1) + 250;
   const live = (): Peer[] => {
@@ -66,15 +91,19 @@ export function createPeerTable(options: PeerTableOptions): PeerTable {
     return [...table.values()];
   };
 
-  const receive = (data: Uint8Array) => {
+  const receive = (msg: Msg) => {
     let beat: NodeHeartbeat__Output;
     try {
-      beat = codec.decode(data);
+      beat = codec.decode(msg.data);
     } catch (err) {
-      options.logger.warn('dropping a malformed heartbeat', { err });
+      reject('malformed', msg.subject, err);
       return;
     }
     if (beat.nodeId === options.selfNodeId) return;
+    if (options.verifier) {
+      const reason = options.verifier.check(msg.subject, msg.subject.slice(HEARTBEAT_SUBJECT_PREFIX.length + 1), msg.data, msg.headers, beat);
+      if (reason) return reject(reason, msg.subject);
+    }
     if (beat.leaving) {
       if (table.delete(beat.nodeId)) options.logger.info('peer left', { peer: beat.nodeId });
     } else {
@@ -92,7 +121,7 @@ export function createPeerTable(options: PeerTableOptions): PeerTable {
   return {
     start() {
       if (subscription || closed) return;
-      subscription = options.nc.subscribe(HEARTBEAT_SUBJECTS, { callback: (err, msg) => (err ? options.logger.debug('heartbeat subscription', { err }) : receive(msg.data)) });
+      subscription = options.nc.subscribe(HEARTBEAT_SUBJECTS, { callback: (err, msg) => (err ? options.logger.debug('heartbeat subscription', { err }) : receive(msg)) });
     },
     peers: live,
     holders(model, version) {
@@ -125,6 +154,7 @@ export function createPeerTable(options: PeerTableOptions): PeerTable {
         check();
       });
     },
+    rejectedHeartbeats: () => ({ ...rejected }),
     close() {
       if (closed) return;
       closed = true;
