@@ -24,17 +24,14 @@ let x509: typeof X509;
 
 /**
  * Loads @peculiar/x509 on first use (processes that never make a certificate
- * never load it). It registers classes with tsyringe, which insists on a
- * `Reflect.getMetadata` polyfill (the `reflect-metadata` package, not installed
- * here) to read constructor parameter types; x509's injectable classes take no
- * constructor arguments, so "no metadata" (tsyringe then passes none) is the
- * right answer. An existing polyfill is left alone.
+ * never load it). It registers its classes with tsyringe, which needs the
+ * `Reflect.getMetadata` polyfill of `reflect-metadata` (loaded first).
  */
 async function loadX509(): Promise<typeof X509> {
-  const r = Reflect as unknown as { getMetadata?: () => undefined; getOwnMetadata?: () => undefined };
-  r.getMetadata ??= () => undefined;
-  r.getOwnMetadata ??= () => undefined;
-  x509 ??= await import('@peculiar/x509');
+  if (x509 === undefined) {
+    await import('reflect-metadata');
+    x509 = await import('@peculiar/x509');
+  }
   return x509;
 }
 
