@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
-import { headers, type NatsConnection } from '@nats-io/nats-core';
+import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import type { Counter } from 'prom-client';
 import type { Logger } from '../../../shared/logging/index.js';
 import { ensureStream } from '../../../shared/nats/index.js';
@@ -17,7 +17,7 @@ import { buildPredictionRecord, type RecordSource } from './record-builder.js';
 /** Defaults of {@link PredictionRecorderOptions}. */
 export const DEFAULT_PREDICTION_RECORDER_OPTIONS = {
   maxQueueRecords: 1024,
-  maxInFlight: 4,
+  maxInFlight: 64,
   publishTimeoutMs: 2000,
   flushIntervalMs: 100,
   maxBatchRecords: 256,
@@ -31,15 +31,15 @@ export interface PredictionRecorderOptions {
   nodeId: string;
   /** Key of the HMAC for `hash` redaction rules. Default: a random key per process (hashes then match only within one node run). */
   hashKey?: Uint8Array;
-  /** Sampled records waiting to be published, all models together; beyond it new ones are dropped and counted. Default 1024. */
+  /** Sampled records waiting or in flight, all models together; beyond it new ones are dropped and counted. Default 1024. */
   maxQueueRecords?: number;
-  /** Batch messages awaiting their JetStream ack at once. Default 4. */
+  /** Messages awaiting their JetStream ack at once. Default 64. */
   maxInFlight?: number;
   /** A batch not acknowledged within this counts its records as dropped. Default 2000 ms. */
   publishTimeoutMs?: number;
   /** How long a sampled record may wait for others to share its message. Default 100 ms. */
   flushIntervalMs?: number;
-  /** Records per message, at most MAX_RECORDS_PER_MESSAGE; a model with this many waiting is published at once. Default 256. */
+  /** Records per message, at most MAX_RECORDS_PER_MESSAGE; a model with this many waiting is published at once. 1 sends every record as its own PredictionRecord message. Default 256. */
   maxBatchRecords?: number;
   /** Encoded bytes per message (also capped by the server's max_payload); a record alone above it is dropped as publish_failed. Default 256 KiB. */
   maxBatchBytes?: number;
@@ -65,8 +65,9 @@ export interface PredictionRecorderStats {
  * `record()` is what the hot path calls: a sampling draw and, for a sampled
  * request, one push of references onto a bounded queue; an unsampled request
  * costs nothing more. Sampled records wait up to `flushIntervalMs` and leave
- * as one PredictionRecordBatch message per model, so JetStream sees one
- * publish and one ack per batch, not per record. Building (redaction,
+ * as one PredictionRecordBatch message per model (a lone record as a plain
+ * PredictionRecord), so JetStream sees one publish and one ack per batch,
+ * not per record. Building (redaction,
  * summaries), encoding and publishing happen in that flush, off the request's
  * path; a full queue or a failed publish drops records and counts them.
  * Nothing here ever throws into inference or waits for NATS.
@@ -118,6 +119,7 @@ export function createPredictionRecorder(options: PredictionRecorderOptions): Pr
   const waiting = new Map<string, RecordSource[]>();
   const stats: PredictionRecorderStats = { published: 0, droppedQueueFull: 0, droppedPublishFailed: 0, queued: 0, batchesPublished: 0 };
   let inFlight = 0;
+  let inFlightRecords = 0;
   let timer: NodeJS.Timeout | undefined;
   let immediate = false;
   let closed = false;
@@ -143,23 +145,29 @@ export function createPredictionRecorder(options: PredictionRecorderOptions): Pr
     }
   };
 
-  /** Builds and encodes up to one message's worth of `model`'s waiting records (taking them off the queue). */
+  /**
+   * Builds and encodes up to one message's worth of `model`'s waiting records
+   * (taking them off the queue): a PredictionRecordBatch, or a plain
+   * PredictionRecord when only one is waiting.
+   */
   const takeBatch = (model: string, sources: RecordSource[]): { bytes: Uint8Array; records: number } | undefined => {
     const maxBytes = Math.min(o.maxBatchBytes, o.nc.info?.max_payload ?? Infinity);
-    const parts: Uint8Array[] = [];
+    const encoded: Uint8Array[] = [];
+    const fields: Uint8Array[] = [];
     let length = 0;
-    while (sources.length > 0 && parts.length < o.maxBatchRecords) {
-      let field: Uint8Array;
+    while (sources.length > 0 && fields.length < o.maxBatchRecords) {
+      let record: Uint8Array;
       try {
-        field = batchField(predictionRecordCodec.encode(buildPredictionRecord(sources[0]!, o.nodeId, hashKey)));
+        record = predictionRecordCodec.encode(buildPredictionRecord(sources[0]!, o.nodeId, hashKey));
       } catch (err) {
         sources.shift();
         stats.queued--;
         failed(model, 1, err, 'a record could not be built');
         continue;
       }
+      const field = batchField(record);
       if (length + field.length > maxBytes) {
-        if (parts.length > 0) break;
+        if (fields.length > 0) break;
         sources.shift();
         stats.queued--;
         failed(model, 1, undefined, `a record of ${field.length} bytes exceeds the message limit of ${maxBytes}`);
@@ -167,19 +175,24 @@ export function createPredictionRecorder(options: PredictionRecorderOptions): Pr
       }
       sources.shift();
       stats.queued--;
-      parts.push(field);
+      encoded.push(record);
+      fields.push(field);
       length += field.length;
     }
     if (sources.length === 0) waiting.delete(model);
-    return parts.length > 0 ? { bytes: concat(parts, length), records: parts.length } : undefined;
+    if (fields.length === 0) return undefined;
+    return fields.length === 1 ? { bytes: encoded[0]!, records: 1 } : { bytes: concat(fields, length), records: fields.length };
   };
 
   const publishBatch = async (model: string, bytes: Uint8Array, records: number) => {
     try {
       await ensure();
-      const h = headers();
-      h.set(PREDICTIONS_MESSAGE_HEADER, PREDICTION_RECORD_BATCH_TYPE);
-      await js.publish(predictionsSubject(model), bytes, { headers: h });
+      let options: { headers: MsgHdrs } | undefined;
+      if (records > 1) {
+        options = { headers: headers() };
+        options.headers.set(PREDICTIONS_MESSAGE_HEADER, PREDICTION_RECORD_BATCH_TYPE);
+      }
+      await js.publish(predictionsSubject(model), bytes, options);
       stats.published += records;
       stats.batchesPublished++;
       count(model, 'published', records);
@@ -195,8 +208,10 @@ export function createPredictionRecorder(options: PredictionRecorderOptions): Pr
         const batch = takeBatch(model, sources);
         if (!batch) continue;
         inFlight++;
+        inFlightRecords += batch.records;
         void publishBatch(model, batch.bytes, batch.records).finally(() => {
           inFlight--;
+          inFlightRecords -= batch.records;
           if (stats.queued > 0) arm(closed ? 0 : o.flushIntervalMs);
           else if (inFlight === 0) idle?.();
         });
@@ -228,7 +243,7 @@ export function createPredictionRecorder(options: PredictionRecorderOptions): Pr
     record(source) {
       const rate = source.config.sampleRate;
       if (closed || rate <= 0 || (rate < 1 && random() >= rate)) return;
-      if (stats.queued >= o.maxQueueRecords) {
+      if (stats.queued + inFlightRecords >= o.maxQueueRecords) {
         stats.droppedQueueFull++;
         count(source.model, 'queue_full');
         return;
