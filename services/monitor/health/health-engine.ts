@@ -446,7 +446,7 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
 
   const evaluateOnce = async () => {
     const t = now();
-    const overview = o.spans ? o.spans.modelOverview(Math.max(1, Math.ceil(o.windowMs / 60_000))) : [];
+    const overview = o.spans ? await o.spans.queries.modelOverview(Math.max(1, Math.ceil(o.windowMs / 60_000))) : [];
     for (const model of store.models()) {
       const r = rulesFor(rules, model);
       const versions = store.versions(model).sort((a, b) => compareVersion(a.version, b.version));
