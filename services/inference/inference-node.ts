@@ -6,7 +6,7 @@ import { createMesh, type Mesh, type MeshOptions } from './mesh/index.js';
 import { createHttpInferenceServer, type HttpInferenceServer } from './http/index.js';
 import type { InferenceTelemetry } from './telemetry/index.js';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { createPredictionRecorder, type PredictionRecorder } from './records/index.js';
+import { createPredictionRecorder, type PredictionRecorder, type PredictionRecorderOptions } from './records/index.js';
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 
@@ -41,9 +41,10 @@ export interface InferenceNodeOptions {
   /**
    * Prediction records (services/inference/records): published on `nc` (the
    * caller's connection, not closed by the node), or on the mesh's connection
-   * in mesh mode. Without a connection the node records nothing.
+   * in mesh mode. Without a connection the node records nothing. Batching
+   * as the recorder's options say (maxBatchRecords 1: one message per record).
    */
-  records?: { nc?: NatsConnection; hashKey?: Uint8Array };
+  records?: { nc?: NatsConnection } & Pick<PredictionRecorderOptions, 'hashKey' | 'maxBatchRecords' | 'flushIntervalMs'>;
 }
 
 /** A running inference node: its model manager, its gRPC server and where it listens. */
@@ -89,6 +90,8 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
         nodeId: mesh?.nodeId ?? '',
         logger: logger.child({ component: 'records' }),
         ...(options.records?.hashKey ? { hashKey: options.records.hashKey } : {}),
+        ...(options.records?.maxBatchRecords !== undefined ? { maxBatchRecords: options.records.maxBatchRecords } : {}),
+        ...(options.records?.flushIntervalMs !== undefined ? { flushIntervalMs: options.records.flushIntervalMs } : {}),
         ...(options.telemetry?.metrics ? { recordsTotal: options.telemetry.metrics.predictionRecordsTotal } : {}),
       })
     : undefined;

@@ -2,6 +2,7 @@ import { createEventCodec, type StreamSpec } from '../nats/index.js';
 import type { Alert, Alert__Output } from '../generated/infermesh/events/v1/Alert.js';
 import type { Feedback, Feedback__Output } from '../generated/infermesh/events/v1/Feedback.js';
 import type { PredictionRecord, PredictionRecord__Output } from '../generated/infermesh/events/v1/PredictionRecord.js';
+import type { PredictionRecordBatch, PredictionRecordBatch__Output } from '../generated/infermesh/events/v1/PredictionRecordBatch.js';
 
 /**
  * The model-health streams (DESIGN.md, second wave): prediction records from
@@ -52,7 +53,22 @@ export const ALERTS_STREAM_SPEC: StreamSpec = {
 };
 
 export const predictionRecordCodec = createEventCodec<PredictionRecord, PredictionRecord__Output>('infermesh/events/v1/predictions.proto', 'infermesh.events.v1.PredictionRecord');
+export const predictionRecordBatchCodec = createEventCodec<PredictionRecordBatch, PredictionRecordBatch__Output>('infermesh/events/v1/predictions.proto', 'infermesh.events.v1.PredictionRecordBatch');
+
+/** NATS header naming the protobuf message a PREDICTIONS message holds; absent means one PredictionRecord. */
+export const PREDICTIONS_MESSAGE_HEADER = 'Infermesh-Message';
+/** {@link PREDICTIONS_MESSAGE_HEADER}'s value on a single record (the default when the header is absent). */
+export const PREDICTION_RECORD_TYPE = 'infermesh.events.v1.PredictionRecord';
+/** {@link PREDICTIONS_MESSAGE_HEADER}'s value on a batch. */
+export const PREDICTION_RECORD_BATCH_TYPE = 'infermesh.events.v1.PredictionRecordBatch';
+/**
+ * Most records one PREDICTIONS message may hold: the monitor identifies a
+ * record as `seq * MAX_RECORDS_PER_MESSAGE + index`, which stays an exact
+ * integer for stream sequences below 2^41.
+ */
+export const MAX_RECORDS_PER_MESSAGE = 4096;
+
 export const feedbackCodec = createEventCodec<Feedback, Feedback__Output>('infermesh/events/v1/feedback.proto', 'infermesh.events.v1.Feedback');
 export const alertCodec = createEventCodec<Alert, Alert__Output>('infermesh/events/v1/alerts.proto', 'infermesh.events.v1.Alert');
 
-export type { PredictionRecord, PredictionRecord__Output, Feedback, Feedback__Output, Alert, Alert__Output };
+export type { PredictionRecord, PredictionRecord__Output, PredictionRecordBatch, PredictionRecordBatch__Output, Feedback, Feedback__Output, Alert, Alert__Output };

@@ -40,7 +40,7 @@ beforeAll(async () => {
   monitorNc = await connectNats({ url: nats.url, reconnectTimeWaitMs: 100 });
   monitor = await startMonitor(monitorOptions());
   telemetry = await createTelemetry({ serviceName: 'inference', samplingRatio: 'off', defaultMetrics: false });
-  node = await startInferenceNode({ repositoryDir: await writeHealthRepository(), logger: silentLogger, telemetry: { tracer: telemetry.tracer, metrics: telemetry.metrics.inference }, records: { nc: nodeNc } });
+  node = await startInferenceNode({ repositoryDir: await writeHealthRepository(), logger: silentLogger, telemetry: { tracer: telemetry.tracer, metrics: telemetry.metrics.inference }, records: { nc: nodeNc, maxBatchRecords: 1 } });
   client = createInferenceClient(node.grpcAddress);
 });
 

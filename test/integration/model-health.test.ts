@@ -36,7 +36,7 @@ beforeAll(async () => {
     private: { versions: { '1': buildDynamicModel() }, config: { records: { sampleRate: 1, redact: { a: 'drop', b: 'hash' } } } },
     strings: { versions: { '1': buildStringModel() }, config: { records: { sampleRate: 1 } } },
   });
-  node = await startInferenceNode({ repositoryDir: repo, logger: silentLogger, records: { nc: nodeNc, hashKey: HASH_KEY } });
+  node = await startInferenceNode({ repositoryDir: repo, logger: silentLogger, records: { nc: nodeNc, hashKey: HASH_KEY, maxBatchRecords: 1 } });
   client = createInferenceClient(node.grpcAddress);
   monitorClient = createMonitorClient(monitor.grpcAddress);
 });

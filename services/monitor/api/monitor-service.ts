@@ -8,17 +8,23 @@ import { alertMessage, healthPoints, versionHealthMessage } from './health-views
 import { modelStatsView, overviewMinutes, parseTraceId, traceQueryFrom, traceSpansView, traceSummaryView } from './views.js';
 
 /**
- * Runs a synchronous query handler and maps what it throws to a gRPC status
- * at this edge (bad input INVALID_ARGUMENT, unknown trace NOT_FOUND).
+ * Runs a query handler (synchronous, or a promise: span queries run on the
+ * store's worker) and maps what it throws to a gRPC status at this edge (bad
+ * input INVALID_ARGUMENT, unknown trace NOT_FOUND).
  */
-function unary<Req, Res>(logger: Logger, method: string, fn: (req: Req) => Res) {
+function unary<Req, Res>(logger: Logger, method: string, fn: (req: Req) => Res | Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    try {
-      callback(null, fn(call.request));
-    } catch (err) {
+    const fail = (err: unknown) => {
       const error = InfermeshError.from(err);
       if (!(err instanceof InfermeshError)) logger.error('query failed', { method, err });
       callback(error.toServiceError() as ServiceError);
+    };
+    try {
+      const result = fn(call.request);
+      if (result instanceof Promise) result.then((res) => callback(null, res), fail);
+      else callback(null, result);
+    } catch (err) {
+      fail(err);
     }
   };
 }
@@ -30,18 +36,18 @@ export function createMonitorHandlers(store: SpanStore, logger: Logger, health?:
     return health;
   };
   return {
-    SearchTraces: unary(logger, 'SearchTraces', (req) => ({ traces: store.search(traceQueryFrom(req)).map(traceSummaryView) })),
-    GetTrace: unary(logger, 'GetTrace', (req) => {
+    SearchTraces: unary(logger, 'SearchTraces', async (req) => ({ traces: (await store.queries.search(traceQueryFrom(req))).map(traceSummaryView) })),
+    GetTrace: unary(logger, 'GetTrace', async (req) => {
       const id = parseTraceId(req.traceId);
-      const detail = store.getTrace(id);
+      const detail = await store.queries.getTrace(id);
       if (!detail) throw notFound(`trace ${id} is not in the monitor (never received, or pruned by retention)`);
       return { spans: traceSpansView(detail) };
     }),
-    ListServices: unary(logger, 'ListServices', () => ({ services: store.listServices() })),
-    ListOperations: unary(logger, 'ListOperations', (req) => ({ operations: store.listOperations(req.service || undefined) })),
-    ModelOverview: unary(logger, 'ModelOverview', (req) => {
+    ListServices: unary(logger, 'ListServices', async () => ({ services: await store.queries.listServices() })),
+    ListOperations: unary(logger, 'ListOperations', async (req) => ({ operations: await store.queries.listOperations(req.service || undefined) })),
+    ModelOverview: unary(logger, 'ModelOverview', async (req) => {
       const minutes = overviewMinutes(req.windowMinutes);
-      return { windowMinutes: minutes, models: store.modelOverview(minutes).map(modelStatsView) };
+      return { windowMinutes: minutes, models: (await store.queries.modelOverview(minutes)).map(modelStatsView) };
     }),
     SubmitFeedback: unary(logger, 'SubmitFeedback', (req) => {
       if (req.items.length > MAX_FEEDBACK_ITEMS) throw invalidArgument(`SubmitFeedback takes at most ${MAX_FEEDBACK_ITEMS} items, got ${req.items.length}`);

@@ -11,8 +11,14 @@ import {
   alertCodec,
   alertsSubject,
   feedbackCodec,
+  MAX_RECORDS_PER_MESSAGE,
+  PREDICTION_RECORD_BATCH_TYPE,
+  PREDICTION_RECORD_TYPE,
+  PREDICTIONS_MESSAGE_HEADER,
+  predictionRecordBatchCodec,
   predictionRecordCodec,
   type Feedback__Output,
+  type PredictionRecordBatch__Output,
   type PredictionRecord__Output,
 } from '../../../shared/monitor-client/index.js';
 import type { SpanStore } from '../store/index.js';
@@ -108,8 +114,12 @@ export interface HealthEngine {
   models(): Array<{ model: string; versions: string[] }>;
   /** The newest sample records of a version (for the page's links to traces). */
   records(model: string, version: string, limit: number): Array<{ requestId: string; traceId: string; node: string; timeMs: number; latencyMs: number; predicted: Array<string | number>; inputs: Record<string, Array<number | string>> }>;
-  /** Stores one decoded record (what the PREDICTIONS consumer does); false for a redelivery. Throws MalformedRecordError. */
-  ingestRecord(record: PredictionRecord__Output, seq: number): boolean;
+  /**
+   * Stores one decoded record (what the PREDICTIONS consumer does) under its identity `id`
+   * (stream sequence x MAX_RECORDS_PER_MESSAGE + index in the message); false for a
+   * redelivery. Throws MalformedRecordError.
+   */
+  ingestRecord(record: PredictionRecord__Output, id: number): boolean;
   close(): Promise<void>;
 }
 
@@ -204,11 +214,11 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
       })
     : undefined;
 
-  const ingestRecord = (record: PredictionRecord__Output, seq: number): boolean => {
+  const ingestRecord = (record: PredictionRecord__Output, id: number): boolean => {
     const features: RecordFeatures = extractRecordFeatures(record);
     lookups?.request(record.model, record.version);
     return store.insertRecord({
-      seq,
+      seq: id,
       model: record.model,
       version: record.version,
       requestId: record.requestId,
@@ -436,7 +446,7 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
 
   const evaluateOnce = async () => {
     const t = now();
-    const overview = o.spans ? o.spans.modelOverview(Math.max(1, Math.ceil(o.windowMs / 60_000))) : [];
+    const overview = o.spans ? await o.spans.queries.modelOverview(Math.max(1, Math.ceil(o.windowMs / 60_000))) : [];
     for (const model of store.models()) {
       const r = rulesFor(rules, model);
       const versions = store.versions(model).sort((a, b) => compareVersion(a.version, b.version));
@@ -499,26 +509,58 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
     return run;
   };
 
-  const recordDisposition = (data: Uint8Array, seq: number) => {
-    let record: PredictionRecord__Output;
+  /** Stores one decoded record under its identity; a malformed one is counted and logged, and false returned. */
+  const storeRecord = (record: PredictionRecord__Output, id: number, seq: number): boolean => {
     try {
-      record = predictionRecordCodec.decode(data);
-    } catch (err) {
-      metrics.recordsTotal.inc({ outcome: 'rejected' });
-      metrics.rejectedTotal.inc({ kind: 'record', reason: 'decode' });
-      logger.warn('rejected a prediction record: not an infermesh.events.v1.PredictionRecord', { seq, err });
-      return 'term' as const;
-    }
-    try {
-      metrics.recordsTotal.inc({ outcome: ingestRecord(record, seq) ? 'stored' : 'duplicate' });
-      return 'ack' as const;
+      metrics.recordsTotal.inc({ outcome: ingestRecord(record, id) ? 'stored' : 'duplicate' });
+      return true;
     } catch (err) {
       if (!(err instanceof MalformedRecordError)) throw err;
       metrics.recordsTotal.inc({ outcome: 'rejected' });
       metrics.rejectedTotal.inc({ kind: 'record', reason: err.reason });
       logger.warn('rejected a malformed prediction record', { seq, reason: err.reason, message: err.message });
-      return 'term' as const;
+      return false;
     }
+  };
+
+  const rejectMessage = (reason: string, message: string, seq: number, err?: unknown) => {
+    metrics.recordsTotal.inc({ outcome: 'rejected' });
+    metrics.rejectedTotal.inc({ kind: 'record', reason });
+    logger.warn(`rejected a prediction record: ${message}`, { seq, err });
+    return 'term' as const;
+  };
+
+  /**
+   * One PREDICTIONS message: a PredictionRecordBatch (what nodes publish) or a
+   * single PredictionRecord (no type header). Record `index` of the message
+   * with stream sequence `seq` is stored as `seq * MAX_RECORDS_PER_MESSAGE +
+   * index`, so a redelivered message, batch or not, is stored once.
+   */
+  const recordDisposition = (data: Uint8Array, seq: number, type: string | undefined) => {
+    if (type === PREDICTION_RECORD_BATCH_TYPE) {
+      let batch: PredictionRecordBatch__Output;
+      try {
+        batch = predictionRecordBatchCodec.decode(data);
+      } catch (err) {
+        return rejectMessage('decode', 'not an infermesh.events.v1.PredictionRecordBatch', seq, err);
+      }
+      const records = batch.records ?? [];
+      if (records.length > MAX_RECORDS_PER_MESSAGE) return rejectMessage('batch_too_large', `a batch of ${records.length} records exceeds ${MAX_RECORDS_PER_MESSAGE}`, seq);
+      let stored = 0;
+      // Each record stands alone (INSERT OR IGNORE by identity): a redelivery after a failure mid-batch stores only what was missing.
+      records.forEach((record, index) => {
+        if (storeRecord(record, seq * MAX_RECORDS_PER_MESSAGE + index, seq)) stored++;
+      });
+      return stored > 0 || records.length === 0 ? ('ack' as const) : ('term' as const);
+    }
+    if (type !== undefined && type !== PREDICTION_RECORD_TYPE) return rejectMessage('unknown_type', `unknown ${PREDICTIONS_MESSAGE_HEADER} '${type}'`, seq);
+    let record: PredictionRecord__Output;
+    try {
+      record = predictionRecordCodec.decode(data);
+    } catch (err) {
+      return rejectMessage('decode', 'not an infermesh.events.v1.PredictionRecord', seq, err);
+    }
+    return storeRecord(record, seq * MAX_RECORDS_PER_MESSAGE, seq) ? ('ack' as const) : ('term' as const);
   };
 
   const feedbackDisposition = (data: Uint8Array, subject: string) => {
@@ -541,7 +583,7 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
       if (o.nc) {
         await Promise.all([ensureStream(o.nc, PREDICTIONS_STREAM_SPEC), ensureStream(o.nc, FEEDBACK_STREAM_SPEC), ensureStream(o.nc, ALERTS_STREAM_SPEC)]);
         consumers.push(
-          createDurableConsumer({ nc: o.nc, stream: PREDICTIONS_STREAM_SPEC, durableName: `${o.durablePrefix}-predictions`, logger, handle: (m) => recordDisposition(m.data, m.seq) }),
+          createDurableConsumer({ nc: o.nc, stream: PREDICTIONS_STREAM_SPEC, durableName: `${o.durablePrefix}-predictions`, logger, handle: (m) => recordDisposition(m.data, m.seq, m.headers?.get(PREDICTIONS_MESSAGE_HEADER) || undefined) }),
           createDurableConsumer({ nc: o.nc, stream: FEEDBACK_STREAM_SPEC, durableName: `${o.durablePrefix}-feedback`, logger, handle: (m) => feedbackDisposition(m.data, m.subject) }),
         );
         for (const c of consumers) await c.start();

@@ -25,7 +25,7 @@ export interface HealthStoreOptions {
 
 /** One stored prediction record. */
 export interface StoredRecord {
-  /** The PREDICTIONS stream sequence: the record's identity (a redelivered message is stored once). */
+  /** The record's identity: PREDICTIONS stream sequence x MAX_RECORDS_PER_MESSAGE + its index in that message (a redelivered message is stored once). */
   seq: number;
   model: string;
   version: string;

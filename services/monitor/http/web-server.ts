@@ -117,20 +117,21 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
   };
 
-  const api = (path: string, params: URLSearchParams): unknown => {
-    if (path === '/api/traces') return { traces: store.search(searchRequestFrom(params, now())).map(traceSummaryView) };
+  // Span reads run on the store's query worker (store.queries), off this loop.
+  const api = async (path: string, params: URLSearchParams): Promise<unknown> => {
+    if (path === '/api/traces') return { traces: (await store.queries.search(searchRequestFrom(params, now()))).map(traceSummaryView) };
     if (path.startsWith('/api/traces/')) {
       const id = parseTraceId(decodeURIComponent(path.slice('/api/traces/'.length)));
-      const detail = store.getTrace(id);
+      const detail = await store.queries.getTrace(id);
       if (!detail) throw notFound(`trace ${id} is not in the monitor (never received, or pruned by retention)`);
       return { spans: traceSpansView(detail) };
     }
     if (options.health && (path.startsWith('/api/health') || path === '/api/alerts')) return healthApi(options.health, path, params);
-    if (path === '/api/services') return { services: store.listServices() };
-    if (path === '/api/operations') return { operations: store.listOperations(params.get('service') || undefined) };
+    if (path === '/api/services') return { services: await store.queries.listServices() };
+    if (path === '/api/operations') return { operations: await store.queries.listOperations(params.get('service') || undefined) };
     if (path === '/api/overview') {
       const minutes = overviewMinutes(Number(params.get('minutes') ?? 0) || undefined);
-      return { windowMinutes: minutes, models: store.modelOverview(minutes).map(modelStatsView) };
+      return { windowMinutes: minutes, models: (await store.queries.modelOverview(minutes)).map(modelStatsView) };
     }
     throw notFound(`no API at ${path}`);
   };
@@ -146,13 +147,14 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return;
     }
     if (url.pathname.startsWith('/api/')) {
-      try {
-        json(res, 200, api(url.pathname, url.searchParams));
-      } catch (err) {
-        const error = InfermeshError.from(err);
-        if (!(err instanceof InfermeshError)) logger.error('web API request failed', { path: url.pathname, err });
-        json(res, HTTP_STATUS[error.code] ?? 500, { error: error.message, code: Code[error.code] });
-      }
+      api(url.pathname, url.searchParams).then(
+        (body) => json(res, 200, body),
+        (err: unknown) => {
+          const error = InfermeshError.from(err);
+          if (!(err instanceof InfermeshError)) logger.error('web API request failed', { path: url.pathname, err });
+          json(res, HTTP_STATUS[error.code] ?? 500, { error: error.message, code: Code[error.code] });
+        },
+      );
       return;
     }
     if (url.pathname === '/metrics') {

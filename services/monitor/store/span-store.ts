@@ -1,11 +1,17 @@
-import Database, { type Database as DatabaseType, type Statement } from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { invalidArgument } from '../../../shared/errors/index.js';
+import Database, { type Database as DatabaseType } from 'better-sqlite3';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { unavailable } from '../../../shared/errors/index.js';
 import { silentLogger, type Logger } from '../../../shared/logging/index.js';
 import type { MonitorMetrics } from '../../../shared/telemetry/index.js';
 import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION } from '../../../shared/telemetry/index.js';
-import type { AttributeMap, SpanEventRecord, SpanLinkRecord, SpanRecord } from './span-record.js';
+import type { SpanRecord } from './span-record.js';
+import { checkTraceQuery, createSpanQueries, type ModelStatsRecord, type SpanQueries, type TraceDetail, type TraceQuery, type TraceSummaryRecord } from './span-queries.js';
+import type { SpanQueryCall, SpanQueryReply } from './span-query-worker.js';
+
+export { MAX_LIMIT, MAX_TRACE_SPANS, type TraceQuery, type TraceSummaryRecord, type ResolvedLink, type TraceDetail, type ModelStatsRecord } from './span-queries.js';
 
 /** Defaults of {@link SpanStoreOptions}. */
 export const DEFAULT_SPAN_STORE_OPTIONS = {
@@ -32,58 +38,24 @@ export interface SpanStoreOptions {
   metrics?: MonitorMetrics;
 }
 
-/** Search filters; every filter applies to one and the same span of a trace. */
-export interface TraceQuery {
-  service?: string;
-  operation?: string;
-  model?: string;
-  version?: string;
-  status?: 'ok' | 'error';
-  minDurationNs?: bigint;
-  /** Trace start range, ns since the epoch. */
-  startNs?: bigint;
-  endNs?: bigint;
-  attributes?: ReadonlyArray<{ key: string; value: string }>;
-  order?: 'newest' | 'slowest';
-  limit?: number;
-}
-
-export interface TraceSummaryRecord {
-  traceId: string;
-  rootService: string;
-  rootName: string;
-  startNs: bigint;
-  durationNs: bigint;
-  spanCount: number;
-  errorCount: number;
-  services: string[];
-}
-
-/** A link resolved against the store: the linked span's name and service when known. */
-export interface ResolvedLink extends SpanLinkRecord {
-  name: string;
-  service: string;
-}
-
-export interface TraceDetail {
-  spans: Array<SpanRecord & { resolvedLinks: ResolvedLink[]; linkedFrom: ResolvedLink[] }>;
-}
-
-export interface ModelStatsRecord {
-  model: string;
-  version: string;
-  requests: number;
-  errors: number;
-  requestsPerSecond: number;
-  errorRate: number;
-  p50Ms: number;
-  p99Ms: number;
-  requestsPerMinute: number[];
+/**
+ * The span store's reads off the caller's loop: on a worker thread with its
+ * own read-only connection when the store is a file (the monitor's), on the
+ * loop for an in-memory store (nothing else can open it). The monitor's API
+ * and web page use these, so receiving OTLP exports never waits for a query.
+ */
+export interface SpanStoreQueries {
+  search(query: TraceQuery): Promise<TraceSummaryRecord[]>;
+  getTrace(traceId: string): Promise<TraceDetail | undefined>;
+  listServices(): Promise<string[]>;
+  listOperations(service?: string): Promise<string[]>;
+  modelOverview(windowMinutes: number): Promise<ModelStatsRecord[]>;
 }
 
 export interface SpanStore {
   /** Stores spans (a span already held, by trace and span id, is ignored). Returns how many were new. */
   insert(spans: readonly SpanRecord[]): number;
+  /** The reads below run synchronously on the caller's loop (tests, tools); a server uses {@link SpanStore.queries}. Each is bounded (see span-queries.ts). */
   search(query: TraceQuery): TraceSummaryRecord[];
   /** Every span of a trace, oldest first; undefined when none is held. */
   getTrace(traceId: string): TraceDetail | undefined;
@@ -91,6 +63,8 @@ export interface SpanStore {
   listOperations(service?: string): string[];
   /** Per model and version, from SERVER spans carrying infermesh.model.name/version that started in the window. */
   modelOverview(windowMinutes: number): ModelStatsRecord[];
+  /** The same reads, off the loop. */
+  queries: SpanStoreQueries;
   /** Applies retention now. Returns how many spans it removed, by reason. */
   prune(): { age: number; size: number };
   /** Spans and approximate bytes held. */
@@ -152,51 +126,98 @@ CREATE INDEX IF NOT EXISTS span_links_from ON span_links (trace_id);
 CREATE INDEX IF NOT EXISTS span_links_to ON span_links (linked_trace_id, linked_span_id);
 `;
 
-interface SpanRow {
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string;
-  name: string;
-  kind: string;
-  service: string;
-  start_ns: bigint;
-  end_ns: bigint;
-  status_code: string;
-  status_message: string;
-  attributes: string;
-  events: string;
-  links: string;
-  resource: string;
-  scope_name: string;
+/** Span queries waiting for the worker at once; beyond it a query is refused (UNAVAILABLE). */
+export const MAX_PENDING_SPAN_QUERIES = 64;
+
+type ClosableQueries = SpanStoreQueries & { close(): void };
+
+/** An in-memory store's reads: on the loop, as promises. */
+function loopQueries(reads: SpanQueries, now: () => number): ClosableQueries {
+  const run = <T>(fn: () => T) => new Promise<T>((resolvePromise) => resolvePromise(fn()));
+  return {
+    search: (query) => run(() => reads.search(query)),
+    getTrace: (traceId) => run(() => reads.getTrace(traceId)),
+    listServices: () => run(() => reads.listServices()),
+    listOperations: (service) => run(() => reads.listOperations(service)),
+    modelOverview: (windowMinutes) => run(() => reads.modelOverview(windowMinutes, now())),
+    close: () => undefined,
+  };
 }
 
-interface TraceRow {
-  trace_id: string;
-  start_ns: bigint;
-  duration_ns: bigint;
-  span_count: bigint;
-  error_count: bigint;
-  root_service: string;
-  root_name: string;
+/** span-query-worker.js beside this file, or in dist/ when this runs from source (tests). */
+function queryWorkerScript(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const sibling = join(here, 'span-query-worker.js');
+  if (existsSync(sibling)) return sibling;
+  const built = resolve(here, '..', '..', '..', 'dist', 'services', 'monitor', 'store', 'span-query-worker.js');
+  if (here.split(sep).includes('dist') || !existsSync(built)) throw new Error(`the span query worker ${built} is missing: run \`npm run build\` first`);
+  return built;
 }
 
-const MAX_LIMIT = 1000;
-/** Longest attribute key a search filters on. */
-const MAX_ATTRIBUTE_KEY_CHARS = 256;
-const DEFAULT_LIMIT = 20;
+/**
+ * A file store's reads on one worker thread (started on the first query,
+ * unref'd; a crashed worker fails the queries it held and the next query
+ * starts another). At most {@link MAX_PENDING_SPAN_QUERIES} wait at once.
+ */
+function workerQueries(file: string, now: () => number, logger: Logger): ClosableQueries {
+  let worker: Worker | undefined;
+  let nextId = 0;
+  let closed = false;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-/** A JSON path for one attribute key (keys are quoted, so dots in them are literal). */
-function attributePath(key: string): string {
-  // SQLite's JSON path parser rejects control characters (a NUL ends the path): refuse them as bad input, not a failed query.
-  if (/[\u0000-\u001f\u007f]/.test(key)) throw invalidArgument(`attribute key ${JSON.stringify(key)} contains a control character`);
-  if (key.length > MAX_ATTRIBUTE_KEY_CHARS) throw invalidArgument(`attribute key is ${key.length} characters; at most ${MAX_ATTRIBUTE_KEY_CHARS}`);
-  return `$."${key.replace(/["\\]/g, (c) => '\\' + c)}".value`;
-}
-
-function percentile(sortedMs: readonly number[], p: number): number {
-  if (sortedMs.length === 0) return 0;
-  const rank = Math.min(sortedMs.length - 1, Math.max(0, Math.ceil(p * sortedMs.length) - 1));
-  return sortedMs[rank]!;
+  const failAll = (err: Error) => {
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  const start = () => {
+    const w = new Worker(queryWorkerScript(), { workerData: { file } });
+    w.unref();
+    w.on('message', (reply: SpanQueryReply) => {
+      const p = pending.get(reply.id);
+      if (!p) return;
+      pending.delete(reply.id);
+      if ('error' in reply) p.reject(new Error(reply.error));
+      else p.resolve(reply.result);
+    });
+    w.on('error', (err) => {
+      logger.warn('the span query worker failed', { err });
+      failAll(unavailable(`the span query worker failed: ${err.message}`));
+    });
+    w.on('exit', () => {
+      if (worker === w) worker = undefined;
+      failAll(unavailable('the span query worker stopped'));
+    });
+    return w;
+  };
+  const call = <T>(method: SpanQueryCall['method'], args: unknown[]): Promise<T> => {
+    if (closed) return Promise.reject(unavailable('the span store is closed'));
+    if (pending.size >= MAX_PENDING_SPAN_QUERIES) return Promise.reject(unavailable(`${MAX_PENDING_SPAN_QUERIES} span queries are already waiting; try again`));
+    const id = nextId++;
+    return new Promise<T>((resolvePromise, reject) => {
+      pending.set(id, { resolve: resolvePromise as (v: unknown) => void, reject });
+      (worker ??= start()).postMessage({ id, method, args } satisfies SpanQueryCall);
+    });
+  };
+  return {
+    search: (query) => {
+      try {
+        checkTraceQuery(query);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      return call('search', [query]);
+    },
+    getTrace: (traceId) => call('getTrace', [traceId]),
+    listServices: () => call('listServices', []),
+    listOperations: (service) => call('listOperations', [service]),
+    modelOverview: (windowMinutes) => call('modelOverview', [windowMinutes, now()]),
+    close: () => {
+      closed = true;
+      failAll(unavailable('the span store is closed'));
+      void worker?.terminate();
+      worker = undefined;
+    },
+  };
 }
 
 /**
@@ -242,12 +263,6 @@ export function createSpanStore(options: SpanStoreOptions = {}): SpanStore {
       error_count = error_count + excluded.error_count,
       size_bytes = size_bytes + excluded.size_bytes`);
   const insertLink = db.prepare('INSERT INTO span_links VALUES (?, ?, ?, ?)');
-  const traceSpans = db.prepare<[string], SpanRow>('SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id');
-  const spanName = db.prepare<[string, string], { name: string; service: string }>('SELECT name, service FROM spans WHERE trace_id = ? AND span_id = ?');
-  const linksTo = db.prepare<[string], { trace_id: string; span_id: string; linked_span_id: string; name: string | null; service: string | null }>(
-    `SELECT l.trace_id, l.span_id, l.linked_span_id, s.name, s.service FROM span_links l
-     LEFT JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id WHERE l.linked_trace_id = ?`,
-  );
   const totals = db.prepare<[], { spans: bigint | null; bytes: bigint | null }>('SELECT sum(span_count) AS spans, sum(size_bytes) AS bytes FROM traces');
   const oldestTraces = db.prepare<[number], { trace_id: string; span_count: bigint; size_bytes: bigint }>(
     'SELECT trace_id, span_count, size_bytes FROM traces ORDER BY start_ns LIMIT ?',
@@ -362,45 +377,8 @@ export function createSpanStore(options: SpanStoreOptions = {}): SpanStore {
     timer.unref();
   }
 
-  function toRecord(row: SpanRow): SpanRecord {
-    const events = (JSON.parse(row.events) as Array<Omit<SpanEventRecord, 'timeNs'> & { timeNs: string }>).map((e) => ({
-      ...e,
-      timeNs: BigInt(e.timeNs),
-    }));
-    return {
-      traceId: row.trace_id,
-      spanId: row.span_id,
-      parentSpanId: row.parent_span_id,
-      name: row.name,
-      kind: row.kind as SpanRecord['kind'],
-      service: row.service,
-      startNs: row.start_ns,
-      endNs: row.end_ns,
-      statusCode: row.status_code as SpanRecord['statusCode'],
-      statusMessage: row.status_message,
-      attributes: JSON.parse(row.attributes) as AttributeMap,
-      events,
-      links: JSON.parse(row.links) as SpanLinkRecord[],
-      resource: JSON.parse(row.resource) as AttributeMap,
-      scopeName: row.scope_name,
-    };
-  }
-
-  const servicesOf = (ids: readonly string[]): Map<string, string[]> => {
-    const map = new Map<string, string[]>();
-    if (ids.length === 0) return map;
-    const rows = db
-      .prepare(`SELECT DISTINCT trace_id, service FROM spans WHERE trace_id IN (${ids.map(() => '?').join(',')}) ORDER BY service`)
-      .all(...ids) as Array<{ trace_id: string; service: string }>;
-    for (const r of rows) {
-      const list = map.get(r.trace_id) ?? [];
-      list.push(r.service);
-      map.set(r.trace_id, list);
-    }
-    return map;
-  };
-
-  const searchCache = new Map<string, Statement>();
+  const reads = createSpanQueries(db);
+  const queries = options.dataDir ? workerQueries(join(options.dataDir, 'spans.sqlite'), now, logger) : loopQueries(reads, now);
   let closed = false;
 
   return {
@@ -413,127 +391,12 @@ export function createSpanStore(options: SpanStoreOptions = {}): SpanStore {
       return added;
     },
 
-    search(query) {
-      const spanConditions: string[] = [];
-      const params: unknown[] = [];
-      const add = (sql: string, ...values: unknown[]) => {
-        spanConditions.push(sql);
-        params.push(...values);
-      };
-      if (query.service) add('s.service = ?', query.service);
-      if (query.operation) add('s.name = ?', query.operation);
-      if (query.model) add('s.model = ?', query.model);
-      if (query.version) add('s.version = ?', query.version);
-      if (query.status === 'error') add("s.status_code = 'ERROR'");
-      if (query.status === 'ok') add("s.status_code <> 'ERROR'");
-      if (query.minDurationNs && query.minDurationNs > 0n) add('s.duration_ns >= ?', query.minDurationNs);
-      for (const a of query.attributes ?? []) add('json_extract(s.attributes, ?) = ?', attributePath(a.key), a.value);
-      const traceConditions: string[] = [];
-      const traceParams: unknown[] = [];
-      if (query.startNs && query.startNs > 0n) {
-        traceConditions.push('t.start_ns >= ?');
-        traceParams.push(query.startNs);
-      }
-      if (query.endNs && query.endNs > 0n) {
-        traceConditions.push('t.start_ns <= ?');
-        traceParams.push(query.endNs);
-      }
-      if (spanConditions.length > 0) {
-        traceConditions.push(`t.trace_id IN (SELECT s.trace_id FROM spans s WHERE ${spanConditions.join(' AND ')})`);
-      }
-      const order = query.order === 'slowest' ? 't.duration_ns DESC' : 't.start_ns DESC';
-      const sql = `SELECT t.* FROM traces t ${traceConditions.length ? 'WHERE ' + traceConditions.join(' AND ') : ''} ORDER BY ${order} LIMIT ?`;
-      let stmt = searchCache.get(sql);
-      if (!stmt) {
-        stmt = db.prepare(sql);
-        if (searchCache.size < 256) searchCache.set(sql, stmt);
-      }
-      const limit = Math.min(MAX_LIMIT, Math.max(1, query.limit || DEFAULT_LIMIT));
-      const rows = stmt.all(...traceParams, ...params, limit) as TraceRow[];
-      const services = servicesOf(rows.map((r) => r.trace_id));
-      return rows.map((r) => ({
-        traceId: r.trace_id,
-        rootService: r.root_service,
-        rootName: r.root_name,
-        startNs: r.start_ns,
-        durationNs: r.duration_ns,
-        spanCount: Number(r.span_count),
-        errorCount: Number(r.error_count),
-        services: services.get(r.trace_id) ?? [],
-      }));
-    },
-
-    getTrace(traceId) {
-      const id = traceId.toLowerCase();
-      const rows = traceSpans.all(id);
-      if (rows.length === 0) return undefined;
-      const linkedFrom = new Map<string, ResolvedLink[]>();
-      for (const l of linksTo.all(id)) {
-        const list = linkedFrom.get(l.linked_span_id) ?? [];
-        list.push({ traceId: l.trace_id, spanId: l.span_id, attributes: {}, name: l.name ?? '', service: l.service ?? '' });
-        linkedFrom.set(l.linked_span_id, list);
-      }
-      return {
-        spans: rows.map((row) => {
-          const record = toRecord(row);
-          const resolvedLinks = record.links.map((link) => {
-            const target = spanName.get(link.traceId, link.spanId);
-            return { ...link, name: target?.name ?? '', service: target?.service ?? '' };
-          });
-          return { ...record, resolvedLinks, linkedFrom: linkedFrom.get(record.spanId) ?? [] };
-        }),
-      };
-    },
-
-    listServices() {
-      return (db.prepare('SELECT DISTINCT service FROM spans ORDER BY service').all() as Array<{ service: string }>).map((r) => r.service);
-    },
-
-    listOperations(service) {
-      const rows = service
-        ? db.prepare('SELECT DISTINCT name FROM spans WHERE service = ? ORDER BY name').all(service)
-        : db.prepare('SELECT DISTINCT name FROM spans ORDER BY name').all();
-      return (rows as Array<{ name: string }>).map((r) => r.name);
-    },
-
-    modelOverview(windowMinutes) {
-      const minutes = Math.max(1, Math.min(1440, Math.floor(windowMinutes)));
-      const endMs = now();
-      const startMs = endMs - minutes * 60_000;
-      const rows = db
-        .prepare(
-          `SELECT model, coalesce(version, '') AS version, duration_ns, status_code, start_ns FROM spans
-           WHERE model IS NOT NULL AND kind = 'SERVER' AND start_ns >= ? ORDER BY model, version`,
-        )
-        .all(BigInt(Math.floor(startMs)) * 1_000_000n) as Array<{ model: string; version: string; duration_ns: bigint; status_code: string; start_ns: bigint }>;
-      const groups = new Map<string, typeof rows>();
-      for (const r of rows) {
-        const key = `${r.model}\u0000${r.version}`;
-        const list = groups.get(key) ?? [];
-        list.push(r);
-        groups.set(key, list);
-      }
-      return [...groups.values()].map((list) => {
-        const durations = list.map((r) => Number(r.duration_ns) / 1e6).sort((a, b) => a - b);
-        const errors = list.filter((r) => r.status_code === 'ERROR').length;
-        const perMinute = new Array<number>(minutes).fill(0);
-        for (const r of list) {
-          const bucket = Math.floor((Number(r.start_ns / 1_000_000n) - startMs) / 60_000);
-          perMinute[Math.min(minutes - 1, Math.max(0, bucket))]!++;
-        }
-        return {
-          model: list[0]!.model,
-          version: list[0]!.version,
-          requests: list.length,
-          errors,
-          requestsPerSecond: list.length / (minutes * 60),
-          errorRate: errors / list.length,
-          p50Ms: percentile(durations, 0.5),
-          p99Ms: percentile(durations, 0.99),
-          requestsPerMinute: perMinute,
-        };
-      });
-    },
+    search: (query) => reads.search(query),
+    getTrace: (traceId) => reads.getTrace(traceId),
+    listServices: () => reads.listServices(),
+    listOperations: (service) => reads.listOperations(service),
+    modelOverview: (windowMinutes) => reads.modelOverview(windowMinutes, now()),
+    queries,
 
     prune,
 
@@ -545,6 +408,7 @@ export function createSpanStore(options: SpanStoreOptions = {}): SpanStore {
       if (closed) return;
       closed = true;
       if (timer) clearInterval(timer);
+      queries.close();
       db.close();
     },
   };
