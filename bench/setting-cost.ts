@@ -56,6 +56,8 @@ export interface SettingFigures extends SettingPoint {
   seconds: number;
   /** Each counter's growth over the windows (read before and after each one). */
   counters: Record<string, number>;
+  /** Throughput of each measured round's window, in round order (ratios are taken within a round). */
+  roundThroughputs: number[];
 }
 
 /** What {@link compareSettings} needs. */
@@ -82,6 +84,9 @@ export async function compareSettings<S extends string>(o: CompareSettingsOption
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
     o.started?.();
+    // One unmeasured round first: the first windows after start run on cold caches, JIT and
+    // connections, and would count against whichever setting happens to go first.
+    for (const { setting, node } of nodes) await o.load(node, setting);
     const windows = new Map<S, { measured: Measured[]; counters: Record<string, number>; seconds: number }>();
     for (let round = 0; round < o.rounds; round++) {
       // Each round starts one setting later, so none is always measured first (or right after the heaviest).
@@ -109,6 +114,7 @@ export async function compareSettings<S extends string>(o: CompareSettingsOption
         errors: w.measured.reduce((n, m) => n + m.errors, 0),
         seconds: w.seconds,
         counters: w.counters,
+        roundThroughputs: w.measured.map((m) => m.throughput),
       });
     }
     return out;
@@ -117,12 +123,30 @@ export async function compareSettings<S extends string>(o: CompareSettingsOption
   }
 }
 
-/** Each setting's throughput over the first (baseline) setting's. */
-export function ratiosToBaseline<S extends string>(figures: ReadonlyMap<S, SettingFigures>): Partial<Record<S, number>> {
-  const base = [...figures.values()][0]?.throughput ?? 0;
+/**
+ * Each setting's throughput over the first (baseline) setting's: the median over rounds of the
+ * ratio within each round (windows of one round run back to back, so a slow minute of the
+ * machine lowers both sides of a ratio instead of one setting's mean).
+ */
+export function ratiosToBaseline<S extends string>(figures: ReadonlyMap<S, Pick<SettingFigures, 'throughput' | 'roundThroughputs'>>): Partial<Record<S, number>> {
+  const base = [...figures.values()][0];
   const ratios: Partial<Record<S, number>> = {};
-  if (base > 0) for (const [setting, f] of figures) ratios[setting] = f.throughput / base;
+  if (base === undefined) return ratios;
+  for (const [setting, f] of figures) {
+    const perRound = f.roundThroughputs.flatMap((x, i) => {
+      const b = base.roundThroughputs[i];
+      return b !== undefined && b > 0 ? [x / b] : [];
+    });
+    if (perRound.length > 0) ratios[setting] = median(perRound);
+    else if (base.throughput > 0) ratios[setting] = f.throughput / base.throughput;
+  }
   return ratios;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** A node's /metrics page, parsed: sample name with its labels as written (`name{a="b"}`) to value. */
