@@ -42,7 +42,7 @@ export interface InferenceServerOptions {
    * FAILED_PRECONDITION naming the flag. The registry's loads (mesh mode) never go through them.
    */
   modelControl?: ModelControlMode;
-  /** HTTP/2 receive window per stream and connection, in bytes. Default 8 MiB (see shared/grpc). */
+  /** HTTP/2 receive window per stream and connection, in bytes. Default 8 MiB (see shared/rpc). */
   http2WindowBytes?: number;
   /** Serves inference requests for models or versions the manager lacks (mesh mode). Default: none (NOT_FOUND/UNAVAILABLE). */
   onModelMiss?: ModelMissHandler;
