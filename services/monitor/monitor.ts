@@ -1,3 +1,4 @@
+import type { ServerCredentials } from '@grpc/grpc-js';
 import type { ProtoGrpcType } from '../../shared/generated/monitor.js';
 import { silentLogger, type Logger } from '../../shared/logging/index.js';
 import { loadProtos } from '../../shared/proto/index.js';
@@ -7,7 +8,7 @@ import { createMonitorHandlers } from './api/monitor-service.js';
 import { startWebServer, type WebServer } from './http/web-server.js';
 import { createTraceReceiver } from './receiver/trace-receiver.js';
 import { createSpanStore, type SpanStore, type SpanStoreOptions } from './store/index.js';
-import { addStandardServices, createRpcServer } from '../../shared/rpc/index.js';
+import { addStandardServices, createRpcServer, type Authenticate } from '../../shared/rpc/index.js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createRegistryClient } from '../../shared/registry-client/index.js';
 import { createHealthEngine, createHealthStore, createRegistryReferenceFetcher, type HealthEngine, type HealthEngineOptions, type HealthStore, type HealthStoreOptions } from './health/index.js';
@@ -58,6 +59,10 @@ export interface MonitorOptions {
   registryAddress?: string;
   /** Retention of the health store (records, feedback, history). */
   healthRetention?: Omit<HealthStoreOptions, 'dataDir' | 'now'>;
+  /** gRPC server credentials. Default: insecure. */
+  credentials?: ServerCredentials;
+  /** Runs before every OTLP export and Monitor call (not health or reflection). Default: none. */
+  authenticate?: Authenticate;
 }
 
 export interface Monitor {
@@ -104,7 +109,12 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
 
   // Above maxExportBytes the receiver answers INVALID_ARGUMENT itself; grpc-js's
   // own cap (RESOURCE_EXHAUSTED) only stops messages far beyond it.
-  const rpc = createRpcServer({ channelOptions: { 'grpc.max_receive_message_length': Math.max(maxExportBytes * 4, 64 * 1024 * 1024) }, logger });
+  const rpc = createRpcServer({
+    channelOptions: { 'grpc.max_receive_message_length': Math.max(maxExportBytes * 4, 64 * 1024 * 1024) },
+    logger,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+  });
   const receiver = createTraceReceiver({ store, metrics, logger, maxExportBytes });
   rpc.addService(receiver.definition, receiver.handlers);
   const proto = loadProtos(['infermesh/monitor/v1/monitor.proto']) as unknown as ProtoGrpcType;

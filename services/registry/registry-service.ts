@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { ServerCredentials } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { ProtoGrpcType } from '../../shared/generated/registry.js';
 import { silentLogger, type Logger } from '../../shared/logging/index.js';
@@ -12,7 +13,7 @@ import { withDefaults } from './options.js';
 import { createRegistryHandlers } from './server/registry-handlers.js';
 import { openRegistryStore, type RegistryStore } from './store/index.js';
 import type { RegistryTelemetry } from './telemetry/index.js';
-import { addStandardServices, createRpcServer, hostPort, type BackoffOptions } from '../../shared/rpc/index.js';
+import { addStandardServices, createRpcServer, hostPort, type Authenticate, type BackoffOptions } from '../../shared/rpc/index.js';
 
 /** Options for {@link createRegistryService}. */
 export interface RegistryServiceOptions {
@@ -60,6 +61,10 @@ export interface RegistryServiceOptions {
    * does not own it: the entry point shuts it down after `close()`.
    */
   telemetry?: RegistryTelemetry;
+  /** gRPC server credentials. Default: insecure. */
+  credentials?: ServerCredentials;
+  /** Runs before every ModelRegistry call (not health or reflection). Default: none. */
+  authenticate?: Authenticate;
 }
 
 /** Defaults of {@link RegistryServiceOptions}. */
@@ -133,7 +138,12 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
 
     const closing = new AbortController();
     const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
-    const rpc = createRpcServer({ channelOptions: { 'grpc.max_receive_message_length': 16 << 20 }, logger });
+    const rpc = createRpcServer({
+      channelOptions: { 'grpc.max_receive_message_length': 16 << 20 },
+      logger,
+      ...(o.credentials ? { credentials: o.credentials } : {}),
+      ...(o.authenticate ? { authenticate: o.authenticate } : {}),
+    });
     rpc.addService(
       proto.infermesh.registry.v1.ModelRegistry.service,
       createRegistryHandlers({
