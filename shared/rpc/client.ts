@@ -20,7 +20,7 @@ export interface RpcCallOptions {
 export interface RpcRetryOptions {
   /** Attempts in all, the first included; 1 = no retry. Default: 1. */
   maxAttempts?: number;
-  /** Pauses between attempts. Default: {@link DEFAULT_BACKOFF}'s, from 50 ms. */
+  /** Pauses between attempts. Default: from 50 ms, doubling up to 5000 ms, no jitter. */
   backoff?: BackoffOptions;
 }
 
