@@ -6,7 +6,7 @@ import { Server, ServerCredentials, type ServerDuplexStream, type ServerUnaryCal
 import type { ModelInferRequest__Output } from '../shared/generated/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../shared/generated/inference/ModelInferResponse.js';
 import type { ModelStreamInferResponse } from '../shared/generated/inference/ModelStreamInferResponse.js';
-import { widenHttp2Windows } from '../shared/grpc/index.js';
+import { widenHttp2Windows } from '../shared/rpc/index.js';
 import { announce } from '../shared/process/index.js';
 import { BENCH_CHANNEL_OPTIONS, inferenceProto } from './inference-proto.js';
 import { payloadBytes, type PayloadSpec } from './worker-protocol.js';

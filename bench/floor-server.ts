@@ -8,7 +8,7 @@
 // Usage: node floor-server.js grpc-js|http2 '{"name":"y","datatype":"FP32","shape":[1,4]}'
 import { createServer, constants, type ServerHttp2Stream } from 'node:http2';
 import { Server, ServerCredentials, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData } from '@grpc/grpc-js';
-import { widenHttp2Windows } from '../shared/grpc/index.js';
+import { widenHttp2Windows } from '../shared/rpc/index.js';
 import { announce } from '../shared/process/index.js';
 import { BENCH_CHANNEL_OPTIONS, encodeInferResponse, grpcFrame, MODEL_INFER_PATH } from './inference-proto.js';
 import type { PayloadSpec } from './worker-protocol.js';

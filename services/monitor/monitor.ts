@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ServerCredentials } from '@grpc/grpc-js';
 import type { ProtoGrpcType } from '../../shared/generated/monitor.js';
 import { silentLogger, type Logger } from '../../shared/logging/index.js';
 import { loadProtos } from '../../shared/proto/index.js';
@@ -8,7 +8,7 @@ import { createMonitorHandlers } from './api/monitor-service.js';
 import { startWebServer, type WebServer } from './http/web-server.js';
 import { createTraceReceiver } from './receiver/trace-receiver.js';
 import { createSpanStore, type SpanStore, type SpanStoreOptions } from './store/index.js';
-import { addStandardServices, shutdownGrpcServer } from '../../shared/grpc/index.js';
+import { addStandardServices, createRpcServer, type Authenticate } from '../../shared/rpc/index.js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createRegistryClient } from '../../shared/registry-client/index.js';
 import { createHealthEngine, createHealthStore, createRegistryReferenceFetcher, type HealthEngine, type HealthEngineOptions, type HealthStore, type HealthStoreOptions } from './health/index.js';
@@ -59,6 +59,10 @@ export interface MonitorOptions {
   registryAddress?: string;
   /** Retention of the health store (records, feedback, history). */
   healthRetention?: Omit<HealthStoreOptions, 'dataDir' | 'now'>;
+  /** gRPC server credentials. Default: insecure. */
+  credentials?: ServerCredentials;
+  /** Runs before every OTLP export and Monitor call (not health or reflection). Default: none. */
+  authenticate?: Authenticate;
 }
 
 export interface Monitor {
@@ -75,12 +79,6 @@ export interface Monitor {
   readonly healthStore: HealthStore;
   /** Stops receiving (calls in flight get `drainTimeoutMs`), then closes the web server and the store. Idempotent. */
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
-}
-
-function bind(server: Server, address: string): Promise<number> {
-  return new Promise((resolve, reject) =>
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
-  );
 }
 
 /**
@@ -111,13 +109,18 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
 
   // Above maxExportBytes the receiver answers INVALID_ARGUMENT itself; grpc-js's
   // own cap (RESOURCE_EXHAUSTED) only stops messages far beyond it.
-  const server = new Server({ 'grpc.max_receive_message_length': Math.max(maxExportBytes * 4, 64 * 1024 * 1024) });
+  const rpc = createRpcServer({
+    channelOptions: { 'grpc.max_receive_message_length': Math.max(maxExportBytes * 4, 64 * 1024 * 1024) },
+    logger,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+  });
   const receiver = createTraceReceiver({ store, metrics, logger, maxExportBytes });
-  server.addService(receiver.definition, receiver.handlers);
+  rpc.addService(receiver.definition, receiver.handlers);
   const proto = loadProtos(['infermesh/monitor/v1/monitor.proto']) as unknown as ProtoGrpcType;
-  server.addService(proto.infermesh.monitor.v1.Monitor.service, createMonitorHandlers(store, logger, health));
+  rpc.addService(proto.infermesh.monitor.v1.Monitor.service, createMonitorHandlers(store, logger, health));
   // grpc.health.v1 (service readiness), not to be confused with `health`, the model-health engine.
-  const grpcHealth = addStandardServices(server, {
+  const grpcHealth = addStandardServices(rpc.server, {
     protoFiles: ['infermesh/monitor/v1/monitor.proto', 'opentelemetry/proto/collector/trace/v1/trace_service.proto'],
     services: ['infermesh.monitor.v1.Monitor', 'opentelemetry.proto.collector.trace.v1.TraceService'],
   });
@@ -125,11 +128,11 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   let web: WebServer | undefined;
   let grpcPort: number;
   try {
-    grpcPort = await bind(server, `${host}:${options.grpcPort ?? DEFAULT_MONITOR_OPTIONS.grpcPort}`);
+    grpcPort = await rpc.bind(host, options.grpcPort ?? DEFAULT_MONITOR_OPTIONS.grpcPort);
     web = await startWebServer({ store, health, registry: telemetry.registry, logger, host, port: options.httpPort ?? DEFAULT_MONITOR_OPTIONS.httpPort, now: options.now, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) });
     await health.start();
   } catch (err) {
-    server.forceShutdown();
+    rpc.server.forceShutdown();
     await web?.close();
     await health.close();
     registryClient?.close();
@@ -153,7 +156,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
     close({ drainTimeoutMs = DEFAULT_MONITOR_OPTIONS.drainTimeoutMs } = {}) {
       closing ??= (async () => {
         grpcHealth.close();
-        await shutdownGrpcServer(server, drainTimeoutMs);
+        await rpc.shutdown(drainTimeoutMs);
         await webServer.close();
         await health.close();
         registryClient?.close();

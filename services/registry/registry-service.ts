@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ServerCredentials } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { ProtoGrpcType } from '../../shared/generated/registry.js';
 import { silentLogger, type Logger } from '../../shared/logging/index.js';
@@ -16,7 +16,7 @@ import { createAuditHandlers } from './server/audit-handlers.js';
 import { createTokenHandlers } from './server/token-handlers.js';
 import { openRegistryStore, type RegistryStore } from './store/index.js';
 import type { RegistryTelemetry } from './telemetry/index.js';
-import { addStandardServices, shutdownGrpcServer } from '../../shared/grpc/index.js';
+import { addStandardServices, createRpcServer, hostPort, type Authenticate, type BackoffOptions } from '../../shared/rpc/index.js';
 
 /** Options for {@link createRegistryService}. */
 export interface RegistryServiceOptions {
@@ -53,8 +53,8 @@ export interface RegistryServiceOptions {
   pruner?: { intervalMs?: number; minAgeMs?: number };
   /** Copies of the REGISTRY stream in a JetStream cluster (3 on three servers). Default: the server's (1); an existing stream keeps its count. */
   natsReplicas?: number;
-  /** Options of the outbox publisher (retry pacing, ack timeout). */
-  publisher?: { ackTimeoutMs?: number; retryMinMs?: number; retryMaxMs?: number };
+  /** Options of the outbox publisher: the pauses between failed rounds, and how long a publish waits for its ack. */
+  publisher?: { ackTimeoutMs?: number; backoff?: BackoffOptions };
   logger?: Logger;
   clock?: () => number;
   /**
@@ -64,6 +64,10 @@ export interface RegistryServiceOptions {
    * does not own it: the entry point shuts it down after `close()`.
    */
   telemetry?: RegistryTelemetry;
+  /** gRPC server credentials. Default: insecure. */
+  credentials?: ServerCredentials;
+  /** Runs before every ModelRegistry call (not health or reflection). Default: none. */
+  authenticate?: Authenticate;
 }
 
 /** Defaults of {@link RegistryServiceOptions}. */
@@ -140,8 +144,13 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
     const auth = await createRegistryAuth({ dataDir: o.dataDir, store, logger, ...(o.clock ? { clock: o.clock } : {}) });
     const closing = new AbortController();
     const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
-    const server = new Server({ 'grpc.max_receive_message_length': 16 << 20 });
-    server.addService(proto.infermesh.registry.v1.ModelRegistry.service, {
+    const rpc = createRpcServer({
+      channelOptions: { 'grpc.max_receive_message_length': 16 << 20 },
+      logger,
+      ...(o.credentials ? { credentials: o.credentials } : {}),
+      ...(o.authenticate ? { authenticate: o.authenticate } : {}),
+    });
+    rpc.addService(proto.infermesh.registry.v1.ModelRegistry.service, {
       ...createRegistryHandlers({
         store,
         artifacts,
@@ -157,11 +166,9 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       ...createTokenHandlers({ auth, logger }),
       ...createAuditHandlers({ auth, logger, store, ...(o.clock ? { clock: o.clock } : {}) }),
     });
-    const health = addStandardServices(server, { protoFiles: ['infermesh/registry/v1/registry.proto'], services: ['infermesh.registry.v1.ModelRegistry'] });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${o.host}:${o.grpcPort}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    const address = `${o.host}:${port}`;
+    const health = addStandardServices(rpc.server, { protoFiles: ['infermesh/registry/v1/registry.proto'], services: ['infermesh.registry.v1.ModelRegistry'] });
+    const port = await rpc.bind(o.host, o.grpcPort);
+    const address = hostPort(o.host, port);
     health.set('SERVING');
     logger.info('registry listening', { address, database: store.kind, registryId: store.registryId });
 
@@ -182,7 +189,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
           // Watch streams never end by themselves: end them, then let unary calls and uploads finish.
           closing.abort();
           health.close();
-          await shutdownGrpcServer(server, o.shutdownTimeoutMs);
+          await rpc.shutdown(o.shutdownTimeoutMs);
           pruner.close();
           await publisher.close(o.flushTimeoutMs);
           await store.close();

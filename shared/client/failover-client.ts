@@ -1,6 +1,6 @@
 import { Code, InfermeshError } from '../errors/index.js';
-import type { CallOptions } from './call-options.js';
-import { isConnectionLoss, isNeverSent } from './connection-failure.js';
+import type { CallOptions } from './inference-client.js';
+import { isConnectionLoss, isNeverSent } from '../rpc/index.js';
 import { createInferenceClient, type InferenceClient, type InferenceClientOptions } from './inference-client.js';
 
 /**

@@ -2,10 +2,9 @@
  * The TypeScript client of inference nodes (KServe v2 / Triton gRPC): typed
  * unary calls, async-iterable streams, and tensor helpers.
  */
-export { createInferenceClient, type InferenceClient, type InferenceClientOptions } from './inference-client.js';
+export { createInferenceClient, type CallOptions, type InferenceClient, type InferenceClientOptions } from './inference-client.js';
 export { createFailoverInferenceClient } from './failover-client.js';
-export { isConnectionLoss, isNeverSent } from './connection-failure.js';
-export type { CallOptions } from './call-options.js';
+export { isConnectionLoss, isNeverSent } from '../rpc/index.js';
 export { STREAM_ERROR_CODE_PARAMETER, type InferStream, type StreamResult } from './infer-stream.js';
 export { buildInferRequest, type InferRequestSpec, type InputTensor } from './request-builder.js';
 export { decodeInferResponse, type DecodedTensor } from './response-decoder.js';

@@ -35,7 +35,8 @@ export interface InferStream extends AsyncIterable<StreamResult> {
  */
 export const STREAM_ERROR_CODE_PARAMETER = 'error_code';
 
-export function createInferStream(call: ClientDuplexStream<ModelInferRequest, ModelStreamInferResponse__Output>, signal?: AbortSignal): InferStream {
+/** The stream over an open call (its deadline and abort are the RPC client's: see RpcClient.stream). */
+export function createInferStream(call: ClientDuplexStream<ModelInferRequest, ModelStreamInferResponse__Output>): InferStream {
   const waiting = new Map<string, { resolve: (r: ModelInferResponse__Output) => void; reject: (e: InfermeshError) => void }>();
   const queue: StreamResult[] = [];
   let wake: (() => void) | undefined;
@@ -51,12 +52,9 @@ export function createInferStream(call: ClientDuplexStream<ModelInferRequest, Mo
     failure = error;
     for (const w of waiting.values()) w.reject(error ?? new InfermeshError(Code.UNAVAILABLE, 'the stream ended before this request was answered'));
     waiting.clear();
-    signal?.removeEventListener('abort', onAbort);
     wake?.();
     resolveClosed();
   };
-  const onAbort = () => call.cancel();
-  signal?.addEventListener('abort', onAbort, { once: true });
 
   call.on('data', (message: ModelStreamInferResponse__Output) => {
     const response = message.inferResponse;

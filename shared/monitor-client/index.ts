@@ -1,4 +1,4 @@
-export { createMonitorClient, DEFAULT_MONITOR_ADDRESS, type MonitorClient, type MonitorClientOptions } from './monitor-client.js';
+export { createMonitorClient, DEFAULT_MONITOR_ADDRESS, type MonitorCallOptions, type MonitorClient, type MonitorClientOptions } from './monitor-client.js';
 export {
   PREDICTIONS_STREAM,
   FEEDBACK_STREAM,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
-import { credentials, Metadata, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import type { ClientReadableStream } from '@grpc/grpc-js';
 import { Code, InfermeshError } from '../errors/index.js';
 import type { RegistryEvent__Output } from '../generated/infermesh/events/v1/RegistryEvent.js';
 import type { Alias__Output } from '../generated/infermesh/registry/v1/Alias.js';
@@ -22,18 +22,10 @@ import type { UpdateModelRequest } from '../generated/infermesh/registry/v1/Upda
 import type { ProtoGrpcType } from '../generated/registry.js';
 import { checkUint32, checkUint64 } from '../numbers/index.js';
 import { loadProtos } from '../proto/index.js';
-import type { Tracer } from '@opentelemetry/api';
-import { withClientSpan } from '../telemetry/index.js';
+import { createRpcClient, type RpcCallOptions, type RpcClientOptions, type UnaryMethod } from '../rpc/index.js';
 
-/** Per-call options. */
-export interface RegistryCallOptions {
-  /** Give up after this many ms (DEADLINE_EXCEEDED). Default: none for streams, 30000 ms for unary calls. */
-  timeoutMs?: number;
-  /** Cancels the call (CANCELLED). */
-  signal?: AbortSignal;
-  /** Extra request metadata, e.g. a `traceparent`. */
-  metadata?: Metadata;
-}
+/** Per-call options: `timeoutMs` defaults to none for streams and 30000 ms for unary calls. */
+export type RegistryCallOptions = RpcCallOptions;
 
 /** Options of {@link RegistryClient.pushVersion}. */
 export interface PushVersionOptions extends RegistryCallOptions {
@@ -110,16 +102,14 @@ export interface RegistryClient {
   close(): void;
 }
 
-/** Options of {@link createRegistryClient}. */
-export interface RegistryClientOptions {
-  /**
-   * Records a CLIENT span per unary call, upload and file download (RPC
-   * conventions), a child of the active context, and sends its trace context
-   * in the call's metadata: the registry's spans and the events the call
-   * causes join the caller's trace. Default: no spans.
-   */
-  tracer?: Tracer;
-}
+/**
+ * Options of {@link createRegistryClient}: those of every infermesh client
+ * (see RpcClientOptions). `tracer` records a CLIENT span per unary call,
+ * upload and file download, so the registry's spans and the events the call
+ * causes join the caller's trace; `timeoutMs` defaults to 30000 ms; `retry`
+ * applies to the reads (GetModel, ListModels, GetVersion, GetReference).
+ */
+export type RegistryClientOptions = RpcClientOptions;
 
 const DEFAULT_UNARY_TIMEOUT_MS = 30_000;
 const SERVICE = 'infermesh.registry.v1.ModelRegistry';
@@ -140,54 +130,21 @@ function checkVersionAndOffset(version: number, offset: number): void {
 /** Creates a client of the registry at `address` (`host:port`). */
 export function createRegistryClient(address: string, options: RegistryClientOptions = {}): RegistryClient {
   const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
-  const client: ModelRegistryClient = new proto.infermesh.registry.v1.ModelRegistry(address, credentials.createInsecure(), {
-    'grpc.max_receive_message_length': 16 << 20,
+  const rpc = createRpcClient<ModelRegistryClient>(proto.infermesh.registry.v1.ModelRegistry, SERVICE, address, {
+    timeoutMs: DEFAULT_UNARY_TIMEOUT_MS,
+    ...options,
+    channelOptions: { 'grpc.max_receive_message_length': 16 << 20, ...options.channelOptions },
   });
-
-  const callOptions = (o: RegistryCallOptions | undefined, unaryCall: boolean): CallOptions => {
-    const timeoutMs = o?.timeoutMs ?? (unaryCall ? DEFAULT_UNARY_TIMEOUT_MS : undefined);
-    return timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
-  };
-
-  /** Runs `call` in a CLIENT span named after `rpc` (its metadata carrying the span's context) when the client traces. */
-  const traced = <O extends RegistryCallOptions, T>(rpc: string, o: O | undefined, call: (o: O | undefined) => Promise<T>): Promise<T> =>
-    options.tracer
-      ? withClientSpan(options.tracer, `${SERVICE}/${rpc}`, (metadata) => call({ ...o, metadata } as O), o?.metadata ? { metadata: o.metadata } : {})
-      : call(o);
-
-  /** Runs one unary call as a promise, cancelled by `signal`, its error an InfermeshError. */
-  const send = <Req, Res>(
-    method: (req: Req, md: Metadata, opts: CallOptions, cb: (err: ServiceError | null, res?: Res) => void) => { cancel(): void },
-    req: Req,
-    o?: RegistryCallOptions,
-  ): Promise<Res> =>
-    new Promise<Res>((resolve, reject) => {
-      if (o?.signal?.aborted) return reject(new InfermeshError(Code.CANCELLED, 'cancelled before the call'));
-      const call = method.call(client, req, o?.metadata ?? new Metadata(), callOptions(o, true), (err, res) => {
-        o?.signal?.removeEventListener('abort', abort);
-        if (err) reject(InfermeshError.from(err));
-        else resolve(res as Res);
-      });
-      const abort = () => call.cancel();
-      o?.signal?.addEventListener('abort', abort, { once: true });
-    });
-
-  const unary = <Req, Res>(
-    rpc: string,
-    method: (req: Req, md: Metadata, opts: CallOptions, cb: (err: ServiceError | null, res?: Res) => void) => { cancel(): void },
-    req: Req,
-    o?: RegistryCallOptions,
-  ): Promise<Res> => traced(rpc, o, (withContext) => send(method, req, withContext));
+  const client = rpc.stub;
+  const traced = rpc.traced;
+  const unary = <Req, Res>(name: string, method: UnaryMethod<Req, Res>, req: Req, o?: RegistryCallOptions, idempotent = false): Promise<Res> =>
+    rpc.unary(name, method, req, o, { idempotent });
 
   const download: RegistryClient['download'] = async (model, o = {}) => {
     checkVersionAndOffset(o.version ?? 0, o.offset ?? 0);
-    const call = client.downloadVersion(
-      { model, version: o.version ?? 0, alias: o.alias ?? '', offset: o.offset ?? 0 },
-      o.metadata ?? new Metadata(),
-      callOptions(o, false),
+    const call = rpc.stream('DownloadVersion', o, (metadata, callOptions) =>
+      client.downloadVersion({ model, version: o.version ?? 0, alias: o.alias ?? '', offset: o.offset ?? 0 }, metadata, callOptions),
     );
-    const abort = () => call.cancel();
-    o.signal?.addEventListener('abort', abort, { once: true });
     const iterator = messages(call);
     const first = await iterator.next();
     if (first.done || first.value.part !== 'info' || !first.value.info) {
@@ -198,7 +155,6 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
       try {
         for (let m = await iterator.next(); !m.done; m = await iterator.next()) if (m.value.chunk) yield m.value.chunk;
       } finally {
-        o.signal?.removeEventListener('abort', abort);
         call.cancel();
       }
     }
@@ -213,11 +169,11 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
     const configJson = o.config === undefined ? '' : typeof o.config === 'string' ? o.config : JSON.stringify(o.config);
     let call: ReturnType<ModelRegistryClient['uploadVersion']> | undefined;
     const result = new Promise<ModelVersion__Output>((resolve, reject) => {
-      call = client.uploadVersion(o.metadata ?? new Metadata(), callOptions(o, false), (err, res) => (err ? reject(InfermeshError.from(err)) : resolve(res!)));
+      call = rpc.stream('UploadVersion', o, (metadata, callOptions) =>
+        client.uploadVersion(metadata, callOptions, (err, res) => (err ? reject(InfermeshError.from(err)) : resolve(res!))),
+      );
     });
     const stream = call!;
-    const abort = () => stream.cancel();
-    o.signal?.addEventListener('abort', abort, { once: true });
     // The registry may answer (e.g. NOT_FOUND) before every chunk is sent: stop writing then.
     let answered = false;
     void result.then(
@@ -247,8 +203,9 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
       }
       stream.end();
       return await result;
-    } finally {
-      o.signal?.removeEventListener('abort', abort);
+    } catch (err) {
+      stream.cancel();
+      throw err;
     }
   };
 
@@ -279,22 +236,22 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
     address,
     createModel: (req, o) => unary('CreateModel', client.createModel, req, o),
     updateModel: (req, o) => unary('UpdateModel', client.updateModel, req, o),
-    getModel: (name, o) => unary('GetModel', client.getModel, { name }, o),
+    getModel: (name, o) => unary('GetModel', client.getModel, { name }, o, true),
     listModels: async (req = {}, o) => {
       checkUint32(req.pageSize ?? 0, 'pageSize');
-      return unary('ListModels', client.listModels, req, o);
+      return unary('ListModels', client.listModels, req, o, true);
     },
     async *listAllModels(req = {}, o) {
       checkUint32(req.pageSize ?? 0, 'pageSize');
       let pageToken = '';
       do {
-        const page: ListModelsResponse__Output = await unary('ListModels', client.listModels, { ...req, pageToken }, o);
+        const page: ListModelsResponse__Output = await unary('ListModels', client.listModels, { ...req, pageToken }, o, true);
         yield* page.models;
         pageToken = page.nextPageToken;
       } while (pageToken);
     },
     getVersion: async (model, which, o) =>
-      unary('GetVersion', client.getVersion, { model, version: checkUint32(which.version ?? 0, 'version'), alias: which.alias ?? '' }, o),
+      unary('GetVersion', client.getVersion, { model, version: checkUint32(which.version ?? 0, 'version'), alias: which.alias ?? '' }, o, true),
     deleteVersion: async (model, version, o) => {
       checkUint32(version, 'version', 1);
       await unary('DeleteVersion', client.deleteVersion, { model, version }, o);
@@ -310,7 +267,7 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
 
     setReference: async (model, version, reference, o) =>
       unary('SetReference', client.setReference, { model, version: checkUint32(version, 'version', 1), reference: encodeReferenceProfile(reference) }, o),
-    getReference: async (model, version, o) => unary('GetReference', client.getReference, { model, version: checkUint32(version, 'version', 1) }, o),
+    getReference: async (model, version, o) => unary('GetReference', client.getReference, { model, version: checkUint32(version, 'version', 1) }, o, true),
 
     pushVersion: (model, source, o) => traced('UploadVersion', o, (withContext) => pushVersion(model, source, withContext)),
 
@@ -320,20 +277,19 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
 
     async *watch(o = {}) {
       checkUint64(o.fromSequence ?? 0, 'fromSequence');
-      const call = client.watch({ fromSequence: o.fromSequence ?? 0, model: o.model ?? '' });
-      const abort = () => call.cancel();
-      o.signal?.addEventListener('abort', abort, { once: true });
+      const call = rpc.stream('Watch', o.signal ? { signal: o.signal } : {}, (metadata, callOptions) =>
+        client.watch({ fromSequence: o.fromSequence ?? 0, model: o.model ?? '' }, metadata, callOptions),
+      );
       try {
         for await (const event of messages(call)) yield event;
       } catch (err) {
         if (!(err instanceof InfermeshError && err.code === Code.CANCELLED && o.signal?.aborted)) throw err;
       } finally {
-        o.signal?.removeEventListener('abort', abort);
         call.cancel();
       }
     },
 
-    close: () => client.close(),
+    close: rpc.close,
   };
 }
 

@@ -7,7 +7,6 @@ import {
   makeGenericClientConstructor,
   Metadata,
   Server,
-  ServerCredentials,
   type Client,
   type ServiceDefinition,
   type ServiceError,
@@ -15,6 +14,7 @@ import {
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { Code, notFound } from '../errors/index.js';
 import { freePort } from '../net/index.js';
+import { bindServer } from '../rpc/index.js';
 import {
   ATTR_MODEL_NAME,
   createTelemetry,
@@ -210,9 +210,7 @@ describe('gRPC spans across a real client and server', () => {
         else callback(null, { name: call.request.name });
       }),
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server!.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
+    const port = await bindServer(server, '127.0.0.1', 0);
     const Ctor = makeGenericClientConstructor(definition, 'Echo');
     client = new Ctor(`127.0.0.1:${port}`, credentials.createInsecure());
     const call = (name: string) =>

@@ -9,13 +9,14 @@ import { context, SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/ap
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Server, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
 import type { ProtoGrpcType } from '../generated/trace_service.js';
 import type { ExportTraceServiceRequest__Output } from '../generated/opentelemetry/proto/collector/trace/v1/ExportTraceServiceRequest.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { freePort } from '../net/index.js';
 import { loadProtos } from '../proto/index.js';
+import { bindServer } from '../rpc/index.js';
 import { createTelemetry, createTelemetryMetrics, type Telemetry } from './index.js';
 import { WorkerSpanProcessor } from './worker-span-processor.js';
 
@@ -35,7 +36,7 @@ async function startReceiver(port = 0): Promise<Receiver> {
       callback(null, {});
     },
   });
-  const bound = await new Promise<number>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const bound = await bindServer(server, '127.0.0.1', port);
   return { address: `127.0.0.1:${bound}`, requests, close: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };
 }
 

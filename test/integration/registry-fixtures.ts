@@ -33,7 +33,7 @@ export function tempDir(prefix: string): { path: string; cleanup(): void } {
 
 /** Starts an in-process registry on `dataDir` with a silent logger and fast retries. */
 export function startRegistry(dataDir: string, natsUrl: string, options: Partial<RegistryServiceOptions> = {}): Promise<RegistryService> {
-  return createRegistryService({ dataDir, natsUrl, publisher: { retryMinMs: 50, retryMaxMs: 500, ackTimeoutMs: 1000 }, ...options });
+  return createRegistryService({ dataDir, natsUrl, publisher: { backoff: { initialDelayMs: 50, maxDelayMs: 500 }, ackTimeoutMs: 1000 }, ...options });
 }
 
 /** Files under the data dir's artifact folders: the stored artifacts and any temp files. */

@@ -28,17 +28,5 @@ export function raceDeadline<T>(work: Promise<T>, deadlineMs: number, signal: Ab
   });
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    timer.unref();
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+/** The one sleep of the mesh (shared/rpc); re-exported for the registry follower. */
+export { sleep } from '../../../shared/rpc/index.js';

@@ -6,7 +6,7 @@ import type { ServerMetadataResponse } from '../../../shared/generated/inference
 import type { ServerReadyResponse } from '../../../shared/generated/inference/ServerReadyResponse.js';
 import type { ModelManager } from '../models/index.js';
 import { Metadata } from '@grpc/grpc-js';
-import { unaryHandler } from './handler-edge.js';
+import { unaryHandler } from '../../../shared/rpc/index.js';
 import { PLACED_ON_HEADER, type PlacementView } from './repository-handlers.js';
 
 /** The server's name and version in ServerMetadata. */

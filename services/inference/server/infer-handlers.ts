@@ -6,7 +6,7 @@ import type { ModelInferRequest__Output } from '../../../shared/generated/infere
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
 import type { ModelStreamInferResponse } from '../../../shared/generated/inference/ModelStreamInferResponse.js';
 import { endRpcSpan, startServerSpan, traceIdOf } from '../../../shared/telemetry/index.js';
-import { answerUnaryError, boundedError, callDeadlineMs } from './handler-edge.js';
+import { answerUnaryError, boundedError, callDeadlineMs } from '../../../shared/rpc/index.js';
 import { runInference, type InferDeps } from './infer-service.js';
 import { InferDecodeFailure } from './infer-request-wire.js';
 import { DEFAULT_MAX_UNANSWERED_PER_STREAM } from './request-limits.js';

@@ -1,5 +1,5 @@
-import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation, type handleUnaryCall } from '@grpc/grpc-js';
-import { addStandardServices, DEFAULT_HTTP2_WINDOW_BYTES, shutdownGrpcServer, widenHttp2Windows } from '../../../shared/grpc/index.js';
+import type { ServerCredentials, ServiceDefinition, UntypedServiceImplementation, handleUnaryCall } from '@grpc/grpc-js';
+import { addStandardServices, createRpcServer, DEFAULT_HTTP2_WINDOW_BYTES, widenHttp2Windows, type Authenticate } from '../../../shared/rpc/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/grpc_service.js';
@@ -42,7 +42,7 @@ export interface InferenceServerOptions {
    * FAILED_PRECONDITION naming the flag. The registry's loads (mesh mode) never go through them.
    */
   modelControl?: ModelControlMode;
-  /** HTTP/2 receive window per stream and connection, in bytes. Default 8 MiB (see shared/grpc). */
+  /** HTTP/2 receive window per stream and connection, in bytes. Default 8 MiB (see shared/rpc). */
   http2WindowBytes?: number;
   /** Serves inference requests for models or versions the manager lacks (mesh mode). Default: none (NOT_FOUND/UNAVAILABLE). */
   onModelMiss?: ModelMissHandler;
@@ -66,6 +66,10 @@ export interface InferenceServerOptions {
   placement?: PlacementView;
   /** Prediction records for the monitor (services/inference/records). Default: none. */
   recorder?: PredictionRecorder;
+  /** Server credentials. Default: insecure. */
+  credentials?: ServerCredentials;
+  /** Runs before every inference-service call (not health or reflection). Default: none. */
+  authenticate?: Authenticate;
 }
 
 /** Options of {@link InferenceServer.close}. */
@@ -98,9 +102,14 @@ const UNTRACED = new Set(['ServerLive', 'ServerReady', 'ModelStreamInfer']);
 export function createInferenceServer(options: InferenceServerOptions): InferenceServer {
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger;
-  const server = new Server({
-    'grpc.max_receive_message_length': options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-    'grpc.max_send_message_length': options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+  const rpc = createRpcServer({
+    channelOptions: {
+      'grpc.max_receive_message_length': options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+      'grpc.max_send_message_length': options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    },
+    logger,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
   });
   const limits: InferRequestLimits = { ...DEFAULT_INFER_REQUEST_LIMITS, ...options.requestLimits };
   let ready = false;
@@ -130,34 +139,30 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       if (!UNTRACED.has(method)) handlers[method] = traceUnaryHandler(tracer, `${SERVICE_NAME}/${method}`, handler as handleUnaryCall<unknown, unknown>);
     }
   }
-  server.addService(withInferWireCodec(proto.inference.GRPCInferenceService.service, limits), handlers);
-  const health = addStandardServices(server, { protoFiles: ['inference/grpc_service.proto'], services: [SERVICE_NAME] });
+  rpc.addService(withInferWireCodec(proto.inference.GRPCInferenceService.service, limits), handlers);
+  const health = addStandardServices(rpc.server, { protoFiles: ['inference/grpc_service.proto'], services: [SERVICE_NAME] });
 
   return {
     get ready() {
       return ready;
     },
-    start: () =>
-      new Promise((resolve, reject) => {
-        const target = host.includes(':') ? `[${host}]:${options.port ?? 0}` : `${host}:${options.port ?? 0}`;
-        server.bindAsync(target, ServerCredentials.createInsecure(), (err, port) => {
-          if (err) return reject(err);
-          widenHttp2Windows(server, options.http2WindowBytes ?? DEFAULT_HTTP2_WINDOW_BYTES);
-          ready = true;
-          (options.warm ?? Promise.resolve()).then(
-            () => ready && health.set('SERVING'),
-            (err: unknown) => logger.error('never warm: health stays NOT_SERVING', { err }),
-          );
-          logger.info('inference server listening', { host, port });
-          resolve({ host, port });
-        });
-      }),
+    start: async () => {
+      const port = await rpc.bind(host, options.port ?? 0);
+      widenHttp2Windows(rpc.server, options.http2WindowBytes ?? DEFAULT_HTTP2_WINDOW_BYTES);
+      ready = true;
+      (options.warm ?? Promise.resolve()).then(
+        () => ready && health.set('SERVING'),
+        (err: unknown) => logger.error('never warm: health stays NOT_SERVING', { err }),
+      );
+      logger.info('inference server listening', { host, port });
+      return { host, port };
+    },
     close: (closeOptions = {}) => {
       closed ??= (async () => {
         ready = false;
         health.close();
         const drainTimeoutMs = closeOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
-        if ((await shutdownGrpcServer(server, drainTimeoutMs)) === 'forced') {
+        if ((await rpc.shutdown(drainTimeoutMs)) === 'forced') {
           logger.warn('drain timeout: cut off calls still in flight', { drainTimeoutMs });
         }
       })();

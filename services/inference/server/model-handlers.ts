@@ -10,7 +10,7 @@ import type { ModelStatisticsResponse } from '../../../shared/generated/inferenc
 import type { Duration, LoadedVersion, ModelManager } from '../models/index.js';
 import { MODEL_FILENAME } from '../models/index.js';
 import { profileParameters } from '../execution/index.js';
-import { unaryHandler } from './handler-edge.js';
+import { unaryHandler } from '../../../shared/rpc/index.js';
 
 /** The platform name Triton uses for ONNX models. */
 export const PLATFORM = 'onnxruntime_onnx';

@@ -7,7 +7,7 @@ import type { RepositoryModelLoadResponse } from '../../../shared/generated/infe
 import type { RepositoryModelUnloadRequest__Output } from '../../../shared/generated/inference/RepositoryModelUnloadRequest.js';
 import type { RepositoryModelUnloadResponse } from '../../../shared/generated/inference/RepositoryModelUnloadResponse.js';
 import type { ModelManager } from '../models/index.js';
-import { unaryHandler } from './handler-edge.js';
+import { unaryHandler } from '../../../shared/rpc/index.js';
 
 /** Whether RepositoryModelLoad / RepositoryModelUnload are served (`explicit`) or refused (`none`), as Triton's `--model-control-mode`. */
 export type ModelControlMode = 'none' | 'explicit';

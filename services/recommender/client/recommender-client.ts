@@ -1,7 +1,7 @@
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import { checkUint32 } from '../../../shared/numbers/index.js';
 import { loadProtos } from '../../../shared/proto/index.js';
+import { createRpcClient, type RpcCallOptions, type RpcClientOptions, type UnaryMethod } from '../../../shared/rpc/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/recommender.js';
 import type { RecommenderClient as GeneratedClient } from '../../../shared/generated/infermesh/recommender/v1/Recommender.js';
 import type { Interaction } from '../../../shared/generated/infermesh/events/v1/Interaction.js';
@@ -13,13 +13,15 @@ import type { EpochProgress__Output } from '../../../shared/generated/infermesh/
 import type { TrainResult__Output } from '../../../shared/generated/infermesh/recommender/v1/TrainResult.js';
 import type { Item } from '../../../shared/generated/infermesh/recommender/v1/Item.js';
 
-/** Per-call options. */
-export interface RecommenderCallOptions {
-  /** Deadline in ms from now. Default 30000 for unary calls, none for Train. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  metadata?: Metadata;
-}
+/** Per-call options: `timeoutMs` defaults to 30000 ms for unary calls and RecommendStream, 60000 ms for RecordInteractions, none for Train. */
+export type RecommenderCallOptions = RpcCallOptions;
+
+/** Options of {@link createRecommenderClient}: those of every infermesh client (see RpcClientOptions); `timeoutMs` defaults to 30000 ms. */
+export type RecommenderClientOptions = RpcClientOptions;
+
+const SERVICE = 'infermesh.recommender.v1.Recommender';
+const DEFAULT_TIMEOUT_MS = 30_000;
+const RECORD_INTERACTIONS_TIMEOUT_MS = 60_000;
 
 /** A typed client of `infermesh.recommender.v1.Recommender`; errors reject as InfermeshError. */
 export interface RecommenderClient {
@@ -37,33 +39,22 @@ export interface RecommenderClient {
 }
 
 /** Creates a client of the recommender at `address` (`host:port`). */
-export function createRecommenderClient(address: string): RecommenderClient {
+export function createRecommenderClient(address: string, options: RecommenderClientOptions = {}): RecommenderClient {
   const proto = loadProtos(['infermesh/recommender/v1/recommender.proto']) as unknown as ProtoGrpcType;
-  const client: GeneratedClient = new proto.infermesh.recommender.v1.Recommender(address, credentials.createInsecure());
-  const opts = (o: RecommenderCallOptions | undefined, fallbackMs: number | undefined) => {
-    const ms = o?.timeoutMs ?? fallbackMs;
-    return ms === undefined ? {} : { deadline: Date.now() + ms };
-  };
-  const track = <C extends { cancel(): void }>(call: C, o?: RecommenderCallOptions): C => {
-    if (o?.signal) {
-      if (o.signal.aborted) call.cancel();
-      else o.signal.addEventListener('abort', () => call.cancel(), { once: true });
-    }
-    return call;
-  };
-  const unary = <Req, Res>(method: (r: Req, md: Metadata, co: object, cb: (e: ServiceError | null, r?: Res) => void) => { cancel(): void }, req: Req, o?: RecommenderCallOptions) =>
-    new Promise<Res>((resolve, reject) => {
-      track(method.call(client, req, o?.metadata ?? new Metadata(), opts(o, 30_000), (err, res) => (err ? reject(InfermeshError.from(err)) : resolve(res as Res))), o);
-    });
+  const rpc = createRpcClient<GeneratedClient>(proto.infermesh.recommender.v1.Recommender, SERVICE, address, { timeoutMs: DEFAULT_TIMEOUT_MS, ...options });
+  const client = rpc.stub;
+  const unaryTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const unary = <Req, Res>(name: string, method: unknown, req: Req, o?: RecommenderCallOptions, idempotent = false) =>
+    rpc.unary(name, method as UnaryMethod<Req, Res>, req, o, { idempotent });
 
   return {
     recommend: async (req, o) => {
       checkUint32(req.k ?? 0, 'k');
-      return unary(client.Recommend, req, o);
+      return unary('Recommend', client.Recommend, req, o, true);
     },
     recommendMany: (requests, o) =>
       new Promise((resolve, reject) => {
-        const call = track(client.RecommendStream(o?.metadata ?? new Metadata(), opts(o, 30_000)), o);
+        const call = rpc.stream('RecommendStream', o, (metadata, callOptions) => client.RecommendStream(metadata, callOptions), unaryTimeoutMs);
         const out: RecommendResponse__Output[] = [];
         call.on('data', (r: RecommendResponse__Output) => out.push(r));
         call.on('error', (err) => reject(InfermeshError.from(err)));
@@ -79,20 +70,23 @@ export function createRecommenderClient(address: string): RecommenderClient {
         }
         call.end();
       }),
-    similarItems: async (itemId, k, o) => unary(client.SimilarItems, { itemId, k: checkUint32(k, 'k') }, o),
+    similarItems: async (itemId, k, o) => unary('SimilarItems', client.SimilarItems, { itemId, k: checkUint32(k, 'k') }, o, true),
     recordInteractions: (list, o) =>
       new Promise((resolve, reject) => {
-        const call = track(
-          client.RecordInteractions(o?.metadata ?? new Metadata(), opts(o, 60_000), (err, res) => (err ? reject(InfermeshError.from(err)) : resolve(Number(res!.accepted)))),
+        const call = rpc.stream(
+          'RecordInteractions',
           o,
+          (metadata, callOptions) =>
+            client.RecordInteractions(metadata, callOptions, (err, res) => (err ? reject(InfermeshError.from(err)) : resolve(Number(res!.accepted)))),
+          RECORD_INTERACTIONS_TIMEOUT_MS,
         );
         for (const it of list) call.write(it);
         call.end();
       }),
-    upsertItems: (items, o) => unary(client.UpsertItems, { items: [...items] }, o),
+    upsertItems: (items, o) => unary('UpsertItems', client.UpsertItems, { items: [...items] }, o),
     train: (req, onEpoch, o) =>
       new Promise((resolve, reject) => {
-        const call = track(client.Train(req, o?.metadata ?? new Metadata(), opts(o, undefined)), o);
+        const call = rpc.stream('Train', o, (metadata, callOptions) => client.Train(req, metadata, callOptions));
         let result: TrainResult__Output | undefined;
         call.on('data', (e: { epoch?: EpochProgress__Output | null; result?: TrainResult__Output | null }) => {
           if (e.epoch) onEpoch?.(e.epoch);
@@ -101,7 +95,7 @@ export function createRecommenderClient(address: string): RecommenderClient {
         call.on('error', (err) => reject(InfermeshError.from(err)));
         call.on('end', () => (result ? resolve(result) : reject(new InfermeshError(Code.INTERNAL, 'Train ended without a result'))));
       }),
-    modelInfo: (o) => unary(client.ModelInfo, {}, o),
-    close: () => client.close(),
+    modelInfo: (o) => unary('ModelInfo', client.ModelInfo, {}, o, true),
+    close: rpc.close,
   };
 }

@@ -1,4 +1,5 @@
 import type { Deadline, Metadata } from '@grpc/grpc-js';
+import { callDeadlineMs } from '../../../shared/rpc/index.js';
 import type { CallContext } from '../serving/index.js';
 
 /** What every kind of grpc-js server call has (unary, client, server and bidi streaming). */
@@ -14,8 +15,7 @@ export function callContext(call: ServerCallLike): CallContext & { done(): void 
   const controller = new AbortController();
   const onCancel = () => controller.abort(new Error('the client cancelled the call'));
   call.on('cancelled', onCancel);
-  const deadline = call.getDeadline();
-  const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  const deadlineMs = callDeadlineMs(call);
   const timeoutMs = Number.isFinite(deadlineMs) && deadlineMs > 0 ? Math.max(1, deadlineMs - Date.now()) : undefined;
   return {
     signal: controller.signal,

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type Metadata, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
+import type { Metadata, ServerCredentials, ServiceError, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js';
 import type { Tracer } from '@opentelemetry/api';
 import { withServerSpan } from '../../../shared/telemetry/index.js';
 import { InfermeshError, invalidArgument } from '../../../shared/errors/index.js';
@@ -14,7 +14,7 @@ import type { ModelTrainer } from '../service/model-trainer.js';
 import type { RecommendAnswer, RecommendEngine } from '../serving/index.js';
 import type { RecommenderStore } from '../store/index.js';
 import { callContext } from './call-context.js';
-import { addStandardServices, shutdownGrpcServer } from '../../../shared/grpc/index.js';
+import { addStandardServices, createRpcServer, hostPort, toGrpcStatus, type Authenticate } from '../../../shared/rpc/index.js';
 
 export interface RecommenderServerOptions {
   engine: RecommendEngine;
@@ -28,6 +28,10 @@ export interface RecommenderServerOptions {
   maxInteractionsPerCall?: number;
   /** Server spans per call (per request on RecommendStream). Default: none. */
   tracer?: Tracer;
+  /** Server credentials. Default: insecure. */
+  credentials?: ServerCredentials;
+  /** Runs before every Recommender call (not health or reflection). Default: none. */
+  authenticate?: Authenticate;
 }
 
 const SERVICE = '/infermesh.recommender.v1.Recommender';
@@ -35,11 +39,7 @@ const SERVICE = '/infermesh.recommender.v1.Recommender';
 /** The gRPC service `infermesh.recommender.v1.Recommender` over the engine, trainer and ingest. */
 export function createRecommenderHandlers(o: RecommenderServerOptions): RecommenderHandlers {
   const maxPerCall = o.maxInteractionsPerCall ?? 1_000_000;
-  const fail = (err: unknown): Partial<ServiceError> => {
-    const e = InfermeshError.from(err);
-    o.logger.debug('call failed', { code: e.code, err: e });
-    return e.toServiceError();
-  };
+  const fail = (err: unknown): Partial<ServiceError> => toGrpcStatus(err, SERVICE, o.logger);
   /** Runs `work` in a SERVER span of `method` when a tracer is set. */
   const traced = <T>(method: string, metadata: Metadata, work: () => Promise<T>): Promise<T> =>
     o.tracer ? withServerSpan(o.tracer, `${SERVICE}/${method}`, metadata, work) : work();
@@ -78,7 +78,7 @@ export function createRecommenderHandlers(o: RecommenderServerOptions): Recommen
             if (failed) return;
             failed = true;
             const e = InfermeshError.from(err);
-            call.emit('error', new InfermeshError(e.code, `request '${req.requestId}' (user '${req.userId}'): ${e.message}`).toServiceError());
+            call.emit('error', fail(new InfermeshError(e.code, `request '${req.requestId}' (user '${req.userId}'): ${e.message}`, { cause: e })));
           })
           .finally(() => pending.delete(p));
         pending.add(p);
@@ -203,19 +203,22 @@ export interface RecommenderServer {
 /** Binds the recommender's gRPC service on host:port (0 = a free port). */
 export async function startRecommenderServer(o: RecommenderServerOptions & { host: string; port: number }): Promise<RecommenderServer> {
   const proto = loadProtos(['infermesh/recommender/v1/recommender.proto']) as unknown as ProtoGrpcType;
-  const server = new Server({ 'grpc.max_receive_message_length': 64 << 20 });
-  server.addService(proto.infermesh.recommender.v1.Recommender.service, createRecommenderHandlers(o));
-  const health = addStandardServices(server, { protoFiles: ['infermesh/recommender/v1/recommender.proto'], services: ['infermesh.recommender.v1.Recommender'] });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${o.host}:${o.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const rpc = createRpcServer({
+    channelOptions: { 'grpc.max_receive_message_length': 64 << 20 },
+    logger: o.logger,
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+    ...(o.authenticate ? { authenticate: o.authenticate } : {}),
+  });
+  rpc.addService(proto.infermesh.recommender.v1.Recommender.service, createRecommenderHandlers(o) as UntypedServiceImplementation);
+  const health = addStandardServices(rpc.server, { protoFiles: ['infermesh/recommender/v1/recommender.proto'], services: ['infermesh.recommender.v1.Recommender'] });
+  const port = await rpc.bind(o.host, o.port);
   health.set('SERVING');
   let closed: Promise<void> | undefined;
   return {
-    address: `${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
+    address: hostPort(o.host, port),
     close: (drainTimeoutMs = 10_000) => {
       health.close();
-      return (closed ??= shutdownGrpcServer(server, drainTimeoutMs).then(() => undefined));
+      return (closed ??= rpc.shutdown(drainTimeoutMs).then(() => undefined));
     },
   };
 }

@@ -1,7 +1,7 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../../../shared/logging/index.js';
 import { connectNats } from '../../../shared/nats/index.js';
+import { Backoff, type BackoffOptions } from '../../../shared/rpc/index.js';
 
 /** Options of {@link connectInBackground}. */
 export interface NatsLinkOptions {
@@ -11,10 +11,8 @@ export interface NatsLinkOptions {
   logger: Logger;
   /** How long one connection attempt may take. Default: 2000 ms. */
   attemptTimeoutMs?: number;
-  /** First pause between attempts; doubles up to `retryMaxMs`. Default: 250 ms. */
-  retryMinMs?: number;
-  /** Default: 5000 ms. */
-  retryMaxMs?: number;
+  /** Pauses between attempts (shared/rpc Backoff). Default: from 250 ms, doubling up to 5000 ms. */
+  backoff?: BackoffOptions;
 }
 
 /** The registry's NATS connection, made in the background. */
@@ -38,11 +36,10 @@ export interface NatsLink {
 export function connectInBackground(options: NatsLinkOptions): NatsLink {
   const stop = new AbortController();
   let current: NatsConnection | undefined;
-  const retryMaxMs = options.retryMaxMs ?? 5000;
   let firstAttemptDone!: (connected: boolean) => void;
   const firstAttempt = new Promise<boolean>((resolve) => (firstAttemptDone = resolve));
   const connection = (async (): Promise<NatsConnection> => {
-    let backoffMs = options.retryMinMs ?? 250;
+    const backoff = new Backoff(options.backoff);
     for (let attempt = 1; ; attempt++) {
       try {
         const nc = await connectNats({ url: options.url, name: options.name, timeoutMs: options.attemptTimeoutMs ?? 2000 });
@@ -58,9 +55,8 @@ export function connectInBackground(options: NatsLinkOptions): NatsLink {
         firstAttemptDone(false);
         if (stop.signal.aborted) return new Promise<never>(() => {});
         if (attempt === 1) options.logger.warn('NATS is unreachable; serving anyway, events wait in the outbox until it is back', { url: options.url, err });
-        await delay(backoffMs, undefined, { signal: stop.signal, ref: false }).catch(() => undefined);
+        await backoff.wait(stop.signal);
         if (stop.signal.aborted) return new Promise<never>(() => {});
-        backoffMs = Math.min(backoffMs * 2, retryMaxMs);
       }
     }
   })();

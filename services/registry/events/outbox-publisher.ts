@@ -1,10 +1,10 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { RegistryMetrics } from '../../../shared/telemetry/index.js';
 import { ensureStream } from '../../../shared/nats/index.js';
+import { Backoff, sleep, type BackoffOptions } from '../../../shared/rpc/index.js';
 import { REGISTRY_STREAM_SPEC } from '../../../shared/registry-client/registry-events.js';
 import { withDefaults } from '../options.js';
 import type { RegistryStore } from '../store/index.js';
@@ -23,10 +23,8 @@ export interface OutboxPublisherOptions {
   batchSize?: number;
   /** How long to wait for JetStream's ack of one event. Default: 5000 ms. */
   ackTimeoutMs?: number;
-  /** First pause after a failed round; doubles up to `retryMaxMs`. Default: 100 ms. */
-  retryMinMs?: number;
-  /** Default: 5000 ms. */
-  retryMaxMs?: number;
+  /** Pauses after failed rounds (shared/rpc Backoff). Default: from 100 ms, doubling up to 5000 ms. */
+  backoff?: BackoffOptions;
   /** A wake-up without a commit, in case a signal was lost (another process wrote). Default: 2000 ms. */
   pollIntervalMs?: number;
   clock?: () => number;
@@ -42,8 +40,7 @@ export interface OutboxPublisherOptions {
 export const DEFAULT_OUTBOX_PUBLISHER_OPTIONS: Readonly<Required<Omit<OutboxPublisherOptions, 'store' | 'nats' | 'commits' | 'logger' | 'tracer' | 'metrics' | 'streamReplicas'>>> = {
   batchSize: 100,
   ackTimeoutMs: 5000,
-  retryMinMs: 100,
-  retryMaxMs: 5000,
+  backoff: { initialDelayMs: 100, maxDelayMs: 5000 },
   pollIntervalMs: 2000,
   clock: Date.now,
 };
@@ -121,19 +118,19 @@ export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPu
   };
 
   const loop = (async () => {
-    let backoffMs = o.retryMinMs;
+    const backoff = new Backoff({ ...DEFAULT_OUTBOX_PUBLISHER_OPTIONS.backoff, ...o.backoff });
     while (!stop.signal.aborted) {
       const seen = commits.generation;
       try {
         const n = await round();
-        backoffMs = o.retryMinMs;
+        backoff.reset();
         if (n === o.batchSize) continue;
         await commits.wait(seen, stop.signal, o.pollIntervalMs);
       } catch (err) {
         streamReady = false;
-        logger.warn('publishing registry events failed; retrying', { err, retryInMs: backoffMs });
-        await sleep(backoffMs, stop.signal);
-        backoffMs = Math.min(backoffMs * 2, o.retryMaxMs);
+        const retryInMs = backoff.next();
+        logger.warn('publishing registry events failed; retrying', { err, retryInMs });
+        await sleep(retryInMs, stop.signal);
       }
     }
   })();
@@ -170,9 +167,4 @@ export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPu
       return closed;
     },
   };
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. The timer does not keep the process alive. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return delay(ms, undefined, { signal, ref: false }).catch(() => undefined);
 }

@@ -2,11 +2,8 @@ import { context as contextApi, ROOT_CONTEXT, type Tracer } from '@opentelemetry
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers } from '@nats-io/nats-core';
 import { registryEventMessageId } from '../../../shared/registry-client/registry-events.js';
-import { extractFromHeaders, withPublishSpan } from '../../../shared/telemetry/index.js';
+import { extractFromHeaders, TRACEPARENT_HEADER, withPublishSpan } from '../../../shared/telemetry/index.js';
 import type { OutboxEvent } from '../store/index.js';
-
-/** The W3C trace context header carried on every event that has one. */
-export const TRACEPARENT_HEADER = 'traceparent';
 
 /**
  * Publishes one outbox event to JetStream: the one place where registry events

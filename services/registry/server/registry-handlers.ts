@@ -1,14 +1,14 @@
 import { once } from 'node:events';
 import type { Metadata, ServerUnaryCall, ServerWritableStream, ServiceError, sendUnaryData } from '@grpc/grpc-js';
 import { Code, InfermeshError, invalidArgument, notFound } from '../../../shared/errors/index.js';
-import { endRpcSpan, startServerSpan, withServerSpan } from '../../../shared/telemetry/index.js';
+import { endRpcSpan, startServerSpan, TRACEPARENT_HEADER, withServerSpan } from '../../../shared/telemetry/index.js';
+import { toGrpcStatus } from '../../../shared/rpc/index.js';
 import type { ModelRegistryHandlers } from '../../../shared/generated/infermesh/registry/v1/ModelRegistry.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { RegistryEvent, RegistryEvent__Output } from '../../../shared/generated/infermesh/events/v1/RegistryEvent.js';
 import { decodeRegistryEvent, encodeRegistryEvent } from '../../../shared/registry-client/registry-events.js';
 import type { ArtifactStore, InspectOnnxFileOptions } from '../artifacts/index.js';
 import type { CommitSignal } from '../events/commit-signal.js';
-import { TRACEPARENT_HEADER } from '../events/publish-event.js';
 import { ANONYMOUS, type Actor } from '../audit/index.js';
 import type { RegistrySnapshot, RegistryStore, VersionRecord, WriteContext } from '../store/index.js';
 import { activeTraceparent, REGISTRY_SPAN_NAMES, withSpan, type RegistryTelemetry } from '../telemetry/index.js';
@@ -81,11 +81,7 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): WithoutGovern
   };
   countVersions();
 
-  const toServiceError = (err: unknown, method: string): Partial<ServiceError> => {
-    const e = InfermeshError.from(err);
-    if (!(err instanceof InfermeshError)) logger.error('unexpected failure', { method, err });
-    return e.toServiceError();
-  };
+  const toServiceError = (err: unknown, method: string): Partial<ServiceError> => toGrpcStatus(err, method, logger);
 
   const unary =
     <Req, Res>(method: string, fn: (req: Req, commit: Commit) => Promise<Res>) =>

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { describeSymbol, healthCheck, healthWatch, listServices } from '../../test/helpers/grpc-standard.js';
-import { addStandardServices, shutdownGrpcServer, type HealthService } from './index.js';
+import { addStandardServices, bindServer, shutdownGrpcServer, type HealthService } from './index.js';
 
 const REGISTRY = 'infermesh.registry.v1.ModelRegistry';
 let server: Server | undefined;
@@ -10,7 +10,7 @@ async function serve(options: { maxWatchers?: number } = {}): Promise<{ address:
   const s = new Server();
   server = s;
   const health = addStandardServices(s, { protoFiles: ['infermesh/registry/v1/registry.proto'], services: [REGISTRY], ...options });
-  const port = await new Promise<number>((resolve, reject) => s.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await bindServer(s, '127.0.0.1', 0);
   return { address: `127.0.0.1:${port}`, health, server: s };
 }
 

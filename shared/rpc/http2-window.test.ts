@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ClientHttp2Session, type Settings } from 'node:http2';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { widenHttp2Windows } from './index.js';
+import { Server } from '@grpc/grpc-js';
+import { bindServer, widenHttp2Windows } from './index.js';
 
 describe('widenHttp2Windows', () => {
   const server = new Server();
   let port = 0;
 
   beforeAll(async () => {
-    port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
+    port = await bindServer(server, '127.0.0.1', 0);
   });
   afterAll(() => server.forceShutdown());
 
