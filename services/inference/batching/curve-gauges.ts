@@ -1,4 +1,4 @@
-import type { Clock } from './batching-executor.js';
+import type { Clock } from './executor-clock.js';
 import type { ThroughputCurve } from './throughput-curve.js';
 
 /** How often the throughput gauges are refreshed from the curves, at most, in ms. */

@@ -1,7 +1,41 @@
 import { invalidArgument } from '../../../shared/errors/index.js';
-import type { BatchingConfig } from './batching-executor.js';
 import { DEFAULT_CURVE_PROBE_BUDGET_MS } from './curve-probe.js';
+import type { InstanceGroupSpec } from './devices.js';
 import type { ExecutionThread } from './thread-placement.js';
+import type { WarmupSampleSpec } from './warmup.js';
+
+/**
+ * The scheduling part of a model version's config (the fields of the model
+ * config, camelCase). Absent fields take the defaults documented here.
+ */
+export interface BatchingConfig {
+  /** Largest batch, in rows of the first dimension; 0 = never batched (each request runs as sent). */
+  readonly maxBatchSize: number;
+  /** Batch sizes to dispatch at as soon as they are reached (each 1..maxBatchSize); when given they decide instead of the throughput curve. Default none. */
+  readonly preferredBatchSizes?: readonly number[];
+  /** How long the oldest request may wait for a batch to fill, in µs. Default 0: dispatch when an instance is free. */
+  readonly maxQueueDelayUs?: number;
+  /** Requests that may wait; beyond it RESOURCE_EXHAUSTED at once. Default 1024. */
+  readonly maxQueueSize?: number;
+  /** Queue timeout for requests that carry no deadline, in ms; 0 = none. Default 0. */
+  readonly defaultTimeoutMs?: number;
+  /** Priority levels (request.priority 0..levels-1, higher first). Default 1. */
+  readonly priorityLevels?: number;
+  /** Instance groups. Default one instance on the CPU. */
+  readonly instances?: readonly InstanceGroupSpec[];
+  /** Run `cuda:N` instances on the CPU when CUDA cannot be used. Default false (creation fails UNAVAILABLE). */
+  readonly allowCpuFallback?: boolean;
+  /** ORT intra-op threads per instance. Default: the cores, less one for the event loop when sessions run on workers, shared by the CPU instances (see defaultIntraOpThreads). */
+  readonly intraOpThreads?: number;
+  /** ORT inter-op threads per instance. Default 1. */
+  readonly interOpThreads?: number;
+  /** Warm-up requests, run on every instance before the executor is ready. */
+  readonly warmup?: readonly WarmupSampleSpec[];
+  /** Where the sessions run: `auto` (default, measured at load), `main` or `worker` (see ExecutionThread). */
+  readonly executionThread?: ExecutionThread;
+  /** Time each instance may spend measuring its throughput curve at load, in ms; 0 = none (learnt from served batches only). Default 300. */
+  readonly curveProbeBudgetMs?: number;
+}
 
 /** Default `maxQueueSize`: requests that may wait. */
 export const DEFAULT_MAX_QUEUE_SIZE = 1024;

@@ -7,7 +7,7 @@ import { concatInputs } from './batch-assembly.js';
 import { fetchNames, outputsPerRequest, runError } from './batch-outputs.js';
 import { endSpan, spanTimeMs, startBatchSpan, startOrtRunSpan, type ExecutorInstruments } from './batch-spans.js';
 import { batchOverheadNs, BatchStatisticsTable, handoffNs, type BatchTimes } from './batch-statistics.js';
-import type { Clock } from './batching-executor.js';
+import type { Clock } from './executor-clock.js';
 import type { CurvePublisher } from './curve-gauges.js';
 import { dropReason, expiredEntries, nextDispatch } from './dispatch.js';
 import type { BatchPolicy } from './form-batch.js';
