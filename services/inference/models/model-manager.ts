@@ -1,63 +1,26 @@
-import { readFile } from 'node:fs/promises';
 import { InfermeshError, Code, invalidArgument, notFound, unavailable } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import { readOnnxSignature, type ModelSignature } from '../../../shared/onnx/index.js';
-import { createModelExecutor as defaultCreateExecutor, type CreateModelExecutorOptions, type ModelExecutor } from '../execution/index.js';
-import { checkConfigAgainstSignature, parseModelConfig, type ModelConfig } from './model-config.js';
-import { isVersionString, scanModelRepository, scanRepositoryModel, type RepositoryModel } from './model-repository.js';
-import { VersionStatistics, mergeBatchStatistics } from './version-statistics.js';
 import { createKeyedLock } from '../../../shared/concurrency/index.js';
-import { createVersionInstruments, type InferenceTelemetry, type VersionInstruments } from '../telemetry/index.js';
-import type { BatchStatistics, ModelSource } from '../execution/index.js';
+import { createModelExecutor as defaultCreateExecutor, type CreateModelExecutorOptions, type ModelExecutor, type ModelSource } from '../execution/index.js';
+import type { InferenceTelemetry } from '../telemetry/index.js';
+import { normalizeRouting, routeVersion, type ModelRouting } from './canary-routing.js';
+import { parseModelConfig } from './model-config.js';
+import { listStatuses, loadingSlot, readyVersionDevices, servedStatistics, slotStatus, type ModelEntry, type ServedStatistics } from './model-entries.js';
+import { ModelsLoadedGauge } from './model-metrics.js';
+import { isVersionString, scanModelRepository, scanRepositoryModel, type RepositoryModel } from './model-repository.js';
+import { loadModelVersion, type LoadedVersion, type VersionLoadContext } from './version-loader.js';
+import { ServedVersion, type VersionLease } from './version-leases.js';
+import { VersionStatistics } from './version-statistics.js';
+import type { VersionStatus } from './version-status.js';
+import { VersionRetirement } from './version-swap.js';
 
-/** Lifecycle state of a model version, as RepositoryIndex reports it. */
-export type VersionState = 'LOADING' | 'READY' | 'UNAVAILABLE' | 'UNLOADING';
+export type { ModelRouting } from './canary-routing.js';
+export type { LoadedVersion } from './version-loader.js';
+export type { VersionLease } from './version-leases.js';
+export type { VersionState, VersionStatus } from './version-status.js';
 
 /** Where a version's ONNX model comes from. */
 export type VersionSource = ModelSource;
-
-/** A version that serves requests: its signature, config, executor and statistics. */
-export interface LoadedVersion {
-  readonly model: string;
-  readonly version: string;
-  readonly signature: ModelSignature;
-  readonly config: ModelConfig;
-  readonly executor: ModelExecutor;
-  readonly stats: VersionStatistics;
-  /** Its tracer, span attributes and metrics, bound to this version. */
-  readonly instruments: VersionInstruments;
-}
-
-/** A version held for one request; `release()` once the request is answered (idempotent). */
-export interface VersionLease {
-  readonly version: LoadedVersion;
-  release(): void;
-}
-
-/** One row of {@link ModelManager.list}: a version, or a model-level failure (`version` ''). */
-export interface VersionStatus {
-  model: string;
-  version: string;
-  state: VersionState;
-  /** Why it is UNAVAILABLE (or what it is doing), '' when READY. */
-  reason: string;
-  devices: readonly string[];
-  notes: readonly string[];
-  /** Requests holding this version right now (queued or running). */
-  inFlight: number;
-  /** When a request last acquired this version (ms since the epoch; 0 = never): for LRU eviction. */
-  lastUsedMs: number;
-}
-
-/**
- * Which version serves requests that name none. `default` undefined = the
- * highest READY version; `canary` takes `canaryWeight`% (0-100) of those requests.
- */
-export interface ModelRouting {
-  default?: string;
-  canary?: string;
-  canaryWeight?: number;
-}
 
 /** Options of {@link createModelManager}. */
 export interface ModelManagerOptions {
@@ -72,25 +35,10 @@ export interface ModelManagerOptions {
   telemetry?: InferenceTelemetry;
 }
 
-interface Served {
-  loaded: LoadedVersion;
-  leases: number;
-  onIdle?: () => void;
-}
-
-interface VersionSlot {
-  state: VersionState;
-  reason: string;
-  served?: Served;
-  stats: VersionStatistics;
-  lastUsedMs: number;
-}
-
-interface ModelEntry {
-  versions: Map<string, VersionSlot>;
-  routing: ModelRouting;
-  /** Model-level failure (invalid config.json, unloaded, no versions). */
-  failure?: string;
+/** A version of a repository load that failed, with why. */
+interface LoadFailure {
+  version: string;
+  error: InfermeshError;
 }
 
 /**
@@ -101,26 +49,29 @@ interface ModelEntry {
  *
  * Methods for a registry follower: {@link loadVersion}, {@link unloadVersion},
  * {@link setRouting}, {@link list}. For the gRPC front end: {@link acquire}.
+ *
+ * The parts live beside it: routing in canary-routing.ts, leases in
+ * version-leases.ts, building a version in version-loader.ts, closing replaced
+ * ones in version-swap.ts, the models-loaded gauge in model-metrics.ts.
  */
 export class ModelManager {
   readonly #logger: Logger;
   readonly #repositoryDir: string | undefined;
   readonly #random: () => number;
-  readonly #createExecutor: (options: CreateModelExecutorOptions) => Promise<ModelExecutor>;
+  readonly #loadContext: VersionLoadContext;
   readonly #models = new Map<string, ModelEntry>();
   readonly #locks = createKeyedLock();
-  readonly #retiring = new Set<Promise<void>>();
-  readonly #telemetry: InferenceTelemetry | undefined;
-  /** Devices the models-loaded gauge has shown, so one that empties drops to 0. */
-  readonly #gaugedDevices = new Set<string>();
+  readonly #retirement: VersionRetirement;
+  readonly #modelsLoaded: ModelsLoadedGauge;
   #closed: Promise<void> | undefined;
 
   constructor(options: ModelManagerOptions) {
     this.#logger = options.logger;
     this.#repositoryDir = options.repositoryDir;
     this.#random = options.random ?? Math.random;
-    this.#createExecutor = options.createExecutor ?? defaultCreateExecutor;
-    this.#telemetry = options.telemetry;
+    this.#loadContext = { logger: options.logger, telemetry: options.telemetry, createExecutor: options.createExecutor ?? defaultCreateExecutor };
+    this.#retirement = new VersionRetirement(options.logger);
+    this.#modelsLoaded = new ModelsLoadedGauge(options.telemetry?.metrics?.modelsLoaded);
   }
 
   /** The model repository directory, if any. */
@@ -169,7 +120,7 @@ export class ModelManager {
   }
 
   /** Loads what the scan found; resolves with the versions that failed (each also recorded in its slot). */
-  async #loadRepositoryModel(scanned: RepositoryModel): Promise<Array<{ version: string; error: InfermeshError }>> {
+  async #loadRepositoryModel(scanned: RepositoryModel): Promise<LoadFailure[]> {
     const entry = this.#entry(scanned.name);
     if (scanned.configError !== undefined || scanned.versions.length === 0) {
       entry.failure = scanned.configError ?? `no version directories (expected ${scanned.name}/<version>/model.onnx)`;
@@ -182,7 +133,7 @@ export class ModelManager {
     for (const version of [...entry.versions.keys()]) {
       if (!onDisk.has(version)) await this.unloadVersion(scanned.name, version);
     }
-    const failures: Array<{ version: string; error: InfermeshError }> = [];
+    const failures: LoadFailure[] = [];
     for (const v of scanned.versions) {
       try {
         await this.loadVersion(scanned.name, v.version, { modelPath: v.modelPath }, scanned.config);
@@ -211,7 +162,7 @@ export class ModelManager {
       delete entry.failure;
       let slot = entry.versions.get(version);
       if (!slot) {
-        slot = { state: 'LOADING', reason: 'loading', stats: new VersionStatistics(), lastUsedMs: 0 };
+        slot = loadingSlot(new VersionStatistics());
         entry.versions.set(version, slot);
       } else if (!slot.served) {
         slot.state = 'LOADING';
@@ -220,7 +171,7 @@ export class ModelManager {
       const started = Date.now();
       let loaded: LoadedVersion;
       try {
-        loaded = await this.#build(model, version, source, config, slot.stats);
+        loaded = await loadModelVersion(this.#loadContext, model, version, source, config, slot.stats);
       } catch (err) {
         const error = InfermeshError.from(err, Code.UNAVAILABLE);
         if (!slot.served) {
@@ -231,56 +182,14 @@ export class ModelManager {
         throw error;
       }
       const previous = slot.served;
-      slot.served = { loaded, leases: 0 };
+      slot.served = new ServedVersion(loaded);
       slot.state = 'READY';
       slot.reason = '';
-      if (previous) void this.#retire(previous, slot.stats);
+      if (previous) void this.#retirement.retire(previous, slot.stats);
       this.#updateModelsLoaded();
       this.#logger.info('model version ready', { model, version, devices: loaded.executor.devices, loadMs: Date.now() - started, replaced: !!previous });
-      return this.#status(model, version, slot);
+      return slotStatus(model, version, slot);
     });
-  }
-
-  async #build(model: string, version: string, source: VersionSource, rawConfig: unknown, stats: VersionStatistics): Promise<LoadedVersion> {
-    let bytes: Uint8Array;
-    if ('modelBytes' in source) bytes = source.modelBytes;
-    else {
-      try {
-        bytes = await readFile(source.modelPath);
-      } catch (err) {
-        throw unavailable(`cannot read ${source.modelPath}: ${(err as Error).message}`, err);
-      }
-    }
-    let signature: ModelSignature;
-    try {
-      signature = readOnnxSignature(bytes);
-    } catch (err) {
-      throw unavailable(`${'modelPath' in source ? source.modelPath : 'model bytes'}: ${(err as Error).message}`, err);
-    }
-    const config = parseModelConfig(rawConfig, `config of '${model}'`);
-    checkConfigAgainstSignature(config, signature, `config of '${model}'`);
-    const instruments = createVersionInstruments(this.#telemetry, model, version);
-    const executor = await this.#createExecutor({
-      ...('modelPath' in source ? { modelPath: source.modelPath } : { modelBytes: bytes }),
-      config,
-      signature,
-      logger: this.#logger.child({ model, version }),
-      instruments,
-    });
-    return { model, version, signature, config, executor, stats, instruments };
-  }
-
-  /** Closes a replaced or unloaded executor once its last lease is released. */
-  #retire(served: Served, stats: VersionStatistics): Promise<void> {
-    const done = (async () => {
-      if (served.leases > 0) await new Promise<void>((resolve) => (served.onIdle = resolve));
-      const executor = served.loaded.executor;
-      await executor.close();
-      stats.retire(executor.executionCount(), executor.batchStatistics());
-    })().catch((err: unknown) => this.#logger.error('closing a model executor failed', { err }));
-    this.#retiring.add(done);
-    void done.finally(() => this.#retiring.delete(done));
-    return done;
   }
 
   /**
@@ -299,7 +208,7 @@ export class ModelManager {
         delete slot.served;
         slot.state = 'UNLOADING';
         this.#updateModelsLoaded();
-        await this.#retire(served, slot.stats);
+        await this.#retirement.retire(served, slot.stats);
         served.loaded.instruments.close();
         this.#logger.info('model version unloaded', { model, version });
       }
@@ -320,15 +229,8 @@ export class ModelManager {
    * be loaded yet: until they are READY, such requests get UNAVAILABLE.
    */
   setRouting(model: string, routing: ModelRouting): void {
-    for (const v of [routing.default, routing.canary]) {
-      if (v !== undefined && !isVersionString(v)) throw invalidArgument(`routing of '${model}': version '${v}' must be a decimal integer`);
-    }
-    const weight = routing.canaryWeight ?? (routing.canary !== undefined ? 0 : undefined);
-    if (weight !== undefined && (!Number.isFinite(weight) || weight < 0 || weight > 100)) {
-      throw invalidArgument(`routing of '${model}': canaryWeight must be 0-100, got ${weight}`);
-    }
-    const entry = this.#entry(model);
-    entry.routing = { ...routing, ...(weight !== undefined ? { canaryWeight: weight } : {}) };
+    const normalized = normalizeRouting(model, routing);
+    this.#entry(model).routing = normalized;
   }
 
   /** The model's current routing ({} = highest READY version). */
@@ -344,47 +246,20 @@ export class ModelManager {
   acquire(model: string, version?: string): VersionLease {
     const entry = this.#models.get(model);
     if (!entry || (entry.versions.size === 0 && entry.failure === undefined)) throw notFound(`model '${model}' is not served by this node`);
-    const chosen = version ? version : this.#route(model, entry);
+    const chosen = version ? version : routeVersion(model, entry.routing, entry.versions, entry.failure, this.#random);
     const slot = entry.versions.get(chosen);
     if (!slot) {
       throw notFound(`model '${model}' has no version '${chosen}' (versions: ${[...entry.versions.keys()].join(', ') || 'none'})`);
     }
     const served = slot.served;
     if (slot.state !== 'READY' || !served) throw unavailable(`model '${model}' version ${chosen} is ${slot.state}: ${slot.reason}`);
-    served.leases++;
     slot.lastUsedMs = Date.now();
-    let released = false;
-    return {
-      version: served.loaded,
-      release: () => {
-        if (released) return;
-        released = true;
-        if (--served.leases === 0) served.onIdle?.();
-      },
-    };
-  }
-
-  #route(model: string, entry: ModelEntry): string {
-    const { default: def, canary, canaryWeight = 0 } = entry.routing;
-    if (canary !== undefined && canaryWeight > 0 && entry.versions.get(canary)?.state === 'READY' && this.#random() * 100 < canaryWeight) return canary;
-    if (def !== undefined) return def;
-    const ready = [...entry.versions.entries()].filter(([, s]) => s.state === 'READY').map(([v]) => v);
-    if (ready.length === 0) {
-      const reasons = [entry.failure, ...[...entry.versions.entries()].map(([v, s]) => `version ${v} is ${s.state}: ${s.reason}`)].filter(Boolean);
-      throw unavailable(`model '${model}' has no ready version (${reasons.join('; ') || 'none loaded'})`);
-    }
-    return ready.reduce((a, b) => (Number(b) > Number(a) ? b : a));
+    return served.lease();
   }
 
   /** Every model version and model-level failure, sorted by model then version. */
   list(): VersionStatus[] {
-    const out: VersionStatus[] = [];
-    for (const [model, entry] of [...this.#models.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      if (entry.failure !== undefined) out.push({ model, version: '', state: 'UNAVAILABLE', reason: entry.failure, devices: [], notes: [], inFlight: 0, lastUsedMs: 0 });
-      const versions = [...entry.versions.entries()].sort(([a], [b]) => Number(a) - Number(b));
-      for (const [version, slot] of versions) out.push(this.#status(model, version, slot));
-    }
-    return out;
+    return listStatuses(this.#models);
   }
 
   /** The loaded (READY) version, without leasing it: for metadata, config and statistics. Throws like {@link acquire}. */
@@ -400,19 +275,14 @@ export class ModelManager {
   }
 
   /** Statistics of READY versions: all models when `model` is '', all versions when `version` is ''. */
-  statistics(model = '', version = ''): Array<{ loaded: LoadedVersion; executionCount: number; batchStats: BatchStatistics[] }> {
+  statistics(model = '', version = ''): ServedStatistics[] {
     if (model && !this.#models.has(model)) throw notFound(`model '${model}' is not served by this node`);
-    const out = [];
+    const out: ServedStatistics[] = [];
     for (const [name, entry] of this.#models) {
       if (model && name !== model) continue;
       for (const [v, slot] of entry.versions) {
         if ((version && v !== version) || !slot.served) continue;
-        const executor = slot.served.loaded.executor;
-        out.push({
-          loaded: slot.served.loaded,
-          executionCount: slot.stats.retiredExecutions + executor.executionCount(),
-          batchStats: mergeBatchStatistics(slot.stats.retiredBatchStats, executor.batchStatistics()),
-        });
+        out.push(servedStatistics(slot.served, slot.stats));
       }
     }
     if (model && version && out.length === 0) throw notFound(`model '${model}' has no loaded version '${version}'`);
@@ -425,40 +295,13 @@ export class ModelManager {
       for (const [model, entry] of this.#models) {
         for (const version of [...entry.versions.keys()]) await this.unloadVersion(model, version);
       }
-      await Promise.allSettled([...this.#retiring]);
+      await this.#retirement.settled();
     })();
     return this.#closed;
   }
 
-  #status(model: string, version: string, slot: VersionSlot): VersionStatus {
-    const executor = slot.served?.loaded.executor;
-    return {
-      model,
-      version,
-      state: slot.state,
-      reason: slot.reason,
-      devices: executor?.devices ?? [],
-      notes: executor?.notes ?? [],
-      inFlight: slot.served?.leases ?? 0,
-      lastUsedMs: slot.lastUsedMs,
-    };
-  }
-
-  /** Sets `infermesh_models_loaded{device}`: READY versions with an instance on each device. */
   #updateModelsLoaded(): void {
-    const gauge = this.#telemetry?.metrics?.modelsLoaded;
-    if (!gauge) return;
-    const counts = new Map<string, number>([...this.#gaugedDevices].map((d) => [d, 0]));
-    for (const entry of this.#models.values()) {
-      for (const slot of entry.versions.values()) {
-        if (slot.state !== 'READY' || !slot.served) continue;
-        for (const device of new Set(slot.served.loaded.executor.devices)) counts.set(device, (counts.get(device) ?? 0) + 1);
-      }
-    }
-    for (const [device, n] of counts) {
-      this.#gaugedDevices.add(device);
-      gauge.set({ device }, n);
-    }
+    this.#modelsLoaded.update(readyVersionDevices(this.#models.values()));
   }
 
   #entry(model: string): ModelEntry {
