@@ -5,9 +5,7 @@ export { buildDemoMlp, writeDemoRepository, DEMO_MODEL_NAME, DEMO_MODEL_CONFIG }
 export {
   ModelManager,
   createModelManager,
-  parseModelConfig,
   type ModelManagerOptions,
-  type ModelConfig,
   type ModelRouting,
   type VersionSource,
   type VersionStatus,

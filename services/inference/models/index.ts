@@ -9,17 +9,15 @@ export {
   type VersionSource,
   type ModelRouting,
 } from './model-manager.js';
+// The serving config lives in shared/model-config (the registry validates it too).
+// Re-exported here only for the importers not yet moved onto it:
+// mesh/registry-follower.ts, records/record-builder.ts, records/records.test.ts.
 export {
   parseModelConfig,
   checkConfigAgainstSignature,
-  DEFAULT_MODEL_CONFIG,
   MAX_MODEL_REPLICAS,
-  DEFAULT_RECORDS_CONFIG,
   type RecordsConfig,
-  type ModelConfig,
   type InstanceGroupConfig,
-  type WarmupSample,
-  type WarmupInput,
-} from './model-config.js';
+} from '../../../shared/model-config/index.js';
 export { scanModelRepository, scanRepositoryModel, isVersionString, MODEL_FILENAME, type RepositoryModel, type RepositoryVersion } from './model-repository.js';
 export { VersionStatistics, mergeBatchStatistics, type Duration } from './version-statistics.js';

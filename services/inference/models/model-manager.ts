@@ -3,7 +3,7 @@ import { InfermeshError, Code, invalidArgument, notFound, unavailable } from '..
 import type { Logger } from '../../../shared/logging/index.js';
 import { readOnnxSignature, type ModelSignature } from '../../../shared/onnx/index.js';
 import { createModelExecutor as defaultCreateExecutor, type CreateModelExecutorOptions, type ModelExecutor } from '../execution/index.js';
-import { checkConfigAgainstSignature, parseModelConfig, type ModelConfig } from './model-config.js';
+import { checkConfigAgainstSignature, parseModelConfig, type ModelConfig } from '../../../shared/model-config/index.js';
 import { isVersionString, scanModelRepository, scanRepositoryModel, type RepositoryModel } from './model-repository.js';
 import { VersionStatistics, mergeBatchStatistics } from './version-statistics.js';
 import { createKeyedLock } from '../../../shared/concurrency/index.js';

@@ -1,7 +1,7 @@
 import { invalidArgument } from '../../../shared/errors/index.js';
 import { UINT32_MAX } from '../../../shared/numbers/index.js';
 import type { ModelSignature } from '../../../shared/onnx/index.js';
-import { checkConfigAgainstSignature, parseModelConfig } from '../../inference/models/index.js';
+import { checkConfigAgainstSignature, parseModelConfig } from '../../../shared/model-config/index.js';
 
 /** Model names are one NATS subject token: no dots, spaces or wildcards. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
