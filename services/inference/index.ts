@@ -1,7 +1,8 @@
 /** The inference node: model manager, gRPC server, executors, and its CLI verbs. */
 export { startInferenceNode, type InferenceNode, type InferenceNodeOptions } from './inference-node.js';
 export { registerInferenceCommands, registerPlacementCommand } from './cli/index.js';
-export { buildDemoMlp, writeDemoRepository, DEMO_MODEL_NAME, DEMO_MODEL_CONFIG } from './demo/demo-mlp.js';
+// The demo model lives in shared/demo; re-exported only until cli/up.ts imports it from there.
+export { buildDemoMlp, DEMO_MODEL_NAME, DEMO_MODEL_CONFIG } from '../../shared/demo/index.js';
 export {
   ModelManager,
   createModelManager,
