@@ -9,5 +9,5 @@ export { createMeshMissHandler, type MeshMissHandlerOptions } from './mesh-miss-
 export { createArtifactCache, type ArtifactCache, type ArtifactCacheOptions, type ArtifactRef } from './artifact-cache.js';
 export { resolveNodeId } from './node-id.js';
 export { createPlacement, readPlacement, placementClaimCodec, DEFAULT_PLACEMENT_OPTIONS, type Placement, type PlacementOptions, type PlacementRow } from './placement.js';
-export { PlacementBucket, PLACEMENT_BUCKET, type BucketEntry } from './placement-bucket.js';
+export { PlacementBucket, type BucketEntry } from './placement-bucket.js';
 export { isSafeToRetry } from './retry-safety.js';

@@ -5,7 +5,7 @@ import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { RegistryMetrics } from '../../../shared/telemetry/index.js';
 import { ensureStream } from '../../../shared/nats/index.js';
-import { REGISTRY_STREAM_SPEC } from '../../../shared/registry-client/registry-events.js';
+import { REGISTRY_STREAM_SPEC } from '../../../shared/registry-client/index.js';
 import { withDefaults } from '../options.js';
 import type { RegistryStore } from '../store/index.js';
 import { CommitSignal } from './commit-signal.js';

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
-import { decodeRegistryEvent } from '../../../shared/registry-client/registry-events.js';
+import { decodeRegistryEvent } from '../../../shared/registry-client/index.js';
 import { decodeReferenceProfile, encodeReferenceProfile, toReferenceProfile } from '../../../shared/registry-client/reference-profile.js';
 import { openRegistryStore } from './open-store.js';
 import type { RegistryStore } from './types.js';
