@@ -4,3 +4,4 @@ export { parseBenchOptions, type BenchOptions, type Mode, type Measure } from '.
 export { evaluateTargets, formatReport, type BenchReport, type CaseReport, type LoadRow, type PointReport, type TargetReport } from './report.js';
 export { EXTRA_RUNNERS, type ExtraRunner, type ExtraRunnerContext } from './extra-runners.js';
 export { renderCaseChart } from './chart.js';
+export { registerRecommenderBenchCommand } from './recommender-command.js';

@@ -90,7 +90,7 @@ export interface BenchReport {
   tracingCost?: TracingCostReport;
   /** Throughput with prediction records off vs records.sampleRate 0.01 (the default) vs 1 (see records-cost.ts). */
   recordsCost?: RecordsCostReport;
-  /** The recommender's training and serving figures (see services/recommender/bench). */
+  /** The recommender's training and serving figures (see bench/recommender.ts). */
   recommender?: RecommenderBenchReport;
 }
 

@@ -21,6 +21,7 @@ export {
   type TelemetryMetrics,
   type MetricGroups,
 } from './metrics.js';
+export { METRICS, type MetricKey } from './metric-names.js';
 export { startMetricsServer, type MetricsServer } from './metrics-server.js';
 export { addTelemetryOptions, parseTelemetryFlags, type TelemetryFlags, type TelemetryFlagOptions } from './telemetry-flags.js';
 export {

@@ -4,7 +4,7 @@ import { datatypeFromOrt } from '../../../shared/onnx/index.js';
 import { fromFloat16Bits } from '../../../shared/tensor/index.js';
 import type { PredictionRecord } from '../../../shared/monitor-client/index.js';
 import type { RecordedTensor } from '../../../shared/generated/infermesh/events/v1/RecordedTensor.js';
-import type { RecordsConfig } from '../models/index.js';
+import type { RecordsConfig } from '../../../shared/model-config/index.js';
 
 /** Bins of a {@link TensorSummary} histogram (equal width over [min, max]). */
 export const SUMMARY_BINS = 10;

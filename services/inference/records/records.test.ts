@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { Code } from '../../../shared/errors/index.js';
-import { checkConfigAgainstSignature, parseModelConfig } from '../models/index.js';
+import { checkConfigAgainstSignature, parseModelConfig } from '../../../shared/model-config/index.js';
 import { buildPredictionRecord, SUMMARY_BINS } from './record-builder.js';
 
 describe('records config', () => {

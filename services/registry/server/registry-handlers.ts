@@ -6,7 +6,7 @@ import { toGrpcStatus } from '../../../shared/rpc/index.js';
 import type { ModelRegistryHandlers } from '../../../shared/generated/infermesh/registry/v1/ModelRegistry.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { RegistryEvent, RegistryEvent__Output } from '../../../shared/generated/infermesh/events/v1/RegistryEvent.js';
-import { decodeRegistryEvent, encodeRegistryEvent } from '../../../shared/registry-client/registry-events.js';
+import { decodeRegistryEvent, encodeRegistryEvent } from '../../../shared/registry-client/index.js';
 import type { ArtifactStore, InspectOnnxFileOptions } from '../artifacts/index.js';
 import type { CommitSignal } from '../events/commit-signal.js';
 import { ANONYMOUS, type Actor } from '../audit/index.js';
