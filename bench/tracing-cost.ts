@@ -2,7 +2,7 @@
 // nodes that differ only in --trace-sampling (off, 0.01, 1), all exporting to
 // one OTLP sink, measured in rotating turns so drift hits all three alike.
 import { spawnAnnounced, type AnnouncedProcess } from './processes.js';
-import type { TargetReport } from './report.js';
+import type { TargetReport } from './report-rows.js';
 import { compareSettings, costTarget, ratiosToBaseline, readMetrics, spawnNode, type SettingCostOptions, type SettingCostReport, type SettingPoint } from './setting-cost.js';
 
 /** The sampling settings compared, as `--trace-sampling` takes them; the first is the baseline. */
