@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { NatsServerProcess } from '../shared/nats/index.js';
 import { METRICS } from '../shared/telemetry/index.js';
 import { pinProcess, type AnnouncedProcess } from './processes.js';
-import type { TargetReport } from './report.js';
+import type { TargetReport } from './report-rows.js';
 import { compareSettings, costTarget, ratiosToBaseline, readMetrics, spawnNode, type SettingCostOptions, type SettingCostReport, type SettingPoint } from './setting-cost.js';
 
 /** The sample rates compared, as `records.sampleRate` takes them (written as text); the first is the baseline. */

@@ -4,7 +4,7 @@
 // tracing-cost.ts and records-cost.ts are the two comparisons built on it.
 import type { Mode } from './options.js';
 import { spawnAnnounced, type AnnouncedProcess } from './processes.js';
-import type { Measured, TargetReport } from './report.js';
+import type { Measured, TargetReport } from './report-rows.js';
 
 /** What a setting comparison needs from the harness (tracing-cost.ts and records-cost.ts add their own). */
 export interface SettingCostOptions {

@@ -3,7 +3,7 @@
 // one OTLP sink, measured in rotating turns so drift hits all three alike.
 import { METRICS } from '../shared/telemetry/index.js';
 import { spawnAnnounced, type AnnouncedProcess } from './processes.js';
-import type { TargetReport } from './report.js';
+import type { TargetReport } from './report-rows.js';
 import { compareSettings, costTarget, ratiosToBaseline, readMetrics, spawnNode, type SettingCostOptions, type SettingCostReport, type SettingPoint } from './setting-cost.js';
 
 /** The sampling settings compared, as `--trace-sampling` takes them; the first is the baseline. */
