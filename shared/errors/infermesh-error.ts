@@ -1,4 +1,4 @@
-import { status as GrpcStatus, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
 
 /**
  * Error codes, aligned one to one with gRPC status codes so that the edges
@@ -47,7 +47,7 @@ export class InfermeshError extends Error {
   static from(err: unknown, fallback: Code = Code.UNKNOWN): InfermeshError {
     if (err instanceof InfermeshError) return err;
     if (isServiceError(err)) {
-      return new InfermeshError(err.code as number as Code, err.details || err.message, { cause: err });
+      return new InfermeshError(err.code as number, err.details || err.message, { cause: err });
     }
     if (err instanceof Error) {
       if (err.name === 'TimeoutError') return new InfermeshError(Code.DEADLINE_EXCEEDED, err.message, { cause: err });
@@ -59,13 +59,13 @@ export class InfermeshError extends Error {
 
   /** The grpc-js form of this error, for server handlers to pass to a callback or `emit('error')`. */
   toServiceError(): Partial<ServiceError> {
-    return { code: this.code as number as GrpcStatus, details: this.message, message: this.message, metadata: new Metadata() };
+    return { code: this.code as number, details: this.message, message: this.message, metadata: new Metadata() };
   }
 }
 
 function isServiceError(err: unknown): err is ServiceError {
   return (
-    typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'number' &&
+    typeof err === 'object' && err !== null && 'code' in err && typeof (err).code === 'number' &&
     'details' in err && 'metadata' in err
   );
 }

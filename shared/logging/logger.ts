@@ -42,7 +42,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     if (LEVELS[level] < threshold) return;
     const line: Record<string, unknown> = { time: new Date().toISOString(), level, msg, ...base, ...fields };
     // A binary field would be turned into an array of every byte before any replacer saw it.
-    for (const key in line) if (line[key] instanceof Uint8Array) line[key] = `<${(line[key] as Uint8Array).byteLength} bytes>`;
+    for (const key in line) if (line[key] instanceof Uint8Array) line[key] = `<${(line[key]).byteLength} bytes>`;
     write(JSON.stringify(line, boundedReplacer));
   };
   return {

@@ -110,7 +110,7 @@ const KEYS = new Set([
  */
 export function parseModelConfig(raw: unknown, source = 'config.json'): ModelConfig {
   const fail = (msg: string) => invalidArgument(`${source}: ${msg}`);
-  if (raw === undefined || raw === null) return structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig;
+  if (raw === undefined || raw === null) return structuredClone(DEFAULT_MODEL_CONFIG);
   if (typeof raw !== 'object' || Array.isArray(raw)) throw fail('expected a JSON object');
   const obj = raw as Record<string, unknown>;
   for (const key of Object.keys(obj)) {

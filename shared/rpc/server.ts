@@ -29,7 +29,7 @@ export function toGrpcStatus(err: unknown, rpc: string, logger: Logger): Partial
 
 /** Answers a unary call with the status `err` maps to (see {@link toGrpcStatus}). */
 export function answerUnaryError<Res>(rpc: string, logger: Logger, callback: sendUnaryData<Res>, err: unknown): void {
-  callback(toGrpcStatus(err, rpc, logger) as ServiceError);
+  callback(toGrpcStatus(err, rpc, logger));
 }
 
 /**
@@ -158,7 +158,7 @@ function withAuthentication(definition: ServiceDefinition, implementation: Untyp
     }
     // Unary and client-streaming calls answer through a callback; the others through the stream.
     const answersByCallback = !method.responseStream;
-    wrapped[name] = ((call: AnyServerCall, callback?: sendUnaryData<unknown>) => {
+    wrapped[name] = (call: AnyServerCall, callback?: sendUnaryData<unknown>) => {
       let verdict: Promise<Principal | void>;
       try {
         verdict = Promise.resolve(authenticate({ metadata: call.metadata, peer: call.getPeer(), method: method.path }));
@@ -172,11 +172,11 @@ function withAuthentication(definition: ServiceDefinition, implementation: Untyp
         },
         (err: unknown) => {
           const status = toGrpcStatus(InfermeshError.from(err, Code.UNAUTHENTICATED), method.path, logger);
-          if (answersByCallback) callback?.(status as ServiceError);
+          if (answersByCallback) callback?.(status);
           else call.emit('error', status);
         },
       );
-    }) as unknown as UntypedServiceImplementation[string];
+    };
   }
   return wrapped;
 }

@@ -50,7 +50,7 @@ function spanInfo(fullMethod: string): MethodSpanInfo {
  * allowed). The object is shared and frozen: spread it to add attributes.
  */
 export function rpcAttributes(fullMethod: string): Attributes {
-  return spanInfo(fullMethod).attributes as Attributes;
+  return spanInfo(fullMethod).attributes;
 }
 
 /**
@@ -64,7 +64,7 @@ function startRpcSpan(tracer: Tracer, fullMethod: string, kind: SpanKind, parent
   // so children always nest inside their server span.
   const span = tracer.startSpan(info.name, { kind, startTime: epochClock.nowMs() }, parent);
   if (span.isRecording()) {
-    span.setAttributes(info.attributes as Attributes);
+    span.setAttributes(info.attributes);
     if (extra) span.setAttributes(extra);
   }
   return span;

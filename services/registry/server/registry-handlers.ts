@@ -16,6 +16,7 @@ import { decodeReferenceProfile } from '../../../shared/registry-client/referenc
 import { aliasToProto, checkReference, modelToProto, referenceInfoToProto, versionToProto } from './to-proto.js';
 import type { WithoutGovernance } from './admin-unary.js';
 import { uploadVersion } from './upload-version.js';
+import type { Commit } from './commit.js';
 import { checkAliasName, checkAliasWeight, checkByteCount, checkLabels, checkModelName, checkTags, checkVersionNumber } from './validate.js';
 
 /** What the handlers work with. */
@@ -37,12 +38,6 @@ export interface RegistryHandlerDeps {
   actorOf?: (metadata: Metadata, peer: string) => Promise<Actor>;
 }
 
-/**
- * Runs one registry write (a store call that appends an event) and gives it
- * the trace context its event carries: in a `commit` span when tracing, else
- * the caller's own `traceparent`.
- */
-export type Commit = <T>(write: (ctx: WriteContext) => Promise<T>) => Promise<T>;
 
 const SERVICE = 'infermesh.registry.v1.ModelRegistry';
 
