@@ -112,7 +112,7 @@ describe('deploy/k8s renders and validates', () => {
     const hpa = find(rendered.cpu, 'HorizontalPodAutoscaler', 'inference') as unknown as { spec: { scaleTargetRef: { kind: string; name: string }; metrics: Array<{ pods: { metric: { name: string } } }> } };
     expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'inference' });
     const metric = hpa.spec.metrics[0]!.pods.metric.name;
-    expect(readFileSync(join(ROOT, 'shared', 'telemetry', 'metrics.ts'), 'utf8')).toContain(`name: '${metric}'`);
+    expect(readFileSync(join(ROOT, 'shared', 'telemetry', 'metric-names.ts'), 'utf8')).toContain(`name: '${metric}'`);
     expect(readFileSync(join(K8S, 'prometheus-adapter-rules.yaml'), 'utf8')).toContain(`as: "${metric}"`);
   });
 
