@@ -45,6 +45,19 @@ export {
 export { withPublishSpan, withConsumeSpan } from './messaging-spans.js';
 export { startHttpServerSpan, endHttpSpan, type HttpRequestInfo } from './http-spans.js';
 export {
+  setClientAttribute,
+  setClientAttributes,
+  clientAttributes,
+  capAttributeValue,
+  recordSpanError,
+  spanErrorMessage,
+  MAX_CLIENT_ATTRIBUTE_CHARS,
+  MAX_CLIENT_ATTRIBUTE_ITEMS,
+  MAX_SPAN_ERROR_MESSAGE_CHARS,
+  MAX_EXPORTED_ATTRIBUTE_CHARS,
+  CLIPPED_MARKER,
+} from './client-attributes.js';
+export {
   ATTR_MODEL_NAME,
   ATTR_MODEL_VERSION,
   ATTR_BATCH_SIZE,
