@@ -33,9 +33,9 @@ const SECRET_KEYS = new Set([
 /** Suffixes that make any field name secret (`accessToken`, `adminPassword`, `clientSecret`, `tlsKey` is not: it is a path). */
 const SECRET_SUFFIXES = ['token', 'password', 'secret', 'apikey', 'cookie'];
 
-/** Whether a field named `key` holds a secret, whatever its value. */
+/** Whether a field named `key` holds a secret, whatever its value (for a dotted attribute name, its last part: `http.request.header.authorization`). */
 export function isSecretKey(key: string): boolean {
-  const k = key.toLowerCase().replace(/[-_]/g, '');
+  const k = key.slice(key.lastIndexOf('.') + 1).toLowerCase().replace(/[-_]/g, '');
   return SECRET_KEYS.has(k) || SECRET_SUFFIXES.some((s) => k.endsWith(s));
 }
 

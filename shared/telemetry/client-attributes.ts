@@ -60,9 +60,18 @@ export function setClientAttributes(span: Span, attributes: Attributes): Span {
   return span.setAttributes(clientAttributes(attributes));
 }
 
-/** An error message fit for a span: its `logMessage` (without the caller's data) when it has one, scrubbed and cut. */
+// A value an error message quotes ('name', "name"; unclosed where an earlier cut took the end): how the services echo what a client sent.
+const QUOTED = new RegExp(`(['"])([^'"\\n]{${MAX_CLIENT_ATTRIBUTE_CHARS + 1},})(\\1|$)`, 'g');
+
+/**
+ * An error message fit for a span: its `logMessage` (without the caller's
+ * data) when it has one, scrubbed, each quoted value in it cut to
+ * {@link MAX_CLIENT_ATTRIBUTE_CHARS} (a client's model name, as it is in an
+ * attribute), and the whole cut to {@link MAX_SPAN_ERROR_MESSAGE_CHARS}.
+ */
 export function spanErrorMessage(err: unknown): string {
-  return clip(loggableMessage(err), MAX_SPAN_ERROR_MESSAGE_CHARS);
+  const message = loggableMessage(err).replace(QUOTED, (_q, open: string, value: string, close: string) => open + clip(value, MAX_CLIENT_ATTRIBUTE_CHARS) + close);
+  return clip(message, MAX_SPAN_ERROR_MESSAGE_CHARS);
 }
 
 /**
