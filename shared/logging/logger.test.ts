@@ -66,6 +66,8 @@ describe('logger redaction', () => {
     expect(line.url).toBe(`/v2/models?t=${REDACTED}`);
     expect(line.err.message).toBe(`bad header 'bearer ${REDACTED}'`);
     expect(redactSecrets('no credentials here')).toBe('no credentials here');
+    expect(redactSecrets('connecting to nats://svc:pw123@127.0.0.1:4222 and postgres://u:p4ss@db/x')).toBe(`connecting to nats://${REDACTED}@127.0.0.1:4222 and postgres://${REDACTED}@db/x`);
+    expect(redactSecrets('nats://127.0.0.1:4222')).toBe('nats://127.0.0.1:4222');
   });
 
   it('prints binary data at any depth as its length, never its bytes', () => {

@@ -43,10 +43,15 @@ export function isSecretKey(key: string): boolean {
 // tokens: three base64url parts, the first a JSON header `{"...` = `eyJ`).
 const AUTH_SCHEME = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
 const COMPACT_JWT = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+// A URL's user:password (`nats://svc:pw@host:4222`, `postgres://u:p@db/x`).
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi;
 
-/** `text` with every credential-shaped part (`Bearer ...`, a compact JWT) replaced by {@link REDACTED}. */
+/** `text` with every credential-shaped part (`Bearer ...`, a compact JWT, a URL's password) replaced by {@link REDACTED}. */
 export function redactSecrets(text: string): string {
-  // Cheap test first: almost no text holds either.
-  if (!/bearer|eyJ/i.test(text)) return text;
-  return text.replace(AUTH_SCHEME, (_m, scheme: string) => `${scheme} ${REDACTED}`).replace(COMPACT_JWT, REDACTED);
+  // Cheap test first: almost no text holds any.
+  if (!/bearer|eyJ|:\/\/[^\s]*@/i.test(text)) return text;
+  return text
+    .replace(AUTH_SCHEME, (_m, scheme: string) => `${scheme} ${REDACTED}`)
+    .replace(COMPACT_JWT, REDACTED)
+    .replace(URL_CREDENTIALS, (_m, scheme: string) => `${scheme}${REDACTED}@`);
 }
