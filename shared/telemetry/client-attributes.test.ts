@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Code, InfermeshError } from '../errors/index.js';
-import {
-  CLIPPED_MARKER,
-  MAX_CLIENT_ATTRIBUTE_CHARS,
-  MAX_CLIENT_ATTRIBUTE_ITEMS,
-  MAX_SPAN_ERROR_MESSAGE_CHARS,
-  clientAttributes,
-  endRpcSpan,
-  recordSpanError,
-  setClientAttribute,
-  setClientAttributes,
-} from './index.js';
+import { CLIPPED_MARKER, MAX_CLIENT_ATTRIBUTE_CHARS, MAX_CLIENT_ATTRIBUTE_ITEMS, MAX_SPAN_ERROR_MESSAGE_CHARS } from './client-attributes.js';
+import { clientAttributes, endRpcSpan, recordSpanError, setClientAttribute, setClientAttributes } from './index.js';
 
 function tracer() {
   const exporter = new InMemorySpanExporter();

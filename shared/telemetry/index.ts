@@ -48,13 +48,8 @@ export {
   setClientAttribute,
   setClientAttributes,
   clientAttributes,
-  capAttributeValue,
   recordSpanError,
-  spanErrorMessage,
   MAX_CLIENT_ATTRIBUTE_CHARS,
-  MAX_CLIENT_ATTRIBUTE_ITEMS,
-  MAX_SPAN_ERROR_MESSAGE_CHARS,
-  MAX_EXPORTED_ATTRIBUTE_CHARS,
   CLIPPED_MARKER,
 } from './client-attributes.js';
 export {
