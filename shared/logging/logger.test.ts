@@ -83,6 +83,17 @@ describe('logger redaction', () => {
     expect(line.view).toBe('<5 bytes>');
   });
 
+  it("prints a tensor's contents fields as counts, never values", () => {
+    const { lines, logger } = capture();
+    logger.debug('request', { request: { inputs: [{ name: 'x', contents: { fp32Contents: [31.4159, 27.1828], int64Contents: [] } }], rawInputContents: [Buffer.from([1, 2])] }, bytes_contents: ['private'] });
+    expect(lines[0]).not.toContain('31.41');
+    expect(lines[0]).not.toContain('private');
+    const line = JSON.parse(lines[0]!);
+    expect(line.request.inputs[0].contents).toBe('<tensor contents (fp32Contents: 2, int64Contents: 0)>');
+    expect(line.request.rawInputContents).toBe('<1 values>');
+    expect(line.bytes_contents).toBe('<1 values>');
+  });
+
   it("logs an error's logMessage and leaves out the cause that quoted the caller's data", () => {
     const { lines, logger } = capture();
     const parse = new SyntaxError('Unexpected token in "[98765.4321, ..."');

@@ -1,5 +1,5 @@
 import { loggableMessage } from '../errors/index.js';
-import { isSecretKey, redactSecrets, REDACTED } from './redaction.js';
+import { isSecretKey, isTensorDataKey, redactSecrets, REDACTED } from './redaction.js';
 
 /** Severity levels, lowest first. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -12,7 +12,8 @@ const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error:
  * a secret-named field (`authorization`, `token`, `password`, `cookie`, ...;
  * see {@link isSecretKey}) is replaced at any depth, credential-shaped text
  * (`Bearer ...`, a JWT) is replaced inside every string, binary data (Buffers,
- * typed arrays: tensors) shows only its length, and an error shows its
+ * typed arrays: tensors) shows only its length, a tensor's `contents` field
+ * (`fp32Contents`, `rawInputContents`, ...) only its count, and an error shows its
  * `logMessage` (the message without the caller's data) when it has one.
  */
 export interface Logger {
@@ -80,12 +81,20 @@ function safeReplacer(this: unknown, key: string, value: unknown): unknown {
   // The holder's own value: a Buffer has been through toJSON ({ type, data: [...] }) by now.
   const raw = key === '' ? value : (this as Record<string, unknown>)[key];
   if (ArrayBuffer.isView(raw) || raw instanceof ArrayBuffer) return binaryLength(raw);
+  if (key !== '' && isTensorDataKey(key) && value !== null && typeof value === 'object') return tensorDataSize(value);
   if (typeof value === 'string') return redactSecrets(clipText(value));
   // Its strings are cut and scrubbed when JSON.stringify visits them in the object returned here.
   if (value instanceof Error) return errorFields(value);
   if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value) && value.length > MAX_LOGGED_ARRAY_ITEMS) return [...value.slice(0, MAX_LOGGED_ARRAY_ITEMS), `... (${value.length} items)`];
   return value;
+}
+
+/** How much tensor data a `contents` field holds: its element count, or its lists' counts. */
+function tensorDataSize(value: object): string {
+  if (Array.isArray(value)) return `<${value.length} values>`;
+  const counts = Object.entries(value).flatMap(([k, v]) => (Array.isArray(v) || ArrayBuffer.isView(v) ? [`${k}: ${Array.isArray(v) ? v.length : (v as ArrayBufferView).byteLength}`] : []));
+  return `<tensor contents${counts.length ? ` (${counts.join(', ')})` : ''}>`;
 }
 
 function errorFields(err: Error): Record<string, unknown> {

@@ -39,6 +39,15 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEYS.has(k) || SECRET_SUFFIXES.some((s) => k.endsWith(s));
 }
 
+/**
+ * Whether a field named `key` holds tensor values: the Open Inference
+ * Protocol's `contents` and its typed lists (`fp32Contents`, `bytes_contents`,
+ * `rawInputContents`, ...). Logged as a count, never as values.
+ */
+export function isTensorDataKey(key: string): boolean {
+  return /contents$/i.test(key);
+}
+
 // `Bearer <credential>` anywhere in a text, and compact JWS/JWT (the registry's
 // tokens: three base64url parts, the first a JSON header `{"...` = `eyJ`).
 const AUTH_SCHEME = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;

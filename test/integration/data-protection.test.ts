@@ -71,9 +71,10 @@ async function failure(p: Promise<unknown>): Promise<InfermeshError> {
   throw new Error('expected the call to fail');
 }
 
-const privateRequest = (extra: { modelName?: string; id?: string; datatype?: 'FP32' | 'INT32' } = {}) =>
+const privateRequest = (extra: { modelName?: string; id?: string; datatype?: 'FP32' | 'INT32'; encoding?: 'raw' | 'contents' } = {}) =>
   buildInferRequest({
     modelName: extra.modelName ?? 'private',
+    ...(extra.encoding ? { encoding: extra.encoding } : {}),
     ...(extra.id ? { id: extra.id } : {}),
     inputs: [
       { name: 'a', datatype: extra.datatype ?? 'FP32', shape: [1, 2], data: [TENSOR_VALUE, TENSOR_VALUE] },
@@ -142,7 +143,9 @@ describe('data protection', () => {
     expect(streamBad.code).toBe(Code.INVALID_ARGUMENT);
     stream.end();
     await stream.closed;
-    // Error paths: a wrong datatype, an unknown model with a 10,000-character name and id.
+    // The typed contents fields instead of raw bytes, and error paths: a wrong datatype, an unknown model with a 10,000-character name and id.
+    await client.modelInfer(privateRequest({ id: 'contents-1', encoding: 'contents' }), { metadata: withToken(token) });
+    expect((await failure(client.modelInfer(privateRequest({ datatype: 'INT32', encoding: 'contents' }), { metadata: withToken(token) }))).code).toBe(Code.INVALID_ARGUMENT);
     expect((await failure(client.modelInfer(privateRequest({ datatype: 'INT32' }), { metadata: withToken(token) }))).code).toBe(Code.INVALID_ARGUMENT);
     const unknown = await failure(client.modelInfer(privateRequest({ modelName: LONG, id: LONG }), { metadata: withToken(token) }));
     expect(unknown.code).toBe(Code.NOT_FOUND);
