@@ -93,7 +93,7 @@ function safeReplacer(this: unknown, key: string, value: unknown): unknown {
 /** How much tensor data a `contents` field holds: its element count, or its lists' counts. */
 function tensorDataSize(value: object): string {
   if (Array.isArray(value)) return `<${value.length} values>`;
-  const counts = Object.entries(value).flatMap(([k, v]) => (Array.isArray(v) || ArrayBuffer.isView(v) ? [`${k}: ${Array.isArray(v) ? v.length : (v as ArrayBufferView).byteLength}`] : []));
+  const counts = Object.entries(value).flatMap(([k, v]) => (Array.isArray(v) || ArrayBuffer.isView(v) ? [`${k}: ${Array.isArray(v) ? v.length : v.byteLength}`] : []));
   return `<tensor contents${counts.length ? ` (${counts.join(', ')})` : ''}>`;
 }
 
