@@ -32,10 +32,17 @@ export enum Code {
 export class InfermeshError extends Error {
   override readonly name = 'InfermeshError';
   readonly code: Code;
+  /**
+   * The message without the caller's data it quotes (a tensor element, a
+   * parser's excerpt of the body), for logs and spans; undefined when the
+   * message quotes none. See {@link loggableMessage}.
+   */
+  readonly logMessage: string | undefined;
 
-  constructor(code: Code, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: Code, message: string, options?: { cause?: unknown; logMessage?: string }) {
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
     this.code = code;
+    this.logMessage = options?.logMessage;
   }
 
   /**
@@ -77,3 +84,18 @@ export const unavailable = (message: string, cause?: unknown) => new InfermeshEr
 export const failedPrecondition = (message: string, cause?: unknown) => new InfermeshError(Code.FAILED_PRECONDITION, message, { cause });
 export const resourceExhausted = (message: string, cause?: unknown) => new InfermeshError(Code.RESOURCE_EXHAUSTED, message, { cause });
 export const deadlineExceeded = (message: string, cause?: unknown) => new InfermeshError(Code.DEADLINE_EXCEEDED, message, { cause });
+
+/**
+ * The message of anything thrown, fit for a log line or a span: an error's
+ * `logMessage` when it has one (its message quotes what the caller sent),
+ * else its message (a grpc-js error's details).
+ */
+export function loggableMessage(err: unknown): string {
+  if (typeof err === 'object' && err !== null) {
+    const { logMessage, message, details } = err as { logMessage?: unknown; message?: unknown; details?: unknown };
+    if (typeof logMessage === 'string') return logMessage;
+    if (typeof details === 'string' && details) return details;
+    if (typeof message === 'string') return message;
+  }
+  return String(err);
+}

@@ -45,6 +45,14 @@ export {
 export { withPublishSpan, withConsumeSpan } from './messaging-spans.js';
 export { startHttpServerSpan, endHttpSpan, type HttpRequestInfo } from './http-spans.js';
 export {
+  setClientAttribute,
+  setClientAttributes,
+  clientAttributes,
+  recordSpanError,
+  MAX_CLIENT_ATTRIBUTE_CHARS,
+  CLIPPED_MARKER,
+} from './client-attributes.js';
+export {
   ATTR_MODEL_NAME,
   ATTR_MODEL_VERSION,
   ATTR_BATCH_SIZE,
