@@ -12,7 +12,10 @@ export const MAX_ERROR_MESSAGE_CHARS = 4096;
 /** `error` with its message cut to {@link MAX_ERROR_MESSAGE_CHARS}: a message may quote what a client sent. */
 export function boundedError(error: InfermeshError): InfermeshError {
   if (error.message.length <= MAX_ERROR_MESSAGE_CHARS) return error;
-  return new InfermeshError(error.code, clipText(error.message, MAX_ERROR_MESSAGE_CHARS), { cause: error.cause });
+  return new InfermeshError(error.code, clipText(error.message, MAX_ERROR_MESSAGE_CHARS), {
+    cause: error.cause,
+    ...(error.logMessage !== undefined ? { logMessage: clipText(error.logMessage, MAX_ERROR_MESSAGE_CHARS) } : {}),
+  });
 }
 
 /**
