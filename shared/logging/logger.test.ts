@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Code, InfermeshError } from '../errors/index.js';
-import { MAX_LOGGED_ARRAY_ITEMS, MAX_LOGGED_STRING_CHARS, REDACTED, clipText, createLogger, isSecretKey, redactSecrets } from './index.js';
+import { MAX_LOGGED_ARRAY_ITEMS, MAX_LOGGED_STRING_CHARS, clipText, createLogger } from './logger.js';
+import { REDACTED, isSecretKey, redactSecrets } from './redaction.js';
 
 describe('logger bounds', () => {
   const capture = () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineDefaults, resolveOptions } from './index.js';
+import { defineDefaults, resolveOptions } from './resolve-options.js';
 
 describe('resolveOptions', () => {
   const DEFAULTS = defineDefaults({ timeoutMs: 5000, retries: 3, name: 'x' });

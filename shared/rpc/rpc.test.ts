@@ -9,10 +9,9 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { Code, InfermeshError } from '../errors/index.js';
 import { silentLogger } from '../logging/index.js';
 import { healthCheck } from '../../test/helpers/grpc-standard.js';
-import {
-  addStandardServices, createRpcClient, createRpcServer, principalOf, unaryHandler, MAX_ERROR_MESSAGE_CHARS, type Authenticate, type RpcClient,
-  type RpcClientOptions, type RpcServer, type UnaryMethod,
-} from './index.js';
+import { addStandardServices } from './reflection.js';
+import { createRpcClient, type RpcClient, type RpcClientOptions, type UnaryMethod } from './client.js';
+import { createRpcServer, principalOf, unaryHandler, MAX_ERROR_MESSAGE_CHARS, type Authenticate, type RpcServer } from './server.js';
 
 const SERVICE = 'test.v1.Probe';
 const json = {

@@ -3,7 +3,8 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Code, InfermeshError } from '../errors/index.js';
 import { CLIPPED_MARKER, MAX_CLIENT_ATTRIBUTE_CHARS, MAX_CLIENT_ATTRIBUTE_ITEMS, MAX_SPAN_ERROR_MESSAGE_CHARS } from './client-attributes.js';
-import { clientAttributes, endRpcSpan, recordSpanError, setClientAttribute, setClientAttributes } from './index.js';
+import { clientAttributes, recordSpanError, setClientAttribute, setClientAttributes } from './client-attributes.js';
+import { endRpcSpan } from './rpc-spans.js';
 
 function tracer() {
   const exporter = new InMemorySpanExporter();

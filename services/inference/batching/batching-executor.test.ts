@@ -7,7 +7,7 @@ import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import { silentLogger } from '../../../shared/logging/index.js';
 import type { ExecutionRequest, ExecutionResult } from '../execution/executor.js';
 import { createBatchingExecutor, type BatchingConfig, type BatchingExecutor, type Clock } from './batching-executor.js';
-import { addOneModel, mlpModel, stringIdentityModel } from './sample-models.js';
+import { addOneModel, mlpModel, stringIdentityModel } from '../../../bench/sample-models.js';
 import { PACKAGED_MODELS, packagedModelPath } from '../../../shared/onnx/index.js';
 
 const open: BatchingExecutor[] = [];

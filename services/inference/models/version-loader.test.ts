@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Code, type InfermeshError } from '../../../shared/errors/index.js';
 import { silentLogger } from '../../../shared/logging/index.js';
-import { addOneModel } from '../batching/sample-models.js';
+import { addOneModel } from '../../../bench/sample-models.js';
 import { createModelExecutor, type CreateModelExecutorOptions } from '../execution/index.js';
 import { loadModelVersion, readModelBytes, type VersionLoadContext } from './version-loader.js';
 import { VersionStatistics } from './version-statistics.js';
