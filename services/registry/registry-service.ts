@@ -9,7 +9,6 @@ import { CommitSignal } from './events/commit-signal.js';
 import { connectInBackground } from './events/nats-link.js';
 import { createOutboxPruner, type OutboxPruner } from './events/outbox-pruner.js';
 import { createOutboxPublisher, type OutboxPublisher } from './events/outbox-publisher.js';
-import { withDefaults } from './options.js';
 import { createRegistryHandlers } from './server/registry-handlers.js';
 import { createRegistryAuth, type RegistryAuth } from './auth/index.js';
 import { createAuditHandlers } from './server/audit-handlers.js';
@@ -17,6 +16,7 @@ import { createTokenHandlers } from './server/token-handlers.js';
 import { openRegistryStore, type RegistryStore } from './store/index.js';
 import type { RegistryTelemetry } from './telemetry/index.js';
 import { addStandardServices, createRpcServer, hostPort, type Authenticate, type BackoffOptions } from '../../shared/rpc/index.js';
+import { resolveOptions } from '../../shared/options/index.js';
 
 /** Options for {@link createRegistryService}. */
 export interface RegistryServiceOptions {
@@ -104,7 +104,7 @@ export interface RegistryService {
  * to NATS, starts the outbox publisher, and serves `infermesh.registry.v1.ModelRegistry`.
  */
 export async function createRegistryService(options: RegistryServiceOptions): Promise<RegistryService> {
-  const o = withDefaults(DEFAULT_REGISTRY_OPTIONS, options);
+  const o = resolveOptions(DEFAULT_REGISTRY_OPTIONS, options);
   const logger = (o.logger ?? silentLogger).child({ component: 'registry' });
   const commits = new CommitSignal();
   const store = await openRegistryStore({

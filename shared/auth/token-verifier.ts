@@ -4,6 +4,7 @@ import { Code, InfermeshError } from '../errors/index.js';
 import { allowsModel } from './model-pattern.js';
 import { hasScope, isScope, type Scope } from './scopes.js';
 import { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_TYPE, type Principal } from './token-claims.js';
+import { resolveOptions } from '../options/index.js';
 
 /** Options for {@link createTokenVerifier}. */
 export interface TokenVerifierOptions {
@@ -50,7 +51,7 @@ export interface TokenVerifier {
 
 /** Creates a {@link TokenVerifier}. INVALID_ARGUMENT when the key is not an Ed25519 public key. */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const o = { ...DEFAULT_TOKEN_VERIFIER_OPTIONS, ...stripUndefined(options) };
+  const o = resolveOptions(DEFAULT_TOKEN_VERIFIER_OPTIONS, options);
   const key = toPublicKey(options.publicKey);
   const cache = new Map<string, Principal>();
   const revoked = new Map<string, number>();
@@ -172,8 +173,4 @@ function toPublicKey(key: KeyObject | string): KeyObject {
 
 function unauthenticated(message: string, cause?: unknown): InfermeshError {
   return new InfermeshError(Code.UNAUTHENTICATED, message, { cause });
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

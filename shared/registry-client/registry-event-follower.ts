@@ -7,6 +7,7 @@ import { ensureStream } from '../nats/index.js';
 import { Backoff, type BackoffOptions } from '../rpc/backoff.js';
 import { withConsumeSpan } from '../telemetry/index.js';
 import { REGISTRY_STREAM, REGISTRY_STREAM_SPEC, REGISTRY_SUBJECTS, decodeRegistryEvent, registryModelFilter } from './registry-events.js';
+import { resolveOptions } from '../options/index.js';
 
 /** Defaults of {@link RegistryEventFollowerOptions}. */
 export const DEFAULT_REGISTRY_EVENT_FOLLOWER_OPTIONS: Readonly<Required<Pick<RegistryEventFollowerOptions, DefaultedOption>>> = {
@@ -109,7 +110,7 @@ class EventFollower implements RegistryEventFollower {
   #closed: Promise<void> | undefined;
 
   constructor(options: RegistryEventFollowerOptions) {
-    this.#o = { ...DEFAULT_REGISTRY_EVENT_FOLLOWER_OPTIONS, ...definedOnly(options) };
+    this.#o = resolveOptions(DEFAULT_REGISTRY_EVENT_FOLLOWER_OPTIONS, options);
     this.durableName = options.durableName;
     this.#reopen = new Backoff(options.backoff);
     this.#redeliver = new Backoff(options.backoff);
@@ -222,9 +223,4 @@ class EventFollower implements RegistryEventFollower {
       clearInterval(keepAlive);
     }
   }
-}
-
-/** `options` without its undefined members, so they do not override defaults. */
-function definedOnly<T extends object>(options: T): T {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as T;
 }

@@ -4,6 +4,7 @@
  * jitter; `reset()` after a success starts the next failure run from `initialDelayMs` again.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import { resolveOptions } from '../options/index.js';
 
 export interface BackoffOptions {
   /** First pause after a failure, in ms. Default: 250. */
@@ -25,7 +26,7 @@ export const DEFAULT_BACKOFF: Readonly<Required<BackoffOptions>> = Object.freeze
 
 /** Resolves the options once, with a clear error for a bad value. */
 export function resolveBackoffOptions(options: BackoffOptions = {}): Required<BackoffOptions> {
-  const o = { ...DEFAULT_BACKOFF, ...stripUndefined(options) };
+  const o = resolveOptions(DEFAULT_BACKOFF, options);
   if (!(Number.isFinite(o.initialDelayMs) && o.initialDelayMs >= 0)) throw new RangeError(`backoff initialDelayMs must be a number >= 0, got ${o.initialDelayMs}`);
   if (!(Number.isFinite(o.maxDelayMs) && o.maxDelayMs >= o.initialDelayMs)) throw new RangeError(`backoff maxDelayMs must be >= initialDelayMs (${o.initialDelayMs}), got ${o.maxDelayMs}`);
   if (!(Number.isFinite(o.multiplier) && o.multiplier >= 1)) throw new RangeError(`backoff multiplier must be >= 1, got ${o.multiplier}`);
@@ -65,8 +66,4 @@ export class Backoff {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.resolve();
   return delay(ms, undefined, { signal, ref: false }).catch(() => undefined);
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

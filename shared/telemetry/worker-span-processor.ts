@@ -11,6 +11,7 @@ import type { TelemetryMetrics } from './metrics.js';
 import type { ExportWorkerData, FromExportWorker, ToExportWorker } from './span-export-protocol.js';
 import type { ResourceRecord, ScopeRecord } from './otlp-trace-encoder.js';
 import { SpanRecordWriter } from './span-records.js';
+import { resolveOptions } from '../options/index.js';
 
 /** Defaults of {@link WorkerSpanProcessorOptions}. */
 export const DEFAULT_WORKER_SPAN_PROCESSOR_OPTIONS = {
@@ -77,7 +78,7 @@ export class WorkerSpanProcessor implements SpanProcessor {
   #shutdown: Promise<void> | undefined;
 
   constructor(options: WorkerSpanProcessorOptions) {
-    this.#o = { ...DEFAULT_WORKER_SPAN_PROCESSOR_OPTIONS, ...options };
+    this.#o = resolveOptions(DEFAULT_WORKER_SPAN_PROCESSOR_OPTIONS, options);
     const workerData: ExportWorkerData = {
       endpoint: this.#o.endpoint,
       exportTimeoutMs: this.#o.exportTimeoutMs,

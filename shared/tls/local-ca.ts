@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type * as X509 from '@peculiar/x509';
 import { Code, InfermeshError } from '../errors/index.js';
 import { writePrivateFile } from './private-file.js';
+import { resolveOptions } from '../options/index.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -89,7 +90,7 @@ const DEFAULT_HOSTS = ['127.0.0.1', '::1', 'localhost'];
  * idempotent: a second call on the same folder reuses what is there.
  */
 export async function ensureLocalCa(options: LocalCaOptions): Promise<LocalCa> {
-  const o = { ...DEFAULT_LOCAL_CA_OPTIONS, now: Date.now, ...options };
+  const o = resolveOptions({ ...DEFAULT_LOCAL_CA_OPTIONS, now: Date.now }, options);
   await loadX509();
   await mkdir(o.dir, { recursive: true, mode: 0o700 });
   const caFile = join(o.dir, 'ca.crt');

@@ -4,6 +4,7 @@ import { createEventCodec, type EventCodec } from '../../../shared/nats/index.js
 import type { PlacementClaim, PlacementClaim__Output } from '../../../shared/generated/infermesh/events/v1/PlacementClaim.js';
 import { PlacementBucket } from './placement-bucket.js';
 import type { Peer, PeerTable } from './peer-table.js';
+import { resolveOptions } from '../../../shared/options/index.js';
 
 /** Defaults of {@link PlacementOptions}. */
 export const DEFAULT_PLACEMENT_OPTIONS = {
@@ -126,7 +127,7 @@ class NatsPlacement implements Placement {
   #closed: Promise<void> | undefined;
 
   constructor(options: PlacementOptions) {
-    this.#o = { ...DEFAULT_PLACEMENT_OPTIONS, now: Date.now, ...definedOnly(options) };
+    this.#o = resolveOptions({ ...DEFAULT_PLACEMENT_OPTIONS, now: Date.now }, options);
     this.#bucket = new PlacementBucket(options.nc, options.replicas !== undefined ? { replicas: options.replicas } : {});
   }
 
@@ -258,8 +259,4 @@ function rankOf(p: Peer): { nodeId: string; freeBytes: number; queueDepth: numbe
     freeBytes: budget > 0 ? budget - Number(m?.modelBytes ?? 0) : Number.POSITIVE_INFINITY,
     queueDepth: p.heartbeat.models.reduce((n, v) => n + v.queueDepth, 0),
   };
-}
-
-function definedOnly<T extends object>(options: T): T {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as T;
 }

@@ -14,6 +14,7 @@ import { desiredModel, routingFor, unloadsFor } from './model-reconcile.js';
 import { loadOnDemand } from './on-demand-load.js';
 import type { Placement } from './placement.js';
 import { VersionLoader } from './version-loader.js';
+import { resolveOptions } from '../../../shared/options/index.js';
 
 
 /** Defaults of {@link RegistryFollowerOptions}. */
@@ -127,7 +128,7 @@ class Follower implements RegistryFollower {
   #closed: Promise<void> | undefined;
 
   constructor(options: RegistryFollowerOptions) {
-    this.#o = { ...DEFAULT_REGISTRY_FOLLOWER_OPTIONS, ...definedOnly(options) };
+    this.#o = resolveOptions(DEFAULT_REGISTRY_FOLLOWER_OPTIONS, options);
     this.#log = options.logger;
     this.durableName = `inference-${options.nodeId}`;
     this.#loader = new VersionLoader({
@@ -295,9 +296,4 @@ class Follower implements RegistryFollower {
 /** The members of `o` named in `keys` that are defined. */
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
   return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Partial<Pick<T, K>>;
-}
-
-/** `options` without its undefined members, so they do not override defaults. */
-function definedOnly<T extends object>(options: T): T {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as T;
 }

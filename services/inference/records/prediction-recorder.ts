@@ -13,6 +13,7 @@ import {
   predictionsSubject,
 } from '../../../shared/monitor-client/index.js';
 import { buildPredictionRecord, type RecordSource } from './record-builder.js';
+import { resolveOptions } from '../../../shared/options/index.js';
 
 /** Defaults of {@link PredictionRecorderOptions}. */
 export const DEFAULT_PREDICTION_RECORDER_OPTIONS = {
@@ -106,7 +107,7 @@ function concat(parts: Uint8Array[], length: number): Uint8Array {
 }
 
 export function createPredictionRecorder(options: PredictionRecorderOptions): PredictionRecorder {
-  const o = { ...DEFAULT_PREDICTION_RECORDER_OPTIONS, ...options };
+  const o = resolveOptions(DEFAULT_PREDICTION_RECORDER_OPTIONS, options);
   if (!Number.isInteger(o.maxBatchRecords) || o.maxBatchRecords < 1 || o.maxBatchRecords > MAX_RECORDS_PER_MESSAGE) {
     throw new Error(`maxBatchRecords must be an integer from 1 to ${MAX_RECORDS_PER_MESSAGE}, got ${o.maxBatchRecords}`);
   }

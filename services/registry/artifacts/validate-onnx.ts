@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { Code, InfermeshError, invalidArgument } from '../../../shared/errors/index.js';
 import { readOnnxSignature, type ModelSignature } from '../../../shared/onnx/index.js';
+import { resolveOptions } from '../../../shared/options/index.js';
 
 /**
  * Checks that `bytes` are an ONNX model the mesh can serve: its signature reads
@@ -48,7 +49,7 @@ export const DEFAULT_INSPECT_ONNX_FILE_OPTIONS = { inProcessMaxBytes: 64 << 20, 
  * registry's memory per upload stays bounded by `inProcessMaxBytes`.
  */
 export async function inspectOnnxFile(path: string, options: InspectOnnxFileOptions = {}): Promise<ModelSignature> {
-  const o = { ...DEFAULT_INSPECT_ONNX_FILE_OPTIONS, ...options };
+  const o = resolveOptions(DEFAULT_INSPECT_ONNX_FILE_OPTIONS, options);
   const { size } = await stat(path);
   if (size <= o.inProcessMaxBytes) {
     return inspectOnnxModel(await readFile(path));
