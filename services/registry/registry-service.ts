@@ -17,6 +17,8 @@ import { createTokenHandlers } from './server/token-handlers.js';
 import { openRegistryStore, type RegistryStore } from './store/index.js';
 import type { RegistryTelemetry } from './telemetry/index.js';
 import { addStandardServices, createRpcServer, hostPort, type Authenticate, type BackoffOptions } from '../../shared/rpc/index.js';
+import { createRpcAuthenticate, withModelAuthorization } from '../../shared/auth/index.js';
+import { REGISTRY_SCOPE_TABLE } from './server/registry-scopes.js';
 
 /** Options for {@link createRegistryService}. */
 export interface RegistryServiceOptions {
@@ -66,8 +68,16 @@ export interface RegistryServiceOptions {
   telemetry?: RegistryTelemetry;
   /** gRPC server credentials. Default: insecure. */
   credentials?: ServerCredentials;
-  /** Runs before every ModelRegistry call (not health or reflection). Default: none. */
+  /** Runs before every ModelRegistry call (not health or reflection). Default: none (or the hook `auth` makes). */
   authenticate?: Authenticate;
+  /**
+   * Enforce tokens (`--auth`), verified against the registry's own key:
+   * every call needs the scope REGISTRY_METHOD_SCOPES names (GetPublicKey is
+   * public), and a call naming a model one whose patterns cover it.
+   * Revocations apply here at once. Default: false (every call is served; the
+   * audit log records the token's subject when one is sent).
+   */
+  auth?: boolean;
 }
 
 /** Defaults of {@link RegistryServiceOptions}. */
@@ -144,13 +154,15 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
     const auth = await createRegistryAuth({ dataDir: o.dataDir, store, logger, ...(o.clock ? { clock: o.clock } : {}) });
     const closing = new AbortController();
     const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
+    const authenticate = o.authenticate ?? (o.auth ? createRpcAuthenticate({ verifier: auth.verifier, tables: [REGISTRY_SCOPE_TABLE] }) : undefined);
     const rpc = createRpcServer({
       channelOptions: { 'grpc.max_receive_message_length': 16 << 20 },
       logger,
       ...(o.credentials ? { credentials: o.credentials } : {}),
-      ...(o.authenticate ? { authenticate: o.authenticate } : {}),
+      ...(authenticate ? { authenticate } : {}),
     });
-    rpc.addService(proto.infermesh.registry.v1.ModelRegistry.service, {
+    const service = proto.infermesh.registry.v1.ModelRegistry.service;
+    const handlers = {
       ...createRegistryHandlers({
         store,
         artifacts,
@@ -165,7 +177,8 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       }),
       ...createTokenHandlers({ auth, logger }),
       ...createAuditHandlers({ auth, logger, store, ...(o.clock ? { clock: o.clock } : {}) }),
-    });
+    };
+    rpc.addService(service, o.auth ? withModelAuthorization(service, handlers, REGISTRY_SCOPE_TABLE, { logger }) : handlers);
     const health = addStandardServices(rpc.server, { protoFiles: ['infermesh/registry/v1/registry.proto'], services: ['infermesh.registry.v1.ModelRegistry'] });
     const port = await rpc.bind(o.host, o.grpcPort);
     const address = hostPort(o.host, port);
