@@ -178,7 +178,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       ...createTokenHandlers({ auth, logger }),
       ...createAuditHandlers({ auth, logger, store, ...(o.clock ? { clock: o.clock } : {}) }),
     };
-    rpc.addService(service, o.auth ? withModelAuthorization(service, handlers, REGISTRY_SCOPE_TABLE, { logger }) : handlers);
+    rpc.addService(service, o.auth ? withModelAuthorization(service, handlers, REGISTRY_SCOPE_TABLE, { logger, modelOf: modelNamed }) : handlers);
     const health = addStandardServices(rpc.server, { protoFiles: ['infermesh/registry/v1/registry.proto'], services: ['infermesh.registry.v1.ModelRegistry'] });
     const port = await rpc.bind(o.host, o.grpcPort);
     const address = hostPort(o.host, port);
@@ -214,4 +214,11 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
     await undo();
     throw err;
   }
+}
+
+/** The model a registry request names: `model`, or `name` (CreateModel, UpdateModel, GetModel); undefined for none. */
+function modelNamed(request: unknown): string | undefined {
+  const r = request as { model?: unknown; name?: unknown } | undefined;
+  const model = typeof r?.model === 'string' && r.model !== '' ? r.model : r?.name;
+  return typeof model === 'string' && model !== '' ? model : undefined;
 }

@@ -52,7 +52,8 @@ export function followRevocations(options: RevocationFollowerOptions): Revocatio
     const info = await jsm.streams.info(REGISTRY_STREAM, { subjects_filter: TOKEN_REVOKED_SUBJECT });
     expected = info.state.subjects?.[TOKEN_REVOKED_SUBJECT] ?? 0;
     if (expected === 0) markSynced();
-    const consumer = await jetstream(nc).consumers.get(REGISTRY_STREAM, { filter_subjects: [TOKEN_REVOKED_SUBJECT], deliver_policy: DeliverPolicy.All });
+    // One subject as a string: a list needs nats-server 2.10.
+    const consumer = await jetstream(nc).consumers.get(REGISTRY_STREAM, { filter_subjects: TOKEN_REVOKED_SUBJECT, deliver_policy: DeliverPolicy.All });
     return consumer.consume();
   };
 
