@@ -205,6 +205,8 @@ describe('tokens at the registry', () => {
     const promote = await failure(writer.setAlias('demo-mlp', 'production', pushed.version));
     expect(promote.code).toBe(Code.PERMISSION_DENIED);
     expect(promote.message).toMatch(/lacks scope models:promote/);
+    const pushAndPromote = await failure(writer.pushVersion('demo-mlp', constantModel(10), { alias: 'production' }));
+    expect(pushAndPromote.message).toMatch(/lacks scope models:promote/);
     const del = await failure(writer.deleteVersion('demo-mlp', pushed.version));
     expect(del.message).toMatch(/lacks scope models:delete/);
     expect((await failure(createRegistryClient(registry.address).getModel('demo-mlp'))).code).toBe(Code.UNAUTHENTICATED);
@@ -218,6 +220,12 @@ describe('tokens at the registry', () => {
     const err = await failure(fraudReader.getModel('demo-mlp'));
     expect(err.code).toBe(Code.PERMISSION_DENIED);
     expect(err.message).toMatch(/not allowed model demo-mlp/);
+    const fraudWriter = createRegistryClient(registry.address, { token: (await token(['models:write'], ['fraud-*'])).token });
+    clients.push(fraudWriter);
+    expect((await fraudWriter.pushVersion('fraud-v1', constantModel(11))).model).toBe('fraud-v1');
+    const push = await failure(fraudWriter.pushVersion('demo-mlp', constantModel(12)));
+    expect(push.code).toBe(Code.PERMISSION_DENIED);
+    expect(push.message).toMatch(/not allowed model demo-mlp/);
   });
 });
 
