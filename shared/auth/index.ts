@@ -15,6 +15,7 @@ export {
 } from './token-claims.js';
 export { DEFAULT_TOKEN_VERIFIER_OPTIONS, authorize, createTokenVerifier, type TokenVerifier, type TokenVerifierOptions } from './token-verifier.js';
 export { TOKEN_REVOKED_SUBJECT, applyRevocation, type RevocationNotice } from './revocation.js';
+export { loadTokenVerifier, type PublicKeyRegistry, type PublicKeySource } from './public-key-source.js';
 export { followRevocations, type RevocationFollower, type RevocationFollowerOptions } from './revocation-follower.js';
 export {
   authorizeCall, callPrincipal, createRpcAuthenticate, scopeTable, verifyRequest, withModelAuthorization,

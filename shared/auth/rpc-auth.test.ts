@@ -1,9 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { Code, InfermeshError } from '../errors/index.js';
 import { bearerHeader } from './bearer.js';
 import { withClientToken } from './client-token.js';
+import { loadTokenVerifier } from './public-key-source.js';
 import { createRpcAuthenticate, scopeTable } from './rpc-auth.js';
 import { publicKeyId, signToken } from './token-claims.js';
 import { createTokenVerifier } from './token-verifier.js';
@@ -70,5 +74,24 @@ describe('withClientToken', () => {
   it('changes nothing without a token, and refuses one a header cannot carry', () => {
     expect(withClientToken<{ decorateMetadata?: () => void }>({})).toEqual({});
     expect(() => withClientToken({ token: 'bad token\n' })).toThrow(/characters a bearer token cannot have/);
+  });
+});
+
+describe('loadTokenVerifier', () => {
+  it('reads the key from a PEM file or from the registry, and names a bad file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'infermesh-key-'));
+    try {
+      const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      const file = join(dir, 'token-public-key.pem');
+      writeFileSync(file, pem);
+      const token = await tokenWith(['infer']);
+      expect((await (await loadTokenVerifier({ file })).verify(token)).subject).toBe('svc');
+      expect((await (await loadTokenVerifier({ registry: { getPublicKey: async () => ({ publicKeyPem: pem }) } })).verify(token)).subject).toBe('svc');
+      await expect(loadTokenVerifier({ file: join(dir, 'missing.pem') })).rejects.toThrow(/cannot read the token public key file .*missing\.pem/);
+      writeFileSync(join(dir, 'bad.pem'), 'not a key');
+      await expect(loadTokenVerifier({ file: join(dir, 'bad.pem') })).rejects.toThrow(/not a PEM public key \(from the file .*bad\.pem\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,13 +4,15 @@
 // within a second on both nodes, and no token in any message or log line.
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenVerifier, followRevocations, publicKeyId, signToken, type Scope, type TokenVerifier } from '../../shared/auth/index.js';
+import { createTokenVerifier, followRevocations, loadTokenVerifier, publicKeyId, signToken, type Scope, type TokenVerifier } from '../../shared/auth/index.js';
 import { buildInferRequest, createInferenceClient, type InferenceClient } from '../../shared/client/index.js';
 import { Code, InfermeshError } from '../../shared/errors/index.js';
 import { createLogger, type Logger } from '../../shared/logging/index.js';
 import { connectNats } from '../../shared/nats/index.js';
 import { createRegistryClient, type RegistryClient } from '../../shared/registry-client/index.js';
 import { startInferenceNode, type InferenceNode } from '../../services/inference/inference-node.js';
+import { startMonitor } from '../../services/monitor/index.js';
+import { createMonitorClient } from '../../shared/monitor-client/index.js';
 import type { RegistryService } from '../../services/registry/index.js';
 import { writeTestRepository } from '../fixtures/models.js';
 import { startNats } from '../helpers/nats.js';
@@ -70,11 +72,13 @@ beforeAll(async () => {
   await admin.pushVersion('demo-mlp', constantModel(7), { alias: 'production' });
   await admin.pushVersion('fraud-v1', constantModel(9), { alias: 'production' });
   const nodeToken = (await token(['models:read'], [], 'node')).token;
-  const publicKey = (await createRegistryClient(registry.address).getPublicKey()).publicKeyPem;
+  const keyClient = createRegistryClient(registry.address);
+  clients.push(keyClient);
   const repo = dirs.make('auth-repo-');
   await writeTestRepository({ 'only-here': { versions: { '1': constantModel(42) } } }, repo);
-  n1 = await node('n1', createTokenVerifier({ publicKey }), nodeToken);
-  n2 = await node('n2', createTokenVerifier({ publicKey }), nodeToken, repo);
+  // Each node gets the key from the registry (GetPublicKey is public), as `--auth` without `--auth-public-key` would.
+  n1 = await node('n1', await loadTokenVerifier({ registry: keyClient }), nodeToken);
+  n2 = await node('n2', await loadTokenVerifier({ registry: keyClient }), nodeToken, repo);
   // n3 enforces nothing but still fetches models with its own token.
   n3 = await startInferenceNode({
     logger: logger.child({ node: 'n3' }),
@@ -226,6 +230,27 @@ describe('tokens at the registry', () => {
     const push = await failure(fraudWriter.pushVersion('demo-mlp', constantModel(12)));
     expect(push.code).toBe(Code.PERMISSION_DENIED);
     expect(push.message).toMatch(/not allowed model demo-mlp/);
+  });
+});
+
+describe('tokens at the monitor', () => {
+  it('needs traces:read for its query API, naming the scope', async () => {
+    const nc = await connectNats({ url: nats.url });
+    const monitor = await startMonitor({ grpcPort: 0, httpPort: 0, nc, logger, auth: { verifier: createTokenVerifier({ publicKey: registry.auth.key.publicKey }) } });
+    try {
+      const anonymous = createMonitorClient(monitor.grpcAddress);
+      const inferOnly = createMonitorClient(monitor.grpcAddress, { token: (await token(['infer'])).token });
+      const reader = createMonitorClient(monitor.grpcAddress, { token: (await token(['traces:read'])).token });
+      clients.push(anonymous, inferOnly, reader);
+      expect((await failure(anonymous.listServices())).code).toBe(Code.UNAUTHENTICATED);
+      const denied = await failure(inferOnly.listServices());
+      expect(denied.code).toBe(Code.PERMISSION_DENIED);
+      expect(denied.message).toMatch(/lacks scope traces:read/);
+      expect(await reader.listServices()).toEqual(expect.any(Array));
+    } finally {
+      await monitor.close();
+      await nc.drain();
+    }
   });
 });
 
