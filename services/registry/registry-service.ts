@@ -19,6 +19,7 @@ import type { RegistryTelemetry } from './telemetry/index.js';
 import { addStandardServices, createRpcServer, hostPort, type Authenticate, type BackoffOptions } from '../../shared/rpc/index.js';
 import { createRpcAuthenticate, withModelAuthorization } from '../../shared/auth/index.js';
 import { REGISTRY_SCOPE_TABLE } from './server/registry-scopes.js';
+import { ensureAdminToken } from './auth/bootstrap-admin.js';
 
 /** Options for {@link createRegistryService}. */
 export interface RegistryServiceOptions {
@@ -74,8 +75,9 @@ export interface RegistryServiceOptions {
    * Enforce tokens (`--auth`), verified against the registry's own key:
    * every call needs the scope REGISTRY_METHOD_SCOPES names (GetPublicKey is
    * public), and a call naming a model one whose patterns cover it.
-   * Revocations apply here at once. Default: false (every call is served; the
-   * audit log records the token's subject when one is sent).
+   * Revocations apply here at once. The first start writes an admin token
+   * to `<dataDir>/auth/admin.token` (see `adminTokenFile`). Default: false
+   * (every call is served; the audit log records the token's subject when one is sent).
    */
   auth?: boolean;
 }
@@ -99,6 +101,8 @@ export interface RegistryService {
   readonly store: RegistryStore;
   /** Its token signing key, issuer and verifier. */
   readonly auth: RegistryAuth;
+  /** With `auth`: the file holding the first admin token (0600). */
+  readonly adminTokenFile?: string;
   readonly publisher: OutboxPublisher;
   readonly pruner: OutboxPruner;
   /** The NATS connection; undefined while NATS has been unreachable since start (the outbox holds the events). */
@@ -154,6 +158,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
     const auth = await createRegistryAuth({ dataDir: o.dataDir, store, logger, ...(o.clock ? { clock: o.clock } : {}) });
     const closing = new AbortController();
     const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
+    const adminTokenFile = o.auth ? await ensureAdminToken(o.dataDir, auth.issuer, logger) : undefined;
     const authenticate = o.authenticate ?? (o.auth ? createRpcAuthenticate({ verifier: auth.verifier, tables: [REGISTRY_SCOPE_TABLE] }) : undefined);
     const rpc = createRpcServer({
       channelOptions: { 'grpc.max_receive_message_length': 16 << 20 },
@@ -191,6 +196,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       port,
       store,
       auth,
+      ...(adminTokenFile ? { adminTokenFile } : {}),
       publisher,
       pruner,
       get nats() {

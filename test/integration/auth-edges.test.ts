@@ -3,6 +3,7 @@
 // (it forwards to one that does), REST, the registry's own scopes, revocation
 // within a second on both nodes, and no token in any message or log line.
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier, followRevocations, loadTokenVerifier, publicKeyId, signToken, type Scope, type TokenVerifier } from '../../shared/auth/index.js';
 import { buildInferRequest, createInferenceClient, type InferenceClient } from '../../shared/client/index.js';
@@ -14,6 +15,7 @@ import { startInferenceNode, type InferenceNode } from '../../services/inference
 import { startMonitor } from '../../services/monitor/index.js';
 import { createMonitorClient } from '../../shared/monitor-client/index.js';
 import type { RegistryService } from '../../services/registry/index.js';
+import { createGovernanceClient } from '../../services/registry/cli/governance-client.js';
 import { writeTestRepository } from '../fixtures/models.js';
 import { startNats } from '../helpers/nats.js';
 import { ask, constantModel, eventually, tempDirs } from './mesh-fixtures.js';
@@ -66,7 +68,10 @@ function node(nodeId: string, verifier: TokenVerifier, nodeToken: string, reposi
 beforeAll(async () => {
   nats = await startNats();
   registry = await startRegistry(dirs.make('auth-registry-'), nats.url, { auth: true, logger: logger.child({ service: 'registry' }) });
-  const adminToken = (await token(['admin'], [], 'admin')).token;
+  // The registry wrote its first admin token on start; everything else is issued with it.
+  const adminToken = readFileSync(registry.adminTokenFile!, 'utf8').trim();
+  issued.push(adminToken);
+  expect(statSync(registry.adminTokenFile!).mode & 0o777).toBe(0o600);
   admin = createRegistryClient(registry.address, { token: adminToken });
   clients.push(admin);
   await admin.pushVersion('demo-mlp', constantModel(7), { alias: 'production' });
@@ -215,6 +220,19 @@ describe('tokens at the registry', () => {
     expect(del.message).toMatch(/lacks scope models:delete/);
     expect((await failure(createRegistryClient(registry.address).getModel('demo-mlp'))).code).toBe(Code.UNAUTHENTICATED);
     expect((await reader.getModel('demo-mlp')).name).toBe('demo-mlp');
+  });
+
+  it('issues tokens over CreateToken with the first admin token, and only with admin', async () => {
+    const asAdmin = createGovernanceClient(registry.address, { token: readFileSync(registry.adminTokenFile!, 'utf8').trim() });
+    const created = await asAdmin.createToken({ subject: 'ci', scopes: ['models:read'] });
+    issued.push(created.token);
+    expect(created.info?.subject).toBe('ci');
+    const asReader = createGovernanceClient(registry.address, { token: created.token });
+    const err = await failure(asReader.createToken({ subject: 'ci2', scopes: ['admin'] }));
+    expect(err.code).toBe(Code.PERMISSION_DENIED);
+    expect(err.message).toMatch(/lacks scope admin/);
+    asAdmin.close();
+    asReader.close();
   });
 
   it('checks model patterns on calls that name a model', async () => {
