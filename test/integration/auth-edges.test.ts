@@ -147,6 +147,9 @@ describe('tokens at the inference edge (gRPC)', () => {
     const err = await failure(ask(client(n1, fraud), 'demo-mlp'));
     expect(err.code).toBe(Code.PERMISSION_DENIED);
     expect(err.message).toMatch(/not allowed model demo-mlp \(allowed: fraud-\*\)/);
+    const anonymousStream = client(n1).stream();
+    const refused = await failure(anonymousStream.infer(buildInferRequest({ modelName: 'fraud-v1', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] })));
+    expect(refused.code).toBe(Code.UNAUTHENTICATED);
     const stream = client(n1, fraud).stream();
     const input = (model: string) => buildInferRequest({ modelName: model, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] });
     const [ok, denied] = await Promise.allSettled([stream.infer(input('fraud-v1')), stream.infer(input('demo-mlp'))]);
@@ -181,6 +184,9 @@ describe('tokens at the inference edge (REST)', () => {
     const reader = (await token(['models:read'])).token;
     expect((await infer(n1, 'fraud-v1', reader)).status).toBe(403);
     expect((await infer(n1, 'fraud-v1', fraud)).status).toBe(200);
+    // n1 forwards only-here to n2 with the caller's header: n2 checks it too.
+    const all = (await token(['infer'])).token;
+    expect((await infer(n1, 'only-here', all)).status).toBe(200);
     expect((await fetch(`http://${n1.httpAddress}/v2/health/ready`)).status).toBe(200);
     expect((await fetch(`http://${n1.httpAddress}/v2/models/demo-mlp`)).status).toBe(401);
     expect((await fetch(`http://${n1.httpAddress}/v2/models/demo-mlp`, { headers: { authorization: `Bearer ${reader}` } })).status).toBe(200);
