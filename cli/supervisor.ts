@@ -3,6 +3,7 @@
 // so that a control-plane crash (registry, monitor, recommender, NATS) never
 // takes the data plane (the inference node) down with it.
 import type { Logger } from '../shared/logging/index.js';
+import { defineDefaults, resolveOptions } from '../shared/options/index.js';
 
 /** How a child process ended. */
 export interface ExitStatus {
@@ -51,13 +52,13 @@ export interface RestartPolicy {
 }
 
 /** Defaults of {@link RestartPolicy}. */
-export const DEFAULT_RESTART_POLICY: Readonly<RestartPolicy> = {
+export const DEFAULT_RESTART_POLICY: Readonly<RestartPolicy> = defineDefaults({
   initialBackoffMs: 250,
   maxBackoffMs: 10_000,
   maxRestarts: 5,
   budgetWindowMs: 60_000,
   stableAfterMs: 10_000,
-};
+});
 
 /** `starting` (first start or a restart in progress), `running`, `backoff` (waiting to restart), `failed` (budget spent), `stopped`. */
 export type ServiceState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopped';
@@ -116,7 +117,7 @@ export class Supervisor {
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
-    this.policy = { ...DEFAULT_RESTART_POLICY, ...options.policy };
+    this.policy = resolveOptions(DEFAULT_RESTART_POLICY, options.policy);
     this.logger = options.logger;
     this.clock = options.clock ?? Date.now;
   }

@@ -11,9 +11,10 @@ import { createLogger, type Logger } from '../shared/logging/index.js';
 import { NatsServerProcess } from '../shared/nats/index.js';
 import { freePort, isPortTaken } from '../shared/net/index.js';
 import { formatAnnouncement } from '../shared/process/index.js';
-import { createRegistryClient } from '../shared/registry-client/index.js';
-import { DEMO_MODEL_CONFIG, DEMO_MODEL_NAME, buildDemoMlp } from '../services/inference/index.js';
-import { parsePort } from '../services/inference/cli/index.js';
+import { createRegistryClient, PRODUCTION_ALIAS } from '../shared/registry-client/index.js';
+import { DEMO_MODEL_CONFIG, DEMO_MODEL_NAME, buildDemoMlp } from '../shared/demo/index.js';
+import { MAX_TIMER_MS, parseHostOption, parseIntegerFlag, parseNatsFlag, parsePort, sharedOption } from '../shared/flags/index.js';
+import { defineDefaults } from '../shared/options/index.js';
 import { startChildService } from './child-service.js';
 import { guardStdio, killGroupsOnExit, onStopSignalOrCrash } from './process-guard.js';
 import { DEFAULT_RESTART_POLICY, formatStatusTable, Supervisor, type RestartPolicy, type ServiceStatus, type SupervisedService } from './supervisor.js';
@@ -214,9 +215,9 @@ async function registerDemoModel(registryAddress: string, logger: Logger): Promi
       if (err instanceof InfermeshError && err.code === Code.NOT_FOUND) return undefined;
       throw err;
     });
-    if (existing?.aliases.some((a) => a.name === 'production' && a.version > 0)) return;
+    if (existing?.aliases.some((a) => a.name === PRODUCTION_ALIAS && a.version > 0)) return;
     const v = await registry.pushVersion(DEMO_MODEL_NAME, buildDemoMlp(), {
-      alias: 'production',
+      alias: PRODUCTION_ALIAS,
       config: DEMO_MODEL_CONFIG,
       description: 'demo MLP: x FP32 [batch,4] -> probabilities FP32 [batch,3]',
     });
@@ -275,44 +276,60 @@ function usage(mesh: Mesh, options: UpOptions): string {
   ].join('\n');
 }
 
+/** Defaults of {@link UpOptions}: the well-known ports (each replaced by a free one when taken). */
+export const DEFAULT_UP_OPTIONS = defineDefaults({
+  dataDir: '.data',
+  host: '127.0.0.1',
+  natsPort: 4222,
+  registryPort: 50051,
+  grpcPort: 8001,
+  monitor: true,
+  monitorGrpcPort: 4317,
+  monitorHttpPort: 16686,
+  recommender: true,
+  recommenderPort: 50061,
+  readyTimeoutMs: 120_000,
+});
+
 /** Parses `up`'s flags; an Error names the bad flag and the range. */
 export function parseUpOptions(raw: Record<string, string | boolean | undefined>): UpOptions {
-  const natsUrl = typeof raw.nats === 'string' && raw.nats !== '' ? raw.nats : undefined;
-  if (natsUrl !== undefined && !/^(nats|tls):\/\/\S+$/.test(natsUrl)) throw new Error(`--nats must be a nats://host:port URL, got '${natsUrl}'`);
+  const d = DEFAULT_UP_OPTIONS;
   return {
-    dataDir: resolve(String(raw.dataDir ?? '.data')),
-    host: String(raw.host ?? '127.0.0.1'),
-    natsUrl,
-    natsPort: parsePort(raw.natsPort ?? '4222', '--nats-port'),
-    registryPort: parsePort(raw.registryPort ?? '50051', '--registry-port'),
-    grpcPort: parsePort(raw.grpcPort ?? '8001', '--grpc-port'),
+    dataDir: resolve(String(raw.dataDir ?? d.dataDir)),
+    host: parseHostOption(raw.host, d.host),
+    natsUrl: parseNatsFlag(raw.nats, { optional: true }),
+    natsPort: parsePort(raw.natsPort ?? d.natsPort, '--nats-port'),
+    registryPort: parsePort(raw.registryPort ?? d.registryPort, '--registry-port'),
+    grpcPort: parsePort(raw.grpcPort ?? d.grpcPort, '--grpc-port'),
     monitor: raw.monitor !== false,
-    monitorGrpcPort: parsePort(raw.monitorGrpcPort ?? '4317', '--monitor-grpc-port'),
-    monitorHttpPort: parsePort(raw.monitorHttpPort ?? '16686', '--monitor-http-port'),
+    monitorGrpcPort: parsePort(raw.monitorGrpcPort ?? d.monitorGrpcPort, '--monitor-grpc-port'),
+    monitorHttpPort: parsePort(raw.monitorHttpPort ?? d.monitorHttpPort, '--monitor-http-port'),
     recommender: raw.recommender !== false,
-    recommenderPort: parsePort(raw.recommenderPort ?? '50061', '--recommender-port'),
-    readyTimeoutMs: parseIntegerFlag(raw.readyTimeoutMs ?? '120000', '--ready-timeout-ms', 1, MAX_TIMER_MS),
+    recommenderPort: parsePort(raw.recommenderPort ?? d.recommenderPort, '--recommender-port'),
+    readyTimeoutMs: parseIntegerFlag(raw.readyTimeoutMs ?? d.readyTimeoutMs, '--ready-timeout-ms', 1, MAX_TIMER_MS),
   };
 }
 
 /** Registers `infermesh up` and `infermesh up status`. */
 export function registerUpCommand(program: Command): void {
-  const dataDirOption = () => new Option('--data-dir <dir>', 'where services keep their data').env('INFERMESH_DATA_DIR').default('.data');
+  const d = DEFAULT_UP_OPTIONS;
+  const dataDirOption = () => sharedOption('dataDir', { description: 'where services keep their data', default: d.dataDir });
   const command = program
     .command('up')
     .description('Run the whole mesh on this machine (NATS, monitor, registry, an inference node, the recommender) with a demo model, restart what fails, and print where each service listens')
     .addOption(dataDirOption())
-    .addOption(new Option('--host <host>', 'interface every service listens on').default('127.0.0.1'))
-    .addOption(new Option('--nats <url>', 'use this NATS server (JetStream on) instead of starting one').env('NATS_URL'))
-    .addOption(new Option('--nats-port <port>', 'port of the NATS server started here (a free one when taken)').default('4222'))
-    .addOption(new Option('--registry-port <port>', 'registry gRPC port (a free one when taken)').default('50051'))
-    .addOption(new Option('--grpc-port <port>', 'inference node gRPC port (a free one when taken)').default('8001'))
-    .addOption(new Option('--monitor-grpc-port <port>', 'monitor OTLP/gRPC and API port (a free one when taken)').default('4317'))
-    .addOption(new Option('--monitor-http-port <port>', 'monitor web page port (a free one when taken)').default('16686'))
+    // No environment mirror for --host and --grpc-port here: INFERMESH_HOST/INFERMESH_GRPC_PORT set for a node must not move the whole mesh.
+    .addOption(new Option('--host <host>', 'interface every service listens on').default(d.host))
+    .addOption(sharedOption('nats', { description: 'use this NATS server (JetStream on) instead of starting one' }))
+    .addOption(new Option('--nats-port <port>', 'port of the NATS server started here (a free one when taken)').default(String(d.natsPort)))
+    .addOption(new Option('--registry-port <port>', 'registry gRPC port (a free one when taken)').default(String(d.registryPort)))
+    .addOption(new Option('--grpc-port <port>', 'inference node gRPC port (a free one when taken)').default(String(d.grpcPort)))
+    .addOption(new Option('--monitor-grpc-port <port>', 'monitor OTLP/gRPC and API port (a free one when taken)').default(String(d.monitorGrpcPort)))
+    .addOption(new Option('--monitor-http-port <port>', 'monitor web page port (a free one when taken)').default(String(d.monitorHttpPort)))
     .option('--no-monitor', 'do not start the monitor')
-    .addOption(new Option('--recommender-port <port>', 'recommender gRPC port (a free one when taken)').default('50061'))
+    .addOption(new Option('--recommender-port <port>', 'recommender gRPC port (a free one when taken)').default(String(d.recommenderPort)))
     .option('--no-recommender', 'do not start the recommender')
-    .addOption(new Option('--ready-timeout-ms <ms>', 'how long to wait for the demo model to serve').default('120000'))
+    .addOption(new Option('--ready-timeout-ms <ms>', 'how long to wait for the demo model to serve').default(String(d.readyTimeoutMs)))
     .addOption(new Option('--max-restarts <n>', 'restarts of one service allowed within --restart-window-ms before it is given up').default(String(DEFAULT_RESTART_POLICY.maxRestarts)))
     .addOption(new Option('--restart-window-ms <ms>', 'the window of the restart budget').default(String(DEFAULT_RESTART_POLICY.budgetWindowMs)))
     .addOption(new Option('--restart-backoff-ms <ms>', 'pause before the first restart of a service (doubles per consecutive failure)').default(String(DEFAULT_RESTART_POLICY.initialBackoffMs)))
@@ -332,23 +349,11 @@ export function registerUpCommand(program: Command): void {
     .addOption(dataDirOption())
     .action((raw: { dataDir: string }, cmd: Command) => {
       // `--data-dir` given before `status` belongs to `up`.
-      const dataDir = resolve(raw.dataDir !== '.data' ? raw.dataDir : String(cmd.parent?.opts().dataDir ?? raw.dataDir));
+      const dataDir = resolve(raw.dataDir !== d.dataDir ? raw.dataDir : String(cmd.parent?.opts().dataDir ?? raw.dataDir));
       const { text, running } = describeUpStatus(readUpStatus(dataDir), dataDir, processAlive);
       process.stdout.write(text);
       if (!running) process.exitCode = 3;
     });
-}
-
-/** Largest setTimeout delay Node honours (2^31-1 ms); longer ones fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** An integer flag within [min, max]; the message names the flag and the range. */
-function parseIntegerFlag(value: unknown, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max || String(value).trim() === '') {
-    throw new Error(`${flag} must be an integer from ${min} to ${max}, got '${String(value)}'`);
-  }
-  return n;
 }
 
 /**

@@ -1,13 +1,10 @@
 /** The inference node: model manager, gRPC server, executors, and its CLI verbs. */
 export { startInferenceNode, type InferenceNode, type InferenceNodeOptions } from './inference-node.js';
 export { registerInferenceCommands, registerPlacementCommand } from './cli/index.js';
-export { buildDemoMlp, writeDemoRepository, DEMO_MODEL_NAME, DEMO_MODEL_CONFIG } from './demo/demo-mlp.js';
 export {
   ModelManager,
   createModelManager,
-  parseModelConfig,
   type ModelManagerOptions,
-  type ModelConfig,
   type ModelRouting,
   type VersionSource,
   type VersionStatus,

@@ -1,7 +1,15 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../../shared/logging/index.js';
 import { createModelManager, type ModelManager } from './models/index.js';
-import { createInferenceServer, DEFAULT_DRAIN_TIMEOUT_MS, type InferenceServer, type ModelControlMode } from './server/index.js';
+import { defineDefaults, resolveOptions } from '../../shared/options/index.js';
+import {
+  createInferenceServer,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_MAX_QUEUED_REQUEST_BYTES,
+  DEFAULT_MAX_REQUEST_BYTES,
+  type InferenceServer,
+  type ModelControlMode,
+} from './server/index.js';
 import { createMesh, type Mesh, type MeshOptions } from './mesh/index.js';
 import { createHttpInferenceServer, type HttpInferenceServer } from './http/index.js';
 import type { InferenceTelemetry } from './telemetry/index.js';
@@ -56,6 +64,18 @@ export interface InferenceNodeOptions {
   auth?: { verifier: TokenVerifier; revocations?: NatsConnection; token?: string };
 }
 
+/** Defaults of {@link InferenceNodeOptions}, resolved once in {@link startInferenceNode}. */
+/** Load and unload over the protocol are refused unless the node is started with `explicit`. */
+const DEFAULT_MODEL_CONTROL: ModelControlMode = 'none';
+
+export const DEFAULT_INFERENCE_NODE_OPTIONS = defineDefaults({
+  host: '127.0.0.1',
+  grpcPort: 0,
+  maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
+  maxQueuedRequestBytes: DEFAULT_MAX_QUEUED_REQUEST_BYTES,
+  modelControl: DEFAULT_MODEL_CONTROL,
+});
+
 /** A running inference node: its model manager, its gRPC server and where it listens. */
 export interface InferenceNode {
   manager: ModelManager;
@@ -82,7 +102,8 @@ export interface InferenceNode {
  * forwards requests for models it lacks to peers. Used by `infermesh serve`,
  * `infermesh inference` and tests.
  */
-export async function startInferenceNode(options: InferenceNodeOptions): Promise<InferenceNode> {
+export async function startInferenceNode(nodeOptions: InferenceNodeOptions): Promise<InferenceNode> {
+  const options = resolveOptions(DEFAULT_INFERENCE_NODE_OPTIONS, nodeOptions);
   const logger = options.logger;
   const telemetry = options.telemetry ? { telemetry: options.telemetry } : {};
   const manager = createModelManager({ logger: logger.child({ component: 'models' }), ...telemetry, ...(options.repositoryDir ? { repositoryDir: options.repositoryDir } : {}) });
@@ -113,14 +134,14 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
     manager,
     ...(auth ? { auth } : {}),
     logger: logger.child({ component: 'grpc' }),
-    host: options.host ?? '127.0.0.1',
-    port: options.grpcPort ?? 0,
-    ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId, warm: mesh.follower.synced(), placement: { rows: (model?: string) => mesh!.placement.rows(model) } } : {}),
+    host: options.host,
+    port: options.grpcPort,
+    ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId, warm: mesh.follower.synced(), placement: { rows: (model?: string) => mesh.placement.rows(model) } } : {}),
     ...(recorder ? { recorder } : {}),
     ...telemetry,
-    ...(options.maxRequestBytes !== undefined ? { maxRequestBytes: options.maxRequestBytes } : {}),
-    ...(options.maxQueuedRequestBytes !== undefined ? { maxQueuedRequestBytes: options.maxQueuedRequestBytes } : {}),
-    ...(options.modelControl ? { modelControl: options.modelControl } : {}),
+    maxRequestBytes: options.maxRequestBytes,
+    maxQueuedRequestBytes: options.maxQueuedRequestBytes,
+    modelControl: options.modelControl,
   });
   const http =
     options.httpPort === undefined
@@ -128,12 +149,12 @@ export async function startInferenceNode(options: InferenceNodeOptions): Promise
       : createHttpInferenceServer({
           manager,
           logger: logger.child({ component: 'http' }),
-          host: options.host ?? '127.0.0.1',
+          host: options.host,
           port: options.httpPort,
           ...options.http,
           isReady: () => server.ready,
           ...(auth ? { auth } : {}),
-          ...(options.modelControl ? { modelControl: options.modelControl } : {}),
+          modelControl: options.modelControl,
           ...(recorder ? { recorder } : {}),
           ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId } : {}),
           ...telemetry,

@@ -8,6 +8,7 @@ export {
   type DownloadOptions,
   type WatchOptions,
 } from './registry-client.js';
+export { PRODUCTION_ALIAS, CANARY_ALIAS, SERVED_ALIASES } from './aliases.js';
 export {
   REGISTRY_STREAM,
   REGISTRY_SUBJECTS,

@@ -72,7 +72,7 @@ async function startProbe(options: { authenticate?: Authenticate; flakyFailures?
         await new Promise<void>((resolve) => call.once('cancelled', () => resolve()));
         p.cancelled++;
       }
-      if (request.name.startsWith('fail:')) throw new InfermeshError(Number(request.name.slice(5)) as Code, `failed as asked: ${request.name}`);
+      if (request.name.startsWith('fail:')) throw new InfermeshError(Number(request.name.slice(5)), `failed as asked: ${request.name}`);
       if (request.name === 'crash') throw new Error('a bug');
       if (request.name === 'long') throw new InfermeshError(Code.INVALID_ARGUMENT, 'x'.repeat(10_000));
       return {

@@ -21,6 +21,7 @@ export {
   type TelemetryMetrics,
   type MetricGroups,
 } from './metrics.js';
+export { METRICS, type MetricKey } from './metric-names.js';
 export { startMetricsServer, type MetricsServer } from './metrics-server.js';
 export { addTelemetryOptions, parseTelemetryFlags, type TelemetryFlags, type TelemetryFlagOptions } from './telemetry-flags.js';
 export {
@@ -43,6 +44,14 @@ export {
 } from './rpc-spans.js';
 export { withPublishSpan, withConsumeSpan } from './messaging-spans.js';
 export { startHttpServerSpan, endHttpSpan, type HttpRequestInfo } from './http-spans.js';
+export {
+  setClientAttribute,
+  setClientAttributes,
+  clientAttributes,
+  recordSpanError,
+  MAX_CLIENT_ATTRIBUTE_CHARS,
+  CLIPPED_MARKER,
+} from './client-attributes.js';
 export {
   ATTR_MODEL_NAME,
   ATTR_MODEL_VERSION,

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { MAX_TIMER_MS, parsePort } from '../flags/flag-values.js';
 import { parseSampling, type TelemetryOptions } from './telemetry.js';
 
 /**
@@ -41,22 +42,26 @@ export function parseTelemetryFlags(flags: TelemetryFlags): TelemetryFlagOptions
     }
     out.otlpEndpoint = endpoint;
   }
-  if (flags.traceSampling !== undefined && flags.traceSampling.trim() !== '') {
+  if (given(flags.traceSampling)) {
     try {
       out.samplingRatio = parseSampling(flags.traceSampling);
     } catch {
       throw new Error(`--trace-sampling must be "off" or a number from 0 to 1, got '${flags.traceSampling}'`);
     }
   }
-  if (flags.metricsPort !== undefined && flags.metricsPort.trim() !== '') {
-    const port = Number(flags.metricsPort);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--metrics-port must be a port number 0-65535 (0 = a free port), got '${flags.metricsPort}'`);
-    out.metricsPort = port;
-  }
-  if (flags.traceExportDelayMs !== undefined && flags.traceExportDelayMs.trim() !== '') {
+  if (given(flags.metricsPort)) out.metricsPort = parsePort(flags.metricsPort, '--metrics-port');
+  if (given(flags.traceExportDelayMs)) {
+    // Its own wording (not parsePositiveInt's): scripts and tests match "must be a positive integer".
     const ms = Number(flags.traceExportDelayMs);
-    if (!Number.isInteger(ms) || ms < 1) throw new Error(`--trace-export-delay-ms must be a positive integer, got '${flags.traceExportDelayMs}'`);
+    if (!/^\s*\d+\s*$/.test(flags.traceExportDelayMs) || ms < 1 || ms > MAX_TIMER_MS) {
+      throw new Error(`--trace-export-delay-ms must be a positive integer (at most ${MAX_TIMER_MS}), got '${flags.traceExportDelayMs}'`);
+    }
     out.scheduledDelayMs = ms;
   }
   return out;
+}
+
+/** Whether a flag has a value (an empty environment variable counts as not set). */
+function given(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
 }

@@ -206,7 +206,7 @@ describe('gRPC spans across a real client and server', () => {
       Echo: traceUnaryHandler<{ name: string }, { name: string }>(t.tracer, 'test.v1.Echo/Echo', (call, callback) => {
         // Work inside the handler runs in the server span's context.
         t.tracer.startSpan('handler-work').end();
-        if (call.request.name === 'missing') callback(notFound('no such name').toServiceError() as ServiceError);
+        if (call.request.name === 'missing') callback(notFound('no such name').toServiceError());
         else callback(null, { name: call.request.name });
       }),
     });

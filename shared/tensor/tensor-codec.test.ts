@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Code, InfermeshError } from '../errors/index.js';
+import { Code, type InfermeshError } from '../errors/index.js';
 import { DATATYPES, type Datatype } from '../onnx/index.js';
 import {
   decodeBytesElements,
@@ -36,10 +36,10 @@ const SAMPLES: Record<Datatype, readonly (number | bigint | boolean | string)[]>
 function asReceived(contents: InferTensorContents): InferTensorContents__Output {
   const str = (v: unknown[] | undefined) => (v ?? []).map((x) => String(x));
   return {
-    boolContents: (contents.boolContents ?? []) as boolean[],
-    intContents: (contents.intContents ?? []) as number[],
+    boolContents: (contents.boolContents ?? []),
+    intContents: (contents.intContents ?? []),
     int64Contents: str(contents.int64Contents),
-    uintContents: (contents.uintContents ?? []) as number[],
+    uintContents: (contents.uintContents ?? []),
     uint64Contents: str(contents.uint64Contents),
     fp32Contents: (contents.fp32Contents ?? []).map(Number),
     fp64Contents: (contents.fp64Contents ?? []).map(Number),

@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindServer } from '../rpc/index.js';
 import {
   ensureLocalCa,
   grpcChannelCredentials,
@@ -58,7 +59,7 @@ async function serve(creds: ServerCredentials): Promise<string> {
   const server = new Server();
   servers.push(server);
   server.addService(definition, { Echo: (call: { request: unknown }, cb: (e: null, v: unknown) => void) => cb(null, call.request) });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await bindServer(server, '127.0.0.1', 0, creds);
   return `127.0.0.1:${port}`;
 }
 

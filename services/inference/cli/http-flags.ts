@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_HTTP_MAX_BODY_BYTES, DEFAULT_HTTP_REQUEST_TIMEOUT_MS } from '../http/index.js';
-import { parsePort, parsePositiveInt } from './flags.js';
+import { parsePort, parsePositiveInt } from '../../../shared/flags/index.js';
 
 /** The REST flags of `infermesh serve` and `infermesh inference`, validated. */
 export interface HttpFlags {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { buildInferRequest, createInferenceClient, decodeInferResponse, type InferenceClient } from '../../../shared/client/index.js';
 import { isDatatype, type Datatype } from '../../../shared/onnx/index.js';
 import type { InputTensor } from '../../../shared/client/index.js';
-import { parsePositiveInt } from './flags.js';
+import { parsePositiveInt } from '../../../shared/flags/index.js';
 
 /** Parses `--inputs` JSON: `{ "NAME": { "datatype": "FP32", "shape": [1, 4], "data": [...] } }`. */
 export function parseInputsFlag(text: string): InputTensor[] {
@@ -58,7 +58,7 @@ export function parseInputFlag(text: string): InputFlag {
     for (const x of v) walk(x, depth + 1);
   };
   walk(value, 0);
-  return { name, shape, values, ...(datatype !== undefined ? { datatype: datatype as Datatype } : {}) };
+  return { name, shape, values, ...(datatype !== undefined ? { datatype: datatype } : {}) };
 }
 
 /** Fills in datatypes from the model's metadata (or from the values: BOOL, BYTES, else FP32, when the server cannot say). */

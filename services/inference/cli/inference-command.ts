@@ -4,11 +4,23 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
 import { announce } from '../../../shared/process/index.js';
-import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/telemetry/index.js';
+import { createTelemetry } from '../../../shared/telemetry/index.js';
+import {
+  addSharedOptions,
+  addTelemetryOptions,
+  parseDataDirFlag,
+  parseGrpcPortFlag,
+  parseHostOption,
+  parseNatsFlag,
+  parsePositiveInt,
+  parseRegistryFlag,
+  parseTelemetryFlags,
+  type TelemetryFlagOptions,
+} from '../../../shared/flags/index.js';
 import { startNodeProcess } from './start-node.js';
 import { resolveNodeId } from '../mesh/index.js';
 import { addNatsReplicasOption, parseNatsReplicas } from '../../../shared/nats/index.js';
-import { addNodeLimitOptions, parseInstancesFlag, parseNodeLimitFlags, parsePort, parsePositiveInt, type NodeLimitFlags } from './flags.js';
+import { addNodeLimitOptions, parseInstancesFlag, parseNodeLimitFlags, type NodeLimitFlags } from './flags.js';
 import { readRecordHashKey } from '../records/index.js';
 import { addHttpOptions, httpNodeOptions, parseHttpFlags, type HttpFlags } from './http-flags.js';
 
@@ -39,20 +51,14 @@ export interface InferenceOptions {
 
 /** Parses and validates `infermesh inference` flags (one message per bad value). */
 export function parseInferenceOptions(raw: Record<string, unknown>): InferenceOptions {
-  const registry = String(raw.registry ?? '');
-  if (!/^[^\s:]+:\d{1,5}$/.test(registry) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(registry)) {
-    throw new Error(`--registry must be HOST:PORT of the registry (or set INFERMESH_REGISTRY), got '${registry}'`);
-  }
-  const nats = String(raw.nats ?? '');
-  if (!/^(nats|tls):\/\/\S+$/.test(nats.split(',')[0]!.trim())) throw new Error(`--nats must be a nats://host:port URL, got '${nats}'`);
   const budget = Number(raw.memoryBudgetBytes ?? 0);
   if (!Number.isSafeInteger(budget) || budget < 0) throw new Error(`--memory-budget-bytes must be a whole number >= 0 (0 = no limit), got '${String(raw.memoryBudgetBytes)}'`);
   return {
-    host: String(raw.host ?? '127.0.0.1'),
-    grpcPort: parsePort(raw.grpcPort, '--grpc-port'),
-    registryAddress: registry,
-    natsUrl: nats,
-    dataDir: typeof raw.dataDir === 'string' && raw.dataDir !== '' ? resolve(raw.dataDir) : undefined,
+    host: parseHostOption(raw.host),
+    grpcPort: parseGrpcPortFlag(raw.grpcPort),
+    registryAddress: parseRegistryFlag(raw.registry),
+    natsUrl: parseNatsFlag(raw.nats),
+    dataDir: parseDataDirFlag(raw.dataDir, { optional: true }),
     nodeId: typeof raw.nodeId === 'string' && raw.nodeId !== '' ? raw.nodeId : undefined,
     memoryBudgetBytes: budget,
     heartbeatIntervalMs: parsePositiveInt(raw.heartbeatIntervalMs, '--heartbeat-interval-ms'),
@@ -70,12 +76,14 @@ export function parseInferenceOptions(raw: Record<string, unknown>): InferenceOp
 export function registerInferenceCommand(program: Command): void {
   const command = program
     .command('inference')
-    .description('Run an inference node in the mesh: serve what the registry aliases, follow its changes, beat on NATS, forward to peers')
-    .addOption(new Option('--grpc-port <port>', 'gRPC port (0 = a free port, printed on the ready line)').env('INFERMESH_GRPC_PORT').default('8001'))
-    .addOption(new Option('--host <host>', 'interface to listen on (and the address peers dial)').env('INFERMESH_HOST').default('127.0.0.1'))
-    .addOption(new Option('--registry <host:port>', 'the model registry').env('INFERMESH_REGISTRY'))
-    .addOption(new Option('--nats <url>', 'NATS server with JetStream').env('NATS_URL').default('nats://127.0.0.1:4222'))
-    .addOption(new Option('--data-dir <dir>', 'artifact cache and node id (default: a temporary folder, new id each start)').env('INFERMESH_DATA_DIR'))
+    .description('Run an inference node in the mesh: serve what the registry aliases, follow its changes, beat on NATS, forward to peers');
+  addSharedOptions(command, {
+    grpcPort: { default: 8001 },
+    host: { description: 'interface to listen on (and the address peers dial)', default: '127.0.0.1' },
+    registry: {},
+    nats: { default: 'nats://127.0.0.1:4222' },
+    dataDir: { description: 'artifact cache and node id (default: a temporary folder, new id each start)' },
+  })
     .addOption(new Option('--node-id <id>', 'node id (default: kept in <data-dir>/node-id)').env('INFERMESH_NODE_ID'))
     .addOption(new Option('--memory-budget-bytes <n>', 'bytes of models to hold; least recently used on-demand versions are evicted (0 = no limit)').env('INFERMESH_MEMORY_BUDGET_BYTES').default('0'))
     .addOption(new Option('--model-repository <dir>', 'also serve a Triton-style model repository'))

@@ -2,9 +2,10 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
 import { announce } from '../../../shared/process/index.js';
-import { addTelemetryOptions, createTelemetry, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/telemetry/index.js';
+import { createTelemetry } from '../../../shared/telemetry/index.js';
+import { addSharedOptions, addTelemetryOptions, parseGrpcPortFlag, parseHostOption, parseNatsFlag, parsePositiveInt, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/flags/index.js';
 import { startNodeProcess } from './start-node.js';
-import { addNodeLimitOptions, parseNodeLimitFlags, parsePort, parsePositiveInt, type NodeLimitFlags } from './flags.js';
+import { addNodeLimitOptions, parseNodeLimitFlags, type NodeLimitFlags } from './flags.js';
 import { connectNats } from '../../../shared/nats/index.js';
 import { readRecordHashKey } from '../records/index.js';
 import { addHttpOptions, httpNodeOptions, parseHttpFlags, type HttpFlags } from './http-flags.js';
@@ -33,22 +34,15 @@ export function parseServeOptions(raw: Record<string, unknown>): ServeOptions {
   if (typeof repo !== 'string' || repo === '') throw new Error('--model-repository DIR is required');
   return {
     modelRepository: resolve(repo),
-    host: String(raw.host ?? '127.0.0.1'),
-    grpcPort: parsePort(raw.grpcPort, '--grpc-port'),
+    host: parseHostOption(raw.host),
+    grpcPort: parseGrpcPortFlag(raw.grpcPort),
     drainTimeoutMs: parsePositiveInt(raw.drainTimeoutMs, '--drain-timeout-ms'),
     limits: parseNodeLimitFlags(raw),
     telemetry: parseTelemetryFlags(raw),
-    natsUrl: parseOptionalNatsUrl(raw.nats),
+    natsUrl: parseNatsFlag(raw.nats, { optional: true }),
     recordHashKeyFile: typeof raw.recordHashKeyFile === 'string' && raw.recordHashKeyFile !== '' ? resolve(raw.recordHashKeyFile) : undefined,
     http: parseHttpFlags(raw),
   };
-}
-
-/** `--nats` when given: a nats://host:port URL (or tls://). */
-export function parseOptionalNatsUrl(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value === '') return undefined;
-  if (!/^(nats|tls):\/\/\S+$/.test(value.split(',')[0]!.trim())) throw new Error(`--nats must be a nats://host:port URL, got '${value}'`);
-  return value;
 }
 
 /** Registers `infermesh serve`. */
@@ -56,11 +50,13 @@ export function registerServeCommand(program: Command): void {
   const command = program
     .command('serve')
     .description('Serve every model of a Triton-style model repository (DIR/<model>/<version>/model.onnx) over KServe v2 gRPC')
-    .requiredOption('--model-repository <dir>', 'model repository directory')
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--grpc-port <port>', 'gRPC port (0 = a free port, printed on the ready line)', process.env.INFERMESH_GRPC_PORT ?? '8001')
+    .requiredOption('--model-repository <dir>', 'model repository directory');
+  addSharedOptions(command, {
+    host: { default: '127.0.0.1' },
+    grpcPort: { default: 8001 },
+    nats: { description: 'NATS server with JetStream for prediction records (none: no records)' },
+  })
     .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', '10000')
-    .option('--nats <url>', 'NATS server with JetStream for prediction records (default $NATS_URL; none: no records)', process.env.NATS_URL)
     .option('--record-hash-key-file <file>', 'key of the HMAC for inputs a records.redact rule hashes (or INFERMESH_RECORD_HASH_KEY)');
   addTelemetryOptions(addHttpOptions(addNodeLimitOptions(command))).action(async (raw: Record<string, unknown>) => {
     const options = parseServeOptions(raw);

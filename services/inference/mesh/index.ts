@@ -1,6 +1,6 @@
 /** Mesh mode of the inference node: registry follower, heartbeats, peer table, forwarding. */
 export { createMesh, type Mesh, type MeshOptions } from './mesh.js';
-export { createRegistryFollower, DEFAULT_REGISTRY_FOLLOWER_OPTIONS, SERVED_ALIASES, type RegistryFollower, type RegistryFollowerOptions } from './registry-follower.js';
+export { createRegistryFollower, DEFAULT_REGISTRY_FOLLOWER_OPTIONS, type RegistryFollower, type RegistryFollowerOptions } from './registry-follower.js';
 export { createHeartbeatPublisher, DEFAULT_HEARTBEAT_INTERVAL_MS, type HeartbeatPublisher, type HeartbeatPublisherOptions } from './heartbeat-publisher.js';
 export { HEARTBEAT_SUBJECT_PREFIX, HEARTBEAT_SUBJECTS, heartbeatSubject, heartbeatCodec, isValidNodeId } from './heartbeat-codec.js';
 export { createPeerTable, DEFAULT_PEER_TABLE_OPTIONS, type Peer, type PeerTable, type PeerTableOptions } from './peer-table.js';
@@ -27,5 +27,5 @@ export {
   type HeartbeatVerifierOptions,
 } from './node-identity.js';
 export { createPlacement, readPlacement, placementClaimCodec, DEFAULT_PLACEMENT_OPTIONS, type Placement, type PlacementOptions, type PlacementRow } from './placement.js';
-export { PlacementBucket, PLACEMENT_BUCKET, type BucketEntry } from './placement-bucket.js';
+export { PlacementBucket, type BucketEntry } from './placement-bucket.js';
 export { isSafeToRetry } from './retry-safety.js';

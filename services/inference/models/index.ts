@@ -9,17 +9,5 @@ export {
   type VersionSource,
   type ModelRouting,
 } from './model-manager.js';
-export {
-  parseModelConfig,
-  checkConfigAgainstSignature,
-  DEFAULT_MODEL_CONFIG,
-  MAX_MODEL_REPLICAS,
-  DEFAULT_RECORDS_CONFIG,
-  type RecordsConfig,
-  type ModelConfig,
-  type InstanceGroupConfig,
-  type WarmupSample,
-  type WarmupInput,
-} from './model-config.js';
 export { scanModelRepository, scanRepositoryModel, isVersionString, MODEL_FILENAME, type RepositoryModel, type RepositoryVersion } from './model-repository.js';
 export { VersionStatistics, mergeBatchStatistics, type Duration } from './version-statistics.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Code, InfermeshError } from '../../../shared/errors/index.js';
+import { Code, type InfermeshError } from '../../../shared/errors/index.js';
 import { silentLogger } from '../../../shared/logging/index.js';
 import { addOneModel } from '../batching/sample-models.js';
 import { createModelExecutor, type CreateModelExecutorOptions } from '../execution/index.js';

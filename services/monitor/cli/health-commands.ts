@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connectNats } from '../../../shared/nats/index.js';
+import { parseRegistryFlag, sharedOption } from '../../../shared/flags/index.js';
 import { ALERTS_STREAM, ALERTS_STREAM_SPEC, alertCodec, createMonitorClient, DEFAULT_MONITOR_ADDRESS, type Alert__Output, type Feedback } from '../../../shared/monitor-client/index.js';
 import { ensureStream } from '../../../shared/nats/index.js';
 import { parseIntFlag, runCliAction } from './flags.js';
@@ -11,7 +12,6 @@ import { demoTrafficCommand } from './demo-traffic-command.js';
 import { readReferenceFile, type ReferenceData } from './reference-file.js';
 import { readOnnxSignature } from '../../../shared/onnx/index.js';
 import { createRegistryClient, toReferenceProfile, type ReferenceProfile } from '../../../shared/registry-client/index.js';
-import { invalidArgument } from '../../../shared/errors/index.js';
 import { UINT32_MAX } from '../../../shared/numbers/index.js';
 
 const monitorOption = () => new Option('--monitor <host:port>', "the monitor's gRPC address").env('INFERMESH_MONITOR').default(DEFAULT_MONITOR_ADDRESS);
@@ -160,7 +160,7 @@ function referenceCommand(): Command {
     .argument('<version>')
     .argument('<file>', '.npy (rows x columns) or .csv (a header of feature names like x[0],x[1] is optional)')
     .option('--input <name>', 'the model input the columns belong to (features are named <input>[<column>])')
-    .addOption(new Option('--registry <host:port>', 'the registry that stores it (the default destination)').env('INFERMESH_REGISTRY'))
+    .addOption(sharedOption('registry', { description: 'the registry that stores it (the default destination)' }))
     .addOption(new Option('--monitor <host:port>', 'send it straight to this monitor (only there, unless --registry is given too)').env('INFERMESH_MONITOR'))
     .action((model: string, version: string, file: string, flags: { input?: string; registry?: string; monitor?: string }) =>
       runCliAction('models reference', async () => {
@@ -175,8 +175,7 @@ function referenceCommand(): Command {
 }
 
 async function storeReference(model: string, version: number, profile: ReferenceProfile, registryAddress: string): Promise<void> {
-  if (!/^[^\s:]+:\d{1,5}$/.test(registryAddress)) throw invalidArgument(`--registry HOST:PORT (or INFERMESH_REGISTRY) is required, got '${registryAddress}'`);
-  const registry = createRegistryClient(registryAddress);
+  const registry = createRegistryClient(parseRegistryFlag(registryAddress));
   try {
     const info = await registry.setReference(model, version, profile);
     process.stdout.write(`reference of ${model} version ${version}: ${info.features} features, ${info.rows} of ${info.totalRows} rows, stored in the registry at ${registryAddress}\n`);

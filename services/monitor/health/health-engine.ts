@@ -31,9 +31,10 @@ import type { AlertRow, HealthPointRow, HealthStore, StoredRecord } from './heal
 import { PREDICTED_CLASS, MalformedRecordError, extractRecordFeatures, type RecordFeatures } from './record-features.js';
 import { classificationQuality, regressionQuality } from './quality.js';
 import { createReferenceLookups, followReferenceEvents, type ReferenceFetcher } from './registry-reference.js';
+import { defineDefaults, resolveOptions } from '../../../shared/options/index.js';
 
 /** Defaults of {@link HealthEngineOptions}. */
-export const DEFAULT_HEALTH_ENGINE_OPTIONS = {
+export const DEFAULT_HEALTH_ENGINE_OPTIONS = defineDefaults({
   /** Records that make a version's reference when none was given at registration. */
   referenceRecords: 500,
   /** Newest records in the drift window. */
@@ -48,7 +49,7 @@ export const DEFAULT_HEALTH_ENGINE_OPTIONS = {
   evaluateIntervalMs: 10_000,
   /** Prefix of the durable consumer names (`<prefix>-predictions`, `<prefix>-feedback`). */
   durablePrefix: 'monitor',
-} as const;
+} as const);
 
 export interface HealthEngineOptions {
   store: HealthStore;
@@ -170,10 +171,10 @@ interface AlertState {
 }
 
 export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
-  const o = { ...DEFAULT_HEALTH_ENGINE_OPTIONS, ...options };
+  const o = resolveOptions(DEFAULT_HEALTH_ENGINE_OPTIONS, options);
   const { store, logger } = o;
   const now = o.now ?? Date.now;
-  const rules = o.rules ?? { default: DEFAULT_ALERT_RULES as ModelAlertRules, models: {} };
+  const rules = o.rules ?? { default: DEFAULT_ALERT_RULES, models: {} };
   const metrics: HealthMetrics = createHealthMetrics(o.registry);
   const consumers: DurableConsumer[] = [];
   const cache = new Map<string, VersionHealthView>();

@@ -3,16 +3,17 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReferenceProfile } from './drift.js';
 import type { RecordFeatures } from './record-features.js';
+import { defineDefaults, resolveOptions } from '../../../shared/options/index.js';
 
 /** Defaults of {@link HealthStoreOptions}. */
-export const DEFAULT_HEALTH_STORE_OPTIONS = {
+export const DEFAULT_HEALTH_STORE_OPTIONS = defineDefaults({
   /** Records, feedback and history older than this are pruned: 7 days. */
   maxAgeMs: 7 * 24 * 3_600_000,
   /** Prediction records kept at most (oldest pruned first). */
   maxRecords: 200_000,
   /** History points kept per version at most. */
   maxPointsPerVersion: 2000,
-} as const;
+} as const);
 
 export interface HealthStoreOptions {
   /** Folder of `health.sqlite`; undefined keeps everything in memory. */
@@ -155,7 +156,7 @@ const toRecord = (r: RecordDbRow): StoredRecord => ({
 });
 
 export function createHealthStore(options: HealthStoreOptions = {}): HealthStore {
-  const o = { ...DEFAULT_HEALTH_STORE_OPTIONS, ...options };
+  const o = resolveOptions(DEFAULT_HEALTH_STORE_OPTIONS, options);
   const now = options.now ?? Date.now;
   let db: DatabaseType;
   if (options.dataDir) {

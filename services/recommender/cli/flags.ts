@@ -15,11 +15,3 @@ export function parseNumberListFlag(value: unknown, flag: string, check: { integ
   if (parts.length === 0) throw new Error(`${flag} must be a comma-separated list of numbers, got '${String(value)}'`);
   return parts.map((p) => parseNumberFlag(p, flag, check));
 }
-
-/** A HOST:PORT flag. */
-export function parseAddressFlag(value: unknown, flag: string): string {
-  const s = String(value ?? '');
-  const m = /^(\[[^\]]+\]|[^:\s]+):(\d+)$/.exec(s);
-  if (!m || Number(m[2]) > 65535) throw new Error(`${flag} must be HOST:PORT, got '${s}'`);
-  return s;
-}

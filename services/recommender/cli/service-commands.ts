@@ -1,30 +1,36 @@
-import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
 import { announce, onShutdownSignal } from '../../../shared/process/index.js';
-import { addTelemetryOptions, createTelemetry, parseTelemetryFlags } from '../../../shared/telemetry/index.js';
+import { createTelemetry } from '../../../shared/telemetry/index.js';
+import {
+  addSharedOptions,
+  addTelemetryOptions,
+  parseAddressFlag,
+  parseDataDirFlag,
+  parseGrpcPortFlag,
+  parseHostOption,
+  parseNatsFlag,
+  parseRegistryFlag,
+  parseTelemetryFlags,
+} from '../../../shared/flags/index.js';
 import { addNatsReplicasOption, parseNatsReplicas } from '../../../shared/nats/index.js';
 import { createRecommenderClient } from '../client/index.js';
 import { createRecommenderService, DEFAULT_RECOMMENDER_OPTIONS, type RecommenderServiceOptions } from '../service/index.js';
-import { parseAddressFlag, parseNumberFlag } from './flags.js';
+import { parseNumberFlag } from './flags.js';
 import { addIalsFlags, parseIalsFlags } from './ials-flags.js';
 
 /** Parses and validates the service flags (one message per bad value). */
 export function parseServiceFlags(raw: Record<string, unknown>): RecommenderServiceOptions {
-  const need = (v: unknown, flag: string, env: string) => {
-    if (typeof v !== 'string' || v === '') throw new Error(`${flag} is required (or set ${env})`);
-    return v;
-  };
   const modelName = String(raw.modelName);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(modelName)) throw new Error(`--model-name must be letters, digits, '.', '_' or '-', got '${modelName}'`);
   return {
-    dataDir: resolve(need(raw.dataDir, '--data-dir', 'INFERMESH_DATA_DIR')),
-    natsUrl: need(raw.nats, '--nats', 'NATS_URL'),
+    dataDir: parseDataDirFlag(raw.dataDir),
+    natsUrl: parseNatsFlag(raw.nats),
     natsReplicas: parseNatsReplicas(raw.natsReplicas),
-    registryAddress: parseAddressFlag(need(raw.registry, '--registry', 'INFERMESH_REGISTRY'), '--registry'),
-    inferenceAddress: parseAddressFlag(need(raw.inference, '--inference', 'INFERMESH_INFERENCE'), '--inference'),
-    host: String(raw.host),
-    grpcPort: parseNumberFlag(raw.grpcPort, '--grpc-port', { integer: true, min: 0, max: 65535 }),
+    registryAddress: parseRegistryFlag(raw.registry),
+    inferenceAddress: parseAddressFlag(raw.inference, '--inference', 'INFERMESH_INFERENCE'),
+    host: parseHostOption(raw.host, DEFAULT_RECOMMENDER_OPTIONS.host),
+    grpcPort: parseGrpcPortFlag(raw.grpcPort),
     modelName,
     maxK: parseNumberFlag(raw.maxK, '--max-k', { integer: true, min: 1, max: 10_000 }),
     historyLimit: parseNumberFlag(raw.historyLimit, '--history-limit', { integer: true, min: 1, max: 100_000 }),
@@ -37,13 +43,14 @@ export function parseServiceFlags(raw: Record<string, unknown>): RecommenderServ
 /** Makes `infermesh recommender` (no verb) run the service, and adds `recommender train`. */
 export function registerServiceCommands(recommender: Command): void {
   const d = DEFAULT_RECOMMENDER_OPTIONS;
-  addIalsFlags(recommender)
-    .option('--grpc-port <port>', 'gRPC port (0 = a free port, printed on the ready line)', process.env.INFERMESH_GRPC_PORT ?? '0')
-    .option('--host <host>', 'interface to listen on', d.host)
-    .option('--nats <url>', 'NATS server with JetStream', process.env.NATS_URL)
-    .option('--registry <host:port>', 'the model registry', process.env.INFERMESH_REGISTRY)
-    .option('--inference <host:port>', 'an inference node (scoring goes there)', process.env.INFERMESH_INFERENCE)
-    .option('--data-dir <dir>', 'where the store lives', process.env.INFERMESH_DATA_DIR)
+  addSharedOptions(addIalsFlags(recommender), {
+    grpcPort: { default: d.grpcPort },
+    host: { default: d.host },
+    nats: {},
+    registry: {},
+    dataDir: { description: 'where the store lives' },
+  })
+    .addOption(new Option('--inference <host:port>', 'an inference node (scoring goes there)').env('INFERMESH_INFERENCE'))
     .option('--model-name <name>', 'registry model name of the scorer', d.modelName)
     .option('--max-k <n>', 'largest k of a request', String(d.maxK))
     .option('--history-limit <n>', 'latest interactions folded into a user vector', String(d.historyLimit))

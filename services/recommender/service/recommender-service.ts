@@ -4,6 +4,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { createInferenceClient, type InferenceClient } from '../../../shared/client/index.js';
 import { silentLogger, type Logger } from '../../../shared/logging/index.js';
 import { connectNats } from '../../../shared/nats/index.js';
+import { defineDefaults, resolveOptions } from '../../../shared/options/index.js';
 import { createRegistryClient, type RegistryClient } from '../../../shared/registry-client/index.js';
 import { createInteractionIngest, type InteractionIngest } from '../events/index.js';
 import type { IalsParams } from '../learning/index.js';
@@ -57,7 +58,7 @@ export interface RecommenderServiceOptions {
 }
 
 /** Defaults of {@link RecommenderServiceOptions}. */
-export const DEFAULT_RECOMMENDER_OPTIONS = {
+export const DEFAULT_RECOMMENDER_OPTIONS = defineDefaults({
   host: '127.0.0.1',
   grpcPort: 0,
   modelName: 'recommender',
@@ -67,7 +68,7 @@ export const DEFAULT_RECOMMENDER_OPTIONS = {
   retrainIntervalMs: 0,
   trainInWorker: true,
   trainThreads: Math.max(1, availableParallelism() - 1),
-} as const;
+} as const);
 
 /** A running recommender. */
 export interface RecommenderService {
@@ -85,7 +86,7 @@ export interface RecommenderService {
  * the optional retraining schedule, and the gRPC server.
  */
 export async function createRecommenderService(options: RecommenderServiceOptions): Promise<RecommenderService> {
-  const o = { ...DEFAULT_RECOMMENDER_OPTIONS, ...stripUndefined(options) };
+  const o = resolveOptions(DEFAULT_RECOMMENDER_OPTIONS, options);
   const logger = (o.logger ?? silentLogger).child({ component: 'recommender' });
   const cleanup: (() => unknown)[] = [];
   const undo = async () => {
@@ -155,8 +156,4 @@ export async function createRecommenderService(options: RecommenderServiceOption
     await undo();
     throw err;
   }
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

@@ -6,6 +6,15 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** Runs a flag parser, turning what it throws into a UsageError (exit code 2) with the same message. */
+export function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw err instanceof UsageError ? err : new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
 /** Exit codes of every registry verb. */
 export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
 

@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import type { Model__Output } from '../../../shared/generated/infermesh/registry/v1/Model.js';
 import type { ModelVersion__Output } from '../../../shared/generated/infermesh/registry/v1/ModelVersion.js';
 import { parseIntegerText, UINT32_MAX } from '../../../shared/numbers/index.js';
-import { createRegistryClient, type ReferenceProfile, type RegistryClient } from '../../../shared/registry-client/index.js';
-import { runVerb, UsageError, usageExitCodes } from './cli-errors.js';
+import { createRegistryClient, PRODUCTION_ALIAS, type ReferenceProfile, type RegistryClient } from '../../../shared/registry-client/index.js';
+import { parseRegistryFlag, sharedOption } from '../../../shared/flags/index.js';
+import { runVerb, usage, UsageError, usageExitCodes } from './cli-errors.js';
 import { diffServingConfigs } from './config-diff.js';
 
 interface RegistryFlag {
@@ -15,7 +16,7 @@ interface RegistryFlag {
 /** `infermesh models push|list|show|promote|unalias|delete`: the registry from the command line. */
 export function modelsCommand(): Command {
   const models = usageExitCodes(new Command('models').description('Push, list, show, promote, unalias and delete model versions in the registry.'));
-  const registryOption = () => new Option('--registry <host:port>', 'the registry').env('INFERMESH_REGISTRY');
+  const registryOption = () => sharedOption('registry');
 
   models
     .command('push')
@@ -136,7 +137,7 @@ export function modelsCommand(): Command {
     .description('Point an alias (default production) at a version, atomically.')
     .argument('<model>')
     .argument('<version>')
-    .option('--alias <alias>', 'the alias to move', 'production')
+    .option('--alias <alias>', 'the alias to move', PRODUCTION_ALIAS)
     .option('--weight <percent>', 'percent of traffic, 0-100 (required for canary)')
     .addOption(registryOption())
     .action((name: string, version: string, flags: RegistryFlag & { alias: string; weight?: string }) =>
@@ -211,8 +212,7 @@ async function previousVersion(client: RegistryClient, model: string, alias: str
 /** Runs a verb with a client of `--registry`, closing it afterwards. */
 function withClient(verb: string, flags: RegistryFlag, fn: (client: RegistryClient) => Promise<void>): Promise<void> {
   return runVerb(verb, async () => {
-    const address = flags.registry ?? '';
-    if (!/^[^\s:]+:\d{1,5}$/.test(address)) throw new UsageError(`--registry HOST:PORT (or INFERMESH_REGISTRY) is required, got '${address}'`);
+    const address = usage(() => parseRegistryFlag(flags.registry));
     const client = createRegistryClient(address);
     try {
       await fn(client);

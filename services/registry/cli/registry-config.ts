@@ -1,6 +1,6 @@
 import { parseNatsReplicas } from '../../../shared/nats/index.js';
-import { parseTelemetryFlags, type TelemetryFlagOptions, type TelemetryFlags } from '../../../shared/telemetry/index.js';
-import { UsageError } from './cli-errors.js';
+import { parseDataDirFlag, parseGrpcPortFlag, parseHostOption, parseNatsFlag, parseTelemetryFlags, type TelemetryFlagOptions, type TelemetryFlags } from '../../../shared/flags/index.js';
+import { usage, UsageError } from './cli-errors.js';
 
 /** The registry process's settings, from flags and environment, validated. */
 export interface RegistryConfig {
@@ -32,32 +32,34 @@ const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 
 
 /** Validates the registry's flags; a UsageError names the bad one and what was expected. */
 export function parseRegistryConfig(flags: RegistryFlags): RegistryConfig {
-  const port = Number(flags.grpcPort ?? '0');
-  if (!Number.isInteger(port) || port < 0 || port > 65535 || String(flags.grpcPort ?? '0').trim() === '') {
-    throw new UsageError(`--grpc-port must be a port number 0-65535 (0 picks a free one), got '${flags.grpcPort}'`);
-  }
-  const dataDir = flags.dataDir ?? '';
-  if (!dataDir) throw new UsageError('--data-dir DIR (or INFERMESH_DATA_DIR) is required: where artifacts and the SQLite database live');
-  const natsUrl = flags.nats ?? '';
-  if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(natsUrl.split(',')[0]!.trim())) {
-    throw new UsageError(`--nats (or NATS_URL) must be a URL like nats://127.0.0.1:4222, got '${natsUrl}'`);
-  }
-  const database = flags.database || undefined;
+  // A bad flag exits 2 (usage), as commander's own errors do.
+  return usage(() => ({
+    host: parseHostOption(flags.host),
+    grpcPort: parseGrpcPortFlag(flags.grpcPort ?? '0'),
+    dataDir: parseDataDirFlag(flags.dataDir),
+    natsUrl: parseNatsFlag(flags.nats),
+    database: parseDatabase(flags.database),
+    maxArtifactBytes: parseSize(flags.maxArtifactBytes ?? '2GiB', '--max-artifact-bytes'),
+    natsReplicas: parseNatsReplicas(flags.natsReplicas),
+    telemetry: parseTelemetryFlags(flags),
+  }));
+}
+
+/** `--database`: undefined (SQLite in the data dir), a postgres:// URL or a SQLite file path. */
+function parseDatabase(value: string | undefined): string | undefined {
+  const database = value || undefined;
   if (database && /^[a-z]+:\/\//.test(database) && !/^postgres(ql)?:\/\//.test(database)) {
     throw new UsageError(`--database must be a postgres:// URL or a SQLite file path, got '${database}'`);
   }
-  const size = /^(\d+)\s*([a-z]*)$/i.exec((flags.maxArtifactBytes ?? '2GiB').trim());
+  return database;
+}
+
+/** A size in bytes, optionally with a unit (`500MiB`, `2GiB`, `1GB`), more than 0. */
+function parseSize(value: string, flag: string): number {
+  const size = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
   const unit = size ? SIZE_UNITS[size[2]!.toLowerCase()] : undefined;
   if (!size || unit === undefined || Number(size[1]) === 0 || !Number.isSafeInteger(Number(size[1]) * unit)) {
-    throw new UsageError(`--max-artifact-bytes must be a size like 2147483648, 500MiB or 2GiB, got '${flags.maxArtifactBytes}'`);
+    throw new UsageError(`${flag} must be a size like 2147483648, 500MiB or 2GiB, got '${value}'`);
   }
-  let telemetry: TelemetryFlagOptions;
-  let natsReplicas: number;
-  try {
-    telemetry = parseTelemetryFlags(flags);
-    natsReplicas = parseNatsReplicas(flags.natsReplicas);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  return { host: flags.host || '127.0.0.1', grpcPort: port, dataDir, natsUrl, database, maxArtifactBytes: Number(size[1]) * unit, natsReplicas, telemetry };
+  return Number(size[1]) * unit;
 }

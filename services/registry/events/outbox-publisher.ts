@@ -5,8 +5,8 @@ import type { Logger } from '../../../shared/logging/index.js';
 import type { RegistryMetrics } from '../../../shared/telemetry/index.js';
 import { ensureStream } from '../../../shared/nats/index.js';
 import { Backoff, sleep, type BackoffOptions } from '../../../shared/rpc/index.js';
-import { REGISTRY_STREAM_SPEC } from '../../../shared/registry-client/registry-events.js';
-import { withDefaults } from '../options.js';
+import { REGISTRY_STREAM_SPEC } from '../../../shared/registry-client/index.js';
+import { resolveOptions } from '../../../shared/options/index.js';
 import type { RegistryStore } from '../store/index.js';
 import { CommitSignal } from './commit-signal.js';
 import { publishRegistryEvent } from './publish-event.js';
@@ -63,7 +63,7 @@ export interface OutboxPublisher {
  * event, so events are delayed, never lost or reordered.
  */
 export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPublisher {
-  const o = withDefaults(DEFAULT_OUTBOX_PUBLISHER_OPTIONS, options);
+  const o = resolveOptions(DEFAULT_OUTBOX_PUBLISHER_OPTIONS, options);
   const { store, nats, commits, logger } = o;
   let nc: NatsConnection | undefined;
   let js: JetStreamClient | undefined;

@@ -1,0 +1,1 @@
+export { defineDefaults, resolveOptions, type Resolved } from './resolve-options.js';
