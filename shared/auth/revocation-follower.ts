@@ -2,6 +2,7 @@ import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } fro
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../logging/index.js';
 import { ensureStream } from '../nats/index.js';
+// The file, not the folder's index: the registry client imports shared/auth for its token option.
 import { REGISTRY_STREAM, REGISTRY_STREAM_SPEC, decodeRegistryEvent } from '../registry-client/registry-events.js';
 import { Backoff, type BackoffOptions } from '../rpc/backoff.js';
 import { TOKEN_REVOKED_SUBJECT, applyRevocation } from './revocation.js';

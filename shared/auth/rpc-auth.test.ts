@@ -62,12 +62,12 @@ describe('withClientToken', () => {
     const seen: string[] = [];
     const o = withClientToken({ token: 'x.y.z', decorateMetadata: (_md: Metadata, method: string) => void seen.push(method) });
     const fresh = new Metadata();
-    o.decorateMetadata!(fresh, '/pkg.Svc/Read');
+    o.decorateMetadata(fresh, '/pkg.Svc/Read');
     expect(fresh.get('authorization')).toEqual(['Bearer x.y.z']);
     expect(seen).toEqual(['/pkg.Svc/Read']);
     const forwarded = new Metadata();
     forwarded.set('authorization', 'Bearer caller.own.token');
-    o.decorateMetadata!(forwarded, '/pkg.Svc/Read');
+    o.decorateMetadata(forwarded, '/pkg.Svc/Read');
     expect(forwarded.get('authorization')).toEqual(['Bearer caller.own.token']);
   });
 

@@ -110,7 +110,7 @@ export function withModelAuthorization(
     const need = table.requirementOf(method.path);
     if (need === 'public' || need === 'authenticated') continue;
     type Call = { request: unknown; emit(event: 'error', error: Partial<ServiceError>): boolean };
-    wrapped[name] = ((call: Call, callback?: sendUnaryData<unknown>) => {
+    wrapped[name] = (call: Call, callback?: sendUnaryData<unknown>) => {
       const principal = callPrincipal(call);
       const model = principal ? modelOf(call.request) : undefined;
       if (principal && model !== undefined) {
@@ -119,12 +119,12 @@ export function withModelAuthorization(
         } catch (err) {
           const status = toGrpcStatus(err, method.path, logger);
           if (method.responseStream) call.emit('error', status);
-          else callback?.(status as ServiceError);
+          else callback?.(status);
           return;
         }
       }
       (handler as (call: Call, callback?: sendUnaryData<unknown>) => void)(call, callback);
-    }) as unknown as UntypedServiceImplementation[string];
+    };
   }
   return wrapped;
 }

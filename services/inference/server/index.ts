@@ -11,4 +11,3 @@ export {
 export { decodeModelInferRequest, InferDecodeFailure, requestWireBytes } from './infer-request-wire.js';
 export { encodeModelInferResponse, encodeModelStreamInferResponse } from './infer-response-wire.js';
 export { MODEL_CONTROL_FLAG, requireModelControl, type ModelControlMode } from './repository-handlers.js';
-export { INFERENCE_METHOD_SCOPES, INFERENCE_SCOPE_TABLE } from './inference-scopes.js';
