@@ -14,6 +14,7 @@ import { createMesh, type Mesh, type MeshOptions } from './mesh/index.js';
 import { createHttpInferenceServer, type HttpInferenceServer } from './http/index.js';
 import type { InferenceTelemetry } from './telemetry/index.js';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { followRevocations, type RevocationFollower, type TokenVerifier } from '../../shared/auth/index.js';
 import { createPredictionRecorder, type PredictionRecorder, type PredictionRecorderOptions } from './records/index.js';
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
@@ -53,6 +54,14 @@ export interface InferenceNodeOptions {
    * as the recorder's options say (maxBatchRecords 1: one message per record).
    */
   records?: { nc?: NatsConnection } & Pick<PredictionRecorderOptions, 'hashKey' | 'maxBatchRecords' | 'flushIntervalMs'>;
+  /**
+   * Enforce tokens on gRPC and REST (`--auth`): `verifier` holds the
+   * registry's public key. Revoked tokens are followed on `revocations` (a
+   * NATS connection the node does not close), or on the mesh's connection in
+   * mesh mode. `token` is the node's own, for its registry calls in mesh mode
+   * (INFERMESH_TOKEN). Default: off, no token looked at.
+   */
+  auth?: { verifier: TokenVerifier; revocations?: NatsConnection; token?: string };
 }
 
 /** Defaults of {@link InferenceNodeOptions}, resolved once in {@link startInferenceNode}. */
@@ -80,6 +89,8 @@ export interface InferenceNode {
   mesh?: Mesh;
   /** Its prediction recorder, when it has a NATS connection. */
   recorder?: PredictionRecorder;
+  /** The revocation follower, when auth is on and the node has a NATS connection. */
+  revocations?: RevocationFollower;
   /** Graceful stop: drain the server (default 10000 ms), then unload every model. Idempotent. */
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
 }
@@ -99,7 +110,7 @@ export async function startInferenceNode(nodeOptions: InferenceNodeOptions): Pro
   if (options.repositoryDir) await manager.loadRepository();
   let mesh: Mesh | undefined;
   try {
-    if (options.mesh) mesh = await createMesh({ ...options.mesh, manager, ...telemetry, logger: logger.child({ component: 'mesh', node: options.mesh.nodeId }) });
+    if (options.mesh) mesh = await createMesh({ ...options.mesh, ...(options.auth?.token ? { registryToken: options.auth.token } : {}), manager, ...telemetry, logger: logger.child({ component: 'mesh', node: options.mesh.nodeId }) });
   } catch (err) {
     await manager.close();
     throw err;
@@ -116,8 +127,12 @@ export async function startInferenceNode(nodeOptions: InferenceNodeOptions): Pro
         ...(options.telemetry?.metrics ? { recordsTotal: options.telemetry.metrics.predictionRecordsTotal } : {}),
       })
     : undefined;
+  const auth = options.auth ? { verifier: options.auth.verifier } : undefined;
+  const revocationsNc = options.auth ? (options.auth.revocations ?? mesh?.nc) : undefined;
+  const revocations = revocationsNc ? followRevocations({ nc: revocationsNc, verifier: options.auth!.verifier, logger: logger.child({ component: 'auth' }) }) : undefined;
   const server = createInferenceServer({
     manager,
+    ...(auth ? { auth } : {}),
     logger: logger.child({ component: 'grpc' }),
     host: options.host,
     port: options.grpcPort,
@@ -138,6 +153,7 @@ export async function startInferenceNode(nodeOptions: InferenceNodeOptions): Pro
           port: options.httpPort,
           ...options.http,
           isReady: () => server.ready,
+          ...(auth ? { auth } : {}),
           modelControl: options.modelControl,
           ...(recorder ? { recorder } : {}),
           ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId } : {}),
@@ -151,6 +167,7 @@ export async function startInferenceNode(nodeOptions: InferenceNodeOptions): Pro
     grpcStarted = true;
     httpBound = await http?.start();
   } catch (err) {
+    await revocations?.close();
     await recorder?.close(0);
     if (grpcStarted) await server.close({ drainTimeoutMs: 0 });
     await mesh?.close();
@@ -169,6 +186,7 @@ export async function startInferenceNode(nodeOptions: InferenceNodeOptions): Pro
     ...(http && httpBound ? { http, httpAddress: hostPort(httpBound) } : {}),
     ...(mesh ? { mesh } : {}),
     ...(recorder ? { recorder } : {}),
+    ...(revocations ? { revocations } : {}),
     close: (closeOptions = {}) =>
       (closed ??= (async () => {
         // Both start at once (ServerReady turns false now): the last beat tells peers to stop
@@ -181,6 +199,7 @@ export async function startInferenceNode(nodeOptions: InferenceNodeOptions): Pro
         await draining;
         await recorder?.close();
         await httpDraining;
+        await revocations?.close();
         await mesh?.close();
         await manager.close();
       })()),

@@ -9,6 +9,8 @@ import { startWebServer, type WebServer } from './http/web-server.js';
 import { createTraceReceiver } from './receiver/trace-receiver.js';
 import { createSpanStore, type SpanStore, type SpanStoreOptions } from './store/index.js';
 import { addStandardServices, createRpcServer, type Authenticate } from '../../shared/rpc/index.js';
+import { createRpcAuthenticate, followRevocations, type TokenVerifier } from '../../shared/auth/index.js';
+import { MONITOR_SCOPE_TABLES } from './monitor-scopes.js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createRegistryClient } from '../../shared/registry-client/index.js';
 import { createHealthEngine, createHealthStore, createRegistryReferenceFetcher, type HealthEngine, type HealthEngineOptions, type HealthStore, type HealthStoreOptions } from './health/index.js';
@@ -61,8 +63,15 @@ export interface MonitorOptions {
   healthRetention?: Omit<HealthStoreOptions, 'dataDir' | 'now'>;
   /** gRPC server credentials. Default: insecure. */
   credentials?: ServerCredentials;
-  /** Runs before every OTLP export and Monitor call (not health or reflection). Default: none. */
+  /** Runs before every OTLP export and Monitor call (not health or reflection). Default: none (or the hook `auth` makes). */
   authenticate?: Authenticate;
+  /**
+   * Enforce tokens on the gRPC port (`--auth`): `verifier` holds the
+   * registry's public key; scopes as MONITOR_METHOD_SCOPES say (OTLP Export:
+   * any valid token). Revocations are followed on `nc`. `token` is the
+   * monitor's own, for its registry calls (INFERMESH_TOKEN). Default: off.
+   */
+  auth?: { verifier: TokenVerifier; token?: string };
 }
 
 export interface Monitor {
@@ -95,7 +104,9 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   const metrics = telemetry.metrics.monitor;
   const store = createSpanStore({ ...options.retention, dataDir: options.dataDir, logger, metrics, now: options.now });
   const healthStore = createHealthStore({ ...options.healthRetention, dataDir: options.dataDir, ...(options.now ? { now: options.now } : {}) });
-  const registryClient = options.registryAddress ? createRegistryClient(options.registryAddress) : undefined;
+  const registryClient = options.registryAddress ? createRegistryClient(options.registryAddress, options.auth?.token ? { token: options.auth.token } : {}) : undefined;
+  const revocations = options.auth && options.nc ? followRevocations({ nc: options.nc, verifier: options.auth.verifier, logger: logger.child({ component: 'auth' }) }) : undefined;
+  const authenticate = options.authenticate ?? (options.auth ? createRpcAuthenticate({ verifier: options.auth.verifier, tables: MONITOR_SCOPE_TABLES }) : undefined);
   const health = createHealthEngine({
     ...(registryClient ? { referenceFetcher: createRegistryReferenceFetcher(registryClient) } : {}),
     ...options.health,
@@ -113,7 +124,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
     channelOptions: { 'grpc.max_receive_message_length': Math.max(maxExportBytes * 4, 64 * 1024 * 1024) },
     logger,
     ...(options.credentials ? { credentials: options.credentials } : {}),
-    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    ...(authenticate ? { authenticate } : {}),
   });
   const receiver = createTraceReceiver({ store, metrics, logger, maxExportBytes });
   rpc.addService(receiver.definition, receiver.handlers);
@@ -133,6 +144,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
     await health.start();
   } catch (err) {
     rpc.server.forceShutdown();
+    await revocations?.close();
     await web?.close();
     await health.close();
     registryClient?.close();
@@ -157,6 +169,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
       closing ??= (async () => {
         grpcHealth.close();
         await rpc.shutdown(drainTimeoutMs);
+        await revocations?.close();
         await webServer.close();
         await health.close();
         registryClient?.close();

@@ -17,6 +17,9 @@ import { openRegistryStore, type RegistryStore } from './store/index.js';
 import type { RegistryTelemetry } from './telemetry/index.js';
 import { addStandardServices, createRpcServer, hostPort, type Authenticate, type BackoffOptions } from '../../shared/rpc/index.js';
 import { resolveOptions } from '../../shared/options/index.js';
+import { createRpcAuthenticate, withModelAuthorization } from '../../shared/auth/index.js';
+import { REGISTRY_SCOPE_TABLE } from './server/registry-scopes.js';
+import { ensureAdminToken } from './auth/bootstrap-admin.js';
 
 /** Options for {@link createRegistryService}. */
 export interface RegistryServiceOptions {
@@ -66,8 +69,17 @@ export interface RegistryServiceOptions {
   telemetry?: RegistryTelemetry;
   /** gRPC server credentials. Default: insecure. */
   credentials?: ServerCredentials;
-  /** Runs before every ModelRegistry call (not health or reflection). Default: none. */
+  /** Runs before every ModelRegistry call (not health or reflection). Default: none (or the hook `auth` makes). */
   authenticate?: Authenticate;
+  /**
+   * Enforce tokens (`--auth`), verified against the registry's own key:
+   * every call needs the scope REGISTRY_METHOD_SCOPES names (GetPublicKey is
+   * public), and a call naming a model one whose patterns cover it.
+   * Revocations apply here at once. The first start writes an admin token
+   * to `<dataDir>/auth/admin.token` (see `adminTokenFile`). Default: false
+   * (every call is served; the audit log records the token's subject when one is sent).
+   */
+  auth?: boolean;
 }
 
 /** Defaults of {@link RegistryServiceOptions}. */
@@ -89,6 +101,8 @@ export interface RegistryService {
   readonly store: RegistryStore;
   /** Its token signing key, issuer and verifier. */
   readonly auth: RegistryAuth;
+  /** With `auth`: the file holding the first admin token (0600). */
+  readonly adminTokenFile?: string;
   readonly publisher: OutboxPublisher;
   readonly pruner: OutboxPruner;
   /** The NATS connection; undefined while NATS has been unreachable since start (the outbox holds the events). */
@@ -144,13 +158,16 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
     const auth = await createRegistryAuth({ dataDir: o.dataDir, store, logger, ...(o.clock ? { clock: o.clock } : {}) });
     const closing = new AbortController();
     const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
+    const adminTokenFile = o.auth ? await ensureAdminToken(o.dataDir, auth.issuer, logger) : undefined;
+    const authenticate = o.authenticate ?? (o.auth ? createRpcAuthenticate({ verifier: auth.verifier, tables: [REGISTRY_SCOPE_TABLE] }) : undefined);
     const rpc = createRpcServer({
       channelOptions: { 'grpc.max_receive_message_length': 16 << 20 },
       logger,
       ...(o.credentials ? { credentials: o.credentials } : {}),
-      ...(o.authenticate ? { authenticate: o.authenticate } : {}),
+      ...(authenticate ? { authenticate } : {}),
     });
-    rpc.addService(proto.infermesh.registry.v1.ModelRegistry.service, {
+    const service = proto.infermesh.registry.v1.ModelRegistry.service;
+    const handlers = {
       ...createRegistryHandlers({
         store,
         artifacts,
@@ -165,7 +182,8 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       }),
       ...createTokenHandlers({ auth, logger }),
       ...createAuditHandlers({ auth, logger, store, ...(o.clock ? { clock: o.clock } : {}) }),
-    });
+    };
+    rpc.addService(service, o.auth ? withModelAuthorization(service, handlers, REGISTRY_SCOPE_TABLE, { logger, modelOf: modelNamed }) : handlers);
     const health = addStandardServices(rpc.server, { protoFiles: ['infermesh/registry/v1/registry.proto'], services: ['infermesh.registry.v1.ModelRegistry'] });
     const port = await rpc.bind(o.host, o.grpcPort);
     const address = hostPort(o.host, port);
@@ -178,6 +196,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
       port,
       store,
       auth,
+      ...(adminTokenFile ? { adminTokenFile } : {}),
       publisher,
       pruner,
       get nats() {
@@ -201,4 +220,11 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
     await undo();
     throw err;
   }
+}
+
+/** The model a registry request names: `model`, or `name` (CreateModel, UpdateModel, GetModel); undefined for none. */
+function modelNamed(request: unknown): string | undefined {
+  const r = request as { model?: unknown; name?: unknown } | undefined;
+  const model = typeof r?.model === 'string' && r.model !== '' ? r.model : r?.name;
+  return typeof model === 'string' && model !== '' ? model : undefined;
 }

@@ -1,6 +1,10 @@
 export { AUTHORIZATION_HEADER, bearerHeader, bearerToken } from './bearer.js';
+export { withClientToken, type ClientTokenOption } from './client-token.js';
 export { parseModelPatterns } from './model-pattern.js';
-export { parseScopes } from './scopes.js';
+export { parseScopes, type Scope } from './scopes.js';
 export { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, publicKeyId, signToken, tokenHash, type Principal } from './token-claims.js';
-export { createTokenVerifier, type TokenVerifier } from './token-verifier.js';
+export { authorize, createTokenVerifier, type TokenVerifier } from './token-verifier.js';
 export { TOKEN_REVOKED_SUBJECT, applyRevocation } from './revocation.js';
+export { loadTokenVerifier } from './public-key-source.js';
+export { followRevocations, type RevocationFollower } from './revocation-follower.js';
+export { authorizeCall, callPrincipal, createRpcAuthenticate, scopeTable, verifyRequest, withModelAuthorization, type MethodRequirement, type MethodScopes } from './rpc-auth.js';

@@ -1,6 +1,7 @@
 import { context as contextApi, trace, SpanKind } from '@opentelemetry/api';
 import { Code } from '../errors/index.js';
 import { createRpcClient, type RpcCallOptions, type RpcClientOptions, type UnaryMethod } from '../rpc/index.js';
+import { withClientToken, type ClientTokenOption } from '../auth/index.js';
 import { endRpcSpan, injectIntoMetadata, rpcAttributes } from '../telemetry/index.js';
 import { loadProtos } from '../proto/index.js';
 import type { ProtoGrpcType } from '../generated/grpc_service.js';
@@ -23,9 +24,9 @@ export type CallOptions = RpcCallOptions;
  * Options of {@link createInferenceClient}: those of every infermesh client
  * (see RpcClientOptions: `timeoutMs`, default none; insecure `credentials`;
  * `tracer`; `retry` of the read calls, default none); `channelOptions`' message
- * size limits default to 256 MiB.
+ * size limits default to 256 MiB; `token` is sent as `authorization: Bearer`.
  */
-export type InferenceClientOptions = RpcClientOptions;
+export type InferenceClientOptions = RpcClientOptions & ClientTokenOption;
 
 /** A typed, promise-based client of an inference node (inference.GRPCInferenceService). Errors reject as InfermeshError. */
 export interface InferenceClient {
@@ -66,7 +67,7 @@ const IDEMPOTENT = { idempotent: true };
 export function createInferenceClient(address: string, options: InferenceClientOptions = {}): InferenceClient {
   serviceConstructor ??= (loadProtos(['inference/grpc_service.proto']) as unknown as ProtoGrpcType).inference.GRPCInferenceService;
   const rpc = createRpcClient<GRPCInferenceServiceClient>(serviceConstructor, SERVICE, address, {
-    ...options,
+    ...withClientToken(options),
     channelOptions: { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES, ...options.channelOptions },
   });
   const client = rpc.stub;

@@ -1,5 +1,6 @@
 import { invalidArgument } from '../errors/index.js';
 import { createRpcClient, type RpcCallOptions, type RpcClientOptions, type UnaryMethod } from '../rpc/index.js';
+import { withClientToken, type ClientTokenOption } from '../auth/index.js';
 import { checkUint32, checkUint64 } from '../numbers/index.js';
 import type { GetTraceResponse__Output } from '../generated/infermesh/monitor/v1/GetTraceResponse.js';
 import type { MonitorClient as GrpcMonitorClient } from '../generated/infermesh/monitor/v1/Monitor.js';
@@ -19,7 +20,7 @@ import { loadProtos } from '../proto/index.js';
 export const DEFAULT_MONITOR_ADDRESS = '127.0.0.1:4317';
 
 /** Options of {@link createMonitorClient}: those of every infermesh client (see RpcClientOptions) but the deadline's name. */
-export interface MonitorClientOptions extends Omit<RpcClientOptions, 'timeoutMs'> {
+export interface MonitorClientOptions extends Omit<RpcClientOptions, 'timeoutMs'>, ClientTokenOption {
   /** Deadline of each call that sets no `timeoutMs`, in ms. Default 10000. */
   callTimeoutMs?: number;
 }
@@ -49,7 +50,7 @@ export interface MonitorClient {
 export function createMonitorClient(address: string, options: MonitorClientOptions = {}): MonitorClient {
   const proto = loadProtos(['infermesh/monitor/v1/monitor.proto']) as unknown as ProtoGrpcType;
   const { callTimeoutMs, ...rest } = options;
-  const rpc = createRpcClient<GrpcMonitorClient>(proto.infermesh.monitor.v1.Monitor, 'infermesh.monitor.v1.Monitor', address, { ...rest, timeoutMs: callTimeoutMs ?? 10_000 });
+  const rpc = createRpcClient<GrpcMonitorClient>(proto.infermesh.monitor.v1.Monitor, 'infermesh.monitor.v1.Monitor', address, { ...withClientToken(rest), timeoutMs: callTimeoutMs ?? 10_000 });
   const client = rpc.stub;
   /** Every Monitor call but SubmitFeedback and SetReference only reads. */
   const call = <Req, Res>(name: string, method: unknown, req: Req, o: MonitorCallOptions | undefined, idempotent = true) =>

@@ -23,6 +23,8 @@ import type { ProtoGrpcType } from '../generated/registry.js';
 import { checkUint32, checkUint64 } from '../numbers/index.js';
 import { loadProtos } from '../proto/index.js';
 import { createRpcClient, type RpcCallOptions, type RpcClientOptions, type UnaryMethod } from '../rpc/index.js';
+import { withClientToken, type ClientTokenOption } from '../auth/index.js';
+import type { PublicKey__Output } from '../generated/infermesh/registry/v1/PublicKey.js';
 
 /** Per-call options: `timeoutMs` defaults to none for streams and 30000 ms for unary calls. */
 export type RegistryCallOptions = RpcCallOptions;
@@ -96,6 +98,8 @@ export interface RegistryClient {
    * checked (DATA_LOSS when it differs), and only then renamed to `path`.
    */
   downloadToFile(model: string, path: string, options?: Omit<DownloadOptions, 'offset'>): Promise<ArtifactInfo__Output>;
+  /** The registry's token public key (SPKI PEM) and its key id: what edges verify tokens with. Public: no token needed. */
+  getPublicKey(options?: RegistryCallOptions): Promise<PublicKey__Output>;
   /** Committed registry changes, in order, as they happen (until `signal` aborts or the registry stops). */
   watch(options?: WatchOptions): AsyncIterable<RegistryEvent__Output>;
   /** Closes the channel. Idempotent. */
@@ -107,9 +111,10 @@ export interface RegistryClient {
  * (see RpcClientOptions). `tracer` records a CLIENT span per unary call,
  * upload and file download, so the registry's spans and the events the call
  * causes join the caller's trace; `timeoutMs` defaults to 30000 ms; `retry`
- * applies to the reads (GetModel, ListModels, GetVersion, GetReference).
+ * applies to the reads (GetModel, ListModels, GetVersion, GetReference);
+ * `token` is sent as `authorization: Bearer` on every call.
  */
-export type RegistryClientOptions = RpcClientOptions;
+export type RegistryClientOptions = RpcClientOptions & ClientTokenOption;
 
 const DEFAULT_UNARY_TIMEOUT_MS = 30_000;
 const SERVICE = 'infermesh.registry.v1.ModelRegistry';
@@ -132,7 +137,7 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
   const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
   const rpc = createRpcClient<ModelRegistryClient>(proto.infermesh.registry.v1.ModelRegistry, SERVICE, address, {
     timeoutMs: DEFAULT_UNARY_TIMEOUT_MS,
-    ...options,
+    ...withClientToken(options),
     channelOptions: { 'grpc.max_receive_message_length': 16 << 20, ...options.channelOptions },
   });
   const client = rpc.stub;
@@ -268,6 +273,7 @@ export function createRegistryClient(address: string, options: RegistryClientOpt
     setReference: async (model, version, reference, o) =>
       unary('SetReference', client.setReference, { model, version: checkUint32(version, 'version', 1), reference: encodeReferenceProfile(reference) }, o),
     getReference: async (model, version, o) => unary('GetReference', client.getReference, { model, version: checkUint32(version, 'version', 1) }, o, true),
+    getPublicKey: (o) => unary('GetPublicKey', client.getPublicKey as UnaryMethod<object, PublicKey__Output>, {}, o, true),
 
     pushVersion: (model, source, o) => traced('UploadVersion', o, (withContext) => pushVersion(model, source, withContext)),
 

@@ -1,6 +1,8 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Metadata } from '@grpc/grpc-js';
 import { context as contextApi, type Context, type Span } from '@opentelemetry/api';
+import { AUTHORIZATION_HEADER, verifyRequest, type TokenVerifier } from '../../../shared/auth/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { endHttpSpan, injectIntoHeaders, startHttpServerSpan, traceIdOf } from '../../../shared/telemetry/index.js';
 import type { ModelManager } from '../models/index.js';
@@ -13,7 +15,7 @@ import { jsonText } from './json-text.js';
 import { modelConfig, modelMetadata, modelStatistics, repositoryIndex, repositoryLoad, repositoryUnload, serverMetadata } from './model-endpoints.js';
 import { decodeRestInferRequest, INFERENCE_HEADER_CONTENT_LENGTH } from './rest-request-decoder.js';
 import { encodeRestInferResponse } from './rest-response-encoder.js';
-import { routeRequest, type Endpoint, type Route } from './routes.js';
+import { ENDPOINT_SCOPES, routeRequest, type Endpoint, type Route } from './routes.js';
 
 /** Options of {@link createHttpInferenceServer}; defaults are for production. */
 export interface HttpInferenceServerOptions {
@@ -47,6 +49,12 @@ export interface HttpInferenceServerOptions {
   recorder?: PredictionRecorder;
   /** The rest of the node's readiness (its gRPC server draining): /v2/health/ready and inference answer 503 while false. Default: always. */
   isReady?: () => boolean;
+  /**
+   * Enforce tokens: each request's `authorization: Bearer` header is verified
+   * and checked against ENDPOINT_SCOPES (401 / 403 with a JSON error), and an
+   * inference request's model against the token's patterns. Default: none.
+   */
+  auth?: { verifier: TokenVerifier };
 }
 
 /** The REST front end of an inference node: the Open Inference Protocol over HTTP/1.1 (keep-alive), with Triton's binary tensor extension. */
@@ -98,6 +106,8 @@ export function createHttpInferenceServer(options: HttpInferenceServerOptions): 
   /** Answers one routed request; resolves with the status sent. */
   async function serve(route: Route, req: IncomingMessage, res: ServerResponse, traceContext: Context | undefined): Promise<number> {
     const { model, version } = route;
+    const need = options.auth ? ENDPOINT_SCOPES[route.endpoint] : 'public';
+    if (need !== 'public') await verifyRequest(options.auth!.verifier, req.headers, need, route.endpoint === 'infer' ? model : undefined);
     switch (route.endpoint) {
       case 'server-metadata':
         return sendJson(res, 200, jsonText(serverMetadata()));
@@ -143,6 +153,8 @@ export function createHttpInferenceServer(options: HttpInferenceServerOptions): 
     const response = await runInference(deps, rest.request, {
       deadlineMs: Infinity,
       signal: controller.signal,
+      // A request forwarded to a peer carries the caller's own token: the peer checks it too.
+      ...(options.auth ? { metadata: authorizationMetadata(req) } : {}),
       ...(traceContext ? { traceContext } : {}),
     });
     const { json, binary } = encodeRestInferResponse(response, rest.binaryOutput);
@@ -292,6 +304,14 @@ function lingeringClose(req: IncomingMessage, res: ServerResponse): void {
   (socket as unknown as { destroySoon?: unknown }).destroySoon = undefined;
   const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
   socket.once('close', () => clearTimeout(timer));
+}
+
+/** gRPC metadata with the request's `authorization` header (already verified), for a forward to a peer. */
+function authorizationMetadata(req: IncomingMessage): Metadata {
+  const metadata = new Metadata();
+  const value = req.headers[AUTHORIZATION_HEADER];
+  if (typeof value === 'string') metadata.set(AUTHORIZATION_HEADER, value);
+  return metadata;
 }
 
 function setTraceHeaders(res: ServerResponse, ctx: Context): void {

@@ -1,3 +1,4 @@
+import type { MethodRequirement } from '../../../shared/auth/index.js';
 import { HttpError } from './http-status.js';
 
 /** The endpoints of the Open Inference Protocol over REST that the node serves. */
@@ -5,6 +6,24 @@ export type Endpoint =
   | 'server-metadata' | 'live' | 'ready'
   | 'model-metadata' | 'model-ready' | 'model-config' | 'model-stats' | 'infer'
   | 'repository-index' | 'repository-load' | 'repository-unload';
+
+/**
+ * What each endpoint requires when the node enforces tokens: the same as its
+ * gRPC twin (INFERENCE_METHOD_SCOPES); `infer` also checks the model.
+ */
+export const ENDPOINT_SCOPES: Readonly<Record<Endpoint, MethodRequirement>> = {
+  'server-metadata': 'public',
+  live: 'public',
+  ready: 'public',
+  'model-metadata': 'models:read',
+  'model-ready': 'models:read',
+  'model-config': 'models:read',
+  'model-stats': 'models:read',
+  infer: 'infer',
+  'repository-index': 'models:read',
+  'repository-load': 'admin',
+  'repository-unload': 'admin',
+};
 
 /** A request path matched to its endpoint, with the route template (for spans) and the names in it. */
 export interface Route {

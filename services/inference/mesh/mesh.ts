@@ -39,6 +39,8 @@ export interface MeshOptions {
   natsSecurity?: Pick<ConnectNatsOptions, 'tls' | 'nkeySeed'>;
   /** Sign this node's heartbeats and/or verify its peers' (node-identity.ts). Default: unsigned, every beat trusted. */
   heartbeatTrust?: HeartbeatTrust;
+  /** This node's own token for its registry calls (a registry that enforces tokens needs `models:read`). Default: none. */
+  registryToken?: string;
 }
 
 /** A node's mesh membership: registry follower, heartbeats, peer table and forwarding. */
@@ -66,7 +68,10 @@ const NATS_DRAIN_TIMEOUT_MS = 2000;
 export async function createMesh(options: MeshOptions & { manager: ModelManager; logger: Logger; telemetry?: InferenceTelemetry }): Promise<Mesh> {
   const logger = options.logger;
   const nc = await connectNats({ url: options.natsUrl, name: `inference-${options.nodeId}`, ...options.natsSecurity });
-  const registry = createRegistryClient(options.registryAddress, options.telemetry ? { tracer: options.telemetry.tracer } : {});
+  const registry = createRegistryClient(options.registryAddress, {
+    ...(options.telemetry ? { tracer: options.telemetry.tracer } : {}),
+    ...(options.registryToken ? { token: options.registryToken } : {}),
+  });
   const peers = createPeerTable({ nc, selfNodeId: options.nodeId, logger: logger.child({ component: 'peers' }), ...(options.heartbeatTrust?.verifier ? { verifier: options.heartbeatTrust.verifier } : {}) });
   const budgetBytes = options.memoryBudgetBytes ?? 0;
   // The follower exists once the placement asks about this node (never before start()).

@@ -4,6 +4,7 @@ import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import { ATTR_FORWARD_PEER, ATTR_MODEL_NAME, ATTR_MODEL_VERSION, ATTR_NODE_ID, endRpcSpan, SPAN_NAMES } from '../../../shared/telemetry/index.js';
 import { createInferenceClient, type InferenceClient } from '../../../shared/client/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
+import { AUTHORIZATION_HEADER } from '../../../shared/auth/index.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
 import type { InferCallContext } from '../server/index.js';
@@ -35,7 +36,8 @@ export interface PeerForwarderOptions {
 export interface PeerForwarder {
   /**
    * Forwards one ModelInferRequest to `peer` unchanged (raw tensors included),
-   * marked with {@link FORWARDED_BY_HEADER}, within the caller's deadline and
+   * marked with {@link FORWARDED_BY_HEADER} and carrying the caller's own
+   * `authorization` header (the peer checks the caller's scopes), within the caller's deadline and
    * cancelled with it. Resolves with the peer's response; rejects with the
    * peer's status as an InfermeshError. Traced as a `forward` span, a child
    * of the request's server span (`ctx.traceContext`).
@@ -60,6 +62,8 @@ export function createPeerForwarder(options: PeerForwarderOptions): PeerForwarde
   const send = (peer: Peer, request: ModelInferRequest__Output, ctx: InferCallContext) => {
     const metadata = new Metadata();
     metadata.set(FORWARDED_BY_HEADER, options.nodeId);
+    const authorization = ctx.metadata?.get(AUTHORIZATION_HEADER)[0];
+    if (authorization !== undefined) metadata.set(AUTHORIZATION_HEADER, authorization);
     options.logger.debug('forwarding request', { model: request.modelName, version: request.modelVersion, peer: peer.nodeId, grpc: peer.grpcAddress });
     const timeoutMs = Number.isFinite(ctx.deadlineMs) ? Math.max(1, ctx.deadlineMs - Date.now()) : undefined;
     // The decoded request has every field the wire form has (raw contents as Buffers): it re-encodes as is.

@@ -11,6 +11,7 @@ import { runInference, type InferDeps } from './infer-service.js';
 import { InferDecodeFailure } from './infer-request-wire.js';
 import { DEFAULT_MAX_UNANSWERED_PER_STREAM } from './request-limits.js';
 import { STREAM_ERROR_CODE_PARAMETER, TRACE_ID_PARAMETER } from '../../../shared/client/index.js';
+import { authorize, callPrincipal } from '../../../shared/auth/index.js';
 
 /** The span name of each request read from a ModelStreamInfer stream (RPC conventions). */
 export const MODEL_STREAM_INFER_METHOD = 'inference.GRPCInferenceService/ModelStreamInfer';
@@ -19,6 +20,12 @@ export const MODEL_STREAM_INFER_METHOD = 'inference.GRPCInferenceService/ModelSt
 export interface InferHandlerOptions {
   /** Requests read from one stream and not yet answered before the stream stops being read. Default 256. */
   maxUnansweredPerStream?: number;
+  /**
+   * Check each request's model against the caller's token patterns (the
+   * authentication hook checked the `infer` scope once per call). Default:
+   * false, and then nothing about tokens is looked at.
+   */
+  authorizeModels?: boolean;
 }
 
 /** The abort reason of a unary call whose client went away (or whose stream closed after its answer). */
@@ -40,6 +47,7 @@ type Received = ModelInferRequest__Output | InferDecodeFailure;
  */
 export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, options: InferHandlerOptions = {}) {
   const maxUnanswered = options.maxUnansweredPerStream ?? DEFAULT_MAX_UNANSWERED_PER_STREAM;
+  const authorizeModels = options.authorizeModels ?? false;
   return {
     /**
      * grpc-js emits 'cancelled' when every call's stream closes, answered or not: the abort runs only
@@ -50,6 +58,14 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
       logger.debug('call started', MODEL_INFER_FIELDS);
       const request = call.request;
       if (request instanceof InferDecodeFailure) return answerUnaryError('ModelInfer', logger, callback, request.error);
+      if (authorizeModels) {
+        const principal = callPrincipal(call);
+        try {
+          if (principal) authorize(principal, 'infer', request.modelName);
+        } catch (err) {
+          return answerUnaryError('ModelInfer', logger, callback, err);
+        }
+      }
       const controller = new AbortController();
       let answered = false;
       call.once('cancelled', () => {
@@ -86,6 +102,8 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
     ModelStreamInfer: (call: ServerDuplexStream<Received, ModelStreamInferResponse>): void => {
       const controller = new AbortController();
       const deadlineMs = callDeadlineMs(call);
+      // The token was verified once for the stream; each request's model is checked against it.
+      const principal = authorizeModels ? callPrincipal(call) : undefined;
       let pending = 0;
       let clientDone = false;
       let paused = false;
@@ -147,6 +165,15 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
           fail(request.error, request);
           settle();
           return;
+        }
+        if (principal) {
+          try {
+            authorize(principal, 'infer', request.modelName);
+          } catch (err) {
+            fail(err, request);
+            settle();
+            return;
+          }
         }
         const traced = tracer ? startServerSpan(tracer, MODEL_STREAM_INFER_METHOD, call.metadata) : undefined;
         const ctx = { deadlineMs, signal: controller.signal, metadata: call.metadata, ...(traced ? { traceContext: traced.context } : {}) };

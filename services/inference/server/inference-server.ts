@@ -1,6 +1,8 @@
 import type { ServerCredentials, ServiceDefinition, UntypedServiceImplementation, handleUnaryCall } from '@grpc/grpc-js';
 import { addStandardServices, createRpcServer, DEFAULT_HTTP2_WINDOW_BYTES, widenHttp2Windows, type Authenticate } from '../../../shared/rpc/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
+import { createRpcAuthenticate, type TokenVerifier } from '../../../shared/auth/index.js';
+import { INFERENCE_SCOPE_TABLE } from './inference-scopes.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/grpc_service.js';
 import { traceUnaryHandler } from '../../../shared/telemetry/index.js';
@@ -68,8 +70,14 @@ export interface InferenceServerOptions {
   recorder?: PredictionRecorder;
   /** Server credentials. Default: insecure. */
   credentials?: ServerCredentials;
-  /** Runs before every inference-service call (not health or reflection). Default: none. */
+  /** Runs before every inference-service call (not health or reflection). Default: none (or the hook `auth` makes). */
   authenticate?: Authenticate;
+  /**
+   * Enforce tokens: every call's `authorization: Bearer` token is verified and
+   * checked against INFERENCE_METHOD_SCOPES, and every inference request's
+   * model against the token's patterns. Default: none (no token is looked at).
+   */
+  auth?: { verifier: TokenVerifier };
 }
 
 /** Options of {@link InferenceServer.close}. */
@@ -102,6 +110,7 @@ const UNTRACED = new Set(['ServerLive', 'ServerReady', 'ModelStreamInfer']);
 export function createInferenceServer(options: InferenceServerOptions): InferenceServer {
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger;
+  const authenticate = options.authenticate ?? (options.auth ? createRpcAuthenticate({ verifier: options.auth.verifier, tables: [INFERENCE_SCOPE_TABLE] }) : undefined);
   const rpc = createRpcServer({
     channelOptions: {
       'grpc.max_receive_message_length': options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
@@ -109,7 +118,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     },
     logger,
     ...(options.credentials ? { credentials: options.credentials } : {}),
-    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    ...(authenticate ? { authenticate } : {}),
   });
   const limits: InferRequestLimits = { ...DEFAULT_INFER_REQUEST_LIMITS, ...options.requestLimits };
   let ready = false;
@@ -131,7 +140,10 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       },
       logger,
       tracer,
-      options.maxUnansweredPerStream !== undefined ? { maxUnansweredPerStream: options.maxUnansweredPerStream } : {},
+      {
+        ...(options.maxUnansweredPerStream !== undefined ? { maxUnansweredPerStream: options.maxUnansweredPerStream } : {}),
+        authorizeModels: options.auth !== undefined,
+      },
     ),
   };
   if (tracer) {

@@ -2,6 +2,7 @@ import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import { checkUint32 } from '../../../shared/numbers/index.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import { createRpcClient, type RpcCallOptions, type RpcClientOptions, type UnaryMethod } from '../../../shared/rpc/index.js';
+import { withClientToken, type ClientTokenOption } from '../../../shared/auth/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/recommender.js';
 import type { RecommenderClient as GeneratedClient } from '../../../shared/generated/infermesh/recommender/v1/Recommender.js';
 import type { Interaction } from '../../../shared/generated/infermesh/events/v1/Interaction.js';
@@ -16,8 +17,8 @@ import type { Item } from '../../../shared/generated/infermesh/recommender/v1/It
 /** Per-call options: `timeoutMs` defaults to 30000 ms for unary calls and RecommendStream, 60000 ms for RecordInteractions, none for Train. */
 export type RecommenderCallOptions = RpcCallOptions;
 
-/** Options of {@link createRecommenderClient}: those of every infermesh client (see RpcClientOptions); `timeoutMs` defaults to 30000 ms. */
-export type RecommenderClientOptions = RpcClientOptions;
+/** Options of {@link createRecommenderClient}: those of every infermesh client (see RpcClientOptions); `timeoutMs` defaults to 30000 ms; `token` is sent as `authorization: Bearer`. */
+export type RecommenderClientOptions = RpcClientOptions & ClientTokenOption;
 
 const SERVICE = 'infermesh.recommender.v1.Recommender';
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -41,7 +42,7 @@ export interface RecommenderClient {
 /** Creates a client of the recommender at `address` (`host:port`). */
 export function createRecommenderClient(address: string, options: RecommenderClientOptions = {}): RecommenderClient {
   const proto = loadProtos(['infermesh/recommender/v1/recommender.proto']) as unknown as ProtoGrpcType;
-  const rpc = createRpcClient<GeneratedClient>(proto.infermesh.recommender.v1.Recommender, SERVICE, address, { timeoutMs: DEFAULT_TIMEOUT_MS, ...options });
+  const rpc = createRpcClient<GeneratedClient>(proto.infermesh.recommender.v1.Recommender, SERVICE, address, { timeoutMs: DEFAULT_TIMEOUT_MS, ...withClientToken(options) });
   const client = rpc.stub;
   const unaryTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const unary = <Req, Res>(name: string, method: unknown, req: Req, o?: RecommenderCallOptions, idempotent = false) =>

@@ -15,6 +15,8 @@ import type { RecommendAnswer, RecommendEngine } from '../serving/index.js';
 import type { RecommenderStore } from '../store/index.js';
 import { callContext } from './call-context.js';
 import { addStandardServices, createRpcServer, hostPort, toGrpcStatus, type Authenticate } from '../../../shared/rpc/index.js';
+import { createRpcAuthenticate, type TokenVerifier } from '../../../shared/auth/index.js';
+import { RECOMMENDER_SCOPE_TABLE } from './recommender-scopes.js';
 
 export interface RecommenderServerOptions {
   engine: RecommendEngine;
@@ -30,8 +32,10 @@ export interface RecommenderServerOptions {
   tracer?: Tracer;
   /** Server credentials. Default: insecure. */
   credentials?: ServerCredentials;
-  /** Runs before every Recommender call (not health or reflection). Default: none. */
+  /** Runs before every Recommender call (not health or reflection). Default: none (or the hook `auth` makes). */
   authenticate?: Authenticate;
+  /** Enforce tokens (`--auth`) against the registry's public key, with the scopes RECOMMENDER_METHOD_SCOPES names. Default: off. */
+  auth?: { verifier: TokenVerifier };
 }
 
 const SERVICE = '/infermesh.recommender.v1.Recommender';
@@ -203,11 +207,12 @@ export interface RecommenderServer {
 /** Binds the recommender's gRPC service on host:port (0 = a free port). */
 export async function startRecommenderServer(o: RecommenderServerOptions & { host: string; port: number }): Promise<RecommenderServer> {
   const proto = loadProtos(['infermesh/recommender/v1/recommender.proto']) as unknown as ProtoGrpcType;
+  const authenticate = o.authenticate ?? (o.auth ? createRpcAuthenticate({ verifier: o.auth.verifier, tables: [RECOMMENDER_SCOPE_TABLE] }) : undefined);
   const rpc = createRpcServer({
     channelOptions: { 'grpc.max_receive_message_length': 64 << 20 },
     logger: o.logger,
     ...(o.credentials ? { credentials: o.credentials } : {}),
-    ...(o.authenticate ? { authenticate: o.authenticate } : {}),
+    ...(authenticate ? { authenticate } : {}),
   });
   rpc.addService(proto.infermesh.recommender.v1.Recommender.service, createRecommenderHandlers(o));
   const health = addStandardServices(rpc.server, { protoFiles: ['infermesh/recommender/v1/recommender.proto'], services: ['infermesh.recommender.v1.Recommender'] });

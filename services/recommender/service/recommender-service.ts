@@ -9,6 +9,7 @@ import { createRegistryClient, type RegistryClient } from '../../../shared/regis
 import { createInteractionIngest, type InteractionIngest } from '../events/index.js';
 import type { IalsParams } from '../learning/index.js';
 import { startRecommenderServer, type RecommenderServer } from '../server/index.js';
+import { followRevocations, type TokenVerifier } from '../../../shared/auth/index.js';
 import { createRecommendEngine, createServingModel, type RecommendEngine } from '../serving/index.js';
 import { openRecommenderStore, type RecommenderStore } from '../store/index.js';
 import { createModelTrainer, type ModelTrainer } from './model-trainer.js';
@@ -48,6 +49,12 @@ export interface RecommenderServiceOptions {
   tracer?: Tracer;
   logger?: Logger;
   clock?: () => number;
+  /**
+   * Enforce tokens on the gRPC server (`--auth`), revocations followed on the
+   * service's NATS connection; `token` is the service's own, for its registry
+   * and inference calls (INFERMESH_TOKEN). Default: off.
+   */
+  auth?: { verifier?: TokenVerifier; token?: string };
 }
 
 /** Defaults of {@link RecommenderServiceOptions}. */
@@ -90,9 +97,15 @@ export async function createRecommenderService(options: RecommenderServiceOption
     cleanup.push(() => store.close());
     const nc: NatsConnection = await connectNats({ url: o.natsUrl, name: 'recommender' });
     cleanup.push(() => nc.drain());
-    const registry: RegistryClient = createRegistryClient(o.registryAddress);
+    const ownToken = o.auth?.token ? { token: o.auth.token } : {};
+    const registry: RegistryClient = createRegistryClient(o.registryAddress, ownToken);
     cleanup.push(() => registry.close());
-    const inference: InferenceClient = createInferenceClient(o.inferenceAddress, o.tracer ? { tracer: o.tracer } : {});
+    const inference: InferenceClient = createInferenceClient(o.inferenceAddress, { ...(o.tracer ? { tracer: o.tracer } : {}), ...ownToken });
+    const verifier = o.auth?.verifier;
+    if (verifier) {
+      const revocations = followRevocations({ nc, verifier, logger: logger.child({ component: 'auth' }) });
+      cleanup.push(() => revocations.close());
+    }
     cleanup.push(() => inference.close());
     const engine = createRecommendEngine({ store, inference, modelName: o.modelName, maxK: o.maxK, historyLimit: o.historyLimit, inferTimeoutMs: o.inferTimeoutMs, logger });
     const promoted = store.latestPromoted();
@@ -114,7 +127,7 @@ export async function createRecommenderService(options: RecommenderServiceOption
     const trainer = createModelTrainer({ store, registry, engine, modelName: o.modelName, params: o.params ?? {}, maxK: o.maxK, inWorker: o.trainInWorker, threads: o.trainThreads, logger, clock: o.clock });
     const follower = followProduction({ nc, registry, store, engine, modelName: o.modelName, followerId: await resolveFollowerId(o.dataDir), logger });
     cleanup.push(() => follower.close());
-    const server: RecommenderServer = await startRecommenderServer({ engine, trainer, ingest, store, modelName: o.modelName, maxK: o.maxK, logger, host: o.host, port: o.grpcPort, tracer: o.tracer });
+    const server: RecommenderServer = await startRecommenderServer({ engine, trainer, ingest, store, modelName: o.modelName, maxK: o.maxK, logger, host: o.host, port: o.grpcPort, tracer: o.tracer, ...(verifier ? { auth: { verifier } } : {}) });
     let timer: NodeJS.Timeout | undefined;
     // Ends a scheduled run (and its worker) when the service closes.
     const stopping = new AbortController();

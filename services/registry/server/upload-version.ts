@@ -1,3 +1,4 @@
+import { authorizeCall } from '../../../shared/auth/index.js';
 import { Code, InfermeshError, invalidArgument, notFound, resourceExhausted } from '../../../shared/errors/index.js';
 import type { UploadMetadata__Output } from '../../../shared/generated/infermesh/registry/v1/UploadMetadata.js';
 import type { UploadVersionRequest__Output } from '../../../shared/generated/infermesh/registry/v1/UploadVersionRequest.js';
@@ -50,6 +51,9 @@ export async function uploadVersion(
     throw invalidArgument('the first UploadVersion message must carry `metadata` (model, sha256, size_bytes, ...)');
   }
   const meta = await checkMetadata(first.value.metadata, deps);
+  // The model is known only now: a token limited to other models may not push here, nor move an alias without models:promote.
+  authorizeCall(parts, 'models:write', meta.version.model);
+  if (first.value.metadata.alias) authorizeCall(parts, 'models:promote', meta.version.model);
   let upload: ArtifactUpload | undefined;
   try {
     const receiving = (upload = await deps.artifacts.beginUpload());
