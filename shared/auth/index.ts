@@ -1,6 +1,6 @@
 export { AUTHORIZATION_HEADER, bearerHeader, bearerToken } from './bearer.js';
 export { withClientToken, type ClientTokenOption } from './client-token.js';
-export { parseModelPatterns } from './model-pattern.js';
+export { allowsModel, parseModelPatterns } from './model-pattern.js';
 export { parseScopes, type Scope } from './scopes.js';
 export { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, publicKeyId, signToken, tokenHash, type Principal } from './token-claims.js';
 export { authorize, createTokenVerifier, type TokenVerifier } from './token-verifier.js';

@@ -2,7 +2,7 @@
 // enforcing tokens (in-process, real nats-server), a third node that does not
 // (it forwards to one that does), REST, the registry's own scopes, revocation
 // within a second on both nodes, and no token in any message or log line.
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier, followRevocations, loadTokenVerifier, publicKeyId, signToken, type Scope, type TokenVerifier } from '../../shared/auth/index.js';
@@ -226,6 +226,30 @@ describe('tokens at the registry', () => {
     expect(del.message).toMatch(/lacks scope models:delete/);
     expect((await failure(createRegistryClient(registry.address).getModel('demo-mlp'))).code).toBe(Code.UNAUTHENTICATED);
     expect((await reader.getModel('demo-mlp')).name).toBe('demo-mlp');
+  });
+
+  it('shows a token limited to fraud-* only those models: ListModels and Watch leave the others out', async () => {
+    const fraudReader = createRegistryClient(registry.address, { token: (await token(['models:read'], ['fraud-*'])).token });
+    clients.push(fraudReader);
+    expect((await admin.listModels()).models.map((m) => m.name)).toContain('demo-mlp');
+    expect((await fraudReader.listModels()).models.map((m) => m.name)).toEqual(['fraud-v1']);
+    const ac = new AbortController();
+    const seen: string[] = [];
+    // A version pushed after the watch opened (known by its sha256): once it arrives, every earlier event has been seen too.
+    const markerModel = constantModel(11);
+    const markerSha = createHash('sha256').update(markerModel).digest('hex');
+    const watching = (async () => {
+      for await (const event of fraudReader.watch({ fromSequence: 1, signal: ac.signal })) {
+        const body = Object.values(event).find((v): v is { model: string; version?: number } => typeof v === 'object' && v !== null && 'model' in v);
+        seen.push(body?.model ?? '?');
+        if (event.versionCreated?.sha256 === markerSha) ac.abort();
+      }
+    })();
+    await admin.pushVersion('demo-mlp', constantModel(12));
+    await admin.pushVersion('fraud-v1', markerModel);
+    await watching;
+    expect(seen.length).toBeGreaterThan(1);
+    expect(new Set(seen)).toEqual(new Set(['fraud-v1']));
   });
 
   it('issues tokens over CreateToken with the first admin token, and only with admin', async () => {

@@ -10,6 +10,7 @@ import { decodeRegistryEvent, encodeRegistryEvent } from '../../../shared/regist
 import type { ArtifactStore, InspectOnnxFileOptions } from '../artifacts/index.js';
 import type { CommitSignal } from '../events/commit-signal.js';
 import { ANONYMOUS, type Actor } from '../audit/index.js';
+import { allowsModel, callPrincipal } from '../../../shared/auth/index.js';
 import type { RegistrySnapshot, RegistryStore, VersionRecord, WriteContext } from '../store/index.js';
 import { activeTraceparent, REGISTRY_SPAN_NAMES, withSpan, type RegistryTelemetry } from '../telemetry/index.js';
 import { decodeReferenceProfile } from '../../../shared/registry-client/reference-profile.js';
@@ -79,9 +80,9 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): WithoutGovern
   const toServiceError = (err: unknown, method: string): Partial<ServiceError> => toGrpcStatus(err, method, logger);
 
   const unary =
-    <Req, Res>(method: string, fn: (req: Req, commit: Commit) => Promise<Res>) =>
+    <Req, Res>(method: string, fn: (req: Req, commit: Commit, call: ServerUnaryCall<Req, Res>) => Promise<Res>) =>
     (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-      served(method, call.metadata, () => fn(call.request, commitFor(call.metadata, call.getPeer()))).then(
+      served(method, call.metadata, () => fn(call.request, commitFor(call.metadata, call.getPeer()), call)).then(
         (res) => callback(null, res),
         (err: unknown) => callback(toServiceError(err, method)),
       );
@@ -147,11 +148,14 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): WithoutGovern
       return modelToProto(model, await store.listAliases(model.name), await store.listVersions(model.name));
     }),
 
-    ListModels: unary('ListModels', async (req) => {
+    ListModels: unary('ListModels', async (req, _commit, call) => {
       const pageSize = req.pageSize === 0 ? DEFAULT_PAGE_SIZE : req.pageSize;
       if (pageSize > MAX_PAGE_SIZE) throw invalidArgument(`page_size must be at most ${MAX_PAGE_SIZE}, got ${pageSize}`);
       const page = await store.listModels({ pageSize, pageToken: req.pageToken, namePrefix: req.namePrefix, tag: req.tag, labels: req.labels });
-      const models = await Promise.all(page.models.map(async (m) => modelToProto(m, await store.listAliases(m.name))));
+      // A token limited to some models sees only those (a page may then hold fewer than page_size; the token still pages on).
+      const allowed = modelPatternsOf(call);
+      const visible = allowed ? page.models.filter((m) => allowsModel(allowed, m.name)) : page.models;
+      const models = await Promise.all(visible.map(async (m) => modelToProto(m, await store.listAliases(m.name))));
       return { models, nextPageToken: page.nextPageToken };
     }),
 
@@ -240,13 +244,16 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): WithoutGovern
       // A watch never ends by itself: it also ends (cleanly) when the registry closes.
       const signal = AbortSignal.any([cancelled, deps.closing]);
       const filter = call.request.model ? checkModelName(call.request.model) : '';
+      // A token limited to some models watches only their events (the model named, if any, was checked by the edge).
+      const allowed = modelPatternsOf(call);
       const from = checkByteCount(call.request.fromSequence, 'from_sequence');
       let next = from > 0 ? from : (await store.lastSequence()) + 1;
       const first = from > 0 ? await store.firstSequence() : 0;
       if (from > 0 && first > from) {
         // The events asked for were pruned: send the current state instead (as of a sequence S), then the events after S.
         const snapshot = await store.snapshot(filter || undefined);
-        for (const event of snapshotEvents(snapshot, store.registryId)) {
+        const visible = allowed ? { ...snapshot, models: snapshot.models.filter((m) => allowsModel(allowed, m.model.name)) } : snapshot;
+        for (const event of snapshotEvents(visible, store.registryId)) {
           if (signal.aborted) return;
           if (!call.write(event)) await once(call, 'drain', { signal }).catch(() => undefined);
         }
@@ -257,7 +264,9 @@ export function createRegistryHandlers(deps: RegistryHandlerDeps): WithoutGovern
         const events = await store.eventsFrom(next, WATCH_BATCH);
         for (const e of events) {
           next = e.sequence + 1;
-          if (filter && e.subject.slice(e.subject.lastIndexOf('.') + 1) !== filter) continue;
+          const model = e.subject.slice(e.subject.lastIndexOf('.') + 1);
+          if (filter && model !== filter) continue;
+          if (allowed && !allowsModel(allowed, model)) continue;
           if (!call.write(decodeRegistryEvent(e.payload))) await once(call, 'drain', { signal }).catch(() => undefined);
         }
         if (events.length < WATCH_BATCH) await deps.commits.wait(seen, signal);
@@ -297,4 +306,10 @@ function snapshotEvents(snapshot: RegistrySnapshot, registryId: string): Registr
 function writeContext(metadata: Metadata): WriteContext {
   const value = metadata.get(TRACEPARENT_HEADER)[0];
   return typeof value === 'string' && value ? { traceparent: value } : {};
+}
+
+/** The model patterns of the call's token, or undefined when it may see every model (auth off, or a token without patterns). */
+function modelPatternsOf(call: object): readonly string[] | undefined {
+  const principal = callPrincipal(call);
+  return principal && principal.models.length > 0 ? principal.models : undefined;
 }
