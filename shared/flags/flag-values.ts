@@ -58,18 +58,25 @@ export function parseAddressFlag(value: unknown, flag: string, env?: string): st
 /** The URL schemes a NATS client connects with: plain, TLS, WebSocket, secure WebSocket. */
 export const NATS_URL_SCHEMES = ['nats', 'tls', 'ws', 'wss'] as const;
 
-const NATS_URL = /^(nats|tls|ws|wss):\/\/[^\s,/]+(\/\S*)?$/;
+const NATS_URL = /^(nats|tls):\/\/[^\s,/]+(\/\S*)?$/;
+const NATS_WEBSOCKET_URL = /^wss?:\/\//;
 
 /**
  * A NATS server URL, or a comma-separated list of them (a cluster's seeds),
- * each `nats://`, `tls://`, `ws://` or `wss://` HOST[:PORT]:
- * "`flag` must be a nats://, tls://, ws:// or wss:// URL like nats://127.0.0.1:4222 (or set ENV), got 'value'".
+ * each `nats://` or `tls://` HOST[:PORT]:
+ * "`flag` must be a nats:// or tls:// URL like nats://127.0.0.1:4222 (or set ENV), got 'value'".
+ * `ws://` and `wss://` are refused with their own reason: the services connect with
+ * @nats-io/transport-node, which speaks NATS over TCP only.
  * Returns the list as given, each entry trimmed.
  */
 export function parseNatsUrlFlag(value: unknown, flag = '--nats', env?: string): string {
   const parts = text(value).split(',').map((s) => s.trim());
+  const envNote = env ? ` (or set ${env})` : '';
+  if (parts.some((p) => NATS_WEBSOCKET_URL.test(p))) {
+    throw new Error(`${flag} takes nats:// or tls:// URLs: NATS over WebSocket (ws://, wss://) is not supported by the Node transport${envNote}, got '${text(value)}'`);
+  }
   if (parts.some((p) => !NATS_URL.test(p))) {
-    throw new Error(`${flag} must be a nats://, tls://, ws:// or wss:// URL like nats://127.0.0.1:4222 (comma-separated for a cluster)${env ? ` (or set ${env})` : ''}, got '${text(value)}'`);
+    throw new Error(`${flag} must be a nats:// or tls:// URL like nats://127.0.0.1:4222 (comma-separated for a cluster)${envNote}, got '${text(value)}'`);
   }
   return parts.join(',');
 }

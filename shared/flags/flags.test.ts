@@ -66,8 +66,8 @@ describe('--registry and other HOST:PORT flags', () => {
 });
 
 describe('--nats', () => {
-  it('takes nats://, tls://, ws:// and wss:// URLs, and comma-separated cluster seeds', () => {
-    for (const url of ['nats://127.0.0.1:4222', 'tls://nats.mesh:4222', 'ws://127.0.0.1:8080', 'wss://nats.example/ws', 'nats://user:pass@h:4222', 'nats://h']) {
+  it('takes nats:// and tls:// URLs, and comma-separated cluster seeds', () => {
+    for (const url of ['nats://127.0.0.1:4222', 'tls://nats.mesh:4222', 'nats://user:pass@h:4222', 'nats://h']) {
       expect(parseNatsFlag(url)).toBe(url);
     }
     expect(parseNatsFlag('nats://a:4222, nats://b:4222,tls://c:4222')).toBe('nats://a:4222,nats://b:4222,tls://c:4222');
@@ -75,8 +75,12 @@ describe('--nats', () => {
   it('refuses other schemes, bare addresses, empty entries and spaces, naming the flag and the value', () => {
     for (const bad of ['http://x:1', '127.0.0.1:4222', 'nats://', 'nats://a:1,', 'nats://a:1,http://b:2', 'nats://a b:1', '']) {
       expect(() => parseNatsFlag(bad)).toThrow(
-        `--nats must be a nats://, tls://, ws:// or wss:// URL like nats://127.0.0.1:4222 (comma-separated for a cluster) (or set NATS_URL), got '${bad}'`,
+        `--nats must be a nats:// or tls:// URL like nats://127.0.0.1:4222 (comma-separated for a cluster) (or set NATS_URL), got '${bad}'`,
       );
+    }
+    // The Node transport speaks TCP only: a WebSocket URL gets its own reason, not a generic one.
+    for (const ws of ['ws://127.0.0.1:8080', 'wss://nats.example/ws', 'nats://a:1,ws://b:2']) {
+      expect(() => parseNatsFlag(ws)).toThrow(`--nats takes nats:// or tls:// URLs: NATS over WebSocket (ws://, wss://) is not supported by the Node transport (or set NATS_URL), got '${ws}'`);
     }
     expect(() => parseNatsUrlFlag('redis://x', '--seed')).toThrow(/^--seed must be a nats:\/\/.*, got 'redis:\/\/x'$/);
   });
@@ -133,15 +137,15 @@ describe('shared options on a command, with their environment mirrors', () => {
     Object.assign(process.env, {
       INFERMESH_GRPC_PORT: '9001',
       INFERMESH_HOST: '0.0.0.0',
-      NATS_URL: 'ws://127.0.0.1:8080',
+      NATS_URL: 'tls://127.0.0.1:4222',
       INFERMESH_REGISTRY: 'registry:50051',
       INFERMESH_DATA_DIR: '/srv/data',
       INFERMESH_METRICS_PORT: '0',
     });
     const fromEnv = parse();
-    expect(fromEnv).toMatchObject({ grpcPort: '9001', host: '0.0.0.0', nats: 'ws://127.0.0.1:8080', registry: 'registry:50051', dataDir: '/srv/data', metricsPort: '0' });
+    expect(fromEnv).toMatchObject({ grpcPort: '9001', host: '0.0.0.0', nats: 'tls://127.0.0.1:4222', registry: 'registry:50051', dataDir: '/srv/data', metricsPort: '0' });
     expect(parseGrpcPortFlag(fromEnv.grpcPort)).toBe(9001);
-    expect(parseNatsFlag(fromEnv.nats)).toBe('ws://127.0.0.1:8080');
+    expect(parseNatsFlag(fromEnv.nats)).toBe('tls://127.0.0.1:4222');
     expect(parseTelemetryFlags(fromEnv)).toEqual({ metricsPort: 0 });
     expect(parse('--grpc-port', '0', '--nats', 'nats://n:4222', '--registry', 'r:1')).toMatchObject({ grpcPort: '0', nats: 'nats://n:4222', registry: 'r:1', host: '0.0.0.0' });
   });
@@ -155,6 +159,6 @@ describe('shared options on a command, with their environment mirrors', () => {
 
   it('reports a bad value from the environment with the same message as from the flag', () => {
     process.env.NATS_URL = 'http://wrong:4222';
-    expect(() => parseNatsFlag(parse().nats)).toThrow(/--nats must be a nats:\/\/, tls:\/\/, ws:\/\/ or wss:\/\/ URL .* \(or set NATS_URL\), got 'http:\/\/wrong:4222'/);
+    expect(() => parseNatsFlag(parse().nats)).toThrow(/--nats must be a nats:\/\/ or tls:\/\/ URL .* \(or set NATS_URL\), got 'http:\/\/wrong:4222'/);
   });
 });

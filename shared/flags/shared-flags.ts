@@ -20,7 +20,7 @@ export interface SharedFlag {
  * | --- | --- | --- |
  * | `--grpc-port PORT` | `INFERMESH_GRPC_PORT` | 0-65535, 0 = a free port |
  * | `--host HOST` | `INFERMESH_HOST` | an interface (host name or IP) |
- * | `--nats URL` | `NATS_URL` | nats://, tls://, ws:// or wss://, comma-separated for a cluster |
+ * | `--nats URL` | `NATS_URL` | nats:// or tls://, comma-separated for a cluster |
  * | `--registry HOST:PORT` | `INFERMESH_REGISTRY` | the registry's address |
  * | `--data-dir DIR` | `INFERMESH_DATA_DIR` | a folder (resolved against the cwd) |
  *
@@ -30,7 +30,7 @@ export interface SharedFlag {
 export const SHARED_FLAGS = Object.freeze({
   grpcPort: { flags: '--grpc-port <port>', env: 'INFERMESH_GRPC_PORT', description: 'gRPC port (0 = a free port, printed on the ready line)' },
   host: { flags: '--host <host>', env: 'INFERMESH_HOST', description: 'interface to listen on' },
-  nats: { flags: '--nats <url>', env: 'NATS_URL', description: 'NATS server with JetStream (nats://, tls://, ws:// or wss://; comma-separated for a cluster)' },
+  nats: { flags: '--nats <url>', env: 'NATS_URL', description: 'NATS server with JetStream (nats:// or tls://; comma-separated for a cluster)' },
   registry: { flags: '--registry <host:port>', env: 'INFERMESH_REGISTRY', description: 'the model registry' },
   dataDir: { flags: '--data-dir <dir>', env: 'INFERMESH_DATA_DIR', description: 'where the service keeps its data' },
 } satisfies Record<string, SharedFlag>);
