@@ -1,4 +1,5 @@
-import type { ServerCredentials } from '@grpc/grpc-js';
+import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { ProtoGrpcType } from '../../shared/generated/monitor.js';
 import { silentLogger, type Logger } from '../../shared/logging/index.js';
 import { loadProtos } from '../../shared/proto/index.js';
@@ -61,6 +62,10 @@ export interface MonitorOptions {
   healthRetention?: Omit<HealthStoreOptions, 'dataDir' | 'now'>;
   /** gRPC server credentials. Default: insecure. */
   credentials?: ServerCredentials;
+  /** The web page over HTTPS (shared/tls `httpsServerOptions`). Default: plain HTTP. */
+  https?: HttpsServerOptions;
+  /** Channel credentials of the calls to the registry (TLS, mTLS). Default: insecure. */
+  registryCredentials?: ChannelCredentials;
   /** Runs before every OTLP export and Monitor call (not health or reflection). Default: none. */
   authenticate?: Authenticate;
 }
@@ -95,7 +100,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   const metrics = telemetry.metrics.monitor;
   const store = createSpanStore({ ...options.retention, dataDir: options.dataDir, logger, metrics, now: options.now });
   const healthStore = createHealthStore({ ...options.healthRetention, dataDir: options.dataDir, ...(options.now ? { now: options.now } : {}) });
-  const registryClient = options.registryAddress ? createRegistryClient(options.registryAddress) : undefined;
+  const registryClient = options.registryAddress ? createRegistryClient(options.registryAddress, options.registryCredentials ? { credentials: options.registryCredentials } : {}) : undefined;
   const health = createHealthEngine({
     ...(registryClient ? { referenceFetcher: createRegistryReferenceFetcher(registryClient) } : {}),
     ...options.health,
@@ -129,7 +134,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   let grpcPort: number;
   try {
     grpcPort = await rpc.bind(host, options.grpcPort ?? DEFAULT_MONITOR_OPTIONS.grpcPort);
-    web = await startWebServer({ store, health, registry: telemetry.registry, logger, host, port: options.httpPort ?? DEFAULT_MONITOR_OPTIONS.httpPort, now: options.now, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) });
+    web = await startWebServer({ store, health, registry: telemetry.registry, logger, host, port: options.httpPort ?? DEFAULT_MONITOR_OPTIONS.httpPort, now: options.now, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}), ...(options.https ? { https: options.https } : {}) });
     await health.start();
   } catch (err) {
     rpc.server.forceShutdown();

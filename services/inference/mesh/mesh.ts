@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../../../shared/logging/index.js';
 import { connectNats, type ConnectNatsOptions } from '../../../shared/nats/index.js';
@@ -38,6 +39,8 @@ export interface MeshOptions {
   natsSecurity?: Pick<ConnectNatsOptions, 'tls' | 'nkeySeed'>;
   /** Sign this node's heartbeats and/or verify its peers' (node-identity.ts). Default: unsigned, every beat trusted. */
   heartbeatTrust?: HeartbeatTrust;
+  /** Channel credentials of the node's calls to the registry and to its peers (TLS, mTLS: shared/tls `grpcChannelCredentials`). Default: insecure. */
+  clientCredentials?: ChannelCredentials;
 }
 
 /** A node's mesh membership: registry follower, heartbeats, peer table and forwarding. */
@@ -65,7 +68,8 @@ const NATS_DRAIN_TIMEOUT_MS = 2000;
 export async function createMesh(options: MeshOptions & { manager: ModelManager; logger: Logger; telemetry?: InferenceTelemetry }): Promise<Mesh> {
   const logger = options.logger;
   const nc = await connectNats({ url: options.natsUrl, name: `inference-${options.nodeId}`, ...options.natsSecurity });
-  const registry = createRegistryClient(options.registryAddress, options.telemetry ? { tracer: options.telemetry.tracer } : {});
+  const credentials = options.clientCredentials ? { credentials: options.clientCredentials } : {};
+  const registry = createRegistryClient(options.registryAddress, { ...credentials, ...(options.telemetry ? { tracer: options.telemetry.tracer } : {}) });
   const peers = createPeerTable({ nc, selfNodeId: options.nodeId, logger: logger.child({ component: 'peers' }), ...(options.heartbeatTrust?.verifier ? { verifier: options.heartbeatTrust.verifier } : {}) });
   const budgetBytes = options.memoryBudgetBytes ?? 0;
   // The follower exists once the placement asks about this node (never before start()).
@@ -102,6 +106,7 @@ export async function createMesh(options: MeshOptions & { manager: ModelManager;
     nodeId: options.nodeId,
     logger: logger.child({ component: 'forward' }),
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    ...credentials,
   });
   const onModelMiss = createMeshMissHandler({ peers, forwarder, follower, logger: logger.child({ component: 'mesh' }) });
   let heartbeat: HeartbeatPublisher | undefined;
