@@ -79,7 +79,8 @@ export function natsPermissions(role: NatsRole, options: { nodeId?: string } = {
       publish: ['infermesh.alerts.>', ...manageStream('PREDICTIONS'), ...manageStream('FEEDBACK'), ...manageStream('ALERTS'), ...consume('PREDICTIONS'), ...consume('FEEDBACK'), ...consume('REGISTRY')],
       subscribe: ['infermesh.registry.reference.set.*'],
     }),
-    recommender: () => ({ publish: ['infermesh.interactions', ...manageStream('INTERACTIONS'), ...consume('INTERACTIONS')], subscribe: [] }),
+    // REGISTRY: it follows its model's production alias (and token revocations) there.
+    recommender: () => ({ publish: ['infermesh.interactions', ...manageStream('INTERACTIONS'), ...consume('INTERACTIONS'), ...consume('REGISTRY')], subscribe: [] }),
     client: () => ({
       publish: ['infermesh.feedback.>', 'infermesh.interactions', ...manageStream('FEEDBACK'), ...manageStream('ALERTS'), ...consume('ALERTS'), ...consume('REGISTRY')],
       subscribe: ['infermesh.node.heartbeat.*'],
