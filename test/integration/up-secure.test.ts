@@ -124,6 +124,9 @@ describe('infermesh up --secure', () => {
     expect(body.status).toBe(200);
     expect(JSON.parse(body.text).services).toContain('inference');
     await expect(httpsGet(`https://${up!.endpoints['monitor-http']}/api/services`, { ca: await readFile(caFile()) })).rejects.toThrow();
+    // The node's REST port: HTTPS with the CA alone (the front door asks for tokens, not certificates).
+    const ready = await httpsGet(`https://${up!.endpoints.http}/v2/health/ready`, { ca: await readFile(caFile()) });
+    expect(ready.status).toBe(200);
   });
 
   it('a CLI verb given the wrong CA fails with a message that names the CA as the cause', async () => {
