@@ -15,21 +15,10 @@ export {
 } from './shared-flags.js';
 export { addTelemetryOptions, parseTelemetryFlags, type TelemetryFlagOptions, type TelemetryFlags } from '../telemetry/telemetry-flags.js';
 export {
-  SECURITY_FLAGS,
   addClientTlsOptions,
   addClientTlsOptionsToCallers,
-  addServerTlsOptions,
   addServiceSecurityOptions,
   clientCredentialsOption,
-  describeTlsFailure,
-  explainTlsFailure,
-  withTlsExplained,
-  loadClientTlsFlags,
-  loadNatsSecurityFlags,
-  loadServerTlsFlags,
   loadServiceSecurity,
-  parseAuthFlag,
-  type ClientSecurity,
-  type ServerSecurity,
-  type ServiceSecurity,
+  withTlsExplained,
 } from './tls-flags.js';

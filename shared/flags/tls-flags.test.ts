@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalCa, type CertFiles } from '../tls/index.js';
-import { addClientTlsOptionsToCallers, addServiceSecurityOptions, describeTlsFailure, loadNatsSecurityFlags, loadServiceSecurity, parseAuthFlag } from './index.js';
+import { addClientTlsOptionsToCallers, addServiceSecurityOptions, describeTlsFailure, loadNatsSecurityFlags, loadServiceSecurity, parseAuthFlag } from './tls-flags.js';
 
 let dir = '';
 let caFile = '';
@@ -84,6 +84,8 @@ describe('the security flags', () => {
   it('says plainly which TLS failure it was, and nothing for other failures', () => {
     expect(describeTlsFailure(new Error('No connection established. Last error: Error: self-signed certificate in certificate chain'), 'h:1')).toContain("the server's certificate is not signed by the CA given with --tls-ca");
     expect(describeTlsFailure(new Error('ssl3_read_bytes:tlsv13 alert certificate required: SSL alert number 116'), 'h:1')).toContain('the server requires a client certificate (mTLS)');
+    expect(describeTlsFailure(new Error('No connection established. Last error: Failed to connect (2026-12-02T06:33:08.742Z)'), 'h:1')).toContain('if it serves TLS, give its CA with --tls-ca');
+    expect(describeTlsFailure(new Error('No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1'), 'h:1')).toBeUndefined();
     expect(describeTlsFailure(new Error('NOT_FOUND: no model x'), 'h:1')).toBeUndefined();
   });
 });

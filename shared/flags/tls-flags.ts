@@ -164,6 +164,10 @@ export function describeTlsFailure(err: unknown, address: string): string | unde
   if (/wrong version number|packet length too long|http_request|WRONG_VERSION/i.test(message)) {
     return `TLS handshake with ${address} failed: the server does not speak TLS here (plaintext port?), or speaks it where no --tls-ca was given (${message})`;
   }
+  // grpc-js's words when the HTTP/2 session never came up on an open port: typically plaintext against a TLS server.
+  if (/Last error: Failed to connect\b/.test(message)) {
+    return `could not set up a connection to ${address}: if it serves TLS, give its CA with --tls-ca (INFERMESH_TLS_CA) (${message})`;
+  }
   return undefined;
 }
 

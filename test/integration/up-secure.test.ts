@@ -85,6 +85,7 @@ describe('infermesh up --secure', () => {
     const plain = await runCli('infer', DEMO_MODEL_NAME, '--input', x, '--server', grpc, '--timeout-ms', '5000');
     expect(plain.code).not.toBe(0);
     expect(plain.stdout).toBe('');
+    expect(plain.stderr).toContain('if it serves TLS, give its CA with --tls-ca');
   });
 
   it('the registry requires a client certificate (mTLS): without one the CLI is refused and told why; with the mesh client certificate it answers', async () => {
