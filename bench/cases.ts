@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mlpModel } from '../services/inference/batching/index.js';
+import { mlpModel } from './sample-models.js';
 import { PACKAGED_MODELS, packagedModelPath, readOnnxSignature } from '../shared/onnx/index.js';
 import type { PayloadSpec } from './worker-protocol.js';
 

@@ -28,7 +28,7 @@ export function renderCaseChart(c: CaseReport): string {
       const pts = c.points.filter((p) => p.mode === mode).sort((a, b) => a.concurrency - b.concurrency);
       const dashed = mode === 'unary';
       for (const key of ['served', 'nobatch', 'transport'] as const) {
-        const points = pts.filter((p) => p[key] && p[key]!.count > 0).map((p) => ({ x: p.concurrency, y: panel === 0 ? p[key]!.throughput : p[key]!.p99Ms }));
+        const points = pts.filter((p) => p[key] && p[key].count > 0).map((p) => ({ x: p.concurrency, y: panel === 0 ? p[key]!.throughput : p[key]!.p99Ms }));
         if (points.length) out.push({ label: `${key === 'transport' ? 'transport limit' : key === 'nobatch' ? 'batching off' : 'served'} (${mode})`, color: COLORS[key], dashed, points });
       }
     }

@@ -11,11 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { BenchCase } from './cases.js';
 import { cpuShare, treeCpuSeconds } from './cpu-usage.js';
-import type { ExtraRunner, ExtraRunnerContext } from './extra-runners.js';
+import type { ExtraRunner, ExtraRunnerContext } from './extra-runner.js';
 import { findH2load, runH2load } from './h2load.js';
 import { encodeInferRequest, grpcFrame, MODEL_INFER_PATH } from './inference-proto.js';
 import type { AnnouncedProcess } from './processes.js';
-import type { LoadRow, Measured } from './report.js';
+import type { LoadRow, Measured } from './report-rows.js';
 import { ROW_GROUPS, ROW_SERVERS } from './row-names.js';
 import { readStats } from './server-stats.js';
 

@@ -66,7 +66,7 @@ export function spawnAnnounced(
   const [cmd, argv] = cpus.length ? ['taskset', ['-c', cpus.join(','), process.execPath, ...nodeArgv]] : [process.execPath, nodeArgv];
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
   let output = '';
-  child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  child.stderr.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -81,7 +81,7 @@ export function spawnAnnounced(
       void stop();
       reject(new Error(`${script} ${args.join(' ')} did not announce within ${timeoutMs} ms:\n${output}`));
     }, timeoutMs);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       output += line + '\n';
       const ann = parseAnnouncement(line);
       if (ann) {

@@ -6,8 +6,9 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NatsServerProcess } from '../shared/nats/index.js';
+import { METRICS } from '../shared/telemetry/index.js';
 import { pinProcess, type AnnouncedProcess } from './processes.js';
-import type { TargetReport } from './report.js';
+import type { TargetReport } from './report-rows.js';
 import { compareSettings, costTarget, ratiosToBaseline, readMetrics, spawnNode, type SettingCostOptions, type SettingCostReport, type SettingPoint } from './setting-cost.js';
 
 /** The sample rates compared, as `records.sampleRate` takes them (written as text); the first is the baseline. */
@@ -33,7 +34,7 @@ export interface RecordsCostOptions extends SettingCostOptions {
   workDir: string;
 }
 
-const RECORDS_TOTAL = 'infermesh_prediction_records_total';
+const RECORDS_TOTAL = METRICS.predictionRecordsTotal.name;
 
 const RATE_SUFFIX: Readonly<Record<RecordsSampleRate, string>> = { '0': 'off', '0.01': 'default', '1': 'all' };
 

@@ -1,38 +1,10 @@
 import type { CaseBatching } from './cases.js';
-import type { CpuShare } from './cpu-usage.js';
 import { ROW_GROUPS, ROW_SERVERS } from './row-names.js';
-import type { LatencySummary } from './latency.js';
-import type { ServerBreakdown } from './server-stats.js';
+import type { LoadRow, Measured, TargetReport } from './report-rows.js';
 import type { TracingCostReport } from './tracing-cost.js';
 import type { RecordsCostReport } from './records-cost.js';
 import type { RecommenderBenchReport } from './recommender.js';
 import type { ComputePoint, PayloadSpec } from './worker-protocol.js';
-
-/** One measured window of a served or transport configuration. */
-export interface Measured extends LatencySummary {
-  firstError?: string;
-  server?: ServerBreakdown;
-  /** The server's and the load generator's CPU share over the window, and which one ran out. */
-  cpu?: CpuShare;
-}
-
-/**
- * One row of an extra runner (extra-runners.ts): a load generator other than
- * the sweep's grpc-js client (h2load) against the node or a floor server.
- */
-export interface LoadRow {
-  /** The comparison it belongs to (see ROW_GROUPS in row-names.ts); targets find rows by it. */
-  group: string;
-  case: string;
-  /** `node` (infermesh serve), `grpc-js floor`, `http2 floor`. */
-  server: string;
-  generator: string;
-  mode: 'unary' | 'streaming';
-  connections: number;
-  streamsPerConnection: number;
-  inFlight: number;
-  measured: Measured;
-}
 
 /** Everything measured at one (mode, concurrency). Ratios are served throughput over the other figure. */
 export interface PointReport {
@@ -61,17 +33,6 @@ export interface CaseReport {
   points: PointReport[];
 }
 
-export interface TargetReport {
-  target: string;
-  case: string;
-  /** The measured ratio, or null when the run did not measure it. */
-  measured: number | null;
-  threshold: number;
-  /** PASS, MISS, or SKIP (not measured in this run). */
-  verdict: 'PASS' | 'MISS' | 'SKIP';
-  detail: string;
-}
-
 export interface BenchReport {
   version: 1;
   startedAt: string;
@@ -90,7 +51,7 @@ export interface BenchReport {
   tracingCost?: TracingCostReport;
   /** Throughput with prediction records off vs records.sampleRate 0.01 (the default) vs 1 (see records-cost.ts). */
   recordsCost?: RecordsCostReport;
-  /** The recommender's training and serving figures (see services/recommender/bench). */
+  /** The recommender's training and serving figures (see bench/recommender.ts). */
   recommender?: RecommenderBenchReport;
 }
 
@@ -251,7 +212,7 @@ export function formatReport(report: BenchReport): string {
       fmt(p.served?.server?.avgBatch, 1), fmt(p.served?.server?.queueUs), fmt(p.served?.server?.computeInputUs), fmt(p.served?.server?.computeInferUs), fmt(p.served?.server?.computeOutputUs), fmtCpu(p.served),
     ]);
     lines.push(...table(header, rows).map((l) => '   ' + l));
-    const errs = c.points.flatMap((p) => (['served', 'nobatch', 'transport'] as const).flatMap((k) => (p[k]?.errors ? [`${p.mode} c=${p.concurrency} ${k}: ${p[k]!.errors} error(s), first: ${p[k]!.firstError}`] : [])));
+    const errs = c.points.flatMap((p) => (['served', 'nobatch', 'transport'] as const).flatMap((k) => (p[k]?.errors ? [`${p.mode} c=${p.concurrency} ${k}: ${p[k].errors} error(s), first: ${p[k].firstError}`] : [])));
     for (const e of errs) lines.push(`   ! ${e}`);
   }
   if (report.rows.length) {

@@ -4,7 +4,7 @@
 // tracing-cost.ts and records-cost.ts are the two comparisons built on it.
 import type { Mode } from './options.js';
 import { spawnAnnounced, type AnnouncedProcess } from './processes.js';
-import type { Measured, TargetReport } from './report.js';
+import type { Measured, TargetReport } from './report-rows.js';
 
 /** What a setting comparison needs from the harness (tracing-cost.ts and records-cost.ts add their own). */
 export interface SettingCostOptions {
@@ -56,7 +56,7 @@ export interface SettingFigures extends SettingPoint {
   seconds: number;
   /** Each counter's growth over the windows (read before and after each one). */
   counters: Record<string, number>;
-  /** Throughput of each measured round's window, in round order (ratios are taken within a round). */
+  /** Throughput of each measured round's window, in round order (to see drift over the run). */
   roundThroughputs: number[];
 }
 
@@ -123,30 +123,12 @@ export async function compareSettings<S extends string>(o: CompareSettingsOption
   }
 }
 
-/**
- * Each setting's throughput over the first (baseline) setting's: the median over rounds of the
- * ratio within each round (windows of one round run back to back, so a slow minute of the
- * machine lowers both sides of a ratio instead of one setting's mean).
- */
-export function ratiosToBaseline<S extends string>(figures: ReadonlyMap<S, Pick<SettingFigures, 'throughput' | 'roundThroughputs'>>): Partial<Record<S, number>> {
-  const base = [...figures.values()][0];
+/** Each setting's throughput over the first (baseline) setting's (each mean over the same rounds, taken in rotating turns). */
+export function ratiosToBaseline<S extends string>(figures: ReadonlyMap<S, Pick<SettingFigures, 'throughput'>>): Partial<Record<S, number>> {
+  const base = [...figures.values()][0]?.throughput ?? 0;
   const ratios: Partial<Record<S, number>> = {};
-  if (base === undefined) return ratios;
-  for (const [setting, f] of figures) {
-    const perRound = f.roundThroughputs.flatMap((x, i) => {
-      const b = base.roundThroughputs[i];
-      return b !== undefined && b > 0 ? [x / b] : [];
-    });
-    if (perRound.length > 0) ratios[setting] = median(perRound);
-    else if (base.throughput > 0) ratios[setting] = f.throughput / base.throughput;
-  }
+  if (base > 0) for (const [setting, f] of figures) ratios[setting] = f.throughput / base;
   return ratios;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** A node's /metrics page, parsed: sample name with its labels as written (`name{a="b"}`) to value. */

@@ -1,8 +1,9 @@
 // The cost of tracing: the same model, mode and concurrency served by three
 // nodes that differ only in --trace-sampling (off, 0.01, 1), all exporting to
 // one OTLP sink, measured in rotating turns so drift hits all three alike.
+import { METRICS } from '../shared/telemetry/index.js';
 import { spawnAnnounced, type AnnouncedProcess } from './processes.js';
-import type { TargetReport } from './report.js';
+import type { TargetReport } from './report-rows.js';
 import { compareSettings, costTarget, ratiosToBaseline, readMetrics, spawnNode, type SettingCostOptions, type SettingCostReport, type SettingPoint } from './setting-cost.js';
 
 /** The sampling settings compared, as `--trace-sampling` takes them; the first is the baseline. */
@@ -28,8 +29,8 @@ export interface TracingCostOptions extends SettingCostOptions {
   sinkScript: string;
 }
 
-const SPANS_EXPORTED = 'infermesh_telemetry_spans_exported_total';
-const SPANS_DROPPED = 'infermesh_telemetry_spans_dropped_total';
+const SPANS_EXPORTED = METRICS.telemetrySpansExportedTotal.name;
+const SPANS_DROPPED = METRICS.telemetrySpansDroppedTotal.name;
 
 /** The node's own span counters from its /metrics page. */
 async function spanCounts(node: AnnouncedProcess): Promise<Record<string, number>> {

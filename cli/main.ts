@@ -2,7 +2,7 @@
 // The `infermesh` command. Each service contributes its verbs through a
 // `register*Commands(program)` function; this file only assembles them.
 import { Command } from 'commander';
-import { registerBenchCommands } from '../bench/index.js';
+import { registerBenchCommands, registerRecommenderBenchCommand } from '../bench/index.js';
 import { registerInferenceCommands, registerPlacementCommand } from '../services/inference/index.js';
 import { registerUpCommand } from './up.js';
 import { addClientTlsOptionsToCallers } from '../shared/flags/index.js';
@@ -24,7 +24,7 @@ program
 registerBenchCommands(program);
 registerInferenceCommands(program);
 registerUpCommand(program);
-registerRecommenderCommands(program);
+registerRecommenderBenchCommand(registerRecommenderCommands(program));
 registerRegistryCommands(program);
 registerMonitorCommands(program);
 registerPlacementCommand(program);

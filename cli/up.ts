@@ -11,8 +11,8 @@ import { createLogger, type Logger } from '../shared/logging/index.js';
 import { NatsServerProcess } from '../shared/nats/index.js';
 import { freePort, isPortTaken } from '../shared/net/index.js';
 import { formatAnnouncement } from '../shared/process/index.js';
-import { createRegistryClient, type RegistryClientOptions } from '../shared/registry-client/index.js';
-import { DEMO_MODEL_CONFIG, DEMO_MODEL_NAME, buildDemoMlp } from '../services/inference/index.js';
+import { createRegistryClient, PRODUCTION_ALIAS, type RegistryClientOptions } from '../shared/registry-client/index.js';
+import { DEMO_MODEL_CONFIG, DEMO_MODEL_NAME, buildDemoMlp } from '../shared/demo/index.js';
 import { MAX_TIMER_MS, parseHostOption, parseIntegerFlag, parseNatsFlag, parsePort, sharedOption } from '../shared/flags/index.js';
 import { defineDefaults } from '../shared/options/index.js';
 import { startChildService } from './child-service.js';
@@ -229,9 +229,9 @@ async function registerDemoModel(registryAddress: string, logger: Logger, client
       if (err instanceof InfermeshError && err.code === Code.NOT_FOUND) return undefined;
       throw err;
     });
-    if (existing?.aliases.some((a) => a.name === 'production' && a.version > 0)) return;
+    if (existing?.aliases.some((a) => a.name === PRODUCTION_ALIAS && a.version > 0)) return;
     const v = await registry.pushVersion(DEMO_MODEL_NAME, buildDemoMlp(), {
-      alias: 'production',
+      alias: PRODUCTION_ALIAS,
       config: DEMO_MODEL_CONFIG,
       description: 'demo MLP: x FP32 [batch,4] -> probabilities FP32 [batch,3]',
     });

@@ -62,12 +62,15 @@ export interface InferenceNodeOptions {
 }
 
 /** Defaults of {@link InferenceNodeOptions}, resolved once in {@link startInferenceNode}. */
+/** Load and unload over the protocol are refused unless the node is started with `explicit`. */
+const DEFAULT_MODEL_CONTROL: ModelControlMode = 'none';
+
 export const DEFAULT_INFERENCE_NODE_OPTIONS = defineDefaults({
   host: '127.0.0.1',
   grpcPort: 0,
   maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
   maxQueuedRequestBytes: DEFAULT_MAX_QUEUED_REQUEST_BYTES,
-  modelControl: 'none' as ModelControlMode,
+  modelControl: DEFAULT_MODEL_CONTROL,
 });
 
 /** A running inference node: its model manager, its gRPC server and where it listens. */
@@ -125,7 +128,7 @@ export async function startInferenceNode(nodeOptions: InferenceNodeOptions): Pro
     host: options.host,
     port: options.grpcPort,
     ...(options.credentials ? { credentials: options.credentials } : {}),
-    ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId, warm: mesh.follower.synced(), placement: { rows: (model?: string) => mesh!.placement.rows(model) } } : {}),
+    ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId, warm: mesh.follower.synced(), placement: { rows: (model?: string) => mesh.placement.rows(model) } } : {}),
     ...(recorder ? { recorder } : {}),
     ...telemetry,
     maxRequestBytes: options.maxRequestBytes,

@@ -1,16 +1,6 @@
-export { AUTHORIZATION_HEADER, MAX_TOKEN_LENGTH, bearerHeader, bearerToken, type HttpHeaders } from './bearer.js';
-export { MAX_MODEL_PATTERNS, allowsModel, matchesModelPattern, parseModelPatterns } from './model-pattern.js';
-export { SCOPES, hasScope, isScope, parseScopes, type Scope } from './scopes.js';
-export {
-  TOKEN_ALGORITHM,
-  TOKEN_AUDIENCE,
-  TOKEN_ISSUER,
-  TOKEN_TYPE,
-  publicKeyId,
-  signToken,
-  tokenHash,
-  type Principal,
-  type TokenClaims,
-} from './token-claims.js';
-export { DEFAULT_TOKEN_VERIFIER_OPTIONS, authorize, createTokenVerifier, type TokenVerifier, type TokenVerifierOptions } from './token-verifier.js';
-export { TOKEN_REVOKED_SUBJECT, applyRevocation, type RevocationNotice } from './revocation.js';
+export { AUTHORIZATION_HEADER, bearerHeader, bearerToken } from './bearer.js';
+export { parseModelPatterns } from './model-pattern.js';
+export { parseScopes } from './scopes.js';
+export { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, publicKeyId, signToken, tokenHash, type Principal } from './token-claims.js';
+export { createTokenVerifier, type TokenVerifier } from './token-verifier.js';
+export { TOKEN_REVOKED_SUBJECT, applyRevocation } from './revocation.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEpochClock } from './index.js';
+import { createEpochClock } from './epoch-clock.js';
 
 /** A wall clock and a monotonic clock the test moves by hand. */
 function clocks(wallStart: number) {

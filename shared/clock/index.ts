@@ -1,1 +1,1 @@
-export { createEpochClock, epochClock, type EpochClock, type EpochClockOptions } from './epoch-clock.js';
+export { epochClock } from './epoch-clock.js';

@@ -1,1 +1,1 @@
-export { createKeyedLock, type KeyedLock } from './keyed-lock.js';
+export { createKeyedLock } from './keyed-lock.js';

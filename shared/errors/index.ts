@@ -7,4 +7,5 @@ export {
   failedPrecondition,
   resourceExhausted,
   deadlineExceeded,
+  loggableMessage,
 } from './infermesh-error.js';

@@ -1,4 +1,4 @@
-import { status as GrpcStatus, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
 
 /**
  * Error codes, aligned one to one with gRPC status codes so that the edges
@@ -32,10 +32,17 @@ export enum Code {
 export class InfermeshError extends Error {
   override readonly name = 'InfermeshError';
   readonly code: Code;
+  /**
+   * The message without the caller's data it quotes (a tensor element, a
+   * parser's excerpt of the body), for logs and spans; undefined when the
+   * message quotes none. See {@link loggableMessage}.
+   */
+  readonly logMessage: string | undefined;
 
-  constructor(code: Code, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: Code, message: string, options?: { cause?: unknown; logMessage?: string }) {
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
     this.code = code;
+    this.logMessage = options?.logMessage;
   }
 
   /**
@@ -47,7 +54,7 @@ export class InfermeshError extends Error {
   static from(err: unknown, fallback: Code = Code.UNKNOWN): InfermeshError {
     if (err instanceof InfermeshError) return err;
     if (isServiceError(err)) {
-      return new InfermeshError(err.code as number as Code, err.details || err.message, { cause: err });
+      return new InfermeshError(err.code as number, err.details || err.message, { cause: err });
     }
     if (err instanceof Error) {
       if (err.name === 'TimeoutError') return new InfermeshError(Code.DEADLINE_EXCEEDED, err.message, { cause: err });
@@ -59,13 +66,13 @@ export class InfermeshError extends Error {
 
   /** The grpc-js form of this error, for server handlers to pass to a callback or `emit('error')`. */
   toServiceError(): Partial<ServiceError> {
-    return { code: this.code as number as GrpcStatus, details: this.message, message: this.message, metadata: new Metadata() };
+    return { code: this.code as number, details: this.message, message: this.message, metadata: new Metadata() };
   }
 }
 
 function isServiceError(err: unknown): err is ServiceError {
   return (
-    typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'number' &&
+    typeof err === 'object' && err !== null && 'code' in err && typeof (err).code === 'number' &&
     'details' in err && 'metadata' in err
   );
 }
@@ -77,3 +84,18 @@ export const unavailable = (message: string, cause?: unknown) => new InfermeshEr
 export const failedPrecondition = (message: string, cause?: unknown) => new InfermeshError(Code.FAILED_PRECONDITION, message, { cause });
 export const resourceExhausted = (message: string, cause?: unknown) => new InfermeshError(Code.RESOURCE_EXHAUSTED, message, { cause });
 export const deadlineExceeded = (message: string, cause?: unknown) => new InfermeshError(Code.DEADLINE_EXCEEDED, message, { cause });
+
+/**
+ * The message of anything thrown, fit for a log line or a span: an error's
+ * `logMessage` when it has one (its message quotes what the caller sent),
+ * else its message (a grpc-js error's details).
+ */
+export function loggableMessage(err: unknown): string {
+  if (typeof err === 'object' && err !== null) {
+    const { logMessage, message, details } = err as { logMessage?: unknown; message?: unknown; details?: unknown };
+    if (typeof logMessage === 'string') return logMessage;
+    if (typeof details === 'string' && details) return details;
+    if (typeof message === 'string') return message;
+  }
+  return String(err);
+}

@@ -1,23 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { resolve } from 'node:path';
-import {
-  addSharedOptions,
-  addTelemetryOptions,
-  isAddress,
-  parseAddressFlag,
-  parseDataDirFlag,
-  parseGrpcPortFlag,
-  parseHostOption,
-  parseIntegerFlag,
-  parseNatsFlag,
-  parseNatsUrlFlag,
-  parsePort,
-  parsePositiveInt,
-  parseRegistryFlag,
-  parseTelemetryFlags,
-  SHARED_FLAGS,
-} from './index.js';
+import { addSharedOptions, parseDataDirFlag, parseGrpcPortFlag, parseHostOption, parseNatsFlag, parseRegistryFlag, SHARED_FLAGS } from './shared-flags.js';
+import { addTelemetryOptions, parseTelemetryFlags } from '../telemetry/telemetry-flags.js';
+import { isAddress, parseAddressFlag, parseIntegerFlag, parseNatsUrlFlag, parsePort, parsePositiveInt } from './flag-values.js';
 
 describe('integer and port flags', () => {
   it('reads integers within the range, and names the flag, the range and the value otherwise', () => {

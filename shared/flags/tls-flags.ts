@@ -16,7 +16,6 @@ import {
   resolveServerTlsFiles,
   type ClientTls,
   type ClientTlsFlags,
-  type ServerTlsFlags,
 } from '../tls/index.js';
 
 /**
@@ -78,7 +77,7 @@ export interface ServerSecurity {
 
 /** Reads `--tls-cert/--tls-key/--tls-client-ca` (or their environment) and the PEM files they name; an error names the flag and the file. */
 export async function loadServerTlsFlags(raw: object): Promise<ServerSecurity | undefined> {
-  const files = resolveServerTlsFiles(strings(raw) as ServerTlsFlags);
+  const files = resolveServerTlsFiles(strings(raw));
   if (!files) return undefined;
   const tls = await loadServerTls(files);
   return { grpc: grpcServerCredentials(tls), https: httpsServerOptions(tls) };
@@ -92,7 +91,7 @@ export interface ClientSecurity {
 
 /** Reads `--tls-ca/--tls-client-cert/--tls-client-key` (or their environment) and the files they name; undefined = plaintext. */
 export async function loadClientTlsFlags(raw: object): Promise<ClientSecurity | undefined> {
-  const files = resolveClientTlsFiles(strings(raw) as ClientTlsFlags);
+  const files = resolveClientTlsFiles(strings(raw));
   if (!files) return undefined;
   const tls = await loadClientTls(files);
   return { grpc: grpcChannelCredentials(tls), tls };
@@ -111,7 +110,7 @@ export async function clientCredentialsOption(raw: object): Promise<{ credential
  */
 export async function loadNatsSecurityFlags(raw: ClientTlsFlags & { natsNkey?: unknown }, natsUrl: string | undefined): Promise<Pick<ConnectNatsOptions, 'tls' | 'nkeySeed'>> {
   const overTls = natsUrl !== undefined && /^tls:\/\//i.test(natsUrl.trim());
-  const tls = overTls ? (resolveClientTlsFiles(strings(raw) as ClientTlsFlags) ?? {}) : undefined;
+  const tls = overTls ? (resolveClientTlsFiles(strings(raw)) ?? {}) : undefined;
   const nkeySeedFile = nonEmpty(typeof raw.natsNkey === 'string' ? raw.natsNkey : undefined) ?? nonEmpty(process.env[NATS_NKEY_ENV]);
   return loadNatsSecurity({ ...(tls ? { tls } : {}), ...(nkeySeedFile ? { nkeySeedFile } : {}) });
 }

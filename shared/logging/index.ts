@@ -1,1 +1,2 @@
-export { createLogger, silentLogger, clipText, MAX_LOGGED_STRING_CHARS, MAX_LOGGED_ARRAY_ITEMS, type Logger, type LoggerOptions, type LogLevel } from './logger.js';
+export { createLogger, silentLogger, clipText, type Logger } from './logger.js';
+export { isSecretKey, redactSecrets, REDACTED } from './redaction.js';

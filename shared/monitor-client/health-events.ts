@@ -1,4 +1,14 @@
-import { createEventCodec, type StreamSpec } from '../nats/index.js';
+import {
+  ALERTS_STREAM,
+  ALERTS_SUBJECT_PREFIX,
+  createEventCodec,
+  FEEDBACK_STREAM,
+  FEEDBACK_SUBJECT_PREFIX,
+  PREDICTIONS_STREAM,
+  PREDICTIONS_SUBJECT_PREFIX,
+  subjectToken,
+  type StreamSpec,
+} from '../nats/index.js';
 import type { Alert, Alert__Output } from '../generated/infermesh/events/v1/Alert.js';
 import type { Feedback, Feedback__Output } from '../generated/infermesh/events/v1/Feedback.js';
 import type { PredictionRecord, PredictionRecord__Output } from '../generated/infermesh/events/v1/PredictionRecord.js';
@@ -11,24 +21,18 @@ import type { PredictionRecordBatch, PredictionRecordBatch__Output } from '../ge
  * creates the stream (ensureStream is idempotent).
  */
 
-export const PREDICTIONS_STREAM = 'PREDICTIONS';
-export const FEEDBACK_STREAM = 'FEEDBACK';
-export const ALERTS_STREAM = 'ALERTS';
+// Stream and subject names are shared/nats/subjects.ts's; re-exported for the monitor's importers.
+export { PREDICTIONS_STREAM, FEEDBACK_STREAM, ALERTS_STREAM, subjectToken };
 
 /** `infermesh.predictions.<model>`: model names are one subject token for NATS (dots and wildcards are escaped). */
-export const predictionsSubject = (model: string) => `infermesh.predictions.${subjectToken(model)}`;
-export const feedbackSubject = (model: string) => `infermesh.feedback.${subjectToken(model)}`;
-export const alertsSubject = (kind: string) => `infermesh.alerts.${subjectToken(kind)}`;
-
-/** A model name as one NATS subject token: `.`, `*`, `>` and whitespace become `_`. */
-export function subjectToken(name: string): string {
-  return name.replace(/[.*>\s]/g, '_') || '_';
-}
+export const predictionsSubject = (model: string) => `${PREDICTIONS_SUBJECT_PREFIX}.${subjectToken(model)}`;
+export const feedbackSubject = (model: string) => `${FEEDBACK_SUBJECT_PREFIX}.${subjectToken(model)}`;
+export const alertsSubject = (kind: string) => `${ALERTS_SUBJECT_PREFIX}.${subjectToken(kind)}`;
 
 /** PREDICTIONS: 24 hours, 1 GiB. */
 export const PREDICTIONS_STREAM_SPEC: StreamSpec = {
   name: PREDICTIONS_STREAM,
-  subjects: ['infermesh.predictions.>'],
+  subjects: [`${PREDICTIONS_SUBJECT_PREFIX}.>`],
   duplicateWindowMs: 60_000,
   maxAgeMs: 24 * 3_600_000,
   maxBytes: 1024 * 1024 * 1024,
@@ -37,7 +41,7 @@ export const PREDICTIONS_STREAM_SPEC: StreamSpec = {
 /** FEEDBACK: 7 days, 256 MiB. */
 export const FEEDBACK_STREAM_SPEC: StreamSpec = {
   name: FEEDBACK_STREAM,
-  subjects: ['infermesh.feedback.>'],
+  subjects: [`${FEEDBACK_SUBJECT_PREFIX}.>`],
   duplicateWindowMs: 120_000,
   maxAgeMs: 7 * 24 * 3_600_000,
   maxBytes: 256 * 1024 * 1024,
@@ -46,7 +50,7 @@ export const FEEDBACK_STREAM_SPEC: StreamSpec = {
 /** ALERTS: 30 days, 64 MiB. */
 export const ALERTS_STREAM_SPEC: StreamSpec = {
   name: ALERTS_STREAM,
-  subjects: ['infermesh.alerts.>'],
+  subjects: [`${ALERTS_SUBJECT_PREFIX}.>`],
   duplicateWindowMs: 120_000,
   maxAgeMs: 30 * 24 * 3_600_000,
   maxBytes: 64 * 1024 * 1024,

@@ -48,7 +48,7 @@ export function createEventCodec<TIn extends object, TOut>(protoFile: string, ty
   };
   return {
     typeName,
-    encode: (message) => type.encode(type.fromObject(message as Record<string, unknown>)).finish(),
+    encode: (message) => type.encode(type.fromObject(message)).finish(),
     decode: (bytes) => {
       try {
         return type.toObject(type.decode(bytes), toObjectOptions) as TOut;

@@ -1,1 +1,1 @@
-export { checkIntegerInRange, checkUint32, checkUint64, INT32_MAX, parseIntegerText, SAFE_INTEGER_MAX, UINT32_MAX } from './wire-integers.js';
+export { checkIntegerInRange, checkUint32, checkUint64, parseIntegerText, SAFE_INTEGER_MAX, UINT32_MAX } from './wire-integers.js';

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
-import { buildOnnxModel, readOnnxSignature, OnnxSignatureError, packagedModelPath, PACKAGED_MODELS } from './index.js';
+import { buildOnnxModel } from './builder.js';
+import { readOnnxSignature, OnnxSignatureError } from './signature.js';
+import { packagedModelPath, PACKAGED_MODELS } from './packaged-models.js';
 
 describe('buildOnnxModel', () => {
   it('builds a model that ONNX Runtime runs, with the signature it was given', async () => {

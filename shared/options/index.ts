@@ -1,1 +1,1 @@
-export { defineDefaults, resolveOptions, type Resolved } from './resolve-options.js';
+export { defineDefaults, resolveOptions } from './resolve-options.js';

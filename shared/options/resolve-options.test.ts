@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineDefaults, resolveOptions } from './index.js';
+import { defineDefaults, resolveOptions } from './resolve-options.js';
 
 describe('resolveOptions', () => {
   const DEFAULTS = defineDefaults({ timeoutMs: 5000, retries: 3, name: 'x' });
@@ -11,7 +11,7 @@ describe('resolveOptions', () => {
   });
 
   it('keeps falsy values that are not undefined (0, empty string, false, null)', () => {
-    expect(resolveOptions(defineDefaults({ a: 1, b: 'b', c: true, d: {} as object | null }), { a: 0, b: '', c: false, d: null })).toEqual({ a: 0, b: '', c: false, d: null });
+    expect(resolveOptions(defineDefaults({ a: 1, b: 'b', c: true, d: {} }), { a: 0, b: '', c: false, d: null })).toEqual({ a: 0, b: '', c: false, d: null });
   });
 
   it('changes neither argument, and the defaults are frozen', () => {

@@ -1,11 +1,9 @@
-import { createEventCodec, type EventCodec, type StreamSpec } from '../nats/index.js';
+import { createEventCodec, REGISTRY_STREAM, REGISTRY_SUBJECT_PREFIX, REGISTRY_SUBJECTS, type EventCodec, type StreamSpec } from '../nats/index.js';
 import type { RegistryEvent, RegistryEvent__Output } from '../generated/infermesh/events/v1/RegistryEvent.js';
 
-/** The JetStream stream that holds every registry event (file storage, durable). */
-export const REGISTRY_STREAM = 'REGISTRY';
-
-/** The subjects of {@link REGISTRY_STREAM}. */
-export const REGISTRY_SUBJECTS = 'infermesh.registry.>';
+// The stream's and subjects' names are shared/nats/subjects.ts's; re-exported
+// because producer and consumers of registry events import them from here.
+export { REGISTRY_STREAM, REGISTRY_SUBJECTS };
 
 /** The kinds of registry event, as they appear in subjects (`infermesh.registry.<kind>.<model>`). */
 export const REGISTRY_EVENT_KINDS = {
@@ -26,12 +24,12 @@ export type RegistryEventCase = keyof typeof REGISTRY_EVENT_KINDS;
  * spaces or wildcards (the registry refuses them), so a model is one subject token.
  */
 export function registryEventSubject(event: RegistryEventCase, model: string): string {
-  return `infermesh.registry.${REGISTRY_EVENT_KINDS[event]}.${model}`;
+  return `${REGISTRY_SUBJECT_PREFIX}.${REGISTRY_EVENT_KINDS[event]}.${model}`;
 }
 
 /** The subject filter for every event of one model: `infermesh.registry.*.*.<model>`. */
 export function registryModelFilter(model: string): string {
-  return `infermesh.registry.*.*.${model}`;
+  return `${REGISTRY_SUBJECT_PREFIX}.*.*.${model}`;
 }
 
 /** The JetStream message id of an event: `<registryId>:<sequence>`, stable across resends. */

@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Server } from '@grpc/grpc-js';
 import { describeSymbol, healthCheck, healthWatch, listServices } from '../../test/helpers/grpc-standard.js';
-import { addStandardServices, bindServer, shutdownGrpcServer, type HealthService } from './index.js';
+import { addStandardServices } from './reflection.js';
+import { bindServer } from './server.js';
+import { shutdownGrpcServer } from './shutdown.js';
+import { type HealthService } from './health.js';
 
 const REGISTRY = 'infermesh.registry.v1.ModelRegistry';
 let server: Server | undefined;

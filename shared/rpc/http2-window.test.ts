@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ClientHttp2Session, type Settings } from 'node:http2';
 import { Server } from '@grpc/grpc-js';
-import { bindServer, widenHttp2Windows } from './index.js';
+import { bindServer } from './server.js';
+import { widenHttp2Windows } from './http2-window.js';
 
 describe('widenHttp2Windows', () => {
   const server = new Server();

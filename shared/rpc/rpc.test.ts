@@ -9,10 +9,9 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { Code, InfermeshError } from '../errors/index.js';
 import { silentLogger } from '../logging/index.js';
 import { healthCheck } from '../../test/helpers/grpc-standard.js';
-import {
-  addStandardServices, createRpcClient, createRpcServer, principalOf, unaryHandler, MAX_ERROR_MESSAGE_CHARS, type Authenticate, type RpcClient,
-  type RpcClientOptions, type RpcServer, type UnaryMethod,
-} from './index.js';
+import { addStandardServices } from './reflection.js';
+import { createRpcClient, type RpcClient, type RpcClientOptions, type UnaryMethod } from './client.js';
+import { createRpcServer, principalOf, unaryHandler, MAX_ERROR_MESSAGE_CHARS, type Authenticate, type RpcServer } from './server.js';
 
 const SERVICE = 'test.v1.Probe';
 const json = {
@@ -72,7 +71,7 @@ async function startProbe(options: { authenticate?: Authenticate; flakyFailures?
         await new Promise<void>((resolve) => call.once('cancelled', () => resolve()));
         p.cancelled++;
       }
-      if (request.name.startsWith('fail:')) throw new InfermeshError(Number(request.name.slice(5)) as Code, `failed as asked: ${request.name}`);
+      if (request.name.startsWith('fail:')) throw new InfermeshError(Number(request.name.slice(5)), `failed as asked: ${request.name}`);
       if (request.name === 'crash') throw new Error('a bug');
       if (request.name === 'long') throw new InfermeshError(Code.INVALID_ARGUMENT, 'x'.repeat(10_000));
       return {

@@ -12,7 +12,10 @@ export const MAX_ERROR_MESSAGE_CHARS = 4096;
 /** `error` with its message cut to {@link MAX_ERROR_MESSAGE_CHARS}: a message may quote what a client sent. */
 export function boundedError(error: InfermeshError): InfermeshError {
   if (error.message.length <= MAX_ERROR_MESSAGE_CHARS) return error;
-  return new InfermeshError(error.code, clipText(error.message, MAX_ERROR_MESSAGE_CHARS), { cause: error.cause });
+  return new InfermeshError(error.code, clipText(error.message, MAX_ERROR_MESSAGE_CHARS), {
+    cause: error.cause,
+    ...(error.logMessage !== undefined ? { logMessage: clipText(error.logMessage, MAX_ERROR_MESSAGE_CHARS) } : {}),
+  });
 }
 
 /**
@@ -29,7 +32,7 @@ export function toGrpcStatus(err: unknown, rpc: string, logger: Logger): Partial
 
 /** Answers a unary call with the status `err` maps to (see {@link toGrpcStatus}). */
 export function answerUnaryError<Res>(rpc: string, logger: Logger, callback: sendUnaryData<Res>, err: unknown): void {
-  callback(toGrpcStatus(err, rpc, logger) as ServiceError);
+  callback(toGrpcStatus(err, rpc, logger));
 }
 
 /**
@@ -158,7 +161,7 @@ function withAuthentication(definition: ServiceDefinition, implementation: Untyp
     }
     // Unary and client-streaming calls answer through a callback; the others through the stream.
     const answersByCallback = !method.responseStream;
-    wrapped[name] = ((call: AnyServerCall, callback?: sendUnaryData<unknown>) => {
+    wrapped[name] = (call: AnyServerCall, callback?: sendUnaryData<unknown>) => {
       let verdict: Promise<Principal | void>;
       try {
         verdict = Promise.resolve(authenticate({ metadata: call.metadata, peer: call.getPeer(), method: method.path }));
@@ -172,11 +175,11 @@ function withAuthentication(definition: ServiceDefinition, implementation: Untyp
         },
         (err: unknown) => {
           const status = toGrpcStatus(InfermeshError.from(err, Code.UNAUTHENTICATED), method.path, logger);
-          if (answersByCallback) callback?.(status as ServiceError);
+          if (answersByCallback) callback?.(status);
           else call.emit('error', status);
         },
       );
-    }) as unknown as UntypedServiceImplementation[string];
+    };
   }
   return wrapped;
 }

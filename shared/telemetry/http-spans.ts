@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { context as contextApi, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context as contextApi, trace, SpanKind, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { epochClock } from '../clock/index.js';
+import { clientAttributes, recordSpanError, spanErrorMessage } from './client-attributes.js';
 import { extractFromHeaders, type HeaderCarrier } from './propagation.js';
 
 /**
@@ -54,27 +55,34 @@ export function startHttpServerSpan(tracer: Tracer, request: HttpRequestInfo, at
   const parent = extractFromHeaders(headerCarrier(request.headers), contextApi.active());
   const span = tracer.startSpan(`${request.method} ${request.route}`, { kind: SpanKind.SERVER, startTime: epochClock.nowMs() }, parent);
   if (span.isRecording()) {
-    span.setAttributes({
-      [ATTR_HTTP_REQUEST_METHOD]: request.method,
-      [ATTR_HTTP_ROUTE]: request.route,
-      [ATTR_URL_PATH]: request.path,
-      [ATTR_URL_SCHEME]: 'http',
-      [ATTR_NETWORK_PROTOCOL_VERSION]: request.httpVersion,
-      ...(request.serverPort !== undefined ? { [ATTR_SERVER_PORT]: request.serverPort } : {}),
-      ...(typeof request.headers['user-agent'] === 'string' ? { [ATTR_USER_AGENT_ORIGINAL]: request.headers['user-agent'] } : {}),
-      ...attributes,
-    });
+    // The path (model names), the version and the user agent are the client's: bounded. No other header becomes an attribute.
+    span.setAttributes(
+      clientAttributes({
+        [ATTR_HTTP_REQUEST_METHOD]: request.method,
+        [ATTR_HTTP_ROUTE]: request.route,
+        [ATTR_URL_PATH]: request.path,
+        [ATTR_URL_SCHEME]: 'http',
+        [ATTR_NETWORK_PROTOCOL_VERSION]: request.httpVersion,
+        ...(request.serverPort !== undefined ? { [ATTR_SERVER_PORT]: request.serverPort } : {}),
+        ...(typeof request.headers['user-agent'] === 'string' ? { [ATTR_USER_AGENT_ORIGINAL]: request.headers['user-agent'] } : {}),
+        ...attributes,
+      }),
+    );
   }
   return { span, context: trace.setSpan(parent, span) };
 }
 
-/** Ends an HTTP SERVER span with the response status; `error` (a name such as `INVALID_ARGUMENT` and its message) marks it ERROR. */
+/**
+ * Ends an HTTP SERVER span with the response status; `error` (a name such as
+ * `INVALID_ARGUMENT` and its message) marks it ERROR. With `exception`, the
+ * span carries that error's message without the caller's data (its
+ * `logMessage`), never `message`, which is what the client is answered.
+ */
 export function endHttpSpan(span: Span, statusCode: number, error?: { type: string; message: string; exception?: Error }): void {
   span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode);
   if (error) {
     span.setAttribute(ATTR_ERROR_TYPE, error.type);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: `${error.type}: ${error.message}` });
-    if (error.exception) span.recordException(error.exception);
+    recordSpanError(span, error.exception, error.type, spanErrorMessage(error.exception ?? error.message));
   }
   span.end(epochClock.nowMs());
 }

@@ -1,5 +1,6 @@
-import { context as contextApi, trace, SpanKind, SpanStatusCode, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { context as contextApi, trace, SpanKind, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { ATTR_MESSAGING_DESTINATION, ATTR_MESSAGING_SYSTEM } from './attributes.js';
+import { recordSpanError } from './client-attributes.js';
 import { extractFromHeaders, injectIntoHeaders, type HeaderCarrier } from './propagation.js';
 import { runInSpan } from './run-in-span.js';
 
@@ -11,10 +12,7 @@ import { runInSpan } from './run-in-span.js';
  */
 
 function endWith(span: Span, err?: unknown): void {
-  if (err !== undefined) {
-    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-    if (err instanceof Error) span.recordException(err);
-  }
+  if (err !== undefined) recordSpanError(span, err);
   span.end();
 }
 

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { METRICS } from './metric-names.js';
 
 /**
  * Every Prometheus instrument infermesh defines, in one place. Names follow
@@ -82,50 +83,43 @@ export interface TelemetryMetrics {
 /** Creates the inference node's instruments in `registry`. */
 export function createInferenceMetrics(registry: Registry): InferenceMetrics {
   const registers = [registry];
-  const modelLabels: ModelLabels[] = ['model', 'version'];
-  const latency = (name: string, help: string) =>
-    new Histogram({ name, help, labelNames: modelLabels, buckets: [...LATENCY_BUCKETS_SECONDS], registers });
+  const latency = (metric: { readonly name: string; readonly labelNames: readonly ModelLabels[] }, help: string) =>
+    new Histogram({ ...metric, help, buckets: [...LATENCY_BUCKETS_SECONDS], registers });
   return {
     requestsTotal: new Counter({
-      name: 'infermesh_inference_requests_total',
+      ...METRICS.inferenceRequestsTotal,
       help: 'Inference requests by model, version and gRPC status code name.',
-      labelNames: ['model', 'version', 'status'],
       registers,
     }),
-    requestDurationSeconds: latency('infermesh_inference_request_duration_seconds', 'Inference request latency, receipt to response, in seconds.'),
-    queueDurationSeconds: latency('infermesh_inference_queue_duration_seconds', 'Time a request waited in its batching queue, in seconds.'),
-    computeDurationSeconds: latency('infermesh_inference_compute_duration_seconds', 'Compute time of the batch that served a request, in seconds.'),
+    requestDurationSeconds: latency(METRICS.inferenceRequestDurationSeconds, 'Inference request latency, receipt to response, in seconds.'),
+    queueDurationSeconds: latency(METRICS.inferenceQueueDurationSeconds, 'Time a request waited in its batching queue, in seconds.'),
+    computeDurationSeconds: latency(METRICS.inferenceComputeDurationSeconds, 'Compute time of the batch that served a request, in seconds.'),
     batchSize: new Histogram({
-      name: 'infermesh_inference_batch_size',
+      ...METRICS.inferenceBatchSize,
       help: 'Requests per executed batch.',
-      labelNames: modelLabels,
       buckets: [...BATCH_SIZE_BUCKETS],
       registers,
     }),
-    queueDepth: new Gauge({ name: 'infermesh_inference_queue_depth', help: 'Requests waiting in the batching queue.', labelNames: modelLabels, registers }),
+    queueDepth: new Gauge({ ...METRICS.inferenceQueueDepth, help: 'Requests waiting in the batching queue.', registers }),
     batchRowsPerSecond: new Gauge({
-      name: 'infermesh_inference_batch_rows_per_second',
+      ...METRICS.inferenceBatchRowsPerSecond,
       help: 'Rows per second ONNX Runtime runs at each batch size (measured at load, then a moving average of served batches).',
-      labelNames: ['model', 'version', 'batch_size'],
       registers,
     }),
-    modelsLoaded: new Gauge({ name: 'infermesh_models_loaded', help: 'Model versions with a ready session, per device.', labelNames: ['device'], registers }),
+    modelsLoaded: new Gauge({ ...METRICS.modelsLoaded, help: 'Model versions with a ready session, per device.', registers }),
     deviceMemoryUsedBytes: new Gauge({
-      name: 'infermesh_device_memory_used_bytes',
+      ...METRICS.deviceMemoryUsedBytes,
       help: 'Memory held by loaded sessions, per device, in bytes.',
-      labelNames: ['device'],
       registers,
     }),
     forwardsTotal: new Counter({
-      name: 'infermesh_inference_forwards_total',
+      ...METRICS.inferenceForwardsTotal,
       help: 'Requests forwarded to a peer node, by model and gRPC status code name.',
-      labelNames: ['model', 'status'],
       registers,
     }),
     predictionRecordsTotal: new Counter({
-      name: 'infermesh_prediction_records_total',
+      ...METRICS.predictionRecordsTotal,
       help: 'Sampled prediction records by model and outcome: published, or dropped (queue_full, publish_failed) when NATS is slow or down.',
-      labelNames: ['model', 'outcome'],
       registers,
     }),
   };
@@ -135,14 +129,13 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
 export function createRegistryMetrics(registry: Registry): RegistryMetrics {
   const registers = [registry];
   return {
-    versions: new Gauge({ name: 'infermesh_registry_versions', help: 'Model versions held by the registry.', registers }),
+    versions: new Gauge({ ...METRICS.registryVersions, help: 'Model versions held by the registry.', registers }),
     uploadsTotal: new Counter({
-      name: 'infermesh_registry_uploads_total',
+      ...METRICS.registryUploadsTotal,
       help: 'Artifact uploads by gRPC status code name.',
-      labelNames: ['status'],
       registers,
     }),
-    outboxPending: new Gauge({ name: 'infermesh_registry_outbox_pending', help: 'Registry events not yet published on NATS.', registers }),
+    outboxPending: new Gauge({ ...METRICS.registryOutboxPending, help: 'Registry events not yet published on NATS.', registers }),
   };
 }
 
@@ -150,20 +143,18 @@ export function createRegistryMetrics(registry: Registry): RegistryMetrics {
 export function createMonitorMetrics(registry: Registry): MonitorMetrics {
   const registers = [registry];
   return {
-    spansReceivedTotal: new Counter({ name: 'infermesh_monitor_spans_received_total', help: 'Spans accepted into the store.', registers }),
+    spansReceivedTotal: new Counter({ ...METRICS.monitorSpansReceivedTotal, help: 'Spans accepted into the store.', registers }),
     spansRejectedTotal: new Counter({
-      name: 'infermesh_monitor_spans_rejected_total',
+      ...METRICS.monitorSpansRejectedTotal,
       help: 'Spans or whole OTLP exports rejected as invalid, by reason.',
-      labelNames: ['reason'],
       registers,
     }),
     spansPrunedTotal: new Counter({
-      name: 'infermesh_monitor_spans_pruned_total',
+      ...METRICS.monitorSpansPrunedTotal,
       help: 'Spans removed by retention, by reason (age or size).',
-      labelNames: ['reason'],
       registers,
     }),
-    spansStored: new Gauge({ name: 'infermesh_monitor_spans_stored', help: 'Spans in the store.', registers }),
+    spansStored: new Gauge({ ...METRICS.monitorSpansStored, help: 'Spans in the store.', registers }),
   };
 }
 
@@ -172,13 +163,13 @@ export function createTelemetryMetrics(registry: Registry): TelemetryMetrics {
   const registers = [registry];
   return {
     spansDroppedTotal: new Counter({
-      name: 'infermesh_telemetry_spans_dropped_total',
+      ...METRICS.telemetrySpansDroppedTotal,
       help: 'Spans dropped because the export queue was full.',
       registers,
     }),
-    spansExportedTotal: new Counter({ name: 'infermesh_telemetry_spans_exported_total', help: 'Spans delivered by the exporter.', registers }),
+    spansExportedTotal: new Counter({ ...METRICS.telemetrySpansExportedTotal, help: 'Spans delivered by the exporter.', registers }),
     spansExportFailedTotal: new Counter({
-      name: 'infermesh_telemetry_spans_export_failed_total',
+      ...METRICS.telemetrySpansExportFailedTotal,
       help: 'Spans lost to failed exports (collector down or slow).',
       registers,
     }),

@@ -161,7 +161,7 @@ function writeAnyValue(w: ProtoWriter, value: AttributeValue | Record<string, un
     for (const item of value) {
       w.tag(1, LEN);
       const at = w.begin();
-      writeAnyValue(w, item as AttributeValue);
+      writeAnyValue(w, item);
       w.end(at);
     }
     w.end(array);

@@ -3,7 +3,6 @@ import {
   context as contextApi,
   trace,
   SpanKind,
-  SpanStatusCode,
   type Attributes,
   type Context,
   type Span,
@@ -12,6 +11,7 @@ import {
 import { Metadata, type handleUnaryCall } from '@grpc/grpc-js';
 import { Code, InfermeshError } from '../errors/index.js';
 import { ATTR_RPC_GRPC_STATUS_CODE, ATTR_RPC_METHOD, ATTR_RPC_SERVICE, ATTR_RPC_SYSTEM } from './attributes.js';
+import { recordSpanError, setClientAttributes } from './client-attributes.js';
 import { extractFromMetadata, injectIntoMetadata } from './propagation.js';
 import { runInSpan } from './run-in-span.js';
 
@@ -50,7 +50,7 @@ function spanInfo(fullMethod: string): MethodSpanInfo {
  * allowed). The object is shared and frozen: spread it to add attributes.
  */
 export function rpcAttributes(fullMethod: string): Attributes {
-  return spanInfo(fullMethod).attributes as Attributes;
+  return spanInfo(fullMethod).attributes;
 }
 
 /**
@@ -64,8 +64,9 @@ function startRpcSpan(tracer: Tracer, fullMethod: string, kind: SpanKind, parent
   // so children always nest inside their server span.
   const span = tracer.startSpan(info.name, { kind, startTime: epochClock.nowMs() }, parent);
   if (span.isRecording()) {
-    span.setAttributes(info.attributes as Attributes);
-    if (extra) span.setAttributes(extra);
+    span.setAttributes(info.attributes);
+    // Callers pass model names and versions from the request: bounded like every client value.
+    if (extra) setClientAttributes(span, extra);
   }
   return span;
 }
@@ -95,18 +96,18 @@ export function startServerSpan(
   return { span, context: trace.setSpan(parent, span) };
 }
 
-/** Ends an RPC span with its gRPC status: OK when `err` is undefined/null, else the error's code, message and exception event. */
+/**
+ * Ends an RPC span with its gRPC status: OK when `err` is undefined/null, else
+ * the error's code, message and exception event (the message without the
+ * caller's data, cut: see recordSpanError).
+ */
 export function endRpcSpan(span: Span, err?: unknown): void {
   if (err === undefined || err === null) {
     span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, Code.OK);
   } else {
     const code = grpcStatusCodeOf(err);
     span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, code);
-    if (code !== Code.OK) {
-      const message = err instanceof Error ? err.message : String((err as { details?: unknown }).details ?? err);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: `${Code[code] ?? code}: ${message}` });
-      if (err instanceof Error) span.recordException(err);
-    }
+    if (code !== Code.OK) recordSpanError(span, err, String(Code[code] ?? code));
   }
   span.end(epochClock.nowMs());
 }

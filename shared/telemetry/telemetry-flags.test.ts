@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTelemetryFlags } from './index.js';
+import { parseTelemetryFlags } from './telemetry-flags.js';
 
 describe('telemetry flags', () => {
   it('parses every flag, and leaves out what was not given (createTelemetry defaults apply)', () => {

@@ -15,22 +15,11 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 import { Code, notFound } from '../errors/index.js';
 import { freePort } from '../net/index.js';
 import { bindServer } from '../rpc/index.js';
-import {
-  ATTR_MODEL_NAME,
-  createTelemetry,
-  extractFromHeaders,
-  extractFromMetadata,
-  injectIntoHeaders,
-  injectIntoMetadata,
-  parseSampling,
-  SPAN_NAMES,
-  traceIdOf,
-  traceUnaryHandler,
-  withClientSpan,
-  withConsumeSpan,
-  withPublishSpan,
-  type Telemetry,
-} from './index.js';
+import { ATTR_MODEL_NAME, SPAN_NAMES } from './attributes.js';
+import { createTelemetry, parseSampling, type Telemetry } from './telemetry.js';
+import { extractFromHeaders, extractFromMetadata, injectIntoHeaders, injectIntoMetadata, traceIdOf } from './propagation.js';
+import { traceUnaryHandler, withClientSpan } from './rpc-spans.js';
+import { withConsumeSpan, withPublishSpan } from './messaging-spans.js';
 
 const open: Telemetry[] = [];
 async function telemetry(options: Parameters<typeof createTelemetry>[0]): Promise<Telemetry> {
@@ -206,7 +195,7 @@ describe('gRPC spans across a real client and server', () => {
       Echo: traceUnaryHandler<{ name: string }, { name: string }>(t.tracer, 'test.v1.Echo/Echo', (call, callback) => {
         // Work inside the handler runs in the server span's context.
         t.tracer.startSpan('handler-work').end();
-        if (call.request.name === 'missing') callback(notFound('no such name').toServiceError() as ServiceError);
+        if (call.request.name === 'missing') callback(notFound('no such name').toServiceError());
         else callback(null, { name: call.request.name });
       }),
     });

@@ -19,6 +19,7 @@ import { createMetricGroups, type MetricGroups } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { spanProcessorMeterProvider } from './span-processor-metrics.js';
 import { WorkerSpanProcessor } from './worker-span-processor.js';
+import { MAX_EXPORTED_ATTRIBUTE_CHARS } from './client-attributes.js';
 import type { ExportTls } from './span-export-protocol.js';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 
@@ -243,6 +244,8 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
     resource: resourceFromAttributes({ 'service.name': options.serviceName, 'process.pid': process.pid, ...options.resourceAttributes }),
     sampler: samplerFor(sampling),
     spanProcessors,
+    // The backstop: no exported string attribute (events' included) is longer, whoever set it.
+    spanLimits: { attributeValueLengthLimit: MAX_EXPORTED_ATTRIBUTE_CHARS },
   });
   const tracer = tracerProvider.getTracer('infermesh');
 

@@ -17,7 +17,8 @@ import { createLogger, type Logger } from '../logging/index.js';
 import { freePort } from '../net/index.js';
 import { loadProtos } from '../proto/index.js';
 import { bindServer } from '../rpc/index.js';
-import { createTelemetry, createTelemetryMetrics, type Telemetry } from './index.js';
+import { createTelemetry, type Telemetry } from './telemetry.js';
+import { createTelemetryMetrics } from './metrics.js';
 import { WorkerSpanProcessor } from './worker-span-processor.js';
 
 interface Receiver {

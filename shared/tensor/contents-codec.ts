@@ -97,5 +97,5 @@ export function encodeTensorContents(datatype: Datatype, data: TensorData | read
   } else {
     values = Array.from(data as Float32Array);
   }
-  return { [field]: values } as InferTensorContents;
+  return { [field]: values };
 }

@@ -35,7 +35,7 @@ export function decodeRawTensor(datatype: Datatype, bytes: Uint8Array, label = '
  * the same memory (no copy); BYTES (`string[]` or `Uint8Array[]`) are framed.
  */
 export function encodeRawTensor(data: TensorData | readonly Uint8Array[]): Buffer {
-  if (Array.isArray(data)) return encodeBytesElements(data as readonly (string | Uint8Array)[]);
+  if (Array.isArray(data)) return encodeBytesElements(data);
   const typed = data as Exclude<TensorData, string[]>;
   return Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
 }

@@ -1,18 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Code, InfermeshError } from '../errors/index.js';
+import { Code, type InfermeshError } from '../errors/index.js';
 import { DATATYPES, type Datatype } from '../onnx/index.js';
-import {
-  decodeBytesElements,
-  decodeRawTensor,
-  decodeTensorContents,
-  encodeBytesElements,
-  encodeRawTensor,
-  encodeTensorContents,
-  fromFloat16Bits,
-  tensorDataFromValues,
-  toFloat16Bits,
-  type TensorData,
-} from './index.js';
+import { decodeBytesElements, encodeBytesElements } from './bytes-framing.js';
+import { decodeRawTensor, encodeRawTensor } from './raw-codec.js';
+import { decodeTensorContents, encodeTensorContents } from './contents-codec.js';
+import { fromFloat16Bits, toFloat16Bits } from './float16.js';
+import { tensorDataFromValues } from './from-values.js';
+import { type TensorData } from './tensor-data.js';
 import type { InferTensorContents, InferTensorContents__Output } from '../generated/inference/InferTensorContents.js';
 
 /** Values that exercise each datatype's range edges. */
@@ -36,10 +30,10 @@ const SAMPLES: Record<Datatype, readonly (number | bigint | boolean | string)[]>
 function asReceived(contents: InferTensorContents): InferTensorContents__Output {
   const str = (v: unknown[] | undefined) => (v ?? []).map((x) => String(x));
   return {
-    boolContents: (contents.boolContents ?? []) as boolean[],
-    intContents: (contents.intContents ?? []) as number[],
+    boolContents: (contents.boolContents ?? []),
+    intContents: (contents.intContents ?? []),
     int64Contents: str(contents.int64Contents),
-    uintContents: (contents.uintContents ?? []) as number[],
+    uintContents: (contents.uintContents ?? []),
     uint64Contents: str(contents.uint64Contents),
     fp32Contents: (contents.fp32Contents ?? []).map(Number),
     fp64Contents: (contents.fp64Contents ?? []).map(Number),

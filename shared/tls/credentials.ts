@@ -1,4 +1,4 @@
-import { ChannelCredentials, ServerCredentials, credentials } from '@grpc/grpc-js';
+import { type ChannelCredentials, ServerCredentials, credentials } from '@grpc/grpc-js';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { ConnectionOptions } from 'node:tls';
 import type { ClientTls, ServerTls } from './tls-files.js';

@@ -5,15 +5,11 @@ export {
   resolveClientTlsFiles,
   loadServerTls,
   loadClientTls,
-  type ServerTlsFiles,
-  type ClientTlsFiles,
-  type ServerTlsFlags,
-  type ClientTlsFlags,
-  type ServerTls,
   type ClientTls,
+  type ClientTlsFlags,
 } from './tls-files.js';
-export { grpcServerCredentials, grpcChannelCredentials, httpsServerOptions, tlsConnectOptions } from './credentials.js';
-export { ensureLocalCa, DEFAULT_LOCAL_CA_OPTIONS, type LocalCa, type LocalCaOptions, type CertFiles, type ServiceCertRequest } from './local-ca.js';
-export { prepareSecureMesh, SECURE_SERVICES, type SecureMesh, type SecureMeshOptions, type SecureService } from './secure-mesh.js';
+export { grpcServerCredentials, grpcChannelCredentials, httpsServerOptions } from './credentials.js';
+export { ensureLocalCa, type CertFiles } from './local-ca.js';
+export { prepareSecureMesh, type SecureMesh, type SecureService } from './secure-mesh.js';
 export { writePrivateFile } from './private-file.js';
-export { loadNatsSecurity, NATS_NKEY_ENV, type NatsSecurityFiles } from './nats-security.js';
+export { loadNatsSecurity, NATS_NKEY_ENV } from './nats-security.js';

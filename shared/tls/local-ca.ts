@@ -13,7 +13,6 @@ import { Code, InfermeshError } from '../errors/index.js';
 import { writePrivateFile } from './private-file.js';
 
 type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const crypto = webcrypto;
 const KEY_ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
@@ -99,7 +98,7 @@ export async function ensureLocalCa(options: LocalCaOptions): Promise<LocalCa> {
 
   let ca = await readGood(caFile, caKeyFile, o.now() + renewMs);
   if (!ca) {
-    const keys = (await crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const keys = (await crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']));
     const cert = await x509.X509CertificateGenerator.createSelfSigned(
       {
         serialNumber: serial(),
@@ -136,7 +135,7 @@ export async function ensureLocalCa(options: LocalCaOptions): Promise<LocalCa> {
       const kept = await readGood(certFile, keyFile, o.now() + renewMs);
       if (kept && kept.cert.checkIssued(caCert) && kept.cert.verify(caCert.publicKey) && coversHosts(kept.cert, hosts)) return { certFile, keyFile };
 
-      const keys = (await crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+      const keys = (await crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']));
       const cert = await x509.X509CertificateGenerator.create(
         {
           serialNumber: serial(),

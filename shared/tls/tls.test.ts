@@ -8,19 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindServer } from '../rpc/index.js';
-import {
-  ensureLocalCa,
-  grpcChannelCredentials,
-  grpcServerCredentials,
-  httpsServerOptions,
-  loadClientTls,
-  loadServerTls,
-  resolveClientTlsFiles,
-  resolveServerTlsFiles,
-  tlsConnectOptions,
-  type CertFiles,
-  type LocalCa,
-} from './index.js';
+import { ensureLocalCa, type CertFiles, type LocalCa } from './local-ca.js';
+import { grpcChannelCredentials, grpcServerCredentials, httpsServerOptions, tlsConnectOptions } from './credentials.js';
+import { loadClientTls, loadServerTls, resolveClientTlsFiles, resolveServerTlsFiles } from './tls-files.js';
 
 const json = {
   serialize: (v: unknown) => Buffer.from(JSON.stringify(v)),

@@ -12,9 +12,9 @@ const require = createRequire(import.meta.url);
 const reflectionProto = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto');
 const OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
-type Ctor = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client & Record<string, (...args: unknown[]) => unknown>;
-const health = (loadPackageDefinition(loadSync(healthProtoPath, OPTIONS)) as unknown as { grpc: { health: { v1: { Health: Ctor } } } }).grpc.health.v1.Health;
-const reflection = (loadPackageDefinition(loadSync(reflectionProto, OPTIONS)) as unknown as { grpc: { reflection: { v1: { ServerReflection: Ctor } } } }).grpc.reflection.v1
+type Ctor<M extends string> = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client & Record<M, (...args: unknown[]) => unknown>;
+const health = (loadPackageDefinition(loadSync(healthProtoPath, OPTIONS)) as unknown as { grpc: { health: { v1: { Health: Ctor<'Check' | 'Watch'> } } } }).grpc.health.v1.Health;
+const reflection = (loadPackageDefinition(loadSync(reflectionProto, OPTIONS)) as unknown as { grpc: { reflection: { v1: { ServerReflection: Ctor<'ServerReflectionInfo'> } } } }).grpc.reflection.v1
   .ServerReflection;
 
 /** grpc.health.v1.Health/Check: resolves with the status name, rejects with the gRPC error. */
@@ -73,7 +73,7 @@ interface ReflectionResponse {
 /** One request on a grpc.reflection.v1 ServerReflectionInfo stream. */
 function reflect(address: string, request: Record<string, string>): Promise<ReflectionResponse> {
   const client = new reflection(address, credentials.createInsecure());
-  const call = client.ServerReflectionInfo({ deadline: Date.now() + 5000 }) as unknown as NodeJS.ReadWriteStream & { end(): void };
+  const call = client.ServerReflectionInfo({ deadline: Date.now() + 5000 }) as NodeJS.ReadWriteStream & { end(): void };
   return new Promise<ReflectionResponse>((resolve, reject) => {
     call.on('data', (r: ReflectionResponse) => resolve(r));
     call.on('error', reject);

@@ -7,7 +7,7 @@ export interface RestReply {
   headers: Headers;
   body: Buffer;
   /** The JSON part (the whole body, or its first Inference-Header-Content-Length bytes). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions read any field
+   
   json: any;
   /** The JSON part as text (64-bit integers and NaN tokens read exactly from here). */
   text: string;

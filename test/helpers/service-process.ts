@@ -17,6 +17,13 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<number | null>;
 }
 
+/** The address a process announced under `name`; throws, naming what it did announce, when there is none. */
+export function endpointOf(p: Pick<ServiceProcess, 'endpoints'>, name: string): string {
+  const address = p.endpoints[name];
+  if (address === undefined) throw new Error(`the process announced no '${name}' endpoint (it announced: ${Object.keys(p.endpoints).join(', ') || 'none'})`);
+  return address;
+}
+
 /**
  * Runs `infermesh <args>` as a child process and resolves once it prints its
  * announcement line (see shared/process/announce.ts). Rejects with the
@@ -28,7 +35,7 @@ export function spawnService(args: string[], options: { env?: NodeJS.ProcessEnv;
   const argv = [...(options.launcher ?? []), process.execPath, cli, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   let exited: Promise<number | null> | undefined;
   const exitPromise = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = (graceMs = 10_000) => {
@@ -49,7 +56,7 @@ export function spawnService(args: string[], options: { env?: NodeJS.ProcessEnv;
       void stop(1000);
       reject(new Error(`infermesh ${args.join(' ')} did not announce within ${options.timeoutMs ?? 30_000} ms:\n${output}`));
     }, options.timeoutMs ?? 30_000);
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       output += line + '\n';
       const ann = parseAnnouncement(line);

@@ -27,14 +27,14 @@ const K8S = join(ROOT, 'deploy', 'k8s');
 const OVERLAYS = ['cpu', 'gpu'] as const;
 
 const MODELS: Record<string, new (o: never) => { validate(): void }> = {
-  'apps/v1/Deployment': Deployment as never,
-  'apps/v1/StatefulSet': StatefulSet as never,
-  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler as never,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget as never,
-  'v1/ConfigMap': ConfigMap as never,
-  'v1/Namespace': Namespace as never,
-  'v1/PersistentVolumeClaim': PersistentVolumeClaim as never,
-  'v1/Service': Service as never,
+  'apps/v1/Deployment': Deployment,
+  'apps/v1/StatefulSet': StatefulSet,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Namespace': Namespace,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+  'v1/Service': Service,
 };
 
 type EnvVar = { name: string; valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } } };
@@ -112,7 +112,7 @@ describe('deploy/k8s renders and validates', () => {
     const hpa = find(rendered.cpu, 'HorizontalPodAutoscaler', 'inference') as unknown as { spec: { scaleTargetRef: { kind: string; name: string }; metrics: Array<{ pods: { metric: { name: string } } }> } };
     expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'inference' });
     const metric = hpa.spec.metrics[0]!.pods.metric.name;
-    expect(readFileSync(join(ROOT, 'shared', 'telemetry', 'metrics.ts'), 'utf8')).toContain(`name: '${metric}'`);
+    expect(readFileSync(join(ROOT, 'shared', 'telemetry', 'metric-names.ts'), 'utf8')).toContain(`name: '${metric}'`);
     expect(readFileSync(join(K8S, 'prometheus-adapter-rules.yaml'), 'utf8')).toContain(`as: "${metric}"`);
   });
 

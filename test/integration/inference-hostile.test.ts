@@ -22,7 +22,7 @@ const INFER = '/inference.GRPCInferenceService/ModelInfer';
 const STREAM = '/inference.GRPCInferenceService/ModelStreamInfer';
 const service = (loadProtos(['inference/grpc_service.proto']) as unknown as ProtoGrpcType).inference.GRPCInferenceService.service;
 const encodeRequest = (m: ModelInferRequest) => service.ModelInfer.requestSerialize(m);
-const decodeStreamResponse = (b: Buffer) => service.ModelStreamInfer.responseDeserialize(b) as ModelStreamInferResponse__Output;
+const decodeStreamResponse = (b: Buffer) => service.ModelStreamInfer.responseDeserialize(b);
 const pass = (b: Buffer) => b;
 const MiB = 1024 * 1024;
 

@@ -9,7 +9,7 @@ import { buildInferRequest, createInferenceClient, type InferenceClient } from '
 import { silentLogger } from '../../shared/logging/index.js';
 import { DATATYPES, PACKAGED_MODELS, packagedModelPath, type Datatype } from '../../shared/onnx/index.js';
 import { ATTR_MODEL_NAME, createTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
-import { encodeRawTensor, tensorDataFromValues, type TensorData } from '../../shared/tensor/index.js';
+import { encodeRawTensor, tensorDataFromValues } from '../../shared/tensor/index.js';
 import { startInferenceNode, type InferenceNode } from '../../services/inference/index.js';
 import { buildMlpModel, buildSlowModel, identityModelName, standardTestModels, writeTestRepository } from '../fixtures/models.js';
 import { DATATYPE_VALUES } from '../fixtures/datatype-values.js';
@@ -32,7 +32,7 @@ function bytesOfJsonData(datatype: Datatype, dataText: string): Buffer {
   if (datatype === 'BYTES') return encodeRawTensor(JSON.parse(dataText) as string[]);
   const tokens = dataText.slice(1, -1).split(',');
   const values = tokens.map((t) => (datatype === 'BOOL' ? t === 'true' : datatype === 'INT64' || datatype === 'UINT64' ? BigInt(t) : Number(t)));
-  return encodeRawTensor(tensorDataFromValues(datatype, values) as TensorData);
+  return encodeRawTensor(tensorDataFromValues(datatype, values));
 }
 /** The `data` text of output `index` in a response's JSON text. */
 function dataTextOf(reply: RestReply, index = 0): string {
@@ -75,7 +75,7 @@ const infer = (model: string, body: unknown, headers?: Record<string, string>) =
 describe('every datatype, compared bit for bit with the gRPC answer', () => {
   describe.each(DATATYPES)('%s', (datatype) => {
     const modelName = identityModelName(datatype);
-    const raw = encodeRawTensor(tensorDataFromValues(datatype, VALUES[datatype]) as TensorData);
+    const raw = encodeRawTensor(tensorDataFromValues(datatype, VALUES[datatype]));
     let grpcBytes: Buffer;
     beforeAll(async () => {
       const response = await client.modelInfer(buildInferRequest({ modelName, inputs: [{ name: 'input', datatype, shape: [2, 3], data: VALUES[datatype] }] }));

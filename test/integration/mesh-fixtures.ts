@@ -43,7 +43,7 @@ export async function eventually<T>(probe: () => Promise<T>, what: string, timeo
   for (;;) {
     try {
       const value = await probe();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
     } catch (err) {
       last = err;
     }

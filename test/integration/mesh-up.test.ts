@@ -5,7 +5,7 @@ import { createInferenceClient } from '../../shared/client/index.js';
 import { isPortTaken } from '../../shared/net/index.js';
 import { createRegistryClient } from '../../shared/registry-client/index.js';
 import { createRecommenderClient } from '../../services/recommender/client/index.js';
-import { DEMO_MODEL_NAME } from '../../services/inference/index.js';
+import { DEMO_MODEL_NAME } from '../../shared/demo/index.js';
 import { CLI, spawnService, type ServiceProcess } from '../helpers/service-process.js';
 import { eventually, tempDirs } from './mesh-fixtures.js';
 

@@ -98,13 +98,13 @@ function startLoad(addresses: string[], models: string[], concurrency = 2, timeo
   const script = fileURLToPath(new URL('../helpers/load-client.mjs', import.meta.url));
   const child = spawn(inNs(1)[0]!, [...inNs(1).slice(1), process.execPath, script, addresses.join(','), models.join(','), String(concurrency), String(timeoutMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const results: Result[] = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => results.push(JSON.parse(l) as Result));
+  createInterface({ input: child.stdout }).on('line', (l) => results.push(JSON.parse(l) as Result));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
     results,
     child,
     async stop() {
-      child.stdin!.end('stop\n');
+      child.stdin.end('stop\n');
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
       clearTimeout(timer);

@@ -19,7 +19,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
     (e: unknown) => e,
   );
   if (!(err instanceof InfermeshError)) throw new Error(`expected an InfermeshError, got ${String(err)}`);
-  return Code[err.code]!;
+  return Code[err.code];
 }
 
 describe('registry service (in process, real NATS, SQLite)', () => {
@@ -186,7 +186,7 @@ describe('registry service (in process, real NATS, SQLite)', () => {
 
     const stored = join(dir.path, 'artifacts', 'sha256', v.sha256.slice(0, 2), v.sha256);
     const corrupt = Buffer.from(readFileSync(stored));
-    corrupt[corrupt.length - 1] ^= 0xff;
+    corrupt.writeUInt8(corrupt.readUInt8(corrupt.length - 1) ^ 0xff, corrupt.length - 1);
     writeFileSync(stored, corrupt);
     expect(await codeOf(collect(0))).toBe('DATA_LOSS');
   });

@@ -10,7 +10,7 @@ import type { Span__Output as MonitorSpan } from '../../shared/generated/inferme
 import { createMonitorClient, type MonitorClient } from '../../shared/monitor-client/index.js';
 import { createRegistryClient, type RegistryClient } from '../../shared/registry-client/index.js';
 import { createTelemetry, SPAN_NAMES, type Telemetry } from '../../shared/telemetry/index.js';
-import { buildDemoMlp, DEMO_MODEL_CONFIG, DEMO_MODEL_NAME } from '../../services/inference/index.js';
+import { buildDemoMlp, DEMO_MODEL_CONFIG, DEMO_MODEL_NAME } from '../../shared/demo/index.js';
 import { startNats } from '../helpers/nats.js';
 import { spawnService, type ServiceProcess } from '../helpers/service-process.js';
 import { eventually, spawnNode, tempDirs } from './mesh-fixtures.js';

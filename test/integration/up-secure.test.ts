@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInferenceClient } from '../../shared/client/index.js';
 import { ensureLocalCa, grpcChannelCredentials, loadClientTls } from '../../shared/tls/index.js';
-import { DEMO_MODEL_NAME } from '../../services/inference/index.js';
+import { DEMO_MODEL_NAME } from '../../shared/demo/index.js';
 import { issueNodeIdentityFile, resolveNodeId } from '../../services/inference/mesh/index.js';
 import { runCli } from '../helpers/cli.js';
 import { spawnService, type ServiceProcess } from '../helpers/service-process.js';

@@ -1,6 +1,6 @@
 import { Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { Code, InfermeshError } from '../../../shared/errors/index.js';
+import { Code, type InfermeshError } from '../../../shared/errors/index.js';
 import type { ExecutionRequest } from '../execution/executor.js';
 import { admitRequest, ArrivalGap, ARRIVAL_SMOOTHING, type AdmissionSettings } from './admission.js';
 

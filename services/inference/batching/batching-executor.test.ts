@@ -7,7 +7,7 @@ import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import { silentLogger } from '../../../shared/logging/index.js';
 import type { ExecutionRequest, ExecutionResult } from '../execution/executor.js';
 import { createBatchingExecutor, type BatchingConfig, type BatchingExecutor, type Clock } from './batching-executor.js';
-import { addOneModel, mlpModel, stringIdentityModel } from './sample-models.js';
+import { addOneModel, mlpModel, stringIdentityModel } from '../../../bench/sample-models.js';
 import { PACKAGED_MODELS, packagedModelPath } from '../../../shared/onnx/index.js';
 
 const open: BatchingExecutor[] = [];
@@ -69,9 +69,9 @@ describe.each(['worker', 'main'] as const)('sessions on the %s thread', (thread)
     it('concatenates requests of several rows and slices them back by row count', async () => {
       const e = await executor({ maxBatchSize: 8 });
       const [a, b, c] = await Promise.all([e.execute(request(100, { rows: 3 })), e.execute(request(200)), e.execute(request(300, { rows: 4 }))]);
-      expectOwnOutput(a!, 100, 3);
-      expectOwnOutput(b!, 200, 1);
-      expectOwnOutput(c!, 300, 4);
+      expectOwnOutput(a, 100, 3);
+      expectOwnOutput(b, 200, 1);
+      expectOwnOutput(c, 300, 4);
       expect(e.executionCount()).toBe(1);
       expect(e.batchStatistics()).toMatchObject([{ batchSize: 8, count: 1 }]);
     });
@@ -81,10 +81,10 @@ describe.each(['worker', 'main'] as const)('sessions on the %s thread', (thread)
       const rs = await Promise.all([
         e.execute(request(1, { width: 4 })), e.execute(request(2, { width: 3 })), e.execute(request(3, { width: 4 })), e.execute(request(4, { width: 3 })),
       ]);
-      expectOwnOutput(rs[0]!, 1, 1, 4);
-      expectOwnOutput(rs[1]!, 2, 1, 3);
-      expectOwnOutput(rs[2]!, 3, 1, 4);
-      expectOwnOutput(rs[3]!, 4, 1, 3);
+      expectOwnOutput(rs[0], 1, 1, 4);
+      expectOwnOutput(rs[1], 2, 1, 3);
+      expectOwnOutput(rs[2], 3, 1, 4);
+      expectOwnOutput(rs[3], 4, 1, 3);
       expect(e.executionCount()).toBe(2);
       expect(rs.map((r) => r.batchSize)).toEqual([2, 2, 2, 2]);
     });
@@ -97,9 +97,9 @@ describe.each(['worker', 'main'] as const)('sessions on the %s thread', (thread)
       const later = [e.execute(request(2)), e.execute(request(3))];
       const [r1, r2, r3] = await Promise.all([first, ...later]);
       expect(e.executionCount()).toBe(1);
-      expect(r1!.batchSize).toBe(3);
-      expect(Number(r1!.timings.queueNs) / 1e6).toBeGreaterThanOrEqual(70);
-      expect(Number(r1!.timings.queueNs) / 1e6).toBeLessThan(2_000);
+      expect(r1.batchSize).toBe(3);
+      expect(Number(r1.timings.queueNs) / 1e6).toBeGreaterThanOrEqual(70);
+      expect(Number(r1.timings.queueNs) / 1e6).toBeLessThan(2_000);
       expectOwnOutput(r2!, 2);
       expectOwnOutput(r3!, 3);
     });
@@ -118,12 +118,12 @@ describe.each(['worker', 'main'] as const)('sessions on the %s thread', (thread)
     it('with maxBatchSize 0 runs every request as sent, one per run', async () => {
       const e = await executor({ maxBatchSize: 0 });
       const rs = await Promise.all([e.execute(request(5, { rows: 3 })), e.execute(request(6, { rows: 2 }))]);
-      expectOwnOutput(rs[0]!, 5, 3);
-      expectOwnOutput(rs[1]!, 6, 2);
+      expectOwnOutput(rs[0], 5, 3);
+      expectOwnOutput(rs[1], 6, 2);
       expect(e.executionCount()).toBe(2);
       expect(rs.map((r) => r.batchSize)).toEqual([1, 1]);
       // A lone request runs on its own tensor: the output is ORT's, handed over as is.
-      expect(rs[0]!.timings.computeInferNs).toBeGreaterThan(0n);
+      expect(rs[0].timings.computeInferNs).toBeGreaterThan(0n);
     });
 
     it('batches BYTES tensors as arrays of strings', async () => {

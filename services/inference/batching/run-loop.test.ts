@@ -9,7 +9,7 @@ import { resolveInstanceDevices } from './devices.js';
 import { systemClock } from './executor-clock.js';
 import { prepareInstances, type PreparedInstances } from './prepare-instances.js';
 import { RunLoop, type RunLoopOptions } from './run-loop.js';
-import { addOneModel } from './sample-models.js';
+import { addOneModel } from '../../../bench/sample-models.js';
 
 const pools: PreparedInstances['pool'][] = [];
 afterEach(async () => {

@@ -185,7 +185,7 @@ export class RunLoop {
       let runNs: bigint;
       const ortSpan = startOrtRunSpan(instruments, batchSpan, placement);
       try {
-        ({ outputs, runNs } = await slot.instance.runner.run(feeds as Record<string, Tensor>, fetches, !lone));
+        ({ outputs, runNs } = await slot.instance.runner.run(feeds, fetches, !lone));
       } catch (err) {
         const error = runError(err);
         endSpan(ortSpan, error);

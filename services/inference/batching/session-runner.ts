@@ -30,7 +30,7 @@ async function createMainThreadRunner(modelBytes: Uint8Array, options: Inference
       // event-loop turn in between (other requests being read) is not counted.
       let startNs = process.hrtime.bigint();
       setImmediate(() => (startNs = process.hrtime.bigint()));
-      const outputs = (await session.run(feeds as Record<string, Tensor>, fetches)) as Record<string, Tensor>;
+      const outputs = (await session.run(feeds, fetches)) as Record<string, Tensor>;
       return { outputs, runNs: process.hrtime.bigint() - startNs };
     },
     release: () => session.release(),

@@ -11,7 +11,5 @@ export function registerInferenceCommands(program: Command): void {
 }
 
 export { registerPlacementCommand } from './placement-command.js';
-export { parseServeOptions, type ServeOptions } from './serve-command.js';
-export { parseInferenceOptions, type InferenceOptions } from './inference-command.js';
 // Kept for test/unit/wire-integers.test.ts, which imports it from here; new code imports shared/flags.
 export { parsePositiveInt } from '../../../shared/flags/index.js';

@@ -58,7 +58,7 @@ export function parseInputFlag(text: string): InputFlag {
     for (const x of v) walk(x, depth + 1);
   };
   walk(value, 0);
-  return { name, shape, values, ...(datatype !== undefined ? { datatype: datatype as Datatype } : {}) };
+  return { name, shape, values, ...(datatype !== undefined ? { datatype: datatype } : {}) };
 }
 
 /** Fills in datatypes from the model's metadata (or from the values: BOOL, BYTES, else FP32, when the server cannot say). */

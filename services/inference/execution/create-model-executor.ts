@@ -1,6 +1,6 @@
 import type { Logger } from '../../../shared/logging/index.js';
 import type { ModelSignature } from '../../../shared/onnx/index.js';
-import type { ModelConfig } from '../models/model-config.js';
+import type { ModelConfig } from '../../../shared/model-config/index.js';
 import { createBatchingExecutor, type ExecutorInstruments } from '../batching/index.js';
 import type { ModelExecutor, ModelSource } from './executor.js';
 

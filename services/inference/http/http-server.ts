@@ -169,7 +169,7 @@ export function createHttpInferenceServer(options: HttpInferenceServerOptions): 
     try {
       value = JSON.parse(body.toString('utf8'));
     } catch (err) {
-      throw new HttpError(400, `the request body is not valid JSON: ${(err as Error).message}`);
+      throw new HttpError(400, `the request body is not valid JSON: ${(err as Error).message}`, { logMessage: 'the request body is not valid JSON' });
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'the request body must be a JSON object');
     return value as Record<string, unknown>;

@@ -41,15 +41,18 @@ export class HttpError extends Error {
    * must not be taken for the next request.
    */
   readonly closeConnection: boolean;
+  /** The message without the caller's data it quotes, for logs and spans (as InfermeshError's); undefined when it quotes none. */
+  readonly logMessage: string | undefined;
 
   constructor(
     readonly status: number,
     message: string,
-    options: { headers?: Readonly<Record<string, string>>; closeConnection?: boolean } = {},
+    options: { headers?: Readonly<Record<string, string>>; closeConnection?: boolean; logMessage?: string } = {},
   ) {
     super(message);
     this.headers = options.headers ?? {};
     this.closeConnection = options.closeConnection ?? false;
+    this.logMessage = options.logMessage;
   }
 }
 

@@ -1,4 +1,4 @@
-import { invalidArgument } from '../../../shared/errors/index.js';
+import { Code, InfermeshError, invalidArgument } from '../../../shared/errors/index.js';
 import type { Datatype } from '../../../shared/onnx/index.js';
 import { TYPED_ARRAY, decodeRawTensor, encodeBytesElements } from '../../../shared/tensor/index.js';
 
@@ -47,6 +47,10 @@ function flatten(data: unknown, label: string): unknown[] {
 
 const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
+/** INVALID_ARGUMENT for one element: the client is shown its value, logs and spans only where it was (it is tensor data). */
+const badElement = (label: string, element: string, value: unknown, problem: string) =>
+  new InfermeshError(Code.INVALID_ARGUMENT, `${label}: ${element} (${show(value)}) ${problem}`, { logMessage: `${label}: ${element} ${problem}` });
+
 /**
  * Turns an input's JSON `data` into the raw little-endian bytes the shared
  * decoder reads (`raw_input_contents` form): one allocation per tensor.
@@ -57,14 +61,14 @@ export function jsonDataToRaw(datatype: Datatype, data: unknown, label: string):
   if (datatype === 'FP16') throw invalidArgument(`${label}: FP16 has no JSON form; send it in binary (the input's "parameters": {"binary_data_size": N})`);
   if (datatype === 'BYTES') {
     values.forEach((v, i) => {
-      if (typeof v !== 'string') throw invalidArgument(`${label}: BYTES element ${i} (${show(v)}) must be a string`);
+      if (typeof v !== 'string') throw badElement(label, `BYTES element ${i}`, v, 'must be a string');
     });
     return encodeBytesElements(values as string[]);
   }
   if (datatype === 'BOOL') {
     const out = new Uint8Array(values.length);
     values.forEach((v, i) => {
-      if (typeof v !== 'boolean') throw invalidArgument(`${label}: BOOL element ${i} (${show(v)}) must be true or false`);
+      if (typeof v !== 'boolean') throw badElement(label, `BOOL element ${i}`, v, 'must be true or false');
       out[i] = v ? 1 : 0;
     });
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
@@ -77,9 +81,9 @@ export function jsonDataToRaw(datatype: Datatype, data: unknown, label: string):
       if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v);
       else if (typeof v === 'string' && DECIMAL.test(v)) n = BigInt(v);
       else if (typeof v === 'number' && Number.isInteger(v)) {
-        throw invalidArgument(`${label}: element ${i} (${v}) is beyond 2^53, where JSON numbers lose digits; send it as a decimal string or in binary`);
-      } else throw invalidArgument(`${label}: element ${i} (${show(v)}) is not an integer, as ${datatype} needs`);
-      if (n < big[0] || n > big[1]) throw invalidArgument(`${label}: element ${i} (${n}) is out of range for ${datatype}`);
+        throw badElement(label, `element ${i}`, v, 'is beyond 2^53, where JSON numbers lose digits; send it as a decimal string or in binary');
+      } else throw badElement(label, `element ${i}`, v, `is not an integer, as ${datatype} needs`);
+      if (n < big[0] || n > big[1]) throw badElement(label, `element ${i}`, n, `is out of range for ${datatype}`);
       out[i] = n;
     });
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
@@ -101,10 +105,10 @@ export function jsonDataToRaw(datatype: Datatype, data: unknown, label: string):
     if (typeof v === 'number') n = v;
     else if (typeof v === 'string' && !range && Object.hasOwn(NON_FINITE, v)) n = NON_FINITE[v]!;
     else if (typeof v === 'string' && DECIMAL.test(v)) n = Number(v);
-    else throw invalidArgument(`${label}: element ${at} (${show(v)}) is not a number, as ${datatype} needs`);
+    else throw badElement(label, `element ${at}`, v, `is not a number, as ${datatype} needs`);
     if (range) {
-      if (!Number.isInteger(n)) throw invalidArgument(`${label}: element ${at} (${n}) is not an integer, as ${datatype} needs`);
-      if (n < range[0] || n > range[1]) throw invalidArgument(`${label}: element ${at} (${n}) is out of range for ${datatype}`);
+      if (!Number.isInteger(n)) throw badElement(label, `element ${at}`, n, `is not an integer, as ${datatype} needs`);
+      if (n < range[0] || n > range[1]) throw badElement(label, `element ${at}`, n, `is out of range for ${datatype}`);
     }
     out[at] = n;
   }

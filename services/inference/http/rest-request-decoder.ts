@@ -1,4 +1,4 @@
-import { invalidArgument } from '../../../shared/errors/index.js';
+import { Code, InfermeshError, invalidArgument } from '../../../shared/errors/index.js';
 import { isDatatype } from '../../../shared/onnx/index.js';
 import type { InferParameter__Output } from '../../../shared/generated/inference/InferParameter.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
@@ -74,7 +74,8 @@ export function decodeRestInferRequest(body: Buffer, headerValue: string | strin
     parsed = parseRequestJson(body.toString('utf8', 0, jsonBytes));
   } catch (err) {
     const where = jsonBytes < body.byteLength ? ` (the first ${jsonBytes} byte(s), as Inference-Header-Content-Length says)` : '';
-    throw invalidArgument(`the request body${where} is not valid JSON: ${(err as Error).message}`);
+    // The parser's message quotes the body (tensor data): for the client only.
+    throw new InfermeshError(Code.INVALID_ARGUMENT, `the request body${where} is not valid JSON: ${(err as Error).message}`, { logMessage: `the request body${where} is not valid JSON`, cause: err });
   }
   if (!isObject(parsed)) throw invalidArgument('the request body must be a JSON object with "inputs"');
   const { id, inputs, outputs } = parsed;

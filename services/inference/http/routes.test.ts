@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HttpError } from './http-status.js';
+import { type HttpError } from './http-status.js';
 import { routeRequest } from './routes.js';
 
 describe('routeRequest', () => {

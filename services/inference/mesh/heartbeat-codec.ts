@@ -1,16 +1,7 @@
 import { createEventCodec, type EventCodec } from '../../../shared/nats/index.js';
 import type { NodeHeartbeat, NodeHeartbeat__Output } from '../../../shared/generated/infermesh/events/v1/NodeHeartbeat.js';
 
-/** Subject prefix of node heartbeats: `infermesh.node.heartbeat.<node>` (core NATS). */
-export const HEARTBEAT_SUBJECT_PREFIX = 'infermesh.node.heartbeat';
-
-/** The subject filter for every node's heartbeat. */
-export const HEARTBEAT_SUBJECTS = `${HEARTBEAT_SUBJECT_PREFIX}.*`;
-
-/** The heartbeat subject of one node. Node ids are one subject token (see {@link isValidNodeId}). */
-export function heartbeatSubject(nodeId: string): string {
-  return `${HEARTBEAT_SUBJECT_PREFIX}.${nodeId}`;
-}
+export { HEARTBEAT_SUBJECT_PREFIX, HEARTBEAT_SUBJECTS, heartbeatSubject } from '../../../shared/nats/index.js';
 
 /** Node ids are 1-64 characters of `A-Z a-z 0-9 _ -`: one NATS subject token and a valid durable consumer name. */
 export function isValidNodeId(nodeId: string): boolean {

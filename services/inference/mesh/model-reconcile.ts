@@ -5,10 +5,11 @@
  */
 import type { Model__Output } from '../../../shared/generated/infermesh/registry/v1/Model.js';
 import type { ModelVersion__Output } from '../../../shared/generated/infermesh/registry/v1/ModelVersion.js';
-import { MAX_MODEL_REPLICAS, type ModelRouting } from '../models/index.js';
+import { MAX_MODEL_REPLICAS } from '../../../shared/model-config/index.js';
+import type { ModelRouting } from '../models/index.js';
+import { SERVED_ALIASES } from '../../../shared/registry-client/index.js';
 
 /** The aliases a node serves: `production` takes unversioned requests, `canary` a weighted share of them. */
-export const SERVED_ALIASES = { production: 'production', canary: 'canary' } as const;
 
 type Alias = Model__Output['aliases'][number];
 

@@ -2,7 +2,7 @@ import { Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { context as contextApi, trace } from '@opentelemetry/api';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import { ATTR_FORWARD_PEER, ATTR_MODEL_NAME, ATTR_MODEL_VERSION, ATTR_NODE_ID, endRpcSpan, SPAN_NAMES } from '../../../shared/telemetry/index.js';
-import { createInferenceClient, type InferenceClient, type ModelInferRequest } from '../../../shared/client/index.js';
+import { createInferenceClient, type InferenceClient } from '../../../shared/client/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
@@ -65,7 +65,7 @@ export function createPeerForwarder(options: PeerForwarderOptions): PeerForwarde
     options.logger.debug('forwarding request', { model: request.modelName, version: request.modelVersion, peer: peer.nodeId, grpc: peer.grpcAddress });
     const timeoutMs = Number.isFinite(ctx.deadlineMs) ? Math.max(1, ctx.deadlineMs - Date.now()) : undefined;
     // The decoded request has every field the wire form has (raw contents as Buffers): it re-encodes as is.
-    return clientFor(peer.grpcAddress).modelInfer(request as unknown as ModelInferRequest, {
+    return clientFor(peer.grpcAddress).modelInfer(request, {
       metadata,
       signal: ctx.signal,
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),

@@ -1,9 +1,6 @@
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/nats-core';
-import { isStreamNotFound } from '../../../shared/nats/index.js';
-
-/** The key-value bucket of placement claims (DESIGN.md, contracts of the second wave). */
-export const PLACEMENT_BUCKET = 'infermesh-placement';
+import { isStreamNotFound, PLACEMENT_BUCKET } from '../../../shared/nats/index.js';
 
 /** One key's latest value and its revision (the stream sequence compare-and-set works on). */
 export interface BucketEntry {

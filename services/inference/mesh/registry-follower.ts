@@ -6,7 +6,8 @@ import type { Logger } from '../../../shared/logging/index.js';
 import { createRegistryEventFollower, type FollowedRegistryEvent, type RegistryClient, type RegistryEventFollower } from '../../../shared/registry-client/index.js';
 import { Backoff, sleep, type BackoffOptions } from '../../../shared/rpc/backoff.js';
 import { createKeyedLock } from '../../../shared/concurrency/index.js';
-import { isVersionString, type InstanceGroupConfig, type ModelManager } from '../models/index.js';
+import { isVersionString, type ModelManager } from '../models/index.js';
+import type { InstanceGroupConfig } from '../../../shared/model-config/index.js';
 import type { ArtifactCache } from './artifact-cache.js';
 import { raceDeadline } from './deadline.js';
 import { desiredModel, routingFor, unloadsFor } from './model-reconcile.js';
@@ -14,7 +15,6 @@ import { loadOnDemand } from './on-demand-load.js';
 import type { Placement } from './placement.js';
 import { VersionLoader } from './version-loader.js';
 
-export { SERVED_ALIASES } from './model-reconcile.js';
 
 /** Defaults of {@link RegistryFollowerOptions}. */
 export const DEFAULT_REGISTRY_FOLLOWER_OPTIONS: Readonly<Required<Pick<RegistryFollowerOptions, DefaultedOption>>> = {

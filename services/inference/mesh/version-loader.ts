@@ -1,7 +1,8 @@
 import { Code, InfermeshError, invalidArgument, resourceExhausted } from '../../../shared/errors/index.js';
 import type { ModelVersion__Output } from '../../../shared/generated/infermesh/registry/v1/ModelVersion.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import type { InstanceGroupConfig, ModelManager } from '../models/index.js';
+import type { ModelManager } from '../models/index.js';
+import type { InstanceGroupConfig } from '../../../shared/model-config/index.js';
 import type { ArtifactCache } from './artifact-cache.js';
 import { pickEvictions } from './lru-eviction.js';
 import type { HeldVersion } from './model-reconcile.js';

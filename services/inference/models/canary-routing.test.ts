@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Code, InfermeshError } from '../../../shared/errors/index.js';
+import { Code, type InfermeshError } from '../../../shared/errors/index.js';
 import { normalizeRouting, routeVersion, type RoutableVersion } from './canary-routing.js';
 
 const ready: RoutableVersion = { state: 'READY', reason: '' };

@@ -1,25 +1,3 @@
-export {
-  ModelManager,
-  createModelManager,
-  type ModelManagerOptions,
-  type LoadedVersion,
-  type VersionLease,
-  type VersionStatus,
-  type VersionState,
-  type VersionSource,
-  type ModelRouting,
-} from './model-manager.js';
-export {
-  parseModelConfig,
-  checkConfigAgainstSignature,
-  DEFAULT_MODEL_CONFIG,
-  MAX_MODEL_REPLICAS,
-  DEFAULT_RECORDS_CONFIG,
-  type RecordsConfig,
-  type ModelConfig,
-  type InstanceGroupConfig,
-  type WarmupSample,
-  type WarmupInput,
-} from './model-config.js';
-export { scanModelRepository, scanRepositoryModel, isVersionString, MODEL_FILENAME, type RepositoryModel, type RepositoryVersion } from './model-repository.js';
-export { VersionStatistics, mergeBatchStatistics, type Duration } from './version-statistics.js';
+export { ModelManager, createModelManager, type LoadedVersion, type VersionLease, type VersionState, type ModelRouting } from './model-manager.js';
+export { isVersionString, MODEL_FILENAME } from './model-repository.js';
+export { type Duration } from './version-statistics.js';

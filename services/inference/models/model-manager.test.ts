@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Tensor } from 'onnxruntime-node';
-import { Code, InfermeshError } from '../../../shared/errors/index.js';
+import { Code, type InfermeshError } from '../../../shared/errors/index.js';
 import { silentLogger } from '../../../shared/logging/index.js';
-import { addOneModel } from '../batching/sample-models.js';
+import { addOneModel } from '../../../bench/sample-models.js';
 import { createModelManager, type ModelManager } from './model-manager.js';
 
 const open: ModelManager[] = [];

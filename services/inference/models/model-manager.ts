@@ -4,7 +4,7 @@ import { createKeyedLock } from '../../../shared/concurrency/index.js';
 import { createModelExecutor as defaultCreateExecutor, type CreateModelExecutorOptions, type ModelExecutor, type ModelSource } from '../execution/index.js';
 import type { InferenceTelemetry } from '../telemetry/index.js';
 import { normalizeRouting, routeVersion, type ModelRouting } from './canary-routing.js';
-import { parseModelConfig } from './model-config.js';
+import { parseModelConfig } from '../../../shared/model-config/index.js';
 import { listStatuses, loadingSlot, readyVersionDevices, servedStatistics, slotStatus, type ModelEntry, type ServedStatistics } from './model-entries.js';
 import { ModelsLoadedGauge } from './model-metrics.js';
 import { isVersionString, scanModelRepository, scanRepositoryModel, type RepositoryModel } from './model-repository.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfermeshError, Code, invalidArgument, notFound } from '../../../shared/errors/index.js';
-import { parseModelConfig, type ModelConfig } from './model-config.js';
+import { parseModelConfig, type ModelConfig } from '../../../shared/model-config/index.js';
 
 /** One version directory of a Triton-style repository: `<dir>/<model>/<version>/model.onnx`. */
 export interface RepositoryVersion {

@@ -4,7 +4,7 @@ import { unavailable } from '../../../shared/errors/index.js';
 import { readOnnxSignature, type ModelSignature } from '../../../shared/onnx/index.js';
 import type { CreateModelExecutorOptions, ModelExecutor, ModelSource } from '../execution/index.js';
 import { createVersionInstruments, type InferenceTelemetry, type VersionInstruments } from '../telemetry/index.js';
-import { checkConfigAgainstSignature, parseModelConfig, type ModelConfig } from './model-config.js';
+import { checkConfigAgainstSignature, parseModelConfig, type ModelConfig } from '../../../shared/model-config/index.js';
 import type { VersionStatistics } from './version-statistics.js';
 
 /** A version that serves requests: its signature, config, executor and statistics. */

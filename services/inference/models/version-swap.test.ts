@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor } from 'onnxruntime-node';
 import { silentLogger } from '../../../shared/logging/index.js';
-import { addOneModel } from '../batching/sample-models.js';
+import { addOneModel } from '../../../bench/sample-models.js';
 import { loadModelVersion } from './version-loader.js';
 import { ServedVersion } from './version-leases.js';
 import { VersionStatistics } from './version-statistics.js';

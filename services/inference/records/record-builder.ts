@@ -4,10 +4,14 @@ import { datatypeFromOrt } from '../../../shared/onnx/index.js';
 import { fromFloat16Bits } from '../../../shared/tensor/index.js';
 import type { PredictionRecord } from '../../../shared/monitor-client/index.js';
 import type { RecordedTensor } from '../../../shared/generated/infermesh/events/v1/RecordedTensor.js';
-import type { RecordsConfig } from '../models/index.js';
+import type { RecordsConfig } from '../../../shared/model-config/index.js';
 
 /** Bins of a {@link TensorSummary} histogram (equal width over [min, max]). */
 export const SUMMARY_BINS = 10;
+/** The longest request id a record keeps, in characters (the client chooses it). */
+export const MAX_RECORDED_REQUEST_ID_CHARS = 256;
+/** The most bytes a record keeps of one BYTES element (the rest is cut). */
+export const MAX_RECORDED_BYTES_ELEMENT = 1024;
 
 /** What one served request leaves for its record (references only: nothing is copied on the hot path). */
 export interface RecordSource {
@@ -63,6 +67,13 @@ function tensorBytes(tensor: ort.Tensor): Buffer {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/** One BYTES element as at most {@link MAX_RECORDED_BYTES_ELEMENT} bytes. */
+function boundedBytes(element: string): Buffer {
+  // A UTF-8 character is at most 4 bytes: encode only what can fit.
+  const bytes = Buffer.from(element.length > MAX_RECORDED_BYTES_ELEMENT ? element.slice(0, MAX_RECORDED_BYTES_ELEMENT) : element);
+  return bytes.byteLength > MAX_RECORDED_BYTES_ELEMENT ? bytes.subarray(0, MAX_RECORDED_BYTES_ELEMENT) : bytes;
+}
+
 function recordTensor(name: string, tensor: ort.Tensor, config: RecordsConfig): RecordedTensor | undefined {
   const datatype = datatypeFromOrt(tensor.type) ?? tensor.type;
   const base = { name, datatype, shape: tensor.dims.map((d) => String(d)) };
@@ -71,7 +82,7 @@ function recordTensor(name: string, tensor: ort.Tensor, config: RecordsConfig): 
     if (!config.recordBytes) return undefined;
     const strings = tensor.data as unknown as string[];
     if (strings.length > config.maxValuesPerTensor) return { ...base, treatment: 'TENSOR_TREATMENT_SUMMARY', summary: { count: String(strings.length) } };
-    return { ...base, treatment: 'TENSOR_TREATMENT_VALUES', bytesValues: strings.map((s) => Buffer.from(s)) };
+    return { ...base, treatment: 'TENSOR_TREATMENT_VALUES', bytesValues: strings.map(boundedBytes) };
   }
   if (values.length > config.maxValuesPerTensor) return { ...base, treatment: 'TENSOR_TREATMENT_SUMMARY', summary: summarize(values) };
   return { ...base, treatment: 'TENSOR_TREATMENT_VALUES', values: Array.from(values) };
@@ -109,7 +120,7 @@ export function buildPredictionRecord(source: RecordSource, nodeId: string, hash
     model: source.model,
     version: source.version,
     node: nodeId,
-    requestId: source.requestId,
+    requestId: source.requestId.length > MAX_RECORDED_REQUEST_ID_CHARS ? source.requestId.slice(0, MAX_RECORDED_REQUEST_ID_CHARS) : source.requestId,
     traceId: source.traceId,
     timeUnixNano: (BigInt(Math.floor(source.timeMs)) * 1_000_000n).toString(),
     latencyNano: source.latencyNs.toString(),

@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { Code } from '../../../shared/errors/index.js';
-import { checkConfigAgainstSignature, parseModelConfig } from '../models/index.js';
-import { buildPredictionRecord, SUMMARY_BINS } from './record-builder.js';
+import { checkConfigAgainstSignature, parseModelConfig } from '../../../shared/model-config/index.js';
+import { buildPredictionRecord, MAX_RECORDED_BYTES_ELEMENT, MAX_RECORDED_REQUEST_ID_CHARS, SUMMARY_BINS } from './record-builder.js';
 
 describe('records config', () => {
   it('parses rates, caps, redaction rules and the task', () => {
@@ -73,5 +73,23 @@ describe('buildPredictionRecord', () => {
     expect(record.outputs![0]!.values).toEqual([0.25, 0.75]);
     expect(record.node).toBe('node-a');
     expect(record.timeUnixNano).toBe('1700000000000000000');
+  });
+
+  it("caps what the client chose: the request id and each BYTES element", () => {
+    const record = buildPredictionRecord(
+      {
+        ...base,
+        requestId: 'r'.repeat(10_000),
+        config: { sampleRate: 1, maxValuesPerTensor: 8, redact: {}, recordBytes: true },
+        inputs: { text: new ort.Tensor('string', ['é'.repeat(5_000), 'short'], [2]) },
+        outputs: {},
+      },
+      'node-a',
+      key,
+    );
+    expect(record.requestId).toBe('r'.repeat(MAX_RECORDED_REQUEST_ID_CHARS));
+    const [long, short] = record.inputs![0]!.bytesValues as Buffer[];
+    expect(long!.byteLength).toBe(MAX_RECORDED_BYTES_ELEMENT);
+    expect(short!.toString()).toBe('short');
   });
 });

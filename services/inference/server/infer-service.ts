@@ -5,7 +5,7 @@ import type { ModelInferResponse } from '../../../shared/generated/inference/Mod
 import { randomUUID } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import { trace, type Context } from '@opentelemetry/api';
-import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, ATTR_NODE_ID, traceIdOf } from '../../../shared/telemetry/index.js';
+import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, ATTR_NODE_ID, setClientAttributes, traceIdOf } from '../../../shared/telemetry/index.js';
 import { TRACE_ID_PARAMETER } from '../../../shared/client/index.js';
 import type { ModelManager, VersionLease } from '../models/index.js';
 import type { InferenceTelemetry } from '../telemetry/index.js';
@@ -90,8 +90,8 @@ async function serveInference(deps: InferDeps, request: ModelInferRequest__Outpu
     try {
       lease = manager.acquire(request.modelName, request.modelVersion);
     } catch (err) {
-      recording?.setAttribute(ATTR_MODEL_NAME, request.modelName);
-      if (request.modelVersion) recording?.setAttribute(ATTR_MODEL_VERSION, request.modelVersion);
+      // The names the client asked for, not ones served here: bounded.
+      if (recording) setClientAttributes(recording, { [ATTR_MODEL_NAME]: request.modelName, ...(request.modelVersion ? { [ATTR_MODEL_VERSION]: request.modelVersion } : {}) });
       const error = InfermeshError.from(err, Code.INTERNAL);
       if (!onMiss || (error.code !== Code.NOT_FOUND && error.code !== Code.UNAVAILABLE)) throw error;
       const outcome = await onMiss.handleMiss(request, error, ctx);

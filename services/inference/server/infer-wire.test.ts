@@ -4,7 +4,7 @@ import { Code } from '../../../shared/errors/index.js';
 import { DATATYPES, ORT_TYPE, type Datatype } from '../../../shared/onnx/index.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import { buildInferRequest } from '../../../shared/client/index.js';
-import { decodeRawTensor, encodeBytesElements, tensorDataFromValues, type TensorData } from '../../../shared/tensor/index.js';
+import { decodeRawTensor, encodeBytesElements, tensorDataFromValues } from '../../../shared/tensor/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/grpc_service.js';
 import type { ModelInferRequest } from '../../../shared/generated/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
@@ -205,7 +205,7 @@ describe('ModelInferRequest wire decoder', () => {
 
 describe('ModelInferResponse wire encoder', () => {
   const outputsOf = (datatype: Datatype) => {
-    const data = tensorDataFromValues(datatype, SAMPLES[datatype]) as TensorData;
+    const data = tensorDataFromValues(datatype, SAMPLES[datatype]);
     return { out: new ort.Tensor(ORT_TYPE[datatype] as 'float32', data as Float32Array, [2, 2]) };
   };
 

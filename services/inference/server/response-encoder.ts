@@ -1,7 +1,7 @@
 import type * as ort from 'onnxruntime-node';
 import { InfermeshError, Code } from '../../../shared/errors/index.js';
 import { datatypeFromOrt } from '../../../shared/onnx/index.js';
-import { encodeRawTensor, type TensorData } from '../../../shared/tensor/index.js';
+import { encodeRawTensor } from '../../../shared/tensor/index.js';
 import type { InferParameter } from '../../../shared/generated/inference/InferParameter.js';
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
 import { TRACE_ID_PARAMETER } from '../../../shared/client/index.js';
@@ -33,7 +33,7 @@ export function buildInferResponse(parts: InferResponseParts): ModelInferRespons
     const datatype = datatypeFromOrt(tensor.type);
     if (!datatype) throw new InfermeshError(Code.INTERNAL, `output '${name}' has ORT type ${tensor.type}, which the protocol cannot carry`);
     outputs.push({ name, datatype, shape: tensor.dims.map((d) => Number(d)) });
-    raw.push(encodeRawTensor(tensor.data as TensorData));
+    raw.push(encodeRawTensor(tensor.data));
   }
   return {
     modelName: parts.modelName,

@@ -1,6 +1,6 @@
 import { TraceFlags, trace, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
 import type { Counter } from 'prom-client';
-import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, type InferenceMetrics } from '../../../shared/telemetry/index.js';
+import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, clientAttributes, type InferenceMetrics } from '../../../shared/telemetry/index.js';
 
 /**
  * What an inference node traces and counts with, created once at the process
@@ -39,7 +39,8 @@ const NS_PER_SECOND = 1e9;
 
 /** Binds `telemetry`'s instruments to one model version. */
 export function createVersionInstruments(telemetry: InferenceTelemetry | undefined, model: string, version: string): VersionInstruments {
-  const spanAttributes: Attributes = { [ATTR_MODEL_NAME]: model, [ATTR_MODEL_VERSION]: version };
+  // A model loaded by RepositoryModelLoad is named by a client: bounded like any client value (once per version, not per span).
+  const spanAttributes: Attributes = clientAttributes({ [ATTR_MODEL_NAME]: model, [ATTR_MODEL_VERSION]: version });
   const metrics = telemetry?.metrics;
   if (!metrics) {
     return { tracer: telemetry?.tracer, spanAttributes, recordRequest: () => {}, recordBatch: () => {}, setQueueDepth: () => {}, setBatchRowsPerSecond: () => {}, close: () => {} };

@@ -1,4 +1,4 @@
-import type { sendUnaryData, ServerUnaryCall, ServiceError } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { Code, InfermeshError, invalidArgument, notFound, unavailable } from '../../../shared/errors/index.js';
 import type { MonitorHandlers } from '../../../shared/generated/infermesh/monitor/v1/Monitor.js';
 import type { Logger } from '../../../shared/logging/index.js';
@@ -17,7 +17,7 @@ function unary<Req, Res>(logger: Logger, method: string, fn: (req: Req) => Res |
     const fail = (err: unknown) => {
       const error = InfermeshError.from(err);
       if (!(err instanceof InfermeshError)) logger.error('query failed', { method, err });
-      callback(error.toServiceError() as ServiceError);
+      callback(error.toServiceError());
     };
     try {
       const result = fn(call.request);

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { createInferenceClient } from '../../../shared/client/index.js';
 import { createMonitorClient, DEFAULT_MONITOR_ADDRESS, type Feedback } from '../../../shared/monitor-client/index.js';
 import { clientCredentialsOption } from '../../../shared/flags/index.js';
-import { DEMO_MODEL_NAME } from '../../inference/demo/demo-mlp.js';
+import { DEMO_MODEL_NAME } from '../../../shared/demo/index.js';
 import { parseIntFlag, runCliAction } from './flags.js';
 
 /** Options of {@link runDemoTraffic}, validated. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { monitorCommand } from './monitor-command.js';
 import { tracesCommand } from './traces-command.js';
-export { registerHealthCommands, parseFeedbackCsv } from './health-commands.js';
+export { registerHealthCommands } from './health-commands.js';
 
 /** Registers `infermesh monitor` and `infermesh traces list|show`. */
 export function registerMonitorCommands(program: Command): void {
@@ -9,6 +9,3 @@ export function registerMonitorCommands(program: Command): void {
   program.addCommand(tracesCommand());
 }
 
-export { parseMonitorFlags } from './monitor-command.js';
-export { parseListFlags } from './traces-command.js';
-export { renderTrace, renderTraceList, formatDuration, spanTree } from './render.js';

@@ -67,7 +67,7 @@ export function parseNpy(bytes: Uint8Array, source = 'reference'): Table {
 
 /** Parses a CSV of numbers: one row per sample; a first row that is not all numbers is the header. */
 export function parseReferenceCsv(text: string, source = 'reference'): Table {
-  const rows = parseCsv(text, { skip_empty_lines: true, trim: true, relax_column_count: true }) as string[][];
+  const rows: string[][] = parseCsv(text, { skip_empty_lines: true, trim: true, relax_column_count: true });
   if (rows.length === 0) throw invalidArgument(`${source}: the CSV file is empty`);
   const header = rows[0]!.some((cell) => cell === '' || !Number.isFinite(Number(cell))) ? rows.shift() : undefined;
   const width = (header ?? rows[0] ?? []).length;

@@ -81,12 +81,12 @@ function mergeRules(base: ModelAlertRules, raw: unknown, where: string): ModelAl
 
 /** Parses a rules object `{ default?: {...}, models?: { NAME: {...} } }`; throws INVALID_ARGUMENT naming the bad key. */
 export function parseAlertRules(raw: unknown, source = 'alert rules'): AlertRulesConfig {
-  if (raw === undefined || raw === null) return { default: structuredClone(DEFAULT_ALERT_RULES) as ModelAlertRules, models: {} };
+  if (raw === undefined || raw === null) return { default: structuredClone(DEFAULT_ALERT_RULES), models: {} };
   if (typeof raw !== 'object' || Array.isArray(raw)) throw invalidArgument(`${source}: expected a JSON object { default, models }`);
   const { default: def, models, ...rest } = raw as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
   if (extra) throw invalidArgument(`${source}: unknown key '${extra}' (known: default, models)`);
-  const base = mergeRules(DEFAULT_ALERT_RULES as ModelAlertRules, def, `${source}: default`);
+  const base = mergeRules(DEFAULT_ALERT_RULES, def, `${source}: default`);
   const perModel: Record<string, ModelAlertRules> = {};
   if (models !== undefined) {
     if (typeof models !== 'object' || models === null || Array.isArray(models)) throw invalidArgument(`${source}: models must be an object keyed by model name`);

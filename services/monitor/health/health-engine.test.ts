@@ -32,7 +32,7 @@ describe('the health engine (store only, no NATS)', () => {
         const right = i % 10 < accuracy * 10;
         items.push({ model: 'clf', requestId: id, traceId: '', truth: 'label' as const, label: String(right ? i % 3 : (i + 1) % 3), timeUnixNano: '0' });
       }
-      return engine.submitFeedback(items as never);
+      return engine.submitFeedback(items);
     };
     expect(label('1', 100, 0.9).every((o) => o.code === 0)).toBe(true);
     // Thin window: 40 labelled rows of v2 at 60% fire nothing yet.
@@ -45,7 +45,7 @@ describe('the health engine (store only, no NATS)', () => {
       engine.ingestRecord(record('2', id, i % 3, now) as never, ++seq);
       more.push({ model: 'clf', requestId: id, traceId: '', truth: 'label' as const, label: String(i % 10 < 6 ? i % 3 : (i + 1) % 3), timeUnixNano: '0' });
     }
-    engine.submitFeedback(more as never);
+    engine.submitFeedback(more);
     now += 1000;
     await engine.evaluate();
     const firing = engine.alerts({ firingOnly: true });

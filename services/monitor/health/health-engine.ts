@@ -174,7 +174,7 @@ export function createHealthEngine(options: HealthEngineOptions): HealthEngine {
   const o = resolveOptions(DEFAULT_HEALTH_ENGINE_OPTIONS, options);
   const { store, logger } = o;
   const now = o.now ?? Date.now;
-  const rules = o.rules ?? { default: DEFAULT_ALERT_RULES as ModelAlertRules, models: {} };
+  const rules = o.rules ?? { default: DEFAULT_ALERT_RULES, models: {} };
   const metrics: HealthMetrics = createHealthMetrics(o.registry);
   const consumers: DurableConsumer[] = [];
   const cache = new Map<string, VersionHealthView>();

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { METRICS } from '../../../shared/telemetry/index.js';
 
 /** The model-health engine's instruments, on the monitor's Prometheus registry (its /metrics). */
 export interface HealthMetrics {
@@ -27,15 +28,15 @@ export interface HealthMetrics {
 export function createHealthMetrics(registry: Registry): HealthMetrics {
   const registers = [registry];
   return {
-    accuracy: new Gauge({ name: 'infermesh_model_accuracy', help: 'Accuracy of a classifier version over the quality window, from joined feedback.', labelNames: ['model', 'version'], registers }),
-    feedbackSamples: new Gauge({ name: 'infermesh_model_feedback_samples', help: 'Joined feedback rows behind the quality figures of a version.', labelNames: ['model', 'version'], registers }),
-    quality: new Gauge({ name: 'infermesh_model_quality', help: 'Quality figures of a version over the quality window: precision, recall, f1 (macro), mae, rmse.', labelNames: ['model', 'version', 'metric'], registers }),
-    featureDriftPsi: new Gauge({ name: 'infermesh_feature_drift_psi', help: 'Population stability index of an input feature, window against reference.', labelNames: ['model', 'version', 'feature'], registers }),
-    featureDriftPvalue: new Gauge({ name: 'infermesh_feature_drift_pvalue', help: 'p-value of the drift test of an input feature (KS for numeric, chi-squared for categorical).', labelNames: ['model', 'version', 'feature'], registers }),
-    outputDriftPsi: new Gauge({ name: 'infermesh_output_drift_psi', help: 'Population stability index of an output (or the predicted class), window against reference.', labelNames: ['model', 'version', 'output'], registers }),
-    recordsTotal: new Counter({ name: 'infermesh_health_records_total', help: 'Prediction records consumed, by outcome (stored, duplicate, rejected).', labelNames: ['outcome'], registers }),
-    feedbackTotal: new Counter({ name: 'infermesh_health_feedback_total', help: 'Feedback items, by outcome (joined, duplicate, rejected).', labelNames: ['outcome'], registers }),
-    rejectedTotal: new Counter({ name: 'infermesh_health_rejected_total', help: 'Malformed prediction records and feedback, by kind and reason.', labelNames: ['kind', 'reason'], registers }),
-    alertsFiring: new Gauge({ name: 'infermesh_health_alerts_firing', help: 'Model health alerts firing now, by rule.', labelNames: ['model', 'version', 'rule'], registers }),
+    accuracy: new Gauge({ ...METRICS.modelAccuracy, help: 'Accuracy of a classifier version over the quality window, from joined feedback.', registers }),
+    feedbackSamples: new Gauge({ ...METRICS.modelFeedbackSamples, help: 'Joined feedback rows behind the quality figures of a version.', registers }),
+    quality: new Gauge({ ...METRICS.modelQuality, help: 'Quality figures of a version over the quality window: precision, recall, f1 (macro), mae, rmse.', registers }),
+    featureDriftPsi: new Gauge({ ...METRICS.featureDriftPsi, help: 'Population stability index of an input feature, window against reference.', registers }),
+    featureDriftPvalue: new Gauge({ ...METRICS.featureDriftPvalue, help: 'p-value of the drift test of an input feature (KS for numeric, chi-squared for categorical).', registers }),
+    outputDriftPsi: new Gauge({ ...METRICS.outputDriftPsi, help: 'Population stability index of an output (or the predicted class), window against reference.', registers }),
+    recordsTotal: new Counter({ ...METRICS.healthRecordsTotal, help: 'Prediction records consumed, by outcome (stored, duplicate, rejected).', registers }),
+    feedbackTotal: new Counter({ ...METRICS.healthFeedbackTotal, help: 'Feedback items, by outcome (joined, duplicate, rejected).', registers }),
+    rejectedTotal: new Counter({ ...METRICS.healthRejectedTotal, help: 'Malformed prediction records and feedback, by kind and reason.', registers }),
+    alertsFiring: new Gauge({ ...METRICS.healthAlertsFiring, help: 'Model health alerts firing now, by rule.', registers }),
   };
 }

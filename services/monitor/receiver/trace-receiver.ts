@@ -1,4 +1,4 @@
-import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { invalidArgument, unavailable } from '../../../shared/errors/index.js';
 import type { ExportTraceServiceRequest__Output } from '../../../shared/generated/opentelemetry/proto/collector/trace/v1/ExportTraceServiceRequest.js';
 import type { ExportTraceServiceResponse } from '../../../shared/generated/opentelemetry/proto/collector/trace/v1/ExportTraceServiceResponse.js';
@@ -60,7 +60,7 @@ export function createTraceReceiver(options: TraceReceiverOptions): { definition
   const reject = (callback: sendUnaryData<ExportTraceServiceResponse>, reason: string, message: string) => {
     metrics.spansRejectedTotal.inc({ reason });
     logger.warn('rejected an OTLP export', { reason, message });
-    callback(invalidArgument(message).toServiceError() as ServiceError);
+    callback(invalidArgument(message).toServiceError());
   };
 
   const Export = (call: ServerUnaryCall<ExportTraceServiceRequest__Output | UndecodableExport, ExportTraceServiceResponse>, callback: sendUnaryData<ExportTraceServiceResponse>) => {
@@ -79,7 +79,7 @@ export function createTraceReceiver(options: TraceReceiverOptions): { definition
       .join('; ') + (decoded.rejected.length > MESSAGES_SHOWN ? `; and ${decoded.rejected.length - MESSAGES_SHOWN} more` : '');
     if (decoded.spans.length === 0 && decoded.rejected.length > 0) {
       logger.warn('rejected an OTLP export: no valid span', { rejected: decoded.rejected.length, summary });
-      return callback(invalidArgument(`all ${decoded.rejected.length} spans are invalid: ${summary}`).toServiceError() as ServiceError);
+      return callback(invalidArgument(`all ${decoded.rejected.length} spans are invalid: ${summary}`).toServiceError());
     }
     try {
       store.insert(decoded.spans);
@@ -87,7 +87,7 @@ export function createTraceReceiver(options: TraceReceiverOptions): { definition
       // A storage failure (disk full, locked database) is transient for the
       // exporter: UNAVAILABLE makes OTLP exporters retry.
       logger.error('storing spans failed', { err, spans: decoded.spans.length });
-      return callback(unavailable('the monitor could not store the spans; retry later', err).toServiceError() as ServiceError);
+      return callback(unavailable('the monitor could not store the spans; retry later', err).toServiceError());
     }
     if (decoded.rejected.length > 0) {
       logger.debug('accepted an OTLP export in part', { accepted: decoded.spans.length, rejected: decoded.rejected.length });
@@ -95,5 +95,5 @@ export function createTraceReceiver(options: TraceReceiverOptions): { definition
     }
     callback(null, {});
   };
-  return { definition, handlers: { Export } as UntypedServiceImplementation };
+  return { definition, handlers: { Export } };
 }

@@ -9,15 +9,5 @@ export {
   type ResolvedLink,
   type ModelStatsRecord,
 } from './span-store.js';
-export { decodeExport, attributeMap, type DecodedExport, type RejectReason, type SpanRejection } from './otlp-decode.js';
-export {
-  SPAN_KIND_NAMES,
-  STATUS_CODE_NAMES,
-  type SpanRecord,
-  type SpanEventRecord,
-  type SpanLinkRecord,
-  type AttributeMap,
-  type AttributeValue,
-  type SpanKindName,
-  type StatusCodeName,
-} from './span-record.js';
+export { decodeExport } from './otlp-decode.js';
+export { type AttributeMap } from './span-record.js';

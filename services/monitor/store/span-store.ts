@@ -203,7 +203,7 @@ function workerQueries(file: string, now: () => number, logger: Logger): Closabl
       try {
         checkTraceQuery(query);
       } catch (err) {
-        return Promise.reject(err as Error);
+        return Promise.reject(err);
       }
       return call('search', [query]);
     },

@@ -1,1 +1,1 @@
-export { createRecommenderClient, type RecommenderClient, type RecommenderCallOptions, type RecommenderClientOptions } from './recommender-client.js';
+export { createRecommenderClient, type RecommenderClient } from './recommender-client.js';

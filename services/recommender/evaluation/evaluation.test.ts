@@ -2,23 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createPopularityScorer,
-  evaluateLeaveOneOut,
-  formatNegatives,
-  formatRatings,
-  holdOutLatest,
-  itemPopularity,
-  parseNegatives,
-  parseRatings,
-  rankOfHeldOut,
-  readNegativesFile,
-  readRatingsFile,
-  runOfflineEvaluation,
-  tuneIals,
-  writeNcfFiles,
-  type RankingScorer,
-} from './index.js';
+import { createPopularityScorer, itemPopularity } from './scorers.js';
+import { evaluateLeaveOneOut, rankOfHeldOut, type RankingScorer } from './leave-one-out.js';
+import { formatNegatives, formatRatings, parseNegatives, parseRatings, readNegativesFile, readRatingsFile, writeNcfFiles } from './ncf-format.js';
+import { holdOutLatest } from './holdout.js';
+import { runOfflineEvaluation } from './offline.js';
+import { tuneIals } from './tune.js';
 import { generateSynthetic } from '../synth/index.js';
 
 describe('leave-one-out metrics', () => {

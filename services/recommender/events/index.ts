@@ -1,2 +1,2 @@
-export { INTERACTIONS_STREAM, INTERACTIONS_SUBJECT, INTERACTIONS_STREAM_SPEC, interactionCodec, type Interaction, type Interaction__Output } from './interaction-events.js';
-export { createInteractionIngest, type InteractionIngest, type InteractionIngestOptions } from './interaction-ingest.js';
+export { INTERACTIONS_STREAM, INTERACTIONS_SUBJECT, interactionCodec, type Interaction__Output } from './interaction-events.js';
+export { createInteractionIngest, type InteractionIngest } from './interaction-ingest.js';

@@ -1,11 +1,9 @@
-import { createEventCodec, type StreamSpec } from '../../../shared/nats/index.js';
+import { createEventCodec, INTERACTIONS_STREAM, INTERACTIONS_SUBJECT, type StreamSpec } from '../../../shared/nats/index.js';
 import type { Interaction } from '../../../shared/generated/infermesh/events/v1/Interaction.js';
 import type { Interaction__Output } from '../../../shared/generated/infermesh/events/v1/Interaction.js';
 
-/** The JetStream stream of interaction events. */
-export const INTERACTIONS_STREAM = 'INTERACTIONS';
-/** The subject every interaction is published on. */
-export const INTERACTIONS_SUBJECT = 'infermesh.interactions';
+// The stream's and subject's names are shared/nats/subjects.ts's; re-exported for the recommender's importers.
+export { INTERACTIONS_STREAM, INTERACTIONS_SUBJECT };
 
 /** The stream as the recommender creates it (file storage, kept for 30 days, 2-minute duplicate window on Nats-Msg-Id = event id). */
 export const INTERACTIONS_STREAM_SPEC: StreamSpec = {

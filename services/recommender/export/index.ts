@@ -1,1 +1,1 @@
-export { exportScorerOnnx, SCORER_TENSORS, MASK_EXCLUDED, type ScorerExportOptions } from './onnx-scorer.js';
+export { exportScorerOnnx, SCORER_TENSORS, MASK_EXCLUDED } from './onnx-scorer.js';

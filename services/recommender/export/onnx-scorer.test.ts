@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { readOnnxSignature } from '../../../shared/onnx/index.js';
 import { createRandom, scoreItems, type FactorModel } from '../learning/index.js';
-import { exportScorerOnnx, MASK_EXCLUDED } from './index.js';
+import { exportScorerOnnx, MASK_EXCLUDED } from './onnx-scorer.js';
 
 function randomModel(items: number, dim: number): FactorModel {
   const rng = createRandom(42);

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildCsr,
-  createFoldIn,
-  createIalsTrainer,
-  createRandom,
-  ialsLoss,
-  resolveIalsParams,
-  rowRegularization,
-  solveHalfStep,
-  transposeCsr,
-  type IalsParams,
-} from './index.js';
+import { buildCsr, transposeCsr } from './csr.js';
+import { createFoldIn } from './fold-in.js';
+import { createIalsTrainer, ialsLoss, solveHalfStep } from './ials.js';
+import { createRandom } from './random.js';
+import { resolveIalsParams, rowRegularization, type IalsParams } from './params.js';
 
 /** Solves a dense system by Gaussian elimination with partial pivoting (independent of the Cholesky under test). */
 function gaussSolve(A: number[][], b: number[]): number[] {

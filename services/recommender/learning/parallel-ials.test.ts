@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { generateSynthetic } from '../synth/index.js';
-import { createIalsTrainer, createParallelIalsTrainer, type Interactions } from './index.js';
+import { createIalsTrainer } from './ials.js';
+import { createParallelIalsTrainer } from './parallel-ials.js';
+import { type Interactions } from './csr.js';
 
 // The worker runs compiled (npm test builds dist/ first).
 const workerUrl = new URL('../../../dist/services/recommender/learning/half-step-worker.js', import.meta.url);

@@ -1,1 +1,1 @@
-export { createRecommenderHandlers, startRecommenderServer, type RecommenderServer, type RecommenderServerOptions } from './recommender-server.js';
+export { startRecommenderServer, type RecommenderServer } from './recommender-server.js';

@@ -1,4 +1,4 @@
-import type { Metadata, ServerCredentials, ServiceError, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js';
+import type { Metadata, ServerCredentials, ServiceError, sendUnaryData } from '@grpc/grpc-js';
 import type { Tracer } from '@opentelemetry/api';
 import { withServerSpan } from '../../../shared/telemetry/index.js';
 import { InfermeshError, invalidArgument } from '../../../shared/errors/index.js';
@@ -189,7 +189,7 @@ function parseParamsJson(text: string): Partial<IalsParams> | undefined {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalidArgument('params_json must be a JSON object of iALS parameters');
   const known = new Set(Object.keys(DEFAULT_IALS_PARAMS));
   for (const key of Object.keys(json)) if (!known.has(key)) throw invalidArgument(`params_json: unknown parameter '${key}' (known: ${[...known].join(', ')})`);
-  return json as Partial<IalsParams>;
+  return json;
 }
 
 /** A started gRPC server of the recommender. */
@@ -209,7 +209,7 @@ export async function startRecommenderServer(o: RecommenderServerOptions & { hos
     ...(o.credentials ? { credentials: o.credentials } : {}),
     ...(o.authenticate ? { authenticate: o.authenticate } : {}),
   });
-  rpc.addService(proto.infermesh.recommender.v1.Recommender.service, createRecommenderHandlers(o) as UntypedServiceImplementation);
+  rpc.addService(proto.infermesh.recommender.v1.Recommender.service, createRecommenderHandlers(o));
   const health = addStandardServices(rpc.server, { protoFiles: ['infermesh/recommender/v1/recommender.proto'], services: ['infermesh.recommender.v1.Recommender'] });
   const port = await rpc.bind(o.host, o.port);
   health.set('SERVING');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Code, InfermeshError, failedPrecondition, invalidArgument } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import type { RegistryClient } from '../../../shared/registry-client/index.js';
+import { PRODUCTION_ALIAS, type RegistryClient } from '../../../shared/registry-client/index.js';
 import { exportScorerOnnx } from '../export/index.js';
 import { resolveIalsParams, type EpochReport, type IalsParams } from '../learning/index.js';
 import { createServingModel, type RecommendEngine } from '../serving/index.js';
@@ -68,7 +68,7 @@ export function createModelTrainer(o: ModelTrainerOptions): ModelTrainer {
 
   const productionVersion = async (signal?: AbortSignal) => {
     try {
-      return await o.registry.getVersion(o.modelName, { alias: 'production' }, { signal });
+      return await o.registry.getVersion(o.modelName, { alias: PRODUCTION_ALIAS }, { signal });
     } catch (err) {
       if (InfermeshError.from(err).code === Code.NOT_FOUND) return undefined;
       throw err;
@@ -151,7 +151,7 @@ export function createModelTrainer(o: ModelTrainerOptions): ModelTrainer {
         };
         o.store.saveModel(stored);
         if (promote) {
-          await o.registry.setAlias(o.modelName, 'production', pushed.version, undefined, { signal: options.signal });
+          await o.registry.setAlias(o.modelName, PRODUCTION_ALIAS, pushed.version, undefined, { signal: options.signal });
           o.store.setPromoted(pushed.version, true);
           o.engine.setServing(createServingModel({ ...stored, promoted: true }));
         }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import { createRegistryEventFollower, type RegistryClient } from '../../../shared/registry-client/index.js';
+import { createRegistryEventFollower, PRODUCTION_ALIAS, type RegistryClient } from '../../../shared/registry-client/index.js';
 import type { BackoffOptions } from '../../../shared/rpc/backoff.js';
 import { createServingModel, type RecommendEngine } from '../serving/index.js';
 import type { RecommenderStore } from '../store/index.js';
@@ -69,7 +69,7 @@ export function followProduction(o: ProductionFollowerOptions): { close(): Promi
         if (err instanceof InfermeshError && err.code === Code.NOT_FOUND) return undefined;
         throw err;
       });
-      const production = info?.aliases.find((a) => a.name === 'production');
+      const production = info?.aliases.find((a) => a.name === PRODUCTION_ALIAS);
       if (production) apply(production.version);
     },
   });

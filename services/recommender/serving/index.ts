@@ -1,4 +1,2 @@
-export { createRecommendEngine, type RecommendEngine, type RecommendEngineOptions, type RecommendQuery, type RecommendAnswer, type ScoredItem, type CallContext } from './recommend-engine.js';
-export { createServingModel, type ServingModel } from './serving-model.js';
-export { Catalogue } from './catalogue.js';
-export { traceContextFrom, type TraceContext } from './trace-context.js';
+export { createRecommendEngine, type RecommendEngine, type RecommendAnswer, type CallContext } from './recommend-engine.js';
+export { createServingModel } from './serving-model.js';

@@ -1,1 +1,1 @@
-export { openRecommenderStore, type RecommenderStore, type StoredModel, type StoredInteraction, type CatalogueItem, type NewInteraction } from './recommender-store.js';
+export { openRecommenderStore, type RecommenderStore, type StoredModel, type CatalogueItem, type NewInteraction } from './recommender-store.js';

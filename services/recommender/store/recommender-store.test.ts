@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveIalsParams } from '../learning/index.js';
-import { openRecommenderStore, type RecommenderStore } from './index.js';
+import { openRecommenderStore, type RecommenderStore } from './recommender-store.js';
 
 describe('recommender store', () => {
   const dirs: string[] = [];

@@ -1,1 +1,1 @@
-export { generateSynthetic, type SynthData, type SynthOptions } from './synthetic-data.js';
+export { generateSynthetic } from './synthetic-data.js';

@@ -1,2 +1,2 @@
-export { trainAndEvaluate, metricNames, type TrainingData, type TrainOutcome } from './train-and-evaluate.js';
+export { metricNames } from './train-and-evaluate.js';
 export { runTraining } from './run-training.js';

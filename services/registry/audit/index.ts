@@ -1,15 +1,1 @@
-export {
-  ANONYMOUS,
-  AUDIT_ACTIONS,
-  AuditChainChecker,
-  DEFAULT_ACTOR,
-  GENESIS_HASH,
-  aliasesAt,
-  auditEntryHash,
-  type Actor,
-  type AliasAt,
-  type AuditAction,
-  type AuditEntry,
-  type AuditInput,
-  type AuditVerification,
-} from './audit-chain.js';
+export { ANONYMOUS, AuditChainChecker, DEFAULT_ACTOR, GENESIS_HASH, aliasesAt, auditEntryHash, type Actor, type AliasAt, type AuditEntry, type AuditInput, type AuditVerification } from './audit-chain.js';

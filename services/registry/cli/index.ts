@@ -14,5 +14,3 @@ export function registerRegistryCommands(program: Command): void {
   program.addCommand(auditCommand());
 }
 
-export { parseRegistryConfig, type RegistryConfig, type RegistryFlags } from './registry-config.js';
-export { UsageError, EXIT } from './cli-errors.js';

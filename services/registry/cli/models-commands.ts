@@ -4,7 +4,7 @@ import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import type { Model__Output } from '../../../shared/generated/infermesh/registry/v1/Model.js';
 import type { ModelVersion__Output } from '../../../shared/generated/infermesh/registry/v1/ModelVersion.js';
 import { parseIntegerText, UINT32_MAX } from '../../../shared/numbers/index.js';
-import { createRegistryClient, type ReferenceProfile, type RegistryClient } from '../../../shared/registry-client/index.js';
+import { createRegistryClient, PRODUCTION_ALIAS, type ReferenceProfile, type RegistryClient } from '../../../shared/registry-client/index.js';
 import { clientCredentialsOption, parseRegistryFlag, sharedOption, withTlsExplained } from '../../../shared/flags/index.js';
 import { runVerb, usage, UsageError, usageExitCodes } from './cli-errors.js';
 import { diffServingConfigs } from './config-diff.js';
@@ -137,7 +137,7 @@ export function modelsCommand(): Command {
     .description('Point an alias (default production) at a version, atomically.')
     .argument('<model>')
     .argument('<version>')
-    .option('--alias <alias>', 'the alias to move', 'production')
+    .option('--alias <alias>', 'the alias to move', PRODUCTION_ALIAS)
     .option('--weight <percent>', 'percent of traffic, 0-100 (required for canary)')
     .addOption(registryOption())
     .action((name: string, version: string, flags: RegistryFlag & { alias: string; weight?: string }) =>

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../../../shared/logging/index.js';
-import { decodeRegistryEvent, REGISTRY_STREAM } from '../../../shared/registry-client/registry-events.js';
+import { decodeRegistryEvent, REGISTRY_STREAM } from '../../../shared/registry-client/index.js';
 import type { RegistryStore } from '../store/index.js';
 
 /** Options of {@link createOutboxPruner}. */

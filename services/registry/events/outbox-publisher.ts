@@ -5,7 +5,7 @@ import type { Logger } from '../../../shared/logging/index.js';
 import type { RegistryMetrics } from '../../../shared/telemetry/index.js';
 import { ensureStream } from '../../../shared/nats/index.js';
 import { Backoff, sleep, type BackoffOptions } from '../../../shared/rpc/index.js';
-import { REGISTRY_STREAM_SPEC } from '../../../shared/registry-client/registry-events.js';
+import { REGISTRY_STREAM_SPEC } from '../../../shared/registry-client/index.js';
 import { resolveOptions } from '../../../shared/options/index.js';
 import type { RegistryStore } from '../store/index.js';
 import { CommitSignal } from './commit-signal.js';

@@ -1,7 +1,7 @@
 import { context as contextApi, ROOT_CONTEXT, type Tracer } from '@opentelemetry/api';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers } from '@nats-io/nats-core';
-import { registryEventMessageId } from '../../../shared/registry-client/registry-events.js';
+import { registryEventMessageId } from '../../../shared/registry-client/index.js';
 import { extractFromHeaders, TRACEPARENT_HEADER, withPublishSpan } from '../../../shared/telemetry/index.js';
 import type { OutboxEvent } from '../store/index.js';
 

@@ -6,7 +6,7 @@ import { toGrpcStatus } from '../../../shared/rpc/index.js';
 import type { ModelRegistryHandlers } from '../../../shared/generated/infermesh/registry/v1/ModelRegistry.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { RegistryEvent, RegistryEvent__Output } from '../../../shared/generated/infermesh/events/v1/RegistryEvent.js';
-import { decodeRegistryEvent, encodeRegistryEvent } from '../../../shared/registry-client/registry-events.js';
+import { decodeRegistryEvent, encodeRegistryEvent } from '../../../shared/registry-client/index.js';
 import type { ArtifactStore, InspectOnnxFileOptions } from '../artifacts/index.js';
 import type { CommitSignal } from '../events/commit-signal.js';
 import { ANONYMOUS, type Actor } from '../audit/index.js';
@@ -16,6 +16,7 @@ import { decodeReferenceProfile } from '../../../shared/registry-client/referenc
 import { aliasToProto, checkReference, modelToProto, referenceInfoToProto, versionToProto } from './to-proto.js';
 import type { WithoutGovernance } from './admin-unary.js';
 import { uploadVersion } from './upload-version.js';
+import type { Commit } from './commit.js';
 import { checkAliasName, checkAliasWeight, checkByteCount, checkLabels, checkModelName, checkTags, checkVersionNumber } from './validate.js';
 
 /** What the handlers work with. */
@@ -37,12 +38,6 @@ export interface RegistryHandlerDeps {
   actorOf?: (metadata: Metadata, peer: string) => Promise<Actor>;
 }
 
-/**
- * Runs one registry write (a store call that appends an event) and gives it
- * the trace context its event carries: in a `commit` span when tracing, else
- * the caller's own `traceparent`.
- */
-export type Commit = <T>(write: (ctx: WriteContext) => Promise<T>) => Promise<T>;
 
 const SERVICE = 'infermesh.registry.v1.ModelRegistry';
 

@@ -7,7 +7,7 @@ import { inspectOnnxFile, type ArtifactStore, type ArtifactUpload, type InspectO
 import type { AliasRecord, NewVersion, RegistryStore, VersionRecord } from '../store/index.js';
 import { ATTR_MODEL_NAME } from '../../../shared/telemetry/index.js';
 import { REGISTRY_SPAN_NAMES, withSpan } from '../telemetry/index.js';
-import type { Commit } from './registry-handlers.js';
+import type { Commit } from './commit.js';
 import { checkReference } from './to-proto.js';
 import {
   checkAliasName,

@@ -1,15 +1,13 @@
 import { invalidArgument } from '../../../shared/errors/index.js';
 import { UINT32_MAX } from '../../../shared/numbers/index.js';
 import type { ModelSignature } from '../../../shared/onnx/index.js';
-import { checkConfigAgainstSignature, parseModelConfig } from '../../inference/models/index.js';
+import { checkConfigAgainstSignature, parseModelConfig } from '../../../shared/model-config/index.js';
+import { CANARY_ALIAS, PRODUCTION_ALIAS } from '../../../shared/registry-client/index.js';
 
 /** Model names are one NATS subject token: no dots, spaces or wildcards. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const ALIAS_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
-
-/** The alias whose weight is a share of traffic and must be given. */
-export const CANARY_ALIAS = 'canary';
 
 export function checkModelName(name: string, field = 'model'): string {
   if (!MODEL_NAME.test(name)) {
@@ -20,7 +18,7 @@ export function checkModelName(name: string, field = 'model'): string {
 
 export function checkAliasName(name: string, field = 'alias'): string {
   if (!ALIAS_NAME.test(name)) {
-    throw invalidArgument(`${field} '${name}' is not a valid alias: expected 1-63 lowercase letters, digits, '-' or '_' (e.g. production, staging, canary)`);
+    throw invalidArgument(`${field} '${name}' is not a valid alias: expected 1-63 lowercase letters, digits, '-' or '_' (e.g. ${PRODUCTION_ALIAS}, staging, ${CANARY_ALIAS})`);
   }
   return name;
 }
@@ -28,7 +26,7 @@ export function checkAliasName(name: string, field = 'alias'): string {
 /** The weight of an alias: 0-100; required for canary, default 100 for every other alias. */
 export function checkAliasWeight(alias: string, weight: number | undefined, field = 'weight'): number {
   if (weight === undefined) {
-    if (alias === CANARY_ALIAS) throw invalidArgument(`${field} is required for the canary alias: the percent of traffic (0-100) it takes`);
+    if (alias === CANARY_ALIAS) throw invalidArgument(`${field} is required for the ${CANARY_ALIAS} alias: the percent of traffic (0-100) it takes`);
     return 100;
   }
   if (!Number.isInteger(weight) || weight < 0 || weight > 100) throw invalidArgument(`${field} must be an integer from 0 to 100, got ${weight}`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
-import { decodeRegistryEvent } from '../../../shared/registry-client/registry-events.js';
+import { decodeRegistryEvent } from '../../../shared/registry-client/index.js';
 import { decodeReferenceProfile, encodeReferenceProfile, toReferenceProfile } from '../../../shared/registry-client/reference-profile.js';
 import { backends, sha, signature, type Backend } from './store-test-backends.js';
 import type { RegistryStore } from './types.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Code, InfermeshError, failedPrecondition, notFound } from '../../../shared/errors/index.js';
 import type { RegistryEvent } from '../../../shared/generated/infermesh/events/v1/RegistryEvent.js';
 import type { ModelSignature } from '../../../shared/onnx/index.js';
-import { encodeRegistryEvent, registryEventSubject, type RegistryEventCase } from '../../../shared/registry-client/registry-events.js';
+import { encodeRegistryEvent, registryEventSubject, type RegistryEventCase } from '../../../shared/registry-client/index.js';
 import { TOKEN_REVOKED_SUBJECT } from '../../../shared/auth/index.js';
 import { DEFAULT_ACTOR } from '../audit/index.js';
 import { aliasHistory, appendAudit, listAudit, verifyAudit } from './audit-sql.js';

@@ -1,5 +1,5 @@
-import { context as contextApi, trace, SpanStatusCode, type Attributes, type Tracer } from '@opentelemetry/api';
-import { injectIntoHeaders, TRACEPARENT_HEADER, type RegistryMetrics } from '../../../shared/telemetry/index.js';
+import { context as contextApi, trace, type Attributes, type Tracer } from '@opentelemetry/api';
+import { clientAttributes, injectIntoHeaders, recordSpanError, TRACEPARENT_HEADER, type RegistryMetrics } from '../../../shared/telemetry/index.js';
 
 /**
  * What the registry traces and counts with, created once at the process entry
@@ -20,15 +20,14 @@ export const REGISTRY_SPAN_NAMES = {
   commit: 'commit',
 } as const;
 
-/** Runs `fn` in an INTERNAL span `name`, a child of the active context, when `tracer` is given; ERROR when it throws. */
+/** Runs `fn` in an INTERNAL span `name`, a child of the active context, when `tracer` is given; ERROR when it throws. `attributes` may name what a client sent (a model): bounded. */
 export async function withSpan<T>(tracer: Tracer | undefined, name: string, fn: () => Promise<T>, attributes?: Attributes): Promise<T> {
   if (!tracer) return fn();
-  const span = tracer.startSpan(name, attributes ? { attributes } : {});
+  const span = tracer.startSpan(name, attributes ? { attributes: clientAttributes(attributes) } : {});
   try {
     return await contextApi.with(trace.setSpan(contextApi.active(), span), fn);
   } catch (err) {
-    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-    if (err instanceof Error) span.recordException(err);
+    recordSpanError(span, err);
     throw err;
   } finally {
     span.end();

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildOnnxModel } from '../../../shared/onnx/index.js';
+import { buildOnnxModel } from '../onnx/index.js';
 
 /** Name of the demo model `infermesh up` serves. */
 export const DEMO_MODEL_NAME = 'demo-mlp';

@@ -1,6 +1,6 @@
-import { invalidArgument } from '../../../shared/errors/index.js';
-import { clipText } from '../../../shared/logging/index.js';
-import { ELEMENT_SIZE, isDatatype, type Datatype, type ModelSignature } from '../../../shared/onnx/index.js';
+import { invalidArgument } from '../errors/index.js';
+import { clipText } from '../logging/index.js';
+import { ELEMENT_SIZE, isDatatype, type Datatype, type ModelSignature } from '../onnx/index.js';
 
 /** Where a model version's sessions run: `cpu`, or `cuda:N` (validated by the executor that runs it). */
 export interface InstanceGroupConfig {
@@ -51,7 +51,7 @@ export interface ModelConfig {
   executionThread?: 'auto' | 'main' | 'worker';
   /** Time each instance may spend measuring its batch throughput curve at load, in ms; 0 = none (default 300). */
   curveProbeBudgetMs?: number;
-  /** Mesh mode: how many nodes hold the model (placement, see services/inference/mesh/placement.ts). Default: every node. */
+  /** Mesh mode: how many nodes hold the model (placement: services/inference/mesh/placement.ts). Default: every node. */
   replicas?: number;
   /** Prediction records sent to the monitor (default: 1% of requests, see {@link RecordsConfig}). */
   records: RecordsConfig;
@@ -110,7 +110,7 @@ const KEYS = new Set([
  */
 export function parseModelConfig(raw: unknown, source = 'config.json'): ModelConfig {
   const fail = (msg: string) => invalidArgument(`${source}: ${msg}`);
-  if (raw === undefined || raw === null) return structuredClone(DEFAULT_MODEL_CONFIG) as ModelConfig;
+  if (raw === undefined || raw === null) return structuredClone(DEFAULT_MODEL_CONFIG);
   if (typeof raw !== 'object' || Array.isArray(raw)) throw fail('expected a JSON object');
   const obj = raw as Record<string, unknown>;
   for (const key of Object.keys(obj)) {

@@ -1,4 +1,4 @@
-import { buildOnnxModel } from '../../../shared/onnx/index.js';
+import { buildOnnxModel } from '../shared/onnx/index.js';
 
 /**
  * Small ONNX models for the batching tests and the benchmark, built in

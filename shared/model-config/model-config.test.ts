@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Code } from '../../../shared/errors/index.js';
+import { Code } from '../errors/index.js';
 import { checkConfigAgainstSignature, DEFAULT_MODEL_CONFIG, parseModelConfig } from './model-config.js';
 
 describe('parseModelConfig', () => {

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { createLogger } from '../../../shared/logging/index.js';
-import { runRecommenderBench } from '../bench/index.js';
-import { parseNumberFlag } from './flags.js';
+import { createLogger } from '../shared/logging/index.js';
+import { runRecommenderBench } from './recommender.js';
+import { parseNumberFlag } from '../services/recommender/cli/flags.js';
 
 /** Registers `recommender bench`: the recommender's figures as one JSON object on stdout. */
-export function registerBenchCommand(recommender: Command): void {
+export function registerRecommenderBenchCommand(recommender: Command): void {
   recommender
     .command('bench')
     .description('Training time per epoch (1M interactions, 6000 users, 4000 items, d=64) and Recommend p50/p99/throughput at concurrency 32 over 100,000 items')

@@ -1,1 +1,0 @@
-export { runRecommenderBench, type RecommenderBenchOptions, type RecommenderBenchReport } from './recommender-bench.js';
