@@ -12,12 +12,16 @@ import { ensureLocalCa, grpcChannelCredentials, loadClientTls } from '../../shar
 import { DEMO_MODEL_NAME } from '../../shared/demo/index.js';
 import { issueNodeIdentityFile, resolveNodeId } from '../../services/inference/mesh/index.js';
 import { runCli } from '../helpers/cli.js';
-import { spawnService, type ServiceProcess } from '../helpers/service-process.js';
+import { CLI, spawnService, type ServiceProcess } from '../helpers/service-process.js';
 import { buildIdentityModel, writeTestRepository } from '../fixtures/models.js';
 import { eventually, tempDirs } from './mesh-fixtures.js';
 import { Code } from '../../shared/errors/index.js';
 import { createRecommenderClient } from '../../services/recommender/client/index.js';
 import { request } from 'node:https';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 /** GET over HTTPS with the given trust and client certificate: status and body. */
 function httpsGet(url: string, tls: { ca: Buffer; cert?: Buffer; key?: Buffer }): Promise<{ status: number; text: string }> {
@@ -128,6 +132,18 @@ describe('infermesh up --secure', () => {
     // The node's REST port: HTTPS with the CA alone (the front door asks for tokens, not certificates).
     const ready = await httpsGet(`https://${up!.endpoints.http}/v2/health/ready`, { ca: await readFile(caFile()) });
     expect(ready.status).toBe(200);
+  });
+
+  it('the printed exports are all the CLI needs: tokens list with INFERMESH_TLS_* and INFERMESH_TOKEN shows the admin token up --secure issued', async () => {
+    const env = {
+      ...process.env,
+      INFERMESH_TLS_CA: caFile(),
+      INFERMESH_TLS_CLIENT_CERT: join(secure, 'ca', 'client.crt'),
+      INFERMESH_TLS_CLIENT_KEY: join(secure, 'ca', 'client.key'),
+      INFERMESH_TOKEN: (await readFile(join(secure, 'admin.token'), 'utf8')).trim(),
+    };
+    const { stdout } = await run(process.execPath, [CLI, 'tokens', 'list', '--registry', up!.endpoints.registry!], { env });
+    expect(stdout).toMatch(/^\S+\s+admin\s+admin\s+\*\s+\S+\s+active\s+infermesh-up$/m);
   });
 
   it('a CLI verb given the wrong CA fails with a message that names the CA as the cause', async () => {
