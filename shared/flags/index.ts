@@ -4,6 +4,8 @@ export { addTelemetryOptions, parseTelemetryFlags, type TelemetryFlagOptions, ty
 export {
   addClientTlsOptions,
   addClientTlsOptionsToCallers,
+  addNatsClientOptions,
+  loadNatsSecurityFlags,
   addServiceSecurityOptions,
   clientCredentialsOption,
   loadServiceSecurity,

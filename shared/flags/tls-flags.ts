@@ -15,7 +15,6 @@ import {
   resolveClientTlsFiles,
   resolveServerTlsFiles,
   type ClientTls,
-  type ClientTlsFlags,
 } from '../tls/index.js';
 
 /**
@@ -59,6 +58,15 @@ export function addServerTlsOptions<C extends Command>(command: C): C {
 /** Adds `--tls-ca`, `--tls-client-cert` and `--tls-client-key` (a client's TLS). */
 export function addClientTlsOptions<C extends Command>(command: C): C {
   command.addOption(option('tlsCa')).addOption(option('tlsClientCert')).addOption(option('tlsClientKey'));
+  return command;
+}
+
+/**
+ * Adds what a verb that talks to NATS only needs (`models placement`, `alerts watch`):
+ * the client TLS flags (used over a `tls://` URL) and `--nats-nkey`.
+ */
+export function addNatsClientOptions<C extends Command>(command: C): C {
+  addClientTlsOptions(command).addOption(option('natsNkey'));
   return command;
 }
 
@@ -108,10 +116,11 @@ export async function clientCredentialsOption(raw: object): Promise<{ credential
  * when `natsUrl` is `tls://` (see {@link SECURITY_FLAGS}), and the nkey seed of
  * `--nats-nkey` (or INFERMESH_NATS_NKEY).
  */
-export async function loadNatsSecurityFlags(raw: ClientTlsFlags & { natsNkey?: unknown }, natsUrl: string | undefined): Promise<Pick<ConnectNatsOptions, 'tls' | 'nkeySeed'>> {
+export async function loadNatsSecurityFlags(raw: object, natsUrl: string | undefined): Promise<Pick<ConnectNatsOptions, 'tls' | 'nkeySeed'>> {
   const overTls = natsUrl !== undefined && /^tls:\/\//i.test(natsUrl.trim());
-  const tls = overTls ? (resolveClientTlsFiles(strings(raw)) ?? {}) : undefined;
-  const nkeySeedFile = nonEmpty(typeof raw.natsNkey === 'string' ? raw.natsNkey : undefined) ?? nonEmpty(process.env[NATS_NKEY_ENV]);
+  const flags = strings(raw);
+  const tls = overTls ? (resolveClientTlsFiles(flags) ?? {}) : undefined;
+  const nkeySeedFile = nonEmpty(flags.natsNkey) ?? nonEmpty(process.env[NATS_NKEY_ENV]);
   return loadNatsSecurity({ ...(tls ? { tls } : {}), ...(nkeySeedFile ? { nkeySeedFile } : {}) });
 }
 

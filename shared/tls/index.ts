@@ -6,7 +6,6 @@ export {
   loadServerTls,
   loadClientTls,
   type ClientTls,
-  type ClientTlsFlags,
 } from './tls-files.js';
 export { grpcServerCredentials, grpcChannelCredentials, httpsServerOptions } from './credentials.js';
 export { ensureLocalCa, type CertFiles } from './local-ca.js';

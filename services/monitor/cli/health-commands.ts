@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connectNats } from '../../../shared/nats/index.js';
-import { clientCredentialsOption, parseRegistryFlag, sharedOption } from '../../../shared/flags/index.js';
+import { addNatsClientOptions, clientCredentialsOption, loadNatsSecurityFlags, parseRegistryFlag, sharedOption } from '../../../shared/flags/index.js';
 import { ALERTS_STREAM, ALERTS_STREAM_SPEC, alertCodec, createMonitorClient, DEFAULT_MONITOR_ADDRESS, type Alert__Output, type Feedback } from '../../../shared/monitor-client/index.js';
 import { ensureStream } from '../../../shared/nats/index.js';
 import { parseIntFlag, runCliAction } from './flags.js';
@@ -77,8 +77,7 @@ function alertsCommand(): Command {
         }
       }),
     );
-  alerts
-    .command('watch')
+  addNatsClientOptions(alerts.command('watch'))
     .description('Print alerts as they fire and resolve (from the ALERTS stream), until Ctrl-C')
     .addOption(new Option('--nats <url>', 'NATS with JetStream').env('NATS_URL').default('nats://127.0.0.1:4222'))
     .option('--model <name>', 'one model only')
@@ -86,7 +85,7 @@ function alertsCommand(): Command {
     .option('--since-start', 'replay every alert the stream holds first')
     .action((flags: { nats: string; model?: string; json?: boolean; sinceStart?: boolean }) =>
       runCliAction('alerts watch', async () => {
-        const nc = await connectNats({ url: flags.nats, name: 'infermesh-alerts-watch' });
+        const nc = await connectNats({ url: flags.nats, name: 'infermesh-alerts-watch', ...(await loadNatsSecurityFlags(flags, flags.nats)) });
         await ensureStream(nc, ALERTS_STREAM_SPEC);
         const consumer = await jetstream(nc).consumers.get(ALERTS_STREAM, { deliver_policy: flags.sinceStart ? DeliverPolicy.All : DeliverPolicy.New });
         const messages = await consumer.consume();
