@@ -3,8 +3,8 @@
 // own nkey, every node's heartbeats under a signed identity, and every server
 // behind tokens, with an admin token for the operator.
 import { createPrivateKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
 import { AUTHORIZATION_HEADER, bearerHeader } from '../shared/auth/index.js';
 import type { NatsRole } from '../shared/nats/index.js';
@@ -13,9 +13,18 @@ import { issueNodeIdentityFile, resolveNodeId } from '../services/inference/mesh
 import { createRegistryAuth } from '../services/registry/auth/index.js';
 import { openRegistryStore } from '../services/registry/index.js';
 
-/** Lifetime of the admin token `up --secure` writes: 30 days; a kept one is reused until a day before it expires. */
-const ADMIN_TOKEN_TTL_MS = 30 * 86_400_000;
-const ADMIN_TOKEN_RENEW_BEFORE_MS = 86_400_000;
+/** Lifetime of the tokens `up --secure` writes: 30 days; a kept one is reused until a day before it expires. */
+const TOKEN_TTL_MS = 30 * 86_400_000;
+const TOKEN_RENEW_BEFORE_MS = 86_400_000;
+
+/** The services' own tokens: what each calls (the node: registry reads and peers' infer; the recommender: its model's versions and scoring; the monitor: reference data). */
+const SERVICE_TOKENS = {
+  node: ['models:read', 'infer'],
+  recommender: ['models:read', 'models:write', 'models:promote', 'infer'],
+  monitor: ['models:read'],
+} as const satisfies Record<string, readonly string[]>;
+
+type TokenName = 'admin' | keyof typeof SERVICE_TOKENS;
 
 /** What `up --secure` prepared, and the flags each child runs with. */
 export interface UpSecurity {
@@ -25,6 +34,8 @@ export interface UpSecurity {
   adminToken: string;
   /** The security flags of a child: its TLS as server and client, its NATS nkey, `--auth`; a node also its identity and the issuer key. */
   childArgs(service: Exclude<SecureService, 'nats' | 'client'>): string[];
+  /** A child's environment: its own token as `INFERMESH_TOKEN` (the registry calls no one and gets none). */
+  childEnv(service: Exclude<SecureService, 'nats' | 'client'>): NodeJS.ProcessEnv;
   /** The NATS URL clients use (`tls://`: TLS with their client TLS files). */
   natsClientUrl(url: string): string;
   /** For up's own calls (registering the demo model, waiting for it): the `client` certificate and the admin token. */
@@ -56,8 +67,15 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
   const issuerKey = createPrivateKey(await readFile(mesh.heartbeat.issuerKeyFile));
   await issueNodeIdentityFile({ issuerKey, nodeId, dataDir: dirs.nodeDataDir, identityFile });
 
+  const tokenFile = (name: TokenName) => join(mesh.dir, 'tokens', `${name}.token`);
   const adminTokenFile = join(mesh.dir, 'admin.token');
-  const adminToken = await ensureAdminToken(adminTokenFile, dirs.registryDataDir);
+  const tokens = await ensureTokens(dirs.registryDataDir, {
+    admin: { file: adminTokenFile, scopes: ['admin'] },
+    node: { file: tokenFile('node'), scopes: SERVICE_TOKENS.node },
+    recommender: { file: tokenFile('recommender'), scopes: SERVICE_TOKENS.recommender },
+    monitor: { file: tokenFile('monitor'), scopes: SERVICE_TOKENS.monitor },
+  });
+  const adminToken = tokens.admin;
   const clientTls = await loadClientTls(mesh.client('client'));
   const authorization = bearerHeader(adminToken);
 
@@ -80,6 +98,7 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
         ...(service === 'node' ? ['--node-identity', identityFile, '--heartbeat-issuer-key', mesh.heartbeat.issuerPublicKeyFile] : []),
       ];
     },
+    childEnv: (service) => (service === 'registry' ? {} : { INFERMESH_TOKEN: tokens[service] }),
     natsClientUrl: (url) => url.replace(/^nats:\/\//, 'tls://'),
     client: {
       credentials: grpcChannelCredentials(clientTls),
@@ -90,24 +109,41 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
   };
 }
 
+/** A token `up --secure` keeps: its file (mode 0600) and scopes; the subject is its name. */
+interface TokenSpec {
+  file: string;
+  scopes: readonly string[];
+}
+
 /**
- * The admin token in `file`, kept while it has more than a day left; else a
- * new one issued with the registry's own key and recorded in its store (the
- * registry is not running yet: this is how the first token exists when every
- * call, CreateToken included, needs one).
+ * The tokens in their files, each kept while it has more than a day left; the
+ * others issued with the registry's own key and recorded in its store and
+ * audit log (the registry is not running yet: this is how the first tokens
+ * exist when every call, CreateToken included, needs one).
  */
-async function ensureAdminToken(file: string, registryDataDir: string): Promise<string> {
-  const kept = await readFile(file, 'utf8').then((s) => s.trim(), () => '');
-  if (kept && tokenExpiresAtMs(kept) > Date.now() + ADMIN_TOKEN_RENEW_BEFORE_MS) return kept;
+async function ensureTokens<N extends string>(registryDataDir: string, specs: Record<N, TokenSpec>): Promise<Record<N, string>> {
+  const tokens = {} as Record<N, string>;
+  const missing: N[] = [];
+  for (const name of Object.keys(specs) as N[]) {
+    const kept = await readFile(specs[name].file, 'utf8').then((s) => s.trim(), () => '');
+    if (kept && tokenExpiresAtMs(kept) > Date.now() + TOKEN_RENEW_BEFORE_MS) tokens[name] = kept;
+    else missing.push(name);
+  }
+  if (missing.length === 0) return tokens;
+  await mkdir(registryDataDir, { recursive: true });
   const store = await openRegistryStore({ dataDir: registryDataDir });
   try {
     const auth = await createRegistryAuth({ dataDir: registryDataDir, store });
-    const { token } = await auth.issuer.issue({ subject: 'admin', scopes: ['admin'], ttlMs: ADMIN_TOKEN_TTL_MS }, { actor: { subject: 'infermesh-up', address: '' } });
-    await writePrivateFile(file, token + '\n');
-    return token;
+    for (const name of missing) {
+      const { token } = await auth.issuer.issue({ subject: name, scopes: specs[name].scopes, ttlMs: TOKEN_TTL_MS }, { actor: { subject: 'infermesh-up', address: '' } });
+      await mkdir(dirname(specs[name].file), { recursive: true, mode: 0o700 });
+      await writePrivateFile(specs[name].file, token + '\n');
+      tokens[name] = token;
+    }
   } finally {
     await store.close();
   }
+  return tokens;
 }
 
 /** The `exp` of a JWT in ms (0 when it cannot be read): only to decide whether to keep a token, never to trust one. */

@@ -39,6 +39,8 @@ export interface UpOptions {
   /** Start the recommender (it scores through the inference node). */
   recommender: boolean;
   recommenderPort: number;
+  /** The node's REST port (Triton's 8000 by default). */
+  httpPort: number;
   /** How long to wait for the demo model to serve. */
   readyTimeoutMs: number;
   /** TLS on every connection (mTLS between services), NATS nkeys, signed heartbeats, tokens on (`--secure`). Default off (plaintext). */
@@ -65,8 +67,6 @@ export interface MeshChild {
 }
 
 /** Every port of the mesh, chosen once: defaults unless taken, 0 = free. */
-/** The node's REST port under `up` (Triton's), unless taken. */
-const DEFAULT_UP_HTTP_PORT = 8000;
 
 interface MeshPorts {
   nats: number;
@@ -89,6 +89,7 @@ export function meshChildren(options: UpOptions, ports: MeshPorts, natsServerUrl
   const natsUrl = security ? security.natsClientUrl(natsServerUrl) : natsServerUrl;
   // Each child's TLS, mTLS, NATS nkey and --auth (under --secure).
   const secured = (service: Parameters<UpSecurity['childArgs']>[0]) => security?.childArgs(service) ?? [];
+  const securedEnv = (service: Parameters<UpSecurity['childEnv']>[0], base: NodeJS.ProcessEnv) => (security ? { ...base, ...security.childEnv(service) } : base);
   const env: NodeJS.ProcessEnv = {
     NATS_URL: natsUrl,
     // Each service serves Prometheus /metrics on a free port (metrics= on its line).
@@ -108,7 +109,7 @@ export function meshChildren(options: UpOptions, ports: MeshPorts, natsServerUrl
       args: ['monitor', '--host', options.host, '--grpc-port', String(ports.monitorGrpc), '--http-port', String(ports.monitorHttp), '--data-dir', data('monitor'),
         // Prediction records, feedback and alerts (model health); reference data given at registration from the registry.
         '--nats', natsUrl, '--registry', at(ports.registry), ...secured('monitor')],
-      env: {},
+      env: securedEnv('monitor', {}),
     });
   }
   children.push(
@@ -116,13 +117,13 @@ export function meshChildren(options: UpOptions, ports: MeshPorts, natsServerUrl
       name: 'registry',
       plane: 'control',
       args: ['registry', '--host', options.host, '--grpc-port', String(ports.registry), '--data-dir', data('registry'), '--nats', natsUrl, ...secured('registry')],
-      env,
+      env: securedEnv('registry', env),
     },
     {
       name: 'inference',
       plane: 'data',
       args: ['inference', '--host', options.host, '--grpc-port', String(ports.grpc), '--http-port', String(ports.http), '--registry', at(ports.registry), '--nats', natsUrl, '--data-dir', data('inference'), ...secured('node')],
-      env,
+      env: securedEnv('node', env),
     },
   );
   if (options.recommender) {
@@ -134,7 +135,7 @@ export function meshChildren(options: UpOptions, ports: MeshPorts, natsServerUrl
         'recommender', '--host', options.host, '--grpc-port', String(ports.recommender), '--registry', at(ports.registry),
         '--nats', natsUrl, '--inference', at(ports.grpc), '--data-dir', data('recommender'), ...secured('recommender'),
       ],
-      env,
+      env: securedEnv('recommender', env),
     });
   }
   return children;
@@ -175,7 +176,7 @@ export async function up(options: UpOptions, deps: UpDeps): Promise<Mesh> {
       registry: await portOrFree(options.registryPort, options.host),
       grpc: await portOrFree(options.grpcPort, options.host),
       // REST on Triton's HTTP port, or a free one when taken.
-      http: await portOrFree(DEFAULT_UP_HTTP_PORT, options.host),
+      http: await portOrFree(options.httpPort, options.host),
       recommender: options.recommender ? await portOrFree(options.recommenderPort, options.host) : 0,
     };
     const security = options.secure
@@ -323,6 +324,8 @@ export const DEFAULT_UP_OPTIONS = defineDefaults({
   monitorHttpPort: 16686,
   recommender: true,
   recommenderPort: 50061,
+  // The node's REST port: Triton's.
+  httpPort: 8000,
   readyTimeoutMs: 120_000,
   secure: false,
 });
@@ -342,6 +345,7 @@ export function parseUpOptions(raw: Record<string, string | boolean | undefined>
     monitorHttpPort: parsePort(raw.monitorHttpPort ?? d.monitorHttpPort, '--monitor-http-port'),
     recommender: raw.recommender !== false,
     recommenderPort: parsePort(raw.recommenderPort ?? d.recommenderPort, '--recommender-port'),
+    httpPort: parsePort(raw.httpPort ?? d.httpPort, '--http-port'),
     readyTimeoutMs: parseIntegerFlag(raw.readyTimeoutMs ?? d.readyTimeoutMs, '--ready-timeout-ms', 1, MAX_TIMER_MS),
     secure: raw.secure === true,
   };
@@ -365,6 +369,7 @@ export function registerUpCommand(program: Command): void {
     .addOption(new Option('--monitor-http-port <port>', 'monitor web page port (a free one when taken)').default(String(d.monitorHttpPort)))
     .option('--no-monitor', 'do not start the monitor')
     .addOption(new Option('--recommender-port <port>', 'recommender gRPC port (a free one when taken)').default(String(d.recommenderPort)))
+    .addOption(new Option('--http-port <port>', "inference node REST port (a free one when taken; 0 = a free one)").default(String(d.httpPort)))
     .option('--no-recommender', 'do not start the recommender')
     .option('--secure', 'TLS on every connection (a local CA and certificates under <data-dir>/secure), mTLS between services, NATS nkeys and TLS, signed heartbeats, tokens on; writes an admin token and prints where')
     .addOption(new Option('--ready-timeout-ms <ms>', 'how long to wait for the demo model to serve').default(String(d.readyTimeoutMs)))

@@ -50,7 +50,7 @@ beforeAll(async () => {
   dataDir = dirs.make('up-secure-');
   secure = join(dataDir, 'secure');
   up = await spawnService(
-    ['up', '--secure', '--data-dir', dataDir, '--nats-port', '0', '--registry-port', '0', '--grpc-port', '0', '--monitor-grpc-port', '0', '--monitor-http-port', '0', '--recommender-port', '0'],
+    ['up', '--secure', '--data-dir', dataDir, '--nats-port', '0', '--registry-port', '0', '--grpc-port', '0', '--monitor-grpc-port', '0', '--monitor-http-port', '0', '--recommender-port', '0', '--http-port', '0'],
     // Nothing of the test runner's shell may leak in: the mesh's own settings only.
     { env: { NATS_URL: '', INFERMESH_TLS_CA: '', INFERMESH_TLS_CLIENT_CERT: '', INFERMESH_TLS_CLIENT_KEY: '' }, timeoutMs: 150_000 },
   );
@@ -144,6 +144,11 @@ describe('infermesh up --secure', () => {
     };
     const { stdout } = await run(process.execPath, [CLI, 'tokens', 'list', '--registry', up!.endpoints.registry!], { env });
     expect(stdout).toMatch(/^\S+\s+admin\s+admin\s+\*\s+\S+\s+active\s+infermesh-up$/m);
+    // And one token per calling service, with only the scopes it needs, handed to it as INFERMESH_TOKEN.
+    expect(stdout).toMatch(/^\S+\s+node\s+models:read,infer\s+\*\s+\S+\s+active\s+infermesh-up$/m);
+    expect(stdout).toMatch(/^\S+\s+recommender\s+models:read,models:write,models:promote,infer\s+\*\s+\S+\s+active\s+infermesh-up$/m);
+    expect(stdout).toMatch(/^\S+\s+monitor\s+models:read\s+\*\s+\S+\s+active\s+infermesh-up$/m);
+    expect((await stat(join(secure, 'tokens', 'node.token'))).mode & 0o777).toBe(0o600);
   });
 
   it('a CLI verb given the wrong CA fails with a message that names the CA as the cause', async () => {
