@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerBenchCommands, registerRecommenderBenchCommand } from '../bench/index.js';
 import { registerInferenceCommands, registerPlacementCommand } from '../services/inference/index.js';
 import { registerUpCommand } from './up.js';
+import { addClientTlsOptionsToCallers } from '../shared/flags/index.js';
 import { registerRecommenderCommands } from '../services/recommender/index.js';
 import { registerRegistryCommands } from '../services/registry/index.js';
 import { registerHealthCommands, registerMonitorCommands } from '../services/monitor/cli/index.js';
@@ -28,6 +29,7 @@ registerRegistryCommands(program);
 registerMonitorCommands(program);
 registerPlacementCommand(program);
 registerHealthCommands(program); // after the registry's: adds `models health`
+addClientTlsOptionsToCallers(program); // last: --tls-ca, --tls-client-cert/key on every verb that calls a service
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`infermesh: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -5,17 +5,18 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { createInferenceClient } from '../shared/client/index.js';
+import { createInferenceClient, type InferenceClientOptions } from '../shared/client/index.js';
 import { Code, InfermeshError } from '../shared/errors/index.js';
 import { createLogger, type Logger } from '../shared/logging/index.js';
 import { NatsServerProcess } from '../shared/nats/index.js';
 import { freePort, isPortTaken } from '../shared/net/index.js';
 import { formatAnnouncement } from '../shared/process/index.js';
-import { createRegistryClient, PRODUCTION_ALIAS } from '../shared/registry-client/index.js';
+import { createRegistryClient, PRODUCTION_ALIAS, type RegistryClientOptions } from '../shared/registry-client/index.js';
 import { DEMO_MODEL_CONFIG, DEMO_MODEL_NAME, buildDemoMlp } from '../shared/demo/index.js';
 import { MAX_TIMER_MS, parseHostOption, parseIntegerFlag, parseNatsFlag, parsePort, sharedOption } from '../shared/flags/index.js';
 import { defineDefaults } from '../shared/options/index.js';
 import { startChildService } from './child-service.js';
+import { prepareUpSecurity, type UpSecurity } from './up-secure.js';
 import { guardStdio, killGroupsOnExit, onStopSignalOrCrash } from './process-guard.js';
 import { DEFAULT_RESTART_POLICY, formatStatusTable, Supervisor, type RestartPolicy, type ServiceStatus, type SupervisedService } from './supervisor.js';
 import { describeUpStatus, processAlive, readUpStatus, upStatusPath, writeUpStatus, type UpStatusDocument } from './up-status.js';
@@ -38,8 +39,12 @@ export interface UpOptions {
   /** Start the recommender (it scores through the inference node). */
   recommender: boolean;
   recommenderPort: number;
+  /** The node's REST port (Triton's 8000 by default). */
+  httpPort: number;
   /** How long to wait for the demo model to serve. */
   readyTimeoutMs: number;
+  /** TLS on every connection (mTLS between services), NATS nkeys, signed heartbeats, tokens on (`--secure`). Default off (plaintext). */
+  secure: boolean;
 }
 
 /** The running mesh: the supervisor that keeps its children up, and where each listens. */
@@ -49,6 +54,8 @@ export interface Mesh {
   endpoint(part: string, name: string): string;
   /** Stops every child, services first (reverse start order), NATS last. Idempotent. */
   close(): Promise<void>;
+  /** Under `--secure`: the CA, certificates, NATS credentials and the admin token's file. */
+  security?: UpSecurity;
 }
 
 /** One child of the mesh: the CLI verb and flags it runs with, and whether it is on the data plane. */
@@ -60,8 +67,6 @@ export interface MeshChild {
 }
 
 /** Every port of the mesh, chosen once: defaults unless taken, 0 = free. */
-/** The node's REST port under `up` (Triton's), unless taken. */
-const DEFAULT_UP_HTTP_PORT = 8000;
 
 interface MeshPorts {
   nats: number;
@@ -79,8 +84,12 @@ interface MeshPorts {
  * here (not picked by the children), so that every address is known up front
  * and a child the supervisor restarts comes back where the others expect it.
  */
-export function meshChildren(options: UpOptions, ports: MeshPorts, natsUrl: string): MeshChild[] {
+export function meshChildren(options: UpOptions, ports: MeshPorts, natsServerUrl: string, security?: UpSecurity): MeshChild[] {
   const at = (port: number) => `${options.host}:${port}`;
+  const natsUrl = security ? security.natsClientUrl(natsServerUrl) : natsServerUrl;
+  // Each child's TLS, mTLS, NATS nkey and --auth (under --secure).
+  const secured = (service: Parameters<UpSecurity['childArgs']>[0]) => security?.childArgs(service) ?? [];
+  const securedEnv = (service: Parameters<UpSecurity['childEnv']>[0], base: NodeJS.ProcessEnv) => (security ? { ...base, ...security.childEnv(service) } : base);
   const env: NodeJS.ProcessEnv = {
     NATS_URL: natsUrl,
     // Each service serves Prometheus /metrics on a free port (metrics= on its line).
@@ -88,7 +97,7 @@ export function meshChildren(options: UpOptions, ports: MeshPorts, natsUrl: stri
     // Every service sends its spans to the monitor; without one, none are recorded.
     // The demo traces every request (production default: 1%, parent-based); INFERMESH_TRACE_SAMPLING overrides.
     ...(options.monitor
-      ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://${at(ports.monitorGrpc)}`, INFERMESH_TRACE_SAMPLING: process.env.INFERMESH_TRACE_SAMPLING ?? '1' }
+      ? { OTEL_EXPORTER_OTLP_ENDPOINT: `${security ? 'https' : 'http'}://${at(ports.monitorGrpc)}`, INFERMESH_TRACE_SAMPLING: process.env.INFERMESH_TRACE_SAMPLING ?? '1' }
       : { INFERMESH_TRACE_SAMPLING: 'off' }),
   };
   const data = (name: string) => join(options.dataDir, name);
@@ -99,22 +108,22 @@ export function meshChildren(options: UpOptions, ports: MeshPorts, natsUrl: stri
       plane: 'control',
       args: ['monitor', '--host', options.host, '--grpc-port', String(ports.monitorGrpc), '--http-port', String(ports.monitorHttp), '--data-dir', data('monitor'),
         // Prediction records, feedback and alerts (model health); reference data given at registration from the registry.
-        '--nats', natsUrl, '--registry', at(ports.registry)],
-      env: {},
+        '--nats', natsUrl, '--registry', at(ports.registry), ...secured('monitor')],
+      env: securedEnv('monitor', {}),
     });
   }
   children.push(
     {
       name: 'registry',
       plane: 'control',
-      args: ['registry', '--host', options.host, '--grpc-port', String(ports.registry), '--data-dir', data('registry'), '--nats', natsUrl],
-      env,
+      args: ['registry', '--host', options.host, '--grpc-port', String(ports.registry), '--data-dir', data('registry'), '--nats', natsUrl, ...secured('registry')],
+      env: securedEnv('registry', env),
     },
     {
       name: 'inference',
       plane: 'data',
-      args: ['inference', '--host', options.host, '--grpc-port', String(ports.grpc), '--http-port', String(ports.http), '--registry', at(ports.registry), '--nats', natsUrl, '--data-dir', data('inference')],
-      env,
+      args: ['inference', '--host', options.host, '--grpc-port', String(ports.grpc), '--http-port', String(ports.http), '--registry', at(ports.registry), '--nats', natsUrl, '--data-dir', data('inference'), ...secured('node')],
+      env: securedEnv('node', env),
     },
   );
   if (options.recommender) {
@@ -124,9 +133,9 @@ export function meshChildren(options: UpOptions, ports: MeshPorts, natsUrl: stri
       plane: 'control',
       args: [
         'recommender', '--host', options.host, '--grpc-port', String(ports.recommender), '--registry', at(ports.registry),
-        '--nats', natsUrl, '--inference', at(ports.grpc), '--data-dir', data('recommender'),
+        '--nats', natsUrl, '--inference', at(ports.grpc), '--data-dir', data('recommender'), ...secured('recommender'),
       ],
-      env,
+      env: securedEnv('recommender', env),
     });
   }
   return children;
@@ -167,19 +176,24 @@ export async function up(options: UpOptions, deps: UpDeps): Promise<Mesh> {
       registry: await portOrFree(options.registryPort, options.host),
       grpc: await portOrFree(options.grpcPort, options.host),
       // REST on Triton's HTTP port, or a free one when taken.
-      http: await portOrFree(DEFAULT_UP_HTTP_PORT, options.host),
+      http: await portOrFree(options.httpPort, options.host),
       recommender: options.recommender ? await portOrFree(options.recommenderPort, options.host) : 0,
     };
-    const natsUrl = options.natsUrl ?? (endpoints.nats = await supervisor.add(natsService(options, ports.nats))).nats!;
-    for (const child of meshChildren(options, ports, natsUrl)) {
+    const security = options.secure
+      ? await prepareUpSecurity({ dataDir: options.dataDir, registryDataDir: join(options.dataDir, 'registry'), nodeDataDir: join(options.dataDir, 'inference'), host: options.host })
+      : undefined;
+    if (security) mesh.security = security;
+    const natsUrl = options.natsUrl ?? (endpoints.nats = await supervisor.add(natsService(options, ports.nats, security))).nats!;
+    for (const child of meshChildren(options, ports, natsUrl, security)) {
       endpoints[child.name] = await supervisor.add({
         name: child.name,
         plane: child.plane,
         start: () => startChildService({ name: child.name, args: child.args, env: child.env, logger, ...(deps.writeLog ? { writeLog: deps.writeLog } : {}) }),
       });
     }
-    await registerDemoModel(mesh.endpoint('registry', 'grpc'), logger);
-    await waitUntilServed(mesh.endpoint('inference', 'grpc'), DEMO_MODEL_NAME, options.readyTimeoutMs);
+    const clientOptions = security?.client ?? {};
+    await registerDemoModel(mesh.endpoint('registry', 'grpc'), logger, clientOptions);
+    await waitUntilServed(mesh.endpoint('inference', 'grpc'), DEMO_MODEL_NAME, options.readyTimeoutMs, clientOptions);
   } catch (err) {
     await supervisor.close();
     throw err;
@@ -188,8 +202,9 @@ export async function up(options: UpOptions, deps: UpDeps): Promise<Mesh> {
 }
 
 /** nats-server with JetStream under `<data-dir>/nats`, in its own process group, supervised like every child (restarted on the same port and data). */
-function natsService(options: UpOptions, port: number): SupervisedService {
-  const nats = new NatsServerProcess({ dataDir: join(options.dataDir, 'nats'), host: options.host, port, ownProcessGroup: true });
+function natsService(options: UpOptions, port: number, security: UpSecurity | undefined): SupervisedService {
+  // Under --secure: nats-server's tls block (mTLS) and one nkey user per role with its subject permissions.
+  const nats = new NatsServerProcess({ dataDir: join(options.dataDir, 'nats'), host: options.host, port, ownProcessGroup: true, ...(security ? security.mesh.nats.server : {}) });
   return {
     name: 'nats',
     plane: 'control',
@@ -208,8 +223,8 @@ async function portOrFree(port: number, host: string): Promise<number> {
 const DEMO_READY_POLL_MS = 200;
 
 /** Pushes the demo model as `production` unless the registry already has a production version of it. */
-async function registerDemoModel(registryAddress: string, logger: Logger): Promise<void> {
-  const registry = createRegistryClient(registryAddress);
+async function registerDemoModel(registryAddress: string, logger: Logger, clientOptions: RegistryClientOptions): Promise<void> {
+  const registry = createRegistryClient(registryAddress, clientOptions);
   try {
     const existing = await registry.getModel(DEMO_MODEL_NAME).catch((err: unknown) => {
       if (err instanceof InfermeshError && err.code === Code.NOT_FOUND) return undefined;
@@ -228,8 +243,8 @@ async function registerDemoModel(registryAddress: string, logger: Logger): Promi
 }
 
 /** Polls ModelReady until the node serves `model` (its production version), or fails after `timeoutMs`. */
-async function waitUntilServed(address: string, model: string, timeoutMs: number): Promise<void> {
-  const client = createInferenceClient(address, { timeoutMs: 2000 });
+async function waitUntilServed(address: string, model: string, timeoutMs: number, clientOptions: InferenceClientOptions): Promise<void> {
+  const client = createInferenceClient(address, { ...clientOptions, timeoutMs: 2000 });
   try {
     const deadline = Date.now() + timeoutMs;
     let last = '';
@@ -253,22 +268,43 @@ function usage(mesh: Mesh, options: UpOptions): string {
   const registry = mesh.endpoint('registry', 'grpc');
   const monitorHttp = options.monitor ? mesh.endpoint('monitor', 'http') : undefined;
   const recommender = options.recommender ? mesh.endpoint('recommender', 'grpc') : undefined;
+  const security = mesh.security;
+  const web = security ? 'https' : 'http';
   const body = `{"model_name":"${DEMO_MODEL_NAME}","inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"contents":{"fp32_contents":[0.1,0.2,0.3,0.4]}}]}`;
+  const client = security?.mesh.client('client');
+  const curlTls = client ? `--cacert ${client.caFile} ` : '';
+  const curlAuth = security ? `-H "authorization: Bearer $INFERMESH_TOKEN" ` : '';
   return [
     `infermesh mesh on this machine (data under ${options.dataDir}):`,
     formatStatusTable(mesh.supervisor.status()),
+    ...(security && client
+      ? [
+          `--secure: TLS everywhere (CA ${security.mesh.caFile}), mTLS between services, NATS over TLS with an nkey per service, signed heartbeats, tokens required.`,
+          `  admin token (scope admin, mode 0600): ${security.adminTokenFile}`,
+          '  In the shell that calls the mesh:',
+          `  export INFERMESH_TLS_CA=${client.caFile}`,
+          `  export INFERMESH_TLS_CLIENT_CERT=${client.certFile} INFERMESH_TLS_CLIENT_KEY=${client.keyFile}   # the registry, monitor and recommender require a client certificate`,
+          `  export INFERMESH_TOKEN=$(cat ${security.adminTokenFile})`,
+        ]
+      : []),
     `'${DEMO_MODEL_NAME}' (x: FP32 [batch,4] -> probabilities: FP32 [batch,3]) is production in the registry and served at ${grpc}. Try:`,
     `  npx infermesh models list --registry ${registry}`,
-    `  npx infermesh infer ${DEMO_MODEL_NAME} --input x='[[0.1,0.2,0.3,0.4]]' --server ${grpc}`,
+    `  npx infermesh infer ${DEMO_MODEL_NAME} --input x='[[0.1,0.2,0.3,0.4]]' --server ${grpc}${client ? ` --tls-ca ${client.caFile}` : ''}`,
     `  npx infermesh models push model.onnx --name ${DEMO_MODEL_NAME} --alias production --registry ${registry}   # the node swaps it in`,
     `  npx infermesh models promote ${DEMO_MODEL_NAME} 2 --alias canary --weight 20 --registry ${registry}`,
-    `  curl -s http://${mesh.endpoint('inference', 'http')}/v2/models/${DEMO_MODEL_NAME}/infer -d '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[[0.1,0.2,0.3,0.4]]}]}'`,
-    `  grpcurl -plaintext -import-path protos -proto inference/grpc_service.proto -d '${body}' ${grpc} inference.GRPCInferenceService/ModelInfer`,
+    `  curl -s ${curlTls}${curlAuth}${web}://${mesh.endpoint('inference', 'http')}/v2/models/${DEMO_MODEL_NAME}/infer -d '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[[0.1,0.2,0.3,0.4]]}]}'`,
+    client
+      ? `  grpcurl -cacert ${client.caFile} -H "authorization: Bearer $INFERMESH_TOKEN" -import-path protos -proto inference/grpc_service.proto -d '${body}' ${grpc} inference.GRPCInferenceService/ModelInfer`
+      : `  grpcurl -plaintext -import-path protos -proto inference/grpc_service.proto -d '${body}' ${grpc} inference.GRPCInferenceService/ModelInfer`,
     ...(recommender
       ? [`  npx infermesh recommender train --server ${recommender}   # once interactions have arrived (RecordInteractions)`]
       : []),
     ...(monitorHttp
-      ? [`  traces: http://${monitorHttp}/   (the demo traces every request, production defaults to 1%; every service sends its spans there; or npx infermesh traces show TRACE_ID with the trace_id infer prints)`]
+      ? [
+          client
+            ? `  traces: ${web}://${monitorHttp}/ (mTLS: curl ${curlTls}--cert ${client.certFile} --key ${client.keyFile} ${web}://${monitorHttp}/api/traces; or npx infermesh traces show TRACE_ID)`
+            : `  traces: http://${monitorHttp}/   (the demo traces every request, production defaults to 1%; every service sends its spans there; or npx infermesh traces show TRACE_ID with the trace_id infer prints)`,
+        ]
       : []),
     `  npx infermesh up status --data-dir ${options.dataDir}   # from another terminal: what runs, restarts`,
     'A service that exits is restarted (its restarts show in the table); Ctrl-C stops everything.',
@@ -288,7 +324,10 @@ export const DEFAULT_UP_OPTIONS = defineDefaults({
   monitorHttpPort: 16686,
   recommender: true,
   recommenderPort: 50061,
+  // The node's REST port: Triton's.
+  httpPort: 8000,
   readyTimeoutMs: 120_000,
+  secure: false,
 });
 
 /** Parses `up`'s flags; an Error names the bad flag and the range. */
@@ -306,7 +345,9 @@ export function parseUpOptions(raw: Record<string, string | boolean | undefined>
     monitorHttpPort: parsePort(raw.monitorHttpPort ?? d.monitorHttpPort, '--monitor-http-port'),
     recommender: raw.recommender !== false,
     recommenderPort: parsePort(raw.recommenderPort ?? d.recommenderPort, '--recommender-port'),
+    httpPort: parsePort(raw.httpPort ?? d.httpPort, '--http-port'),
     readyTimeoutMs: parseIntegerFlag(raw.readyTimeoutMs ?? d.readyTimeoutMs, '--ready-timeout-ms', 1, MAX_TIMER_MS),
+    secure: raw.secure === true,
   };
 }
 
@@ -328,7 +369,9 @@ export function registerUpCommand(program: Command): void {
     .addOption(new Option('--monitor-http-port <port>', 'monitor web page port (a free one when taken)').default(String(d.monitorHttpPort)))
     .option('--no-monitor', 'do not start the monitor')
     .addOption(new Option('--recommender-port <port>', 'recommender gRPC port (a free one when taken)').default(String(d.recommenderPort)))
+    .addOption(new Option('--http-port <port>', "inference node REST port (a free one when taken; 0 = a free one)").default(String(d.httpPort)))
     .option('--no-recommender', 'do not start the recommender')
+    .option('--secure', 'TLS on every connection (a local CA and certificates under <data-dir>/secure), mTLS between services, NATS nkeys and TLS, signed heartbeats, tokens on; writes an admin token and prints where')
     .addOption(new Option('--ready-timeout-ms <ms>', 'how long to wait for the demo model to serve').default(String(d.readyTimeoutMs)))
     .addOption(new Option('--max-restarts <n>', 'restarts of one service allowed within --restart-window-ms before it is given up').default(String(DEFAULT_RESTART_POLICY.maxRestarts)))
     .addOption(new Option('--restart-window-ms <ms>', 'the window of the restart budget').default(String(DEFAULT_RESTART_POLICY.budgetWindowMs)))
@@ -406,6 +449,7 @@ async function runUp(options: UpOptions, policy: Partial<RestartPolicy>): Promis
       nats: options.natsUrl ?? mesh.endpoint('nats', 'nats'),
       ...(options.monitor ? { monitor: mesh.endpoint('monitor', 'grpc'), 'monitor-http': mesh.endpoint('monitor', 'http') } : {}),
       ...(options.recommender ? { recommender: mesh.endpoint('recommender', 'grpc') } : {}),
+      ...(mesh.security ? { 'tls-ca': mesh.security.mesh.caFile, 'admin-token': mesh.security.adminTokenFile } : {}),
       status: upStatusPath(options.dataDir),
     }) + '\n',
   );

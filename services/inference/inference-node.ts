@@ -1,4 +1,6 @@
 import { hostname } from 'node:os';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import type { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from '../../shared/logging/index.js';
 import { createModelManager, type ModelManager } from './models/index.js';
 import { defineDefaults, resolveOptions } from '../../shared/options/index.js';
@@ -33,6 +35,10 @@ export interface InferenceNodeOptions {
   http?: { maxBodyBytes?: number; maxInFlightBodyBytes?: number; requestTimeoutMs?: number };
   /** Join the mesh: follow the registry, beat, forward to peers (`infermesh inference`). Default: standalone. */
   mesh?: MeshOptions;
+  /** gRPC server credentials (TLS, mTLS: shared/tls `grpcServerCredentials`). Default: insecure. */
+  credentials?: ServerCredentials;
+  /** Serve the REST port over HTTPS (shared/tls `httpsServerOptions`). Default: plain HTTP. */
+  https?: HttpsServerOptions;
   logger: Logger;
   /**
    * The process's tracer and inference metrics (from `createTelemetry` at the
@@ -136,6 +142,7 @@ export async function startInferenceNode(nodeOptions: InferenceNodeOptions): Pro
     logger: logger.child({ component: 'grpc' }),
     host: options.host,
     port: options.grpcPort,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(mesh ? { onModelMiss: mesh.onModelMiss, nodeId: mesh.nodeId, warm: mesh.follower.synced(), placement: { rows: (model?: string) => mesh.placement.rows(model) } } : {}),
     ...(recorder ? { recorder } : {}),
     ...telemetry,
@@ -152,6 +159,7 @@ export async function startInferenceNode(nodeOptions: InferenceNodeOptions): Pro
           host: options.host,
           port: options.httpPort,
           ...options.http,
+          ...(options.https ? { https: options.https } : {}),
           isReady: () => server.ready,
           ...(auth ? { auth } : {}),
           modelControl: options.modelControl,

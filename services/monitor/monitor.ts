@@ -1,4 +1,5 @@
-import type { ServerCredentials } from '@grpc/grpc-js';
+import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { ProtoGrpcType } from '../../shared/generated/monitor.js';
 import { silentLogger, type Logger } from '../../shared/logging/index.js';
 import { loadProtos } from '../../shared/proto/index.js';
@@ -63,6 +64,10 @@ export interface MonitorOptions {
   healthRetention?: Omit<HealthStoreOptions, 'dataDir' | 'now'>;
   /** gRPC server credentials. Default: insecure. */
   credentials?: ServerCredentials;
+  /** The web page over HTTPS (shared/tls `httpsServerOptions`). Default: plain HTTP. */
+  https?: HttpsServerOptions;
+  /** Channel credentials of the calls to the registry (TLS, mTLS). Default: insecure. */
+  registryCredentials?: ChannelCredentials;
   /** Runs before every OTLP export and Monitor call (not health or reflection). Default: none (or the hook `auth` makes). */
   authenticate?: Authenticate;
   /**
@@ -104,7 +109,12 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   const metrics = telemetry.metrics.monitor;
   const store = createSpanStore({ ...options.retention, dataDir: options.dataDir, logger, metrics, now: options.now });
   const healthStore = createHealthStore({ ...options.healthRetention, dataDir: options.dataDir, ...(options.now ? { now: options.now } : {}) });
-  const registryClient = options.registryAddress ? createRegistryClient(options.registryAddress, options.auth?.token ? { token: options.auth.token } : {}) : undefined;
+  const registryClient = options.registryAddress
+    ? createRegistryClient(options.registryAddress, {
+        ...(options.registryCredentials ? { credentials: options.registryCredentials } : {}),
+        ...(options.auth?.token ? { token: options.auth.token } : {}),
+      })
+    : undefined;
   const revocations = options.auth && options.nc ? followRevocations({ nc: options.nc, verifier: options.auth.verifier, logger: logger.child({ component: 'auth' }) }) : undefined;
   const authenticate = options.authenticate ?? (options.auth ? createRpcAuthenticate({ verifier: options.auth.verifier, tables: MONITOR_SCOPE_TABLES }) : undefined);
   const health = createHealthEngine({
@@ -140,7 +150,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   let grpcPort: number;
   try {
     grpcPort = await rpc.bind(host, options.grpcPort ?? DEFAULT_MONITOR_OPTIONS.grpcPort);
-    web = await startWebServer({ store, health, registry: telemetry.registry, logger, host, port: options.httpPort ?? DEFAULT_MONITOR_OPTIONS.httpPort, now: options.now, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) });
+    web = await startWebServer({ store, health, registry: telemetry.registry, logger, host, port: options.httpPort ?? DEFAULT_MONITOR_OPTIONS.httpPort, now: options.now, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}), ...(options.https ? { https: options.https } : {}) });
     await health.start();
   } catch (err) {
     rpc.server.forceShutdown();

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { ServerCredentials } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
+import type { ConnectNatsOptions } from '../../shared/nats/index.js';
 import type { ProtoGrpcType } from '../../shared/generated/registry.js';
 import { silentLogger, type Logger } from '../../shared/logging/index.js';
 import { loadProtos } from '../../shared/proto/index.js';
@@ -31,6 +32,8 @@ export interface RegistryServiceOptions {
   postgresSchema?: string;
   /** NATS to publish events to; the service connects and drains it on close. */
   natsUrl: string;
+  /** TLS and nkey credentials of that connection (shared/tls `loadNatsSecurity`). Default: plaintext, none. */
+  natsSecurity?: Pick<ConnectNatsOptions, 'tls' | 'nkeySeed'>;
   /** Address to bind. Default: 127.0.0.1. */
   host?: string;
   /** gRPC port; 0 (the default) picks a free one. */
@@ -138,7 +141,7 @@ export async function createRegistryService(options: RegistryServiceOptions): Pr
     if (orphans.length > 0) logger.warn('removed orphaned artifacts (stored, but no version uses them)', { removed: orphans.length, sha256: orphans });
     else logger.info('no orphaned artifacts', { removed: 0 });
     // NATS may be down at start: serve anyway; events wait in the outbox until the connection is made.
-    const natsLink = connectInBackground({ url: o.natsUrl, name: 'infermesh-registry', logger });
+    const natsLink = connectInBackground({ url: o.natsUrl, name: 'infermesh-registry', logger, ...(o.natsSecurity ? { security: o.natsSecurity } : {}) });
     cleanup.push(() => natsLink.close());
     await natsLink.firstAttempt;
     const publisher = createOutboxPublisher({

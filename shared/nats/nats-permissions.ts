@@ -79,9 +79,14 @@ export function natsPermissions(role: NatsRole, options: { nodeId?: string } = {
       publish: ['infermesh.alerts.>', ...manageStream('PREDICTIONS'), ...manageStream('FEEDBACK'), ...manageStream('ALERTS'), ...consume('PREDICTIONS'), ...consume('FEEDBACK'), ...consume('REGISTRY')],
       subscribe: ['infermesh.registry.reference.set.*'],
     }),
-    recommender: () => ({ publish: ['infermesh.interactions', ...manageStream('INTERACTIONS'), ...consume('INTERACTIONS')], subscribe: [] }),
+    // REGISTRY: it follows its model's production alias (and token revocations) there.
+    recommender: () => ({ publish: ['infermesh.interactions', ...manageStream('INTERACTIONS'), ...consume('INTERACTIONS'), ...consume('REGISTRY')], subscribe: [] }),
     client: () => ({
-      publish: ['infermesh.feedback.>', 'infermesh.interactions', ...manageStream('FEEDBACK'), ...manageStream('ALERTS'), ...consume('ALERTS'), ...consume('REGISTRY')],
+      // The placement bucket read-only (`models placement`): consumers and direct gets, no puts.
+      publish: [
+        'infermesh.feedback.>', 'infermesh.interactions', ...manageStream('FEEDBACK'), ...manageStream('ALERTS'), ...consume('ALERTS'), ...consume('REGISTRY'),
+        ...consume(PLACEMENT_STREAM), `$JS.API.DIRECT.GET.${PLACEMENT_STREAM}`, `$JS.API.DIRECT.GET.${PLACEMENT_STREAM}.>`, `$JS.API.STREAM.MSG.GET.${PLACEMENT_STREAM}`,
+      ],
       subscribe: ['infermesh.node.heartbeat.*'],
     }),
   };

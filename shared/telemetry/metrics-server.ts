@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logging/index.js';
@@ -11,9 +12,13 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `registry` in the Prometheus text format on `GET /metrics` at host:port (port 0: a free port). */
-export async function startMetricsServer(registry: Registry, port: number, host: string, logger: Logger): Promise<MetricsServer> {
-  const server: Server = createServer((req, res) => {
+/**
+ * Serves `registry` in the Prometheus text format on `GET /metrics` at host:port
+ * (port 0: a free port); over HTTPS with `https` (certificate, key, and with a
+ * client CA the mTLS rule of the process's other servers).
+ */
+export async function startMetricsServer(registry: Registry, port: number, host: string, logger: Logger, https?: HttpsServerOptions): Promise<MetricsServer> {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
       return;
@@ -25,7 +30,8 @@ export async function startMetricsServer(registry: Registry, port: number, host:
         res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics collection failed\n');
       },
     );
-  });
+  };
+  const server: Server = https ? createHttpsServer(https, handle) : createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -3,7 +3,8 @@
 // HTTP 200 and grpc-status 0. No retries, ever: the caller decides what a
 // failure means (the span export worker opens its circuit). Runs in the span
 // export worker, so none of this touches the traced program's thread.
-import { connect, constants, type ClientHttp2Session } from 'node:http2';
+import { connect, constants, type ClientHttp2Session, type SecureClientSessionOptions } from 'node:http2';
+import type { ExportTls } from './span-export-protocol.js';
 
 /** The OTLP trace export method. */
 export const OTLP_TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -16,18 +17,22 @@ export class ExportFailure extends Error {
 /** A unary gRPC caller of one endpoint (`http://host:port` or `https://host:port`), keeping one HTTP/2 session. */
 export class GrpcUnarySender {
   readonly #authority: string;
+  readonly #tls: SecureClientSessionOptions | undefined;
   #session: ClientHttp2Session | undefined;
   /** Requests sent (each a connection attempt too when no session is open). */
   attempts = 0;
 
-  constructor(endpoint: string) {
+  /** `tls` applies to an `https://` endpoint: the CA to trust and the client certificate (mTLS). */
+  constructor(endpoint: string, tls?: ExportTls) {
     const url = new URL(endpoint);
-    this.#authority = `${url.protocol === 'https:' ? 'https:' : 'http:'}//${url.host}`;
+    const secure = url.protocol === 'https:';
+    this.#authority = `${secure ? 'https:' : 'http:'}//${url.host}`;
+    this.#tls = secure && tls ? { ...(tls.ca ? { ca: Buffer.from(tls.ca) } : {}), ...(tls.cert ? { cert: Buffer.from(tls.cert) } : {}), ...(tls.key ? { key: Buffer.from(tls.key) } : {}) } : undefined;
   }
 
   #sessionFor(): ClientHttp2Session {
     if (this.#session && !this.#session.closed && !this.#session.destroyed) return this.#session;
-    const session = connect(this.#authority);
+    const session = this.#tls ? connect(this.#authority, this.#tls) : connect(this.#authority);
     // Errors surface on the request; a session error only retires the session.
     session.on('error', () => this.#retire(session));
     session.on('goaway', () => this.#retire(session));

@@ -12,6 +12,15 @@ export interface ExportWorkerData {
   probeIntervalMs: number;
   /** An encoded export larger than this is dropped (a receiver's default limit is 4 MiB). */
   maxRequestBytes: number;
+  /** TLS to an `https://` endpoint: PEM CA to trust (else the system roots), and a client certificate and key for mTLS. */
+  tls?: ExportTls;
+}
+
+/** PEM material of an OTLP export over TLS (Buffers survive the worker's structured clone). */
+export interface ExportTls {
+  ca?: Uint8Array;
+  cert?: Uint8Array;
+  key?: Uint8Array;
 }
 
 export type ToExportWorker =

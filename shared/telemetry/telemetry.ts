@@ -20,6 +20,8 @@ import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { spanProcessorMeterProvider } from './span-processor-metrics.js';
 import { WorkerSpanProcessor } from './worker-span-processor.js';
 import { MAX_EXPORTED_ATTRIBUTE_CHARS } from './client-attributes.js';
+import type { ExportTls } from './span-export-protocol.js';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 
 /** Where spans go when neither the options nor the environment say: the monitor on this machine. */
 export const DEFAULT_OTLP_ENDPOINT = 'http://127.0.0.1:4317';
@@ -56,6 +58,10 @@ export interface TelemetryOptions {
   metricsPort?: number;
   /** Host the metrics endpoint binds. Default `127.0.0.1`. */
   metricsHost?: string;
+  /** Serve `/metrics` over HTTPS with this certificate (and client CA: mTLS), e.g. shared/tls `httpsServerOptions`. Default: plain HTTP. */
+  metricsHttps?: HttpsServerOptions;
+  /** TLS of an `https://` OTLP endpoint: PEM CA to trust (else the system roots), client certificate and key (mTLS). Default: none. */
+  exportTls?: ExportTls;
   /**
    * Span exporter to use instead of OTLP/gRPC (e.g. an InMemorySpanExporter in
    * tests); it runs on this thread behind the SDK's BatchSpanProcessor. Without
@@ -229,6 +235,7 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
         maxExportBatchSize,
         scheduledDelayMs,
         exportTimeoutMs,
+        ...(options.exportTls ? { tls: options.exportTls } : {}),
         ...(options.exportProbeIntervalMs !== undefined ? { probeIntervalMs: options.exportProbeIntervalMs } : {}),
       }),
     );
@@ -244,7 +251,7 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
 
   let metricsServer: MetricsServer | undefined;
   if (options.metricsPort !== undefined) {
-    metricsServer = await startMetricsServer(registry, options.metricsPort, options.metricsHost ?? DEFAULT_TELEMETRY_OPTIONS.metricsHost, logger);
+    metricsServer = await startMetricsServer(registry, options.metricsPort, options.metricsHost ?? DEFAULT_TELEMETRY_OPTIONS.metricsHost, logger, options.metricsHttps);
   }
   logger.debug('telemetry ready', { sampling, otlpEndpoint, metrics: metricsServer?.address });
 

@@ -8,7 +8,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '../logging/index.js';
 import type { TelemetryMetrics } from './metrics.js';
-import type { ExportWorkerData, FromExportWorker, ToExportWorker } from './span-export-protocol.js';
+import type { ExportTls, ExportWorkerData, FromExportWorker, ToExportWorker } from './span-export-protocol.js';
 import type { ResourceRecord, ScopeRecord } from './otlp-trace-encoder.js';
 import { SpanRecordWriter } from './span-records.js';
 import { resolveOptions } from '../options/index.js';
@@ -36,6 +36,8 @@ export interface WorkerSpanProcessorOptions {
   probeIntervalMs?: number;
   /** Largest encoded export sent, in bytes. Default 4 MiB (a gRPC receiver's default limit). */
   maxRequestBytes?: number;
+  /** TLS of an `https://` endpoint (CA, client certificate and key). Default: the system roots, no client certificate. */
+  tls?: ExportTls;
 }
 
 /** The compiled worker next to this module (in dist/), also when this module runs from source (tests). */
@@ -61,7 +63,7 @@ function workerScript(): string {
  * the worker's probe finds the endpoint answering again.
  */
 export class WorkerSpanProcessor implements SpanProcessor {
-  readonly #o: Required<WorkerSpanProcessorOptions>;
+  readonly #o: Required<Omit<WorkerSpanProcessorOptions, 'tls'>> & Pick<WorkerSpanProcessorOptions, 'tls'>;
   readonly #worker: Worker;
   readonly #exited: Promise<void>;
   readonly #records = new SpanRecordWriter();
@@ -84,6 +86,7 @@ export class WorkerSpanProcessor implements SpanProcessor {
       exportTimeoutMs: this.#o.exportTimeoutMs,
       probeIntervalMs: this.#o.probeIntervalMs,
       maxRequestBytes: this.#o.maxRequestBytes,
+      ...(this.#o.tls ? { tls: this.#o.tls } : {}),
     };
     this.#worker = new Worker(workerScript(), { workerData });
     // The worker never keeps the process alive; shutdown() flushes it first.

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { buildInferRequest, createInferenceClient, decodeInferResponse, type InferenceClient } from '../../../shared/client/index.js';
 import { isDatatype, type Datatype } from '../../../shared/onnx/index.js';
 import type { InputTensor } from '../../../shared/client/index.js';
-import { parsePositiveInt } from '../../../shared/flags/index.js';
+import { addClientTlsOptions, clientCredentialsOption, parsePositiveInt, withTlsExplained } from '../../../shared/flags/index.js';
 
 /** Parses `--inputs` JSON: `{ "NAME": { "datatype": "FP32", "shape": [1, 4], "data": [...] } }`. */
 export function parseInputsFlag(text: string): InputTensor[] {
@@ -82,8 +82,8 @@ async function resolveInputs(flags: InputFlag[], client: InferenceClient, model:
  * and the trace id when the node returns one).
  */
 export function registerInferCommand(program: Command): void {
-  program
-    .command('infer')
+  const command = program.command('infer');
+  addClientTlsOptions(command)
     .description('Call ModelInfer on an inference node and print the outputs (JSON) and the trace id')
     .argument('[model]', 'model name (or --model)')
     .option('--model <name>', 'model name')
@@ -99,8 +99,9 @@ export function registerInferCommand(program: Command): void {
       if (raw.input.length === 0 && raw.inputs === undefined) throw new Error('give the inputs with --input NAME=JSON (repeatable) or --inputs JSON');
       const flags = raw.input.map(parseInputFlag);
       const timeoutMs = parsePositiveInt(raw.timeoutMs, '--timeout-ms');
-      const client = createInferenceClient(raw.server, { timeoutMs });
+      const client = createInferenceClient(raw.server, { timeoutMs, ...(await clientCredentialsOption(raw)) });
       try {
+        await withTlsExplained(raw.server, async () => {
         const inputs = [...(raw.inputs !== undefined ? parseInputsFlag(raw.inputs) : []), ...(await resolveInputs(flags, client, model, raw.modelVersion))];
         const response = await client.modelInfer(buildInferRequest({ modelName: model, modelVersion: raw.modelVersion, inputs }));
         const outputs = decodeInferResponse(response);
@@ -110,6 +111,7 @@ export function registerInferCommand(program: Command): void {
         const traceId = response.parameters?.trace_id?.stringParam;
         process.stdout.write(JSON.stringify(printable) + '\n');
         process.stdout.write(`model=${response.modelName} version=${response.modelVersion}${traceId ? ` trace_id=${traceId}` : ''}\n`);
+        });
       } finally {
         client.close();
       }

@@ -6,8 +6,10 @@ import { createLogger } from '../../../shared/logging/index.js';
 import { announce } from '../../../shared/process/index.js';
 import { createTelemetry } from '../../../shared/telemetry/index.js';
 import {
+  addServiceSecurityOptions,
   addSharedOptions,
   addTelemetryOptions,
+  loadServiceSecurity,
   parseDataDirFlag,
   parseGrpcPortFlag,
   parseHostOption,
@@ -18,7 +20,7 @@ import {
   type TelemetryFlagOptions,
 } from '../../../shared/flags/index.js';
 import { startNodeProcess } from './start-node.js';
-import { resolveNodeId } from '../mesh/index.js';
+import { loadHeartbeatTrust, resolveNodeId } from '../mesh/index.js';
 import { addNatsReplicasOption, parseNatsReplicas } from '../../../shared/nats/index.js';
 import { addNodeLimitOptions, parseInstancesFlag, parseNodeLimitFlags, type NodeLimitFlags } from './flags.js';
 import { readRecordHashKey } from '../records/index.js';
@@ -90,13 +92,17 @@ export function registerInferenceCommand(program: Command): void {
     .addOption(new Option('--heartbeat-interval-ms <ms>', 'heartbeat period').default('1000'))
     .addOption(new Option('--instances <devices>', 'devices of models whose config names none: cpu, cuda:0, cuda:0x2,cuda:1 (default: cpu)').env('INFERMESH_INSTANCES'))
     .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish').default('10000'))
-    .addOption(new Option('--record-hash-key-file <file>', 'key of the HMAC for inputs a records.redact rule hashes (or INFERMESH_RECORD_HASH_KEY)'));
-  addNatsReplicasOption(addTelemetryOptions(addHttpOptions(addNodeLimitOptions(command)))).action(async (raw: Record<string, unknown>) => {
+    .addOption(new Option('--record-hash-key-file <file>', 'key of the HMAC for inputs a records.redact rule hashes (or INFERMESH_RECORD_HASH_KEY)'))
+    .addOption(new Option('--node-identity <file>', "this node's identity issued by the mesh (signs its heartbeats; the node key is <data-dir>/node-key.pem)").env('INFERMESH_NODE_IDENTITY'))
+    .addOption(new Option('--heartbeat-issuer-key <file>', "PEM public key of the mesh issuer: with it, only peers' heartbeats signed under an identity it issued are trusted").env('INFERMESH_HEARTBEAT_ISSUER_KEY'));
+  addServiceSecurityOptions(addNatsReplicasOption(addTelemetryOptions(addHttpOptions(addNodeLimitOptions(command))))).action(async (raw: Record<string, unknown>) => {
     const options = parseInferenceOptions(raw);
+    const security = await loadServiceSecurity(raw, options.natsUrl);
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'infermesh-inference-')));
     const nodeId = await resolveNodeId(dataDir, options.nodeId);
+    const heartbeatTrust = await loadHeartbeatTrust({ dataDir, ...optionalFile('identityFile', raw.nodeIdentity), ...optionalFile('issuerPublicKeyFile', raw.heartbeatIssuerKey) });
     const logger = createLogger({ fields: { service: 'inference', node: nodeId } });
-    const telemetry = await createTelemetry({ serviceName: 'inference', ...options.telemetry, logger, resourceAttributes: { 'service.instance.id': nodeId } });
+    const telemetry = await createTelemetry({ serviceName: 'inference', ...options.telemetry, ...security.telemetry, logger, resourceAttributes: { 'service.instance.id': nodeId } });
     const mesh = {
       natsUrl: options.natsUrl,
       registryAddress: options.registryAddress,
@@ -106,6 +112,9 @@ export function registerInferenceCommand(program: Command): void {
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       ...(options.defaultInstances ? { defaultInstances: options.defaultInstances } : {}),
       natsReplicas: options.natsReplicas,
+      natsSecurity: security.nats,
+      heartbeatTrust,
+      ...(security.client ? { clientCredentials: security.client.grpc } : {}),
     };
     const hashKey = await readRecordHashKey(typeof raw.recordHashKeyFile === 'string' ? resolve(raw.recordHashKeyFile) : undefined, process.env.INFERMESH_RECORD_HASH_KEY);
     const node = await startNodeProcess(
@@ -115,6 +124,7 @@ export function registerInferenceCommand(program: Command): void {
         ...httpNodeOptions(options.http),
         logger,
         mesh,
+        ...(security.server ? { credentials: security.server.grpc, https: security.server.https } : {}),
         ...options.limits,
         ...(hashKey ? { records: { hashKey } } : {}),
         ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}),
@@ -124,4 +134,9 @@ export function registerInferenceCommand(program: Command): void {
     );
     announce('inference', { grpc: node.grpcAddress, ...(node.httpAddress ? { http: node.httpAddress } : {}), node: nodeId, ...(telemetry.metricsAddress ? { metrics: telemetry.metricsAddress } : {}) });
   });
+}
+
+/** `{ [key]: absolute path }` when a file flag was given, else `{}`. */
+function optionalFile<K extends string>(key: K, value: unknown): Partial<Record<K, string>> {
+  return typeof value === 'string' && value.trim() !== '' ? ({ [key]: resolve(value) } as Partial<Record<K, string>>) : {};
 }

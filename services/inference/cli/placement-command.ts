@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { connectNats } from '../../../shared/nats/index.js';
+import { addNatsClientOptions, loadNatsSecurityFlags } from '../../../shared/flags/index.js';
 import { readPlacement } from '../mesh/index.js';
 
 /**
@@ -10,14 +11,13 @@ import { readPlacement } from '../mesh/index.js';
  */
 export function registerPlacementCommand(program: Command): void {
   const models = program.commands.find((c) => c.name() === 'models') ?? program.command('models').description('The model registry from the command line');
-  models
-    .command('placement')
+  addNatsClientOptions(models.command('placement'))
     .description('Where placed models (replicas: N in their serving config) live: the claims in the infermesh-placement bucket')
     .argument('[model]', 'one model (default: all)')
     .addOption(new Option('--nats <url>', 'NATS server with JetStream').env('NATS_URL').default('nats://127.0.0.1:4222'))
     .option('--json', 'print JSON instead of a table')
     .action(async (model: string | undefined, flags: { nats: string; json?: boolean }) => {
-      const nc = await connectNats({ url: flags.nats, name: 'infermesh-cli' });
+      const nc = await connectNats({ url: flags.nats, name: 'infermesh-cli', ...(await loadNatsSecurityFlags(flags, flags.nats)) });
       try {
         const rows = await readPlacement(nc, model);
         if (flags.json) {

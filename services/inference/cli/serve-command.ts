@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
 import { announce } from '../../../shared/process/index.js';
 import { createTelemetry } from '../../../shared/telemetry/index.js';
-import { addSharedOptions, addTelemetryOptions, parseGrpcPortFlag, parseHostOption, parseNatsFlag, parsePositiveInt, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/flags/index.js';
+import { addServiceSecurityOptions, addSharedOptions, addTelemetryOptions, loadServiceSecurity, parseGrpcPortFlag, parseHostOption, parseNatsFlag, parsePositiveInt, parseTelemetryFlags, type TelemetryFlagOptions } from '../../../shared/flags/index.js';
 import { startNodeProcess } from './start-node.js';
 import { addNodeLimitOptions, parseNodeLimitFlags, type NodeLimitFlags } from './flags.js';
 import { connectNats } from '../../../shared/nats/index.js';
@@ -58,15 +58,25 @@ export function registerServeCommand(program: Command): void {
   })
     .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', '10000')
     .option('--record-hash-key-file <file>', 'key of the HMAC for inputs a records.redact rule hashes (or INFERMESH_RECORD_HASH_KEY)');
-  addTelemetryOptions(addHttpOptions(addNodeLimitOptions(command))).action(async (raw: Record<string, unknown>) => {
+  addServiceSecurityOptions(addTelemetryOptions(addHttpOptions(addNodeLimitOptions(command)))).action(async (raw: Record<string, unknown>) => {
     const options = parseServeOptions(raw);
+    const security = await loadServiceSecurity(raw, options.natsUrl);
     const logger = createLogger({ fields: { service: 'inference' } });
-    const telemetry = await createTelemetry({ serviceName: 'inference', ...options.telemetry, logger });
+    const telemetry = await createTelemetry({ serviceName: 'inference', ...options.telemetry, ...security.telemetry, logger });
     const hashKey = await readRecordHashKey(options.recordHashKeyFile, process.env.INFERMESH_RECORD_HASH_KEY);
-    const nc = options.natsUrl ? await connectNats({ url: options.natsUrl, name: 'inference-serve' }) : undefined;
+    const nc = options.natsUrl ? await connectNats({ url: options.natsUrl, name: 'inference-serve', ...security.nats }) : undefined;
     const records = nc ? { records: { nc, ...(hashKey ? { hashKey } : {}) } } : {};
     const node = await startNodeProcess(
-      { repositoryDir: options.modelRepository, host: options.host, grpcPort: options.grpcPort, ...httpNodeOptions(options.http), logger, ...options.limits, ...records },
+      {
+        repositoryDir: options.modelRepository,
+        host: options.host,
+        grpcPort: options.grpcPort,
+        ...httpNodeOptions(options.http),
+        ...(security.server ? { credentials: security.server.grpc, https: security.server.https } : {}),
+        logger,
+        ...options.limits,
+        ...records,
+      },
       telemetry,
       options.drainTimeoutMs,
       // The records' connection belongs to this entry point (the node does not close it).

@@ -1,4 +1,5 @@
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import { Metadata } from '@grpc/grpc-js';
 import { context as contextApi, type Context, type Span } from '@opentelemetry/api';
@@ -25,6 +26,8 @@ export interface HttpInferenceServerOptions {
   host?: string;
   /** Port to bind; 0 (default) picks a free one (see start()'s result). */
   port?: number;
+  /** Serve HTTPS with this certificate (and client CA: mTLS), e.g. shared/tls `httpsServerOptions`. Default: plain HTTP. */
+  https?: HttpsServerOptions;
   /** Largest request body, in bytes; larger ones get 413 before they are read. Default 64 MiB. */
   maxBodyBytes?: number;
   /** Bytes of request bodies all requests in flight may hold together; beyond it 429. Default 4 x maxBodyBytes. */
@@ -210,18 +213,17 @@ export function createHttpInferenceServer(options: HttpInferenceServerOptions): 
     }
   }
 
-  const server = createServer(
-    {
-      requestTimeout: requestTimeoutMs,
-      headersTimeout: requestTimeoutMs,
-      // How often Node looks for requests past their timeout: a fraction of it, so the cut comes on time.
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
-      noDelay: true,
-    },
-    (req, res) => {
-      onRequest(req, res).catch((err: unknown) => logger.error('HTTP handler failed', { err }));
-    },
-  );
+  const serverOptions: HttpServerOptions = {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: requestTimeoutMs,
+    // How often Node looks for requests past their timeout: a fraction of it, so the cut comes on time.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
+    noDelay: true,
+  };
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    onRequest(req, res).catch((err: unknown) => logger.error('HTTP handler failed', { err }));
+  };
+  const server = options.https ? createHttpsServer({ ...serverOptions, ...options.https }, listener) : createServer(serverOptions, listener);
   // `Expect: 100-continue` (curl sends it for large bodies): invite the body only when it may come.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     if (!(Number(req.headers['content-length']) > maxBodyBytes)) res.writeContinue();

@@ -4,5 +4,15 @@ export { HEARTBEAT_SUBJECTS, heartbeatSubject, heartbeatCodec } from './heartbea
 export { createPeerTable, type Peer } from './peer-table.js';
 export { createPeerForwarder, FORWARDED_BY_HEADER, type PeerForwarder } from './peer-forwarder.js';
 export { resolveNodeId } from './node-id.js';
-export { HEARTBEAT_SIGNATURE_HEADER, createHeartbeatVerifier, generateEd25519, issueNodeIdentity, resolveNodeKey, signHeartbeat, type HeartbeatTrust } from './node-identity.js';
+export {
+  HEARTBEAT_SIGNATURE_HEADER,
+  createHeartbeatVerifier,
+  generateEd25519,
+  issueNodeIdentity,
+  issueNodeIdentityFile,
+  loadHeartbeatTrust,
+  resolveNodeKey,
+  signHeartbeat,
+  type HeartbeatTrust,
+} from './node-identity.js';
 export { readPlacement } from './placement.js';

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../../../shared/logging/index.js';
 import { connectNats, type ConnectNatsOptions } from '../../../shared/nats/index.js';
@@ -41,6 +42,8 @@ export interface MeshOptions {
   heartbeatTrust?: HeartbeatTrust;
   /** This node's own token for its registry calls (a registry that enforces tokens needs `models:read`). Default: none. */
   registryToken?: string;
+  /** Channel credentials of the node's calls to the registry and to its peers (TLS, mTLS: shared/tls `grpcChannelCredentials`). Default: insecure. */
+  clientCredentials?: ChannelCredentials;
 }
 
 /** A node's mesh membership: registry follower, heartbeats, peer table and forwarding. */
@@ -68,7 +71,9 @@ const NATS_DRAIN_TIMEOUT_MS = 2000;
 export async function createMesh(options: MeshOptions & { manager: ModelManager; logger: Logger; telemetry?: InferenceTelemetry }): Promise<Mesh> {
   const logger = options.logger;
   const nc = await connectNats({ url: options.natsUrl, name: `inference-${options.nodeId}`, ...options.natsSecurity });
+  const credentials = options.clientCredentials ? { credentials: options.clientCredentials } : {};
   const registry = createRegistryClient(options.registryAddress, {
+    ...credentials,
     ...(options.telemetry ? { tracer: options.telemetry.tracer } : {}),
     ...(options.registryToken ? { token: options.registryToken } : {}),
   });
@@ -108,6 +113,7 @@ export async function createMesh(options: MeshOptions & { manager: ModelManager;
     nodeId: options.nodeId,
     logger: logger.child({ component: 'forward' }),
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    ...credentials,
   });
   const onModelMiss = createMeshMissHandler({ peers, forwarder, follower, logger: logger.child({ component: 'mesh' }) });
   let heartbeat: HeartbeatPublisher | undefined;

@@ -1,4 +1,4 @@
-import { Metadata } from '@grpc/grpc-js';
+import { Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { context as contextApi, trace } from '@opentelemetry/api';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import { ATTR_FORWARD_PEER, ATTR_MODEL_NAME, ATTR_MODEL_VERSION, ATTR_NODE_ID, endRpcSpan, SPAN_NAMES } from '../../../shared/telemetry/index.js';
@@ -30,6 +30,8 @@ export interface PeerForwarderOptions {
   logger: Logger;
   /** A `forward` span per hop (with a CLIENT span under it; the peer's server span is its child) and `infermesh_inference_forwards_total`. */
   telemetry?: InferenceTelemetry;
+  /** Channel credentials to the peers (the node's client TLS). Default: insecure. */
+  credentials?: ChannelCredentials;
 }
 
 /** Sends requests on to peers, over one cached gRPC channel per peer address. */
@@ -56,7 +58,7 @@ export function createPeerForwarder(options: PeerForwarderOptions): PeerForwarde
   const forwards = options.telemetry?.metrics?.forwardsTotal;
   const clientFor = (address: string) => {
     let client = clients.get(address);
-    if (!client) clients.set(address, (client = createInferenceClient(address, tracer ? { tracer } : {})));
+    if (!client) clients.set(address, (client = createInferenceClient(address, { ...(tracer ? { tracer } : {}), ...(options.credentials ? { credentials: options.credentials } : {}) })));
     return client;
   };
   const send = (peer: Peer, request: ModelInferRequest__Output, ctx: InferCallContext) => {

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { createInferenceClient } from '../../../shared/client/index.js';
 import { createMonitorClient, DEFAULT_MONITOR_ADDRESS, type Feedback } from '../../../shared/monitor-client/index.js';
+import { clientCredentialsOption } from '../../../shared/flags/index.js';
 import { DEMO_MODEL_NAME } from '../../../shared/demo/index.js';
 import { parseIntFlag, runCliAction } from './flags.js';
 
@@ -49,8 +50,10 @@ function normals(seed: number) {
  * more wrong, so that the monitor's drift and accuracy figures move.
  */
 export async function runDemoTraffic(o: DemoTrafficOptions, signal: AbortSignal, log: (line: string) => void): Promise<void> {
-  const client = createInferenceClient(o.server);
-  const monitor = createMonitorClient(o.monitor);
+  // TLS from the environment (INFERMESH_TLS_CA, ...) or the verb's --tls-* flags.
+  const credentials = await clientCredentialsOption(o);
+  const client = createInferenceClient(o.server, credentials);
+  const monitor = createMonitorClient(o.monitor, credentials);
   const rng = normals(7);
   const pending: Array<{ dueMs: number; item: Feedback }> = [];
   const started = Date.now();

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connectNats } from '../../../shared/nats/index.js';
-import { parseRegistryFlag, sharedOption } from '../../../shared/flags/index.js';
+import { addNatsClientOptions, clientCredentialsOption, loadNatsSecurityFlags, parseRegistryFlag, sharedOption } from '../../../shared/flags/index.js';
 import { ALERTS_STREAM, ALERTS_STREAM_SPEC, alertCodec, createMonitorClient, DEFAULT_MONITOR_ADDRESS, type Alert__Output, type Feedback } from '../../../shared/monitor-client/index.js';
 import { ensureStream } from '../../../shared/nats/index.js';
 import { parseIntFlag, runCliAction } from './flags.js';
@@ -43,7 +43,7 @@ function healthCommand(): Command {
     .addOption(monitorOption())
     .action((model: string, flags: { modelVersion?: string; json?: boolean; monitor: string }) =>
       runCliAction('models health', async () => {
-        const client = createMonitorClient(flags.monitor);
+        const client = createMonitorClient(flags.monitor, await clientCredentialsOption(flags));
         try {
           const health = await client.modelHealth(model, flags.modelVersion ? { version: flags.modelVersion } : {});
           const alerts = await client.listAlerts({ model, firingOnly: true });
@@ -67,7 +67,7 @@ function alertsCommand(): Command {
     .addOption(monitorOption())
     .action((flags: { model?: string; firing?: boolean; limit: string; json?: boolean; monitor: string }) =>
       runCliAction('alerts list', async () => {
-        const client = createMonitorClient(flags.monitor);
+        const client = createMonitorClient(flags.monitor, await clientCredentialsOption(flags));
         try {
           const list = await client.listAlerts({ model: flags.model ?? '', firingOnly: flags.firing ?? false, limit: parseIntFlag(flags.limit, '--limit', 1, 1000) });
           if (flags.json) process.stdout.write(JSON.stringify(list, null, 2) + '\n');
@@ -77,8 +77,7 @@ function alertsCommand(): Command {
         }
       }),
     );
-  alerts
-    .command('watch')
+  addNatsClientOptions(alerts.command('watch'))
     .description('Print alerts as they fire and resolve (from the ALERTS stream), until Ctrl-C')
     .addOption(new Option('--nats <url>', 'NATS with JetStream').env('NATS_URL').default('nats://127.0.0.1:4222'))
     .option('--model <name>', 'one model only')
@@ -86,7 +85,7 @@ function alertsCommand(): Command {
     .option('--since-start', 'replay every alert the stream holds first')
     .action((flags: { nats: string; model?: string; json?: boolean; sinceStart?: boolean }) =>
       runCliAction('alerts watch', async () => {
-        const nc = await connectNats({ url: flags.nats, name: 'infermesh-alerts-watch' });
+        const nc = await connectNats({ url: flags.nats, name: 'infermesh-alerts-watch', ...(await loadNatsSecurityFlags(flags, flags.nats)) });
         await ensureStream(nc, ALERTS_STREAM_SPEC);
         const consumer = await jetstream(nc).consumers.get(ALERTS_STREAM, { deliver_policy: flags.sinceStart ? DeliverPolicy.All : DeliverPolicy.New });
         const messages = await consumer.consume();
@@ -125,7 +124,7 @@ function feedbackCommand(): Command {
       runCliAction('feedback', async () => {
         const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
         const items = parseFeedbackCsv(text, flags.model, flags.byTrace);
-        const client = createMonitorClient(flags.monitor);
+        const client = createMonitorClient(flags.monitor, await clientCredentialsOption(flags));
         let accepted = 0;
         const errors: string[] = [];
         try {
@@ -175,7 +174,7 @@ function referenceCommand(): Command {
 }
 
 async function storeReference(model: string, version: number, profile: ReferenceProfile, registryAddress: string): Promise<void> {
-  const registry = createRegistryClient(parseRegistryFlag(registryAddress));
+  const registry = createRegistryClient(parseRegistryFlag(registryAddress), await clientCredentialsOption({}));
   try {
     const info = await registry.setReference(model, version, profile);
     process.stdout.write(`reference of ${model} version ${version}: ${info.features} features, ${info.rows} of ${info.totalRows} rows, stored in the registry at ${registryAddress}\n`);
@@ -185,7 +184,7 @@ async function storeReference(model: string, version: number, profile: Reference
 }
 
 async function sendReference(model: string, version: string, data: ReferenceData, monitorAddress: string): Promise<void> {
-  const client = createMonitorClient(monitorAddress);
+  const client = createMonitorClient(monitorAddress, await clientCredentialsOption({}));
   try {
     const features = await client.setReference({ model, version, features: data.features, rows: data.rows });
     process.stdout.write(`reference of ${model} version ${version}: ${features} features from ${data.rows} rows, sent to the monitor at ${monitorAddress}\n`);
@@ -219,7 +218,7 @@ function addReferenceToPush(models: Command): void {
     const o = cmd.opts<{ name: string; version?: string; registry?: string; monitor?: string }>();
     if (!pending || !o.monitor || process.exitCode) return;
     await runCliAction('models push --reference', async () => {
-      const registry = createRegistryClient(o.registry ?? '');
+      const registry = createRegistryClient(o.registry ?? '', await clientCredentialsOption(o));
       try {
         const v = await registry.getVersion(o.name, o.version ? { version: Number(o.version) } : {});
         await sendReference(o.name, String(v.version), pending!, o.monitor!);

@@ -6,7 +6,7 @@ import { DEFAULT_SPAN_STORE_OPTIONS } from '../store/index.js';
 import { DEFAULT_MONITOR_OPTIONS, startMonitor, type MonitorOptions } from '../monitor.js';
 import { parseIntFlag, runCliAction } from './flags.js';
 import { connectNats } from '../../../shared/nats/index.js';
-import { parseDataDirFlag, parseHostOption, parseNatsFlag, parseRegistryFlag, sharedOption } from '../../../shared/flags/index.js';
+import { addServiceSecurityOptions, loadServiceSecurity, parseDataDirFlag, parseHostOption, parseNatsFlag, parseRegistryFlag, sharedOption } from '../../../shared/flags/index.js';
 import { DEFAULT_HEALTH_ENGINE_OPTIONS, readAlertRulesFile } from '../health/index.js';
 
 interface MonitorFlags {
@@ -54,7 +54,7 @@ export function parseMonitorFlags(flags: MonitorFlags): MonitorOptions & { natsU
 
 /** `infermesh monitor`: the OTLP trace receiver, the Monitor API and the operators' web page, until SIGTERM/SIGINT. */
 export function monitorCommand(): Command {
-  return new Command('monitor')
+  return addServiceSecurityOptions(new Command('monitor'))
     .description('Run the monitor: OTLP/gRPC trace receiver and infermesh.monitor.v1.Monitor on --grpc-port, the web page on --http-port')
     .addOption(sharedOption('host', { description: 'interface to bind (0.0.0.0 to accept spans from other machines)', env: 'INFERMESH_MONITOR_HOST', default: DEFAULT_MONITOR_OPTIONS.host }))
     .addOption(sharedOption('grpcPort', { description: 'OTLP receiver and Monitor API port; 0 = a free port', env: 'INFERMESH_MONITOR_GRPC_PORT', default: DEFAULT_MONITOR_OPTIONS.grpcPort }))
@@ -73,11 +73,18 @@ export function monitorCommand(): Command {
     .action((flags: MonitorFlags) =>
       runCliAction('monitor', async () => {
         const { natsUrl, ...options } = parseMonitorFlags(flags);
+        const security = await loadServiceSecurity(flags as unknown as Record<string, unknown>, natsUrl);
         const logger = createLogger({ fields: { service: 'monitor' } });
         if (!options.dataDir) logger.info('no --data-dir: spans are kept in memory and lost on exit');
-        const nc = natsUrl ? await connectNats({ url: natsUrl, name: 'monitor' }) : undefined;
+        const nc = natsUrl ? await connectNats({ url: natsUrl, name: 'monitor', ...security.nats }) : undefined;
         if (!nc) logger.info('no --nats: no prediction records or feedback from the mesh (SubmitFeedback still works)');
-        const monitor = await startMonitor({ ...options, logger, ...(nc ? { nc } : {}) });
+        const monitor = await startMonitor({
+          ...options,
+          logger,
+          ...(nc ? { nc } : {}),
+          ...(security.server ? { credentials: security.server.grpc, https: security.server.https } : {}),
+          ...(security.client ? { registryCredentials: security.client.grpc } : {}),
+        });
         onShutdownSignal(async () => {
           await monitor.close();
           await nc?.drain();

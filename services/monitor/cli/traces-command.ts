@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { SearchTracesRequest } from '../../../shared/generated/infermesh/monitor/v1/SearchTracesRequest.js';
 import { createMonitorClient, DEFAULT_MONITOR_ADDRESS } from '../../../shared/monitor-client/index.js';
+import { clientCredentialsOption, withTlsExplained } from '../../../shared/flags/index.js';
 import { parseTraceId } from '../api/views.js';
 import { parseIntFlag, runCliAction } from './flags.js';
 import { renderTrace, renderTraceList } from './render.js';
@@ -68,9 +69,9 @@ export function tracesCommand(): Command {
     .action((flags: ListFlags) =>
       runCliAction('traces list', async () => {
         const request = parseListFlags(flags);
-        const client = createMonitorClient(flags.monitor);
+        const client = createMonitorClient(flags.monitor, await clientCredentialsOption(flags));
         try {
-          const { traces: found } = await client.searchTraces(request);
+          const { traces: found } = await withTlsExplained(flags.monitor, () => client.searchTraces(request));
           process.stdout.write(flags.json ? JSON.stringify(found, null, 2) + '\n' : renderTraceList(found));
         } finally {
           client.close();
@@ -86,9 +87,9 @@ export function tracesCommand(): Command {
     .action((traceId: string, flags: { json?: boolean; monitor: string }) =>
       runCliAction('traces show', async () => {
         const id = parseTraceId(traceId);
-        const client = createMonitorClient(flags.monitor);
+        const client = createMonitorClient(flags.monitor, await clientCredentialsOption(flags));
         try {
-          const { spans } = await client.getTrace(id);
+          const { spans } = await withTlsExplained(flags.monitor, () => client.getTrace(id));
           process.stdout.write(flags.json ? JSON.stringify(spans, null, 2) + '\n' : renderTrace(id, spans));
         } finally {
           client.close();

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { isIP, type AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { Code, InfermeshError, invalidArgument, notFound } from '../../../shared/errors/index.js';
@@ -17,6 +18,8 @@ export interface WebServerOptions {
   registry: Registry;
   logger: Logger;
   host: string;
+  /** Serve over HTTPS with this certificate (and client CA: mTLS), e.g. shared/tls `httpsServerOptions`. Default: plain HTTP. */
+  https?: HttpsServerOptions;
   /** 0 = a free port. */
   port: number;
   now?: () => number;
@@ -175,7 +178,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'no-cache' }).end(asset.body);
   };
 
-  const server = createServer(handle);
+  const server = options.https ? createHttpsServer(options.https, handle) : createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

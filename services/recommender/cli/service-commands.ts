@@ -3,7 +3,10 @@ import { createLogger } from '../../../shared/logging/index.js';
 import { announce, onShutdownSignal } from '../../../shared/process/index.js';
 import { createTelemetry } from '../../../shared/telemetry/index.js';
 import {
+  addServiceSecurityOptions,
   addSharedOptions,
+  clientCredentialsOption,
+  loadServiceSecurity,
   addTelemetryOptions,
   parseAddressFlag,
   parseDataDirFlag,
@@ -56,12 +59,20 @@ export function registerServiceCommands(recommender: Command): void {
     .option('--history-limit <n>', 'latest interactions folded into a user vector', String(d.historyLimit))
     .option('--train-threads <n>', 'threads a training run uses', String(d.trainThreads))
     .option('--retrain-interval-ms <ms>', 'retrain this often when new interactions arrived (0: on demand only)', String(d.retrainIntervalMs));
-  addNatsReplicasOption(addTelemetryOptions(recommender)).action(async (raw: Record<string, unknown>) => {
+  addServiceSecurityOptions(addNatsReplicasOption(addTelemetryOptions(recommender))).action(async (raw: Record<string, unknown>) => {
     const options = parseServiceFlags(raw);
     const telemetryFlags = parseTelemetryFlags(raw);
+    const security = await loadServiceSecurity(raw, options.natsUrl);
     const logger = createLogger({ fields: { service: 'recommender' } });
-    const telemetry = await createTelemetry({ serviceName: 'recommender', ...telemetryFlags, logger });
-    const service = await createRecommenderService({ ...options, logger, tracer: telemetry.tracer }).catch(async (err: unknown) => {
+    const telemetry = await createTelemetry({ serviceName: 'recommender', ...telemetryFlags, ...security.telemetry, logger });
+    const service = await createRecommenderService({
+      ...options,
+      natsSecurity: security.nats,
+      ...(security.server ? { credentials: security.server.grpc } : {}),
+      ...(security.client ? { clientCredentials: security.client.grpc } : {}),
+      logger,
+      tracer: telemetry.tracer,
+    }).catch(async (err: unknown) => {
       await telemetry.shutdown();
       throw err;
     });
@@ -79,7 +90,7 @@ export function registerServiceCommands(recommender: Command): void {
     .option('--force', 'promote even when the held-out metrics are worse than production\'s')
     .option('--params-json <json>', 'override training parameters for this run, e.g. \'{"dim":32,"epochs":10}\'', '')
     .action(async (raw: { server: string; force?: boolean; paramsJson: string }) => {
-      const client = createRecommenderClient(parseAddressFlag(raw.server, '--server'));
+      const client = createRecommenderClient(parseAddressFlag(raw.server, '--server'), await clientCredentialsOption(raw));
       try {
         const result = await client.train({ force: raw.force === true, paramsJson: raw.paramsJson }, (p) =>
           process.stderr.write(`epoch ${p.epoch}/${p.epochs} loss=${p.loss.toFixed(2)} ${p.seconds.toFixed(2)}s ${p.gflops.toFixed(2)} GFLOP/s\n`),

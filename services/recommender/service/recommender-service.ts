@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
+import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Tracer } from '@opentelemetry/api';
 import { createInferenceClient, type InferenceClient } from '../../../shared/client/index.js';
 import { silentLogger, type Logger } from '../../../shared/logging/index.js';
-import { connectNats } from '../../../shared/nats/index.js';
+import { connectNats, type ConnectNatsOptions } from '../../../shared/nats/index.js';
 import { defineDefaults, resolveOptions } from '../../../shared/options/index.js';
 import { createRegistryClient, type RegistryClient } from '../../../shared/registry-client/index.js';
 import { createInteractionIngest, type InteractionIngest } from '../events/index.js';
@@ -19,6 +20,12 @@ export interface RecommenderServiceOptions {
   /** Where the SQLite store lives. */
   dataDir: string;
   natsUrl: string;
+  /** TLS and nkey credentials of the NATS connection (shared/tls `loadNatsSecurity`). Default: plaintext, none. */
+  natsSecurity?: Pick<ConnectNatsOptions, 'tls' | 'nkeySeed'>;
+  /** gRPC server credentials (TLS, mTLS). Default: insecure. */
+  credentials?: ServerCredentials;
+  /** Channel credentials of the calls to the registry and the inference node. Default: insecure. */
+  clientCredentials?: ChannelCredentials;
   /** Copies of the INTERACTIONS stream in a JetStream cluster. Default: the server's (1). */
   natsReplicas?: number;
   /** The registry's `host:port`. */
@@ -95,12 +102,13 @@ export async function createRecommenderService(options: RecommenderServiceOption
   try {
     const store = openRecommenderStore(o.dataDir);
     cleanup.push(() => store.close());
-    const nc: NatsConnection = await connectNats({ url: o.natsUrl, name: 'recommender' });
+    const nc: NatsConnection = await connectNats({ url: o.natsUrl, name: 'recommender', ...o.natsSecurity });
     cleanup.push(() => nc.drain());
     const ownToken = o.auth?.token ? { token: o.auth.token } : {};
-    const registry: RegistryClient = createRegistryClient(o.registryAddress, ownToken);
+    const clientCredentials = o.clientCredentials ? { credentials: o.clientCredentials } : {};
+    const registry: RegistryClient = createRegistryClient(o.registryAddress, { ...clientCredentials, ...ownToken });
     cleanup.push(() => registry.close());
-    const inference: InferenceClient = createInferenceClient(o.inferenceAddress, { ...(o.tracer ? { tracer: o.tracer } : {}), ...ownToken });
+    const inference: InferenceClient = createInferenceClient(o.inferenceAddress, { ...clientCredentials, ...(o.tracer ? { tracer: o.tracer } : {}), ...ownToken });
     const verifier = o.auth?.verifier;
     if (verifier) {
       const revocations = followRevocations({ nc, verifier, logger: logger.child({ component: 'auth' }) });
@@ -127,7 +135,11 @@ export async function createRecommenderService(options: RecommenderServiceOption
     const trainer = createModelTrainer({ store, registry, engine, modelName: o.modelName, params: o.params ?? {}, maxK: o.maxK, inWorker: o.trainInWorker, threads: o.trainThreads, logger, clock: o.clock });
     const follower = followProduction({ nc, registry, store, engine, modelName: o.modelName, followerId: await resolveFollowerId(o.dataDir), logger });
     cleanup.push(() => follower.close());
-    const server: RecommenderServer = await startRecommenderServer({ engine, trainer, ingest, store, modelName: o.modelName, maxK: o.maxK, logger, host: o.host, port: o.grpcPort, tracer: o.tracer, ...(verifier ? { auth: { verifier } } : {}) });
+    const server: RecommenderServer = await startRecommenderServer({
+      engine, trainer, ingest, store, modelName: o.modelName, maxK: o.maxK, logger, host: o.host, port: o.grpcPort, tracer: o.tracer,
+      ...(verifier ? { auth: { verifier } } : {}),
+      ...(o.credentials ? { credentials: o.credentials } : {}),
+    });
     let timer: NodeJS.Timeout | undefined;
     // Ends a scheduled run (and its worker) when the service closes.
     const stopping = new AbortController();

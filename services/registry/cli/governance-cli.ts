@@ -1,4 +1,5 @@
 import { Option } from 'commander';
+import { clientCredentialsOption, withTlsExplained } from '../../../shared/flags/index.js';
 import { runVerb, UsageError } from './cli-errors.js';
 import { createGovernanceClient, type GovernanceClient } from './governance-client.js';
 
@@ -16,9 +17,9 @@ export function withGovernanceClient(verb: string, flags: { registry?: string },
     const address = flags.registry ?? '';
     if (!/^[^\s:]+:\d{1,5}$/.test(address)) throw new UsageError(`--registry HOST:PORT (or INFERMESH_REGISTRY) is required, got '${address}'`);
     const token = process.env[TOKEN_ENV] || undefined;
-    const client = createGovernanceClient(address, token ? { token } : {});
+    const client = createGovernanceClient(address, { ...(token ? { token } : {}), ...(await clientCredentialsOption(flags)) });
     try {
-      await fn(client);
+      await withTlsExplained(address, () => fn(client));
     } finally {
       client.close();
     }

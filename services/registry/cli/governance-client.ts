@@ -1,4 +1,4 @@
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { bearerHeader, AUTHORIZATION_HEADER } from '../../../shared/auth/index.js';
 import { InfermeshError } from '../../../shared/errors/index.js';
 import type { CreateTokenRequest } from '../../../shared/generated/infermesh/registry/v1/CreateTokenRequest.js';
@@ -22,6 +22,8 @@ export interface GovernanceClientOptions {
   token?: string;
   /** Deadline of each call. Default: 30000 ms. */
   timeoutMs?: number;
+  /** Channel credentials (TLS, mTLS). Default: insecure. */
+  credentials?: ChannelCredentials;
 }
 
 /** The registry's token and audit RPCs, promise-shaped; failures are InfermeshErrors. */
@@ -39,7 +41,7 @@ export interface GovernanceClient {
 /** A client of ModelRegistry's governance RPCs at `address` (`host:port`). */
 export function createGovernanceClient(address: string, options: GovernanceClientOptions = {}): GovernanceClient {
   const proto = loadProtos(['infermesh/registry/v1/registry.proto']) as unknown as ProtoGrpcType;
-  const client: ModelRegistryClient = new proto.infermesh.registry.v1.ModelRegistry(address, credentials.createInsecure());
+  const client: ModelRegistryClient = new proto.infermesh.registry.v1.ModelRegistry(address, options.credentials ?? credentials.createInsecure());
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const metadata = () => {
     const md = new Metadata();

@@ -5,7 +5,7 @@ import type { Model__Output } from '../../../shared/generated/infermesh/registry
 import type { ModelVersion__Output } from '../../../shared/generated/infermesh/registry/v1/ModelVersion.js';
 import { parseIntegerText, UINT32_MAX } from '../../../shared/numbers/index.js';
 import { createRegistryClient, PRODUCTION_ALIAS, type ReferenceProfile, type RegistryClient } from '../../../shared/registry-client/index.js';
-import { parseRegistryFlag, sharedOption } from '../../../shared/flags/index.js';
+import { clientCredentialsOption, parseRegistryFlag, sharedOption, withTlsExplained } from '../../../shared/flags/index.js';
 import { runVerb, usage, UsageError, usageExitCodes } from './cli-errors.js';
 import { diffServingConfigs } from './config-diff.js';
 
@@ -213,9 +213,9 @@ async function previousVersion(client: RegistryClient, model: string, alias: str
 function withClient(verb: string, flags: RegistryFlag, fn: (client: RegistryClient) => Promise<void>): Promise<void> {
   return runVerb(verb, async () => {
     const address = usage(() => parseRegistryFlag(flags.registry));
-    const client = createRegistryClient(address);
+    const client = createRegistryClient(address, await clientCredentialsOption(flags));
     try {
-      await fn(client);
+      await withTlsExplained(address, () => fn(client));
     } finally {
       client.close();
     }

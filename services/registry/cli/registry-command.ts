@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
 import { announce, onShutdownSignal } from '../../../shared/process/index.js';
 import { createTelemetry } from '../../../shared/telemetry/index.js';
-import { addSharedOptions, addTelemetryOptions } from '../../../shared/flags/index.js';
+import { addServiceSecurityOptions, addSharedOptions, addTelemetryOptions, loadServiceSecurity } from '../../../shared/flags/index.js';
 import { addNatsReplicasOption } from '../../../shared/nats/index.js';
 import { createRegistryService } from '../registry-service.js';
 import { runVerb, usageExitCodes } from './cli-errors.js';
@@ -11,7 +11,7 @@ import { parseRegistryConfig, type RegistryFlags } from './registry-config.js';
 /** `infermesh registry`: runs the model registry until SIGTERM/SIGINT. */
 export function registryCommand(): Command {
   return usageExitCodes(
-    addSharedOptions(addNatsReplicasOption(addTelemetryOptions(new Command('registry'))), {
+    addSharedOptions(addServiceSecurityOptions(addNatsReplicasOption(addTelemetryOptions(new Command('registry')))), {
       grpcPort: { default: 0 },
       host: { description: 'address to bind', default: '127.0.0.1' },
       dataDir: { description: 'artifacts, and the SQLite database unless --database names another' },
@@ -23,9 +23,16 @@ export function registryCommand(): Command {
       .action((flags: RegistryFlags) =>
         runVerb('registry', async () => {
           const config = parseRegistryConfig(flags);
+          const security = await loadServiceSecurity(flags as unknown as Record<string, unknown>, config.natsUrl);
           const logger = createLogger({ fields: { service: 'registry' } });
-          const telemetry = await createTelemetry({ serviceName: 'registry', ...config.telemetry, logger });
-          const service = await createRegistryService({ ...config, logger, telemetry: { tracer: telemetry.tracer, metrics: telemetry.metrics.registry } }).catch(
+          const telemetry = await createTelemetry({ serviceName: 'registry', ...config.telemetry, ...security.telemetry, logger });
+          const service = await createRegistryService({
+            ...config,
+            natsSecurity: security.nats,
+            ...(security.server ? { credentials: security.server.grpc } : {}),
+            logger,
+            telemetry: { tracer: telemetry.tracer, metrics: telemetry.metrics.registry },
+          }).catch(
             async (err: unknown) => {
               await telemetry.shutdown();
               throw err;

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../../../shared/logging/index.js';
-import { connectNats } from '../../../shared/nats/index.js';
+import { connectNats, type ConnectNatsOptions } from '../../../shared/nats/index.js';
 import { Backoff, type BackoffOptions } from '../../../shared/rpc/index.js';
 
 /** Options of {@link connectInBackground}. */
@@ -13,6 +13,8 @@ export interface NatsLinkOptions {
   attemptTimeoutMs?: number;
   /** Pauses between attempts (shared/rpc Backoff). Default: from 250 ms, doubling up to 5000 ms. */
   backoff?: BackoffOptions;
+  /** TLS and nkey credentials of the connection (shared/tls `loadNatsSecurity`). Default: plaintext, none. */
+  security?: Pick<ConnectNatsOptions, 'tls' | 'nkeySeed'>;
 }
 
 /** The registry's NATS connection, made in the background. */
@@ -42,7 +44,7 @@ export function connectInBackground(options: NatsLinkOptions): NatsLink {
     const backoff = new Backoff(options.backoff);
     for (let attempt = 1; ; attempt++) {
       try {
-        const nc = await connectNats({ url: options.url, name: options.name, timeoutMs: options.attemptTimeoutMs ?? 2000 });
+        const nc = await connectNats({ url: options.url, name: options.name, timeoutMs: options.attemptTimeoutMs ?? 2000, ...options.security });
         if (stop.signal.aborted) {
           await nc.close();
           return new Promise<never>(() => {});

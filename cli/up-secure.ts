@@ -1,0 +1,157 @@
+// `infermesh up --secure`: the files and flags that put every connection of
+// the mesh under TLS (mTLS between services), every NATS connection under its
+// own nkey, every node's heartbeats under a signed identity, and every server
+// behind tokens, with an admin token for the operator.
+import { createPrivateKey } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
+import { AUTHORIZATION_HEADER, bearerHeader } from '../shared/auth/index.js';
+import type { NatsRole } from '../shared/nats/index.js';
+import { grpcChannelCredentials, loadClientTls, prepareSecureMesh, writePrivateFile, type SecureMesh, type SecureService } from '../shared/tls/index.js';
+import { issueNodeIdentityFile, resolveNodeId } from '../services/inference/mesh/index.js';
+import { createRegistryAuth } from '../services/registry/auth/index.js';
+import { openRegistryStore } from '../services/registry/index.js';
+
+/** Lifetime of the tokens `up --secure` writes: 30 days; a kept one is reused until a day before it expires. */
+const TOKEN_TTL_MS = 30 * 86_400_000;
+const TOKEN_RENEW_BEFORE_MS = 86_400_000;
+
+/** The services' own tokens: what each calls (the node: registry reads and peers' infer; the recommender: its model's versions and scoring; the monitor: reference data). */
+const SERVICE_TOKENS = {
+  node: ['models:read', 'infer'],
+  recommender: ['models:read', 'models:write', 'models:promote', 'infer'],
+  monitor: ['models:read'],
+} as const satisfies Record<string, readonly string[]>;
+
+type TokenName = 'admin' | keyof typeof SERVICE_TOKENS;
+
+/** What `up --secure` prepared, and the flags each child runs with. */
+export interface UpSecurity {
+  mesh: SecureMesh;
+  /** The admin token's file (mode 0600) and the token (scope `admin`). */
+  adminTokenFile: string;
+  adminToken: string;
+  /** The security flags of a child: its TLS as server and client, its NATS nkey, `--auth`; a node also its identity and the issuer key. */
+  childArgs(service: Exclude<SecureService, 'nats' | 'client'>): string[];
+  /** A child's environment: its own token as `INFERMESH_TOKEN` (the registry calls no one and gets none). */
+  childEnv(service: Exclude<SecureService, 'nats' | 'client'>): NodeJS.ProcessEnv;
+  /** The NATS URL clients use (`tls://`: TLS with their client TLS files). */
+  natsClientUrl(url: string): string;
+  /** For up's own calls (registering the demo model, waiting for it): the `client` certificate and the admin token. */
+  client: { credentials: ChannelCredentials; decorateMetadata: (metadata: Metadata) => void };
+}
+
+/** The data folders of the children, as `up` lays them out. */
+export interface UpSecurityDirs {
+  dataDir: string;
+  registryDataDir: string;
+  nodeDataDir: string;
+  /** The interface every service listens on (put in the certificates besides the loopback names). */
+  host: string;
+}
+
+/**
+ * Prepares a secure mesh under `<dataDir>/secure` (shared/tls prepareSecureMesh:
+ * a local CA made with @peculiar/x509, one certificate per service, NATS nkeys
+ * with per-role permissions, the mesh issuer key), the node's identity, and the
+ * admin token. Idempotent: a second start reuses every file that is still good.
+ */
+export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurity> {
+  const loopback = ['127.0.0.1', '::1', 'localhost'];
+  const hosts = loopback.includes(dirs.host) || dirs.host === '0.0.0.0' || dirs.host === '::' ? [] : [dirs.host];
+  const mesh = await prepareSecureMesh(dirs.dataDir, { hosts });
+
+  const nodeId = await resolveNodeId(dirs.nodeDataDir);
+  const identityFile = join(dirs.nodeDataDir, 'node-identity.json');
+  const issuerKey = createPrivateKey(await readFile(mesh.heartbeat.issuerKeyFile));
+  await issueNodeIdentityFile({ issuerKey, nodeId, dataDir: dirs.nodeDataDir, identityFile });
+
+  const tokenFile = (name: TokenName) => join(mesh.dir, 'tokens', `${name}.token`);
+  const adminTokenFile = join(mesh.dir, 'admin.token');
+  const tokens = await ensureTokens(dirs.registryDataDir, {
+    admin: { file: adminTokenFile, scopes: ['admin'] },
+    node: { file: tokenFile('node'), scopes: SERVICE_TOKENS.node },
+    recommender: { file: tokenFile('recommender'), scopes: SERVICE_TOKENS.recommender },
+    monitor: { file: tokenFile('monitor'), scopes: SERVICE_TOKENS.monitor },
+  });
+  const adminToken = tokens.admin;
+  const clientTls = await loadClientTls(mesh.client('client'));
+  const authorization = bearerHeader(adminToken);
+
+  return {
+    mesh,
+    adminTokenFile,
+    adminToken,
+    childArgs(service) {
+      const server = mesh.server(service);
+      const client = mesh.client(service);
+      const role: NatsRole = service;
+      return [
+        '--tls-cert', server.certFile, '--tls-key', server.keyFile,
+        // The node's port is the mesh's front door: TLS, and tokens instead of client certificates (the CLI, grpcurl, Python).
+        // Every other service asks for a certificate from the mesh's CA (mTLS between services).
+        ...(service === 'node' ? [] : ['--tls-client-ca', server.clientCaFile!]),
+        '--tls-ca', client.caFile!, '--tls-client-cert', client.certFile!, '--tls-client-key', client.keyFile!,
+        '--nats-nkey', mesh.nats.seedFiles[role],
+        '--auth',
+        ...(service === 'node' ? ['--node-identity', identityFile, '--heartbeat-issuer-key', mesh.heartbeat.issuerPublicKeyFile] : []),
+      ];
+    },
+    childEnv: (service) => (service === 'registry' ? {} : { INFERMESH_TOKEN: tokens[service] }),
+    natsClientUrl: (url) => url.replace(/^nats:\/\//, 'tls://'),
+    client: {
+      credentials: grpcChannelCredentials(clientTls),
+      decorateMetadata: (metadata) => {
+        if (metadata.get(AUTHORIZATION_HEADER).length === 0) metadata.set(AUTHORIZATION_HEADER, authorization);
+      },
+    },
+  };
+}
+
+/** A token `up --secure` keeps: its file (mode 0600) and scopes; the subject is its name. */
+interface TokenSpec {
+  file: string;
+  scopes: readonly string[];
+}
+
+/**
+ * The tokens in their files, each kept while it has more than a day left; the
+ * others issued with the registry's own key and recorded in its store and
+ * audit log (the registry is not running yet: this is how the first tokens
+ * exist when every call, CreateToken included, needs one).
+ */
+async function ensureTokens<N extends string>(registryDataDir: string, specs: Record<N, TokenSpec>): Promise<Record<N, string>> {
+  const tokens = {} as Record<N, string>;
+  const missing: N[] = [];
+  for (const name of Object.keys(specs) as N[]) {
+    const kept = await readFile(specs[name].file, 'utf8').then((s) => s.trim(), () => '');
+    if (kept && tokenExpiresAtMs(kept) > Date.now() + TOKEN_RENEW_BEFORE_MS) tokens[name] = kept;
+    else missing.push(name);
+  }
+  if (missing.length === 0) return tokens;
+  await mkdir(registryDataDir, { recursive: true });
+  const store = await openRegistryStore({ dataDir: registryDataDir });
+  try {
+    const auth = await createRegistryAuth({ dataDir: registryDataDir, store });
+    for (const name of missing) {
+      const { token } = await auth.issuer.issue({ subject: name, scopes: specs[name].scopes, ttlMs: TOKEN_TTL_MS }, { actor: { subject: 'infermesh-up', address: '' } });
+      await mkdir(dirname(specs[name].file), { recursive: true, mode: 0o700 });
+      await writePrivateFile(specs[name].file, token + '\n');
+      tokens[name] = token;
+    }
+  } finally {
+    await store.close();
+  }
+  return tokens;
+}
+
+/** The `exp` of a JWT in ms (0 when it cannot be read): only to decide whether to keep a token, never to trust one. */
+function tokenExpiresAtMs(token: string): number {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : 0;
+  } catch {
+    return 0;
+  }
+}
