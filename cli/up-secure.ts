@@ -3,14 +3,14 @@
 // own nkey, every node's heartbeats under a signed identity, and every server
 // behind tokens, with an admin token for the operator.
 import { createPrivateKey } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
 import { AUTHORIZATION_HEADER, bearerHeader } from '../shared/auth/index.js';
 import type { NatsRole } from '../shared/nats/index.js';
 import { grpcChannelCredentials, loadClientTls, prepareSecureMesh, writePrivateFile, type SecureMesh, type SecureService } from '../shared/tls/index.js';
 import { issueNodeIdentityFile, resolveNodeId } from '../services/inference/mesh/index.js';
-import { createRegistryAuth } from '../services/registry/auth/index.js';
+import { createRegistryAuth, loadOrCreateSigningKey } from '../services/registry/auth/index.js';
 import { openRegistryStore } from '../services/registry/index.js';
 
 /** Lifetime of the tokens `up --secure` writes: 30 days; a kept one is reused until a day before it expires. */
@@ -76,6 +76,11 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
     monitor: { file: tokenFile('monitor'), scopes: SERVICE_TOKENS.monitor },
   });
   const adminToken = tokens.admin;
+  // Every service but the registry checks tokens against the registry's public key, given as a
+  // file: the monitor starts before the registry, so it cannot ask for it (GetPublicKey).
+  const tokenPublicKeyFile = join(mesh.dir, 'token-public-key.pem');
+  const signingKey = await loadOrCreateSigningKey(dirs.registryDataDir);
+  await writeFile(tokenPublicKeyFile, signingKey.publicKey.export({ type: 'spki', format: 'pem' }));
   const clientTls = await loadClientTls(mesh.client('client'));
   const authorization = bearerHeader(adminToken);
 
@@ -95,6 +100,7 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
         '--tls-ca', client.caFile!, '--tls-client-cert', client.certFile!, '--tls-client-key', client.keyFile!,
         '--nats-nkey', mesh.nats.seedFiles[role],
         '--auth',
+        ...(service === 'registry' ? [] : ['--auth-public-key', tokenPublicKeyFile]),
         ...(service === 'node' ? ['--node-identity', identityFile, '--heartbeat-issuer-key', mesh.heartbeat.issuerPublicKeyFile] : []),
       ];
     },

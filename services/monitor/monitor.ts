@@ -150,7 +150,7 @@ export async function startMonitor(options: MonitorOptions = {}): Promise<Monito
   let grpcPort: number;
   try {
     grpcPort = await rpc.bind(host, options.grpcPort ?? DEFAULT_MONITOR_OPTIONS.grpcPort);
-    web = await startWebServer({ store, health, registry: telemetry.registry, logger, host, port: options.httpPort ?? DEFAULT_MONITOR_OPTIONS.httpPort, now: options.now, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}), ...(options.https ? { https: options.https } : {}) });
+    web = await startWebServer({ store, health, registry: telemetry.registry, logger, host, port: options.httpPort ?? DEFAULT_MONITOR_OPTIONS.httpPort, now: options.now, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}), ...(options.https ? { https: options.https } : {}), ...(options.auth ? { auth: { verifier: options.auth.verifier } } : {}) });
     await health.start();
   } catch (err) {
     rpc.server.forceShutdown();

@@ -1,5 +1,5 @@
 export { AUTHORIZATION_HEADER, bearerHeader, bearerToken } from './bearer.js';
-export { withClientToken, type ClientTokenOption } from './client-token.js';
+export { tokenFromEnv, withClientToken, type ClientTokenOption } from './client-token.js';
 export { allowsModel, parseModelPatterns } from './model-pattern.js';
 export { parseScopes, type Scope } from './scopes.js';
 export { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, publicKeyId, signToken, tokenHash, type Principal } from './token-claims.js';

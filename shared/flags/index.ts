@@ -11,3 +11,4 @@ export {
   loadServiceSecurity,
   withTlsExplained,
 } from './tls-flags.js';
+export { loadServiceAuth, type ServiceAuth } from './service-auth.js';

@@ -1,3 +1,4 @@
+import { tokenFromEnv } from '../auth/index.js';
 import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { Option, type Command } from 'commander';
@@ -30,6 +31,7 @@ import {
  * | `--tls-client-key FILE` | `INFERMESH_TLS_CLIENT_KEY` | clients: its key |
  * | `--nats-nkey FILE` | `INFERMESH_NATS_NKEY` | services: the NATS nkey seed this service logs in with |
  * | `--auth` | `INFERMESH_AUTH` | servers: require `authorization: Bearer` tokens |
+ * | `--auth-public-key FILE` | `INFERMESH_AUTH_PUBLIC_KEY` | servers: the registry's token public key (PEM); without it a service that knows the registry fetches it (`GetPublicKey`) |
  *
  * NATS over TLS: a `tls://HOST:PORT` `--nats` URL, with the client TLS files
  * above (`--tls-ca`, and the client certificate when nats-server verifies
@@ -45,6 +47,11 @@ export const SECURITY_FLAGS = Object.freeze({
   tlsClientKey: { flags: '--tls-client-key <file>', env: TLS_ENV.clientKey, description: 'PEM private key of --tls-client-cert' },
   natsNkey: { flags: '--nats-nkey <file>', env: NATS_NKEY_ENV, description: 'NATS nkey seed file this service logs in with (nats-server with nkey users)' },
   auth: { flags: '--auth', env: 'INFERMESH_AUTH', description: 'require a token (authorization: Bearer, issued by the registry) on every call' },
+  authPublicKey: {
+    flags: '--auth-public-key <file>',
+    env: 'INFERMESH_AUTH_PUBLIC_KEY',
+    description: "with --auth: the registry's token public key (PEM); default: fetched from --registry (GetPublicKey)",
+  },
 } as const);
 
 const option = (name: keyof typeof SECURITY_FLAGS) => new Option(SECURITY_FLAGS[name].flags, SECURITY_FLAGS[name].description).env(SECURITY_FLAGS[name].env);
@@ -73,7 +80,7 @@ export function addNatsClientOptions<C extends Command>(command: C): C {
 /** Adds a service's security flags: server TLS, client TLS (its calls to other services and NATS), `--nats-nkey` and `--auth`. */
 export function addServiceSecurityOptions<C extends Command>(command: C): C {
   addClientTlsOptions(addServerTlsOptions(command));
-  command.addOption(option('natsNkey')).addOption(option('auth'));
+  command.addOption(option('natsNkey')).addOption(option('auth')).addOption(option('authPublicKey'));
   return command;
 }
 
@@ -105,10 +112,15 @@ export async function loadClientTlsFlags(raw: object): Promise<ClientSecurity | 
   return { grpc: grpcChannelCredentials(tls), tls };
 }
 
-/** `{ credentials }` for a client factory's options from the client TLS flags (`{}` when none are given). */
-export async function clientCredentialsOption(raw: object): Promise<{ credentials?: ChannelCredentials }> {
+/**
+ * What a CLI verb's client factory takes from the environment of the command line: `credentials`
+ * from the client TLS flags, and `token` from `INFERMESH_TOKEN` (read from the environment only,
+ * never a flag, so it does not show in `ps`). `{}` when neither is given.
+ */
+export async function clientCredentialsOption(raw: object): Promise<{ credentials?: ChannelCredentials; token?: string }> {
   const client = await loadClientTlsFlags(raw);
-  return client ? { credentials: client.grpc } : {};
+  const token = tokenFromEnv();
+  return { ...(client ? { credentials: client.grpc } : {}), ...(token !== undefined ? { token } : {}) };
 }
 
 /**
@@ -134,19 +146,28 @@ export interface ServiceSecurity {
   nats: Pick<ConnectNatsOptions, 'tls' | 'nkeySeed'>;
   /** `--auth`: tokens required. */
   auth: boolean;
+  /** `--auth-public-key`: where the token public key is (else the registry is asked). */
+  authPublicKeyFile: string | undefined;
   /** For createTelemetry: `/metrics` over HTTPS with the server certificate, span export with the client TLS. */
-  telemetry: { metricsHttps?: HttpsServerOptions; exportTls?: ClientTls };
+  telemetry: { metricsHttps?: HttpsServerOptions; exportTls?: ClientTls; exportToken?: string };
 }
 
 /** Loads a service's security flags (one error per bad flag or file). */
 export async function loadServiceSecurity(raw: Record<string, unknown>, natsUrl: string | undefined): Promise<ServiceSecurity> {
   const [server, client, nats] = await Promise.all([loadServerTlsFlags(raw), loadClientTlsFlags(raw), loadNatsSecurityFlags(raw, natsUrl)]);
+  const exportToken = tokenFromEnv();
   return {
     server,
     client,
     nats,
     auth: parseAuthFlag(raw.auth),
-    telemetry: { ...(server ? { metricsHttps: server.https } : {}), ...(client ? { exportTls: client.tls } : {}) },
+    authPublicKeyFile: typeof raw.authPublicKey === 'string' && raw.authPublicKey !== '' ? raw.authPublicKey : undefined,
+    telemetry: {
+      ...(server ? { metricsHttps: server.https } : {}),
+      ...(client ? { exportTls: client.tls } : {}),
+      // The service's own token, for a monitor that checks tokens on Export.
+      ...(exportToken !== undefined ? { exportToken } : {}),
+    },
   };
 }
 

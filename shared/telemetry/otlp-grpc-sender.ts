@@ -18,12 +18,14 @@ export class ExportFailure extends Error {
 export class GrpcUnarySender {
   readonly #authority: string;
   readonly #tls: SecureClientSessionOptions | undefined;
+  readonly #authorization: string | undefined;
   #session: ClientHttp2Session | undefined;
   /** Requests sent (each a connection attempt too when no session is open). */
   attempts = 0;
 
-  /** `tls` applies to an `https://` endpoint: the CA to trust and the client certificate (mTLS). */
-  constructor(endpoint: string, tls?: ExportTls) {
+  /** `tls` applies to an `https://` endpoint: the CA to trust and the client certificate (mTLS); `token` goes in every call's `authorization`. */
+  constructor(endpoint: string, tls?: ExportTls, token?: string) {
+    this.#authorization = token ? `Bearer ${token}` : undefined;
     const url = new URL(endpoint);
     const secure = url.protocol === 'https:';
     this.#authority = `${secure ? 'https:' : 'http:'}//${url.host}`;
@@ -80,6 +82,7 @@ export class GrpcUnarySender {
           [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
           te: 'trailers',
           'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m`,
+          ...(this.#authorization ? { authorization: this.#authorization } : {}),
         });
       } catch (err) {
         this.#retire(session);

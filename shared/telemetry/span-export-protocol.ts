@@ -14,6 +14,8 @@ export interface ExportWorkerData {
   maxRequestBytes: number;
   /** TLS to an `https://` endpoint: PEM CA to trust (else the system roots), and a client certificate and key for mTLS. */
   tls?: ExportTls;
+  /** Sent as `authorization: Bearer <token>` on every Export (a monitor that checks tokens). */
+  token?: string;
 }
 
 /** PEM material of an OTLP export over TLS (Buffers survive the worker's structured clone). */

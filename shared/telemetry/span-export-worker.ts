@@ -12,7 +12,7 @@ import type { ExportWorkerData, ToExportWorker, FromExportWorker } from './span-
 
 const config = workerData as ExportWorkerData;
 const port = parentPort!;
-const sender = new GrpcUnarySender(config.endpoint, config.tls);
+const sender = new GrpcUnarySender(config.endpoint, config.tls, config.token);
 const resources = new Map<number, ResourceRecord>();
 const scopes = new Map<number, ScopeRecord>();
 const reader = new SpanRecordReader();

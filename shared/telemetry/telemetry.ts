@@ -62,6 +62,8 @@ export interface TelemetryOptions {
   metricsHttps?: HttpsServerOptions;
   /** TLS of an `https://` OTLP endpoint: PEM CA to trust (else the system roots), client certificate and key (mTLS). Default: none. */
   exportTls?: ExportTls;
+  /** The service's token (INFERMESH_TOKEN), sent on every span export: a monitor with --auth takes any valid token. Default: none. */
+  exportToken?: string;
   /**
    * Span exporter to use instead of OTLP/gRPC (e.g. an InMemorySpanExporter in
    * tests); it runs on this thread behind the SDK's BatchSpanProcessor. Without
@@ -236,6 +238,7 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
         scheduledDelayMs,
         exportTimeoutMs,
         ...(options.exportTls ? { tls: options.exportTls } : {}),
+        ...(options.exportToken ? { token: options.exportToken } : {}),
         ...(options.exportProbeIntervalMs !== undefined ? { probeIntervalMs: options.exportProbeIntervalMs } : {}),
       }),
     );

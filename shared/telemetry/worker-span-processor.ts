@@ -38,6 +38,8 @@ export interface WorkerSpanProcessorOptions {
   maxRequestBytes?: number;
   /** TLS of an `https://` endpoint (CA, client certificate and key). Default: the system roots, no client certificate. */
   tls?: ExportTls;
+  /** Sent as `authorization: Bearer <token>` on every export (a monitor started with --auth). Default: none. */
+  token?: string;
 }
 
 /** The compiled worker next to this module (in dist/), also when this module runs from source (tests). */
@@ -63,7 +65,7 @@ function workerScript(): string {
  * the worker's probe finds the endpoint answering again.
  */
 export class WorkerSpanProcessor implements SpanProcessor {
-  readonly #o: Required<Omit<WorkerSpanProcessorOptions, 'tls'>> & Pick<WorkerSpanProcessorOptions, 'tls'>;
+  readonly #o: Required<Omit<WorkerSpanProcessorOptions, 'tls' | 'token'>> & Pick<WorkerSpanProcessorOptions, 'tls' | 'token'>;
   readonly #worker: Worker;
   readonly #exited: Promise<void>;
   readonly #records = new SpanRecordWriter();
@@ -87,6 +89,7 @@ export class WorkerSpanProcessor implements SpanProcessor {
       probeIntervalMs: this.#o.probeIntervalMs,
       maxRequestBytes: this.#o.maxRequestBytes,
       ...(this.#o.tls ? { tls: this.#o.tls } : {}),
+      ...(this.#o.token ? { token: this.#o.token } : {}),
     };
     this.#worker = new Worker(workerScript(), { workerData });
     // The worker never keeps the process alive; shutdown() flushes it first.

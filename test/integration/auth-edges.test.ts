@@ -295,6 +295,21 @@ describe('tokens at the monitor', () => {
       expect(denied.code).toBe(Code.PERMISSION_DENIED);
       expect(denied.message).toMatch(/lacks scope traces:read/);
       expect(await reader.listServices()).toEqual(expect.any(Array));
+      // The web page's JSON API and /metrics ask the same scope; the page itself stays open (it asks for a token on a 401).
+      const get = (path: string, t?: string) => fetch(`http://${monitor.httpAddress}${path}`, t ? { headers: { authorization: `Bearer ${t}` } } : {});
+      const readerToken = (await token(['traces:read'])).token;
+      const inferToken = (await token(['infer'])).token;
+      for (const path of ['/api/services', '/metrics']) {
+        const none = await get(path);
+        expect(none.status, path).toBe(401);
+        expect(none.headers.get('www-authenticate'), path).toBe('Bearer');
+        expect(await none.text()).toMatch(/no token/);
+        const wrong = await get(path, inferToken);
+        expect(wrong.status, path).toBe(403);
+        expect(await wrong.text()).toMatch(/lacks scope traces:read/);
+        expect((await get(path, readerToken)).status, path).toBe(200);
+      }
+      expect((await get('/')).status).toBe(200);
     } finally {
       await monitor.close();
       await nc.drain();

@@ -24,9 +24,9 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** GET over HTTPS with the given trust and client certificate: status and body. */
-function httpsGet(url: string, tls: { ca: Buffer; cert?: Buffer; key?: Buffer }): Promise<{ status: number; text: string }> {
+function httpsGet(url: string, tls: { ca: Buffer; cert?: Buffer; key?: Buffer }, token?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { ...tls, timeout: 5000 }, (res) => {
+    const req = request(url, { ...tls, timeout: 5000, ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
@@ -52,11 +52,14 @@ beforeAll(async () => {
   up = await spawnService(
     ['up', '--secure', '--data-dir', dataDir, '--nats-port', '0', '--registry-port', '0', '--grpc-port', '0', '--monitor-grpc-port', '0', '--monitor-http-port', '0', '--recommender-port', '0', '--http-port', '0'],
     // Nothing of the test runner's shell may leak in: the mesh's own settings only.
-    { env: { NATS_URL: '', INFERMESH_TLS_CA: '', INFERMESH_TLS_CLIENT_CERT: '', INFERMESH_TLS_CLIENT_KEY: '' }, timeoutMs: 150_000 },
+    { env: { NATS_URL: '', INFERMESH_TLS_CA: '', INFERMESH_TLS_CLIENT_CERT: '', INFERMESH_TLS_CLIENT_KEY: '', INFERMESH_TOKEN: '' }, timeoutMs: 150_000 },
   );
+  // Every service checks tokens under --secure: the CLI calls below run as the README says, with INFERMESH_TOKEN exported.
+  process.env.INFERMESH_TOKEN = (await readFile(join(secure, 'admin.token'), 'utf8')).trim();
 }, 180_000);
 
 afterAll(async () => {
+  delete process.env.INFERMESH_TOKEN;
   await second?.stop(10_000);
   await up?.stop(20_000);
   dirs.cleanup();
@@ -90,6 +93,14 @@ describe('infermesh up --secure', () => {
     expect(plain.code).not.toBe(0);
     expect(plain.stdout).toBe('');
     expect(plain.stderr).toContain('if it serves TLS, give its CA with --tls-ca');
+
+    // Tokens are on: the same call without INFERMESH_TOKEN is refused, and says what is missing.
+    const anonymous = await run(process.execPath, [CLI, 'infer', DEMO_MODEL_NAME, '--input', x, '--server', grpc, '--tls-ca', caFile()], { env: { ...process.env, INFERMESH_TOKEN: '' } }).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(anonymous?.code).toBe(1);
+    expect(anonymous?.stderr).toContain("no token: send 'authorization: Bearer <token>'");
   });
 
   it('the registry requires a client certificate (mTLS): without one the CLI is refused and told why; with the mesh client certificate it answers', async () => {
@@ -104,7 +115,7 @@ describe('infermesh up --secure', () => {
 
   it('every service serves under --secure: spans reach the monitor over TLS, the recommender and the monitor answer over mTLS only, the web page is HTTPS', async () => {
     const mtls = grpcChannelCredentials(await loadClientTls({ caFile: caFile(), certFile: join(secure, 'ca', 'client.crt'), keyFile: join(secure, 'ca', 'client.key') }));
-    const rec = createRecommenderClient(up!.endpoints.recommender!, { credentials: mtls });
+    const rec = createRecommenderClient(up!.endpoints.recommender!, { credentials: mtls, token: process.env.INFERMESH_TOKEN! });
     try {
       expect((await rec.modelInfo({ timeoutMs: 10_000 })).version).toBe(0);
     } finally {
@@ -125,7 +136,10 @@ describe('infermesh up --secure', () => {
     const page = await runCli('traces', 'list', '--monitor', up!.endpoints.monitor!, '--tls-ca', caFile());
     expect(page.code).toBe(1);
     // The web page: HTTPS, and like the gRPC port it asks for a client certificate.
-    const body = await httpsGet(`https://${up!.endpoints['monitor-http']}/api/services`, { ca: await readFile(caFile()), cert: await readFile(join(secure, 'ca', 'client.crt')), key: await readFile(join(secure, 'ca', 'client.key')) });
+    const mtlsFiles = { ca: await readFile(caFile()), cert: await readFile(join(secure, 'ca', 'client.crt')), key: await readFile(join(secure, 'ca', 'client.key')) };
+    // Its JSON API asks for a token with traces:read, like the gRPC port.
+    expect((await httpsGet(`https://${up!.endpoints['monitor-http']}/api/services`, mtlsFiles)).status).toBe(401);
+    const body = await httpsGet(`https://${up!.endpoints['monitor-http']}/api/services`, mtlsFiles, process.env.INFERMESH_TOKEN);
     expect(body.status).toBe(200);
     expect(JSON.parse(body.text).services).toContain('inference');
     await expect(httpsGet(`https://${up!.endpoints['monitor-http']}/api/services`, { ca: await readFile(caFile()) })).rejects.toThrow();
@@ -178,7 +192,7 @@ describe('infermesh up --secure', () => {
       ],
       { env: { INFERMESH_METRICS_PORT: '', INFERMESH_TRACE_SAMPLING: 'off', NATS_URL: '' }, timeoutMs: 60_000 },
     );
-    const node = createInferenceClient(up!.endpoints.grpc!, { timeoutMs: 10_000, credentials: grpcChannelCredentials(await loadClientTls({ caFile: caFile() })) });
+    const node = createInferenceClient(up!.endpoints.grpc!, { timeoutMs: 10_000, credentials: grpcChannelCredentials(await loadClientTls({ caFile: caFile() })), token: process.env.INFERMESH_TOKEN! });
     try {
       // The first node knows identity_fp32 only from the second's signed heartbeats: it forwards.
       const out = await eventually(

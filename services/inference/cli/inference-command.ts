@@ -1,3 +1,5 @@
+import { loadServiceAuth } from '../../../shared/flags/index.js';
+import { tokenFromEnv } from '../../../shared/auth/index.js';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -102,6 +104,9 @@ export function registerInferenceCommand(program: Command): void {
     const nodeId = await resolveNodeId(dataDir, options.nodeId);
     const heartbeatTrust = await loadHeartbeatTrust({ dataDir, ...optionalFile('identityFile', raw.nodeIdentity), ...optionalFile('issuerPublicKeyFile', raw.heartbeatIssuerKey) });
     const logger = createLogger({ fields: { service: 'inference', node: nodeId } });
+    const auth = await loadServiceAuth('inference', security, { address: options.registryAddress, ...(security.client ? { credentials: security.client.grpc } : {}) });
+    // The node's own token (INFERMESH_TOKEN) for its registry calls, whether or not it checks tokens itself.
+    const ownToken = tokenFromEnv();
     const telemetry = await createTelemetry({ serviceName: 'inference', ...options.telemetry, ...security.telemetry, logger, resourceAttributes: { 'service.instance.id': nodeId } });
     const mesh = {
       natsUrl: options.natsUrl,
@@ -115,6 +120,7 @@ export function registerInferenceCommand(program: Command): void {
       natsSecurity: security.nats,
       heartbeatTrust,
       ...(security.client ? { clientCredentials: security.client.grpc } : {}),
+      ...(ownToken !== undefined ? { registryToken: ownToken } : {}),
     };
     const hashKey = await readRecordHashKey(typeof raw.recordHashKeyFile === 'string' ? resolve(raw.recordHashKeyFile) : undefined, process.env.INFERMESH_RECORD_HASH_KEY);
     const node = await startNodeProcess(
@@ -125,6 +131,7 @@ export function registerInferenceCommand(program: Command): void {
         logger,
         mesh,
         ...(security.server ? { credentials: security.server.grpc, https: security.server.https } : {}),
+        ...(auth ? { auth } : {}),
         ...options.limits,
         ...(hashKey ? { records: { hashKey } } : {}),
         ...(options.modelRepository ? { repositoryDir: options.modelRepository } : {}),

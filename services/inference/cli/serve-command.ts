@@ -1,3 +1,4 @@
+import { loadServiceAuth } from '../../../shared/flags/index.js';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
@@ -64,6 +65,7 @@ export function registerServeCommand(program: Command): void {
     const logger = createLogger({ fields: { service: 'inference' } });
     const telemetry = await createTelemetry({ serviceName: 'inference', ...options.telemetry, ...security.telemetry, logger });
     const hashKey = await readRecordHashKey(options.recordHashKeyFile, process.env.INFERMESH_RECORD_HASH_KEY);
+    const auth = await loadServiceAuth('serve', security);
     const nc = options.natsUrl ? await connectNats({ url: options.natsUrl, name: 'inference-serve', ...security.nats }) : undefined;
     const records = nc ? { records: { nc, ...(hashKey ? { hashKey } : {}) } } : {};
     const node = await startNodeProcess(
@@ -76,6 +78,8 @@ export function registerServeCommand(program: Command): void {
         logger,
         ...options.limits,
         ...records,
+        // Revocations are followed on the records' NATS connection, when there is one.
+        ...(auth ? { auth: { ...auth, ...(nc ? { revocations: nc } : {}) } } : {}),
       },
       telemetry,
       options.drainTimeoutMs,

@@ -1,3 +1,4 @@
+import { loadServiceAuth } from '../../../shared/flags/index.js';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
@@ -76,6 +77,7 @@ export function monitorCommand(): Command {
         const security = await loadServiceSecurity(flags as unknown as Record<string, unknown>, natsUrl);
         const logger = createLogger({ fields: { service: 'monitor' } });
         if (!options.dataDir) logger.info('no --data-dir: spans are kept in memory and lost on exit');
+        const auth = await loadServiceAuth('monitor', security, options.registryAddress ? { address: options.registryAddress, ...(security.client ? { credentials: security.client.grpc } : {}) } : undefined);
         const nc = natsUrl ? await connectNats({ url: natsUrl, name: 'monitor', ...security.nats }) : undefined;
         if (!nc) logger.info('no --nats: no prediction records or feedback from the mesh (SubmitFeedback still works)');
         const monitor = await startMonitor({
@@ -84,6 +86,7 @@ export function monitorCommand(): Command {
           ...(nc ? { nc } : {}),
           ...(security.server ? { credentials: security.server.grpc, https: security.server.https } : {}),
           ...(security.client ? { registryCredentials: security.client.grpc } : {}),
+          ...(auth ? { auth } : {}),
         });
         onShutdownSignal(async () => {
           await monitor.close();

@@ -8,6 +8,7 @@ import { UINT32_MAX } from '../../../shared/numbers/index.js';
 import type { SpanStore } from '../store/index.js';
 import { modelStatsView, overviewMinutes, parseTraceId, traceQueryFrom, traceSpansView, traceSummaryView } from '../api/views.js';
 import { loadWebAssets } from './web-assets.js';
+import { verifyRequest, type TokenVerifier } from '../../../shared/auth/index.js';
 import type { HealthEngine } from '../health/index.js';
 import { healthApi } from './health-routes.js';
 
@@ -29,6 +30,12 @@ export interface WebServerOptions {
    * 421: a DNS-rebinding page cannot read the traces. Default: none.
    */
   allowedHosts?: readonly string[];
+  /**
+   * Require a token with `traces:read` (`authorization: Bearer`) on the JSON API and /metrics
+   * (the page itself, static files, stays open: it asks the operator for a token on a 401).
+   * Default: none (open, for local use).
+   */
+  auth?: { verifier: TokenVerifier };
 }
 
 export interface WebServer {
@@ -40,6 +47,8 @@ export interface WebServer {
 
 const HTTP_STATUS: Partial<Record<Code, number>> = {
   [Code.INVALID_ARGUMENT]: 400,
+  [Code.UNAUTHENTICATED]: 401,
+  [Code.PERMISSION_DENIED]: 403,
   [Code.NOT_FOUND]: 404,
   [Code.UNAVAILABLE]: 503,
 };
@@ -149,25 +158,28 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       json(res, 405, { error: 'only GET is served' });
       return;
     }
+    const fail = (err: unknown) => {
+      const error = InfermeshError.from(err);
+      if (!(err instanceof InfermeshError)) logger.error('web API request failed', { path: url.pathname, err });
+      if (error.code === Code.UNAUTHENTICATED) res.setHeader('www-authenticate', 'Bearer');
+      json(res, HTTP_STATUS[error.code] ?? 500, { error: error.message, code: Code[error.code] });
+    };
+    // With auth on, the API and /metrics read traces and the mesh's figures: `traces:read`.
+    const authorized = () => (options.auth ? verifyRequest(options.auth.verifier, req.headers, 'traces:read') : Promise.resolve(undefined));
     if (url.pathname.startsWith('/api/')) {
-      api(url.pathname, url.searchParams).then(
-        (body) => json(res, 200, body),
-        (err: unknown) => {
-          const error = InfermeshError.from(err);
-          if (!(err instanceof InfermeshError)) logger.error('web API request failed', { path: url.pathname, err });
-          json(res, HTTP_STATUS[error.code] ?? 500, { error: error.message, code: Code[error.code] });
-        },
-      );
+      authorized().then(() => api(url.pathname, url.searchParams)).then((body) => json(res, 200, body), fail);
       return;
     }
     if (url.pathname === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (err: unknown) => {
-          logger.error('metrics collection failed', { err });
-          res.writeHead(500).end();
-        },
-      );
+      authorized().then(() => registry.metrics(), (err: unknown) => {
+        fail(err);
+        return undefined;
+      }).then((text) => {
+        if (text !== undefined) res.writeHead(200, { 'content-type': registry.contentType }).end(text);
+      }, (err: unknown) => {
+        logger.error('metrics collection failed', { err });
+        res.writeHead(500).end();
+      });
       return;
     }
     const asset = assets.get(url.pathname);

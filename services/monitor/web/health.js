@@ -30,8 +30,21 @@
     if (text !== undefined) node.textContent = text;
     return node;
   }
+  // A monitor started with --auth answers the API with 401 until the page sends a token with
+  // traces:read; the operator pastes it once, and it is kept for this tab only (sessionStorage).
+  const TOKEN_KEY = 'infermesh-token';
   async function api(path) {
-    const res = await fetch(path, { headers: { accept: 'application/json' } });
+    const headers = { accept: 'application/json' };
+    const kept = sessionStorage.getItem(TOKEN_KEY);
+    if (kept) headers.authorization = `Bearer ${kept}`;
+    let res = await fetch(path, { headers });
+    if (res.status === 401) {
+      const token = window.prompt('This monitor requires a token with traces:read (infermesh tokens create --scope traces:read):');
+      if (token && token.trim()) {
+        sessionStorage.setItem(TOKEN_KEY, token.trim());
+        res = await fetch(path, { headers: { ...headers, authorization: `Bearer ${token.trim()}` } });
+      }
+    }
     const body = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error(body.error || `${res.status} ${res.statusText}`);
     return body;

@@ -1,3 +1,5 @@
+import { loadServiceAuth } from '../../../shared/flags/index.js';
+import { tokenFromEnv } from '../../../shared/auth/index.js';
 import { Option, type Command } from 'commander';
 import { createLogger } from '../../../shared/logging/index.js';
 import { announce, onShutdownSignal } from '../../../shared/process/index.js';
@@ -65,11 +67,16 @@ export function registerServiceCommands(recommender: Command): void {
     const security = await loadServiceSecurity(raw, options.natsUrl);
     const logger = createLogger({ fields: { service: 'recommender' } });
     const telemetry = await createTelemetry({ serviceName: 'recommender', ...telemetryFlags, ...security.telemetry, logger });
+    const clientCredentials = security.client ? { credentials: security.client.grpc } : {};
+    const auth = await loadServiceAuth('recommender', security, { address: options.registryAddress, ...clientCredentials });
+    // Its own token (INFERMESH_TOKEN) for its registry and node calls, whether or not it checks tokens itself.
+    const ownToken = tokenFromEnv();
     const service = await createRecommenderService({
       ...options,
       natsSecurity: security.nats,
       ...(security.server ? { credentials: security.server.grpc } : {}),
       ...(security.client ? { clientCredentials: security.client.grpc } : {}),
+      ...(auth || ownToken !== undefined ? { auth: { ...(auth ? { verifier: auth.verifier } : {}), ...(ownToken !== undefined ? { token: ownToken } : {}) } } : {}),
       logger,
       tracer: telemetry.tracer,
     }).catch(async (err: unknown) => {

@@ -30,6 +30,8 @@ export function registryCommand(): Command {
             ...config,
             natsSecurity: security.nats,
             ...(security.server ? { credentials: security.server.grpc } : {}),
+            // The registry checks tokens with its own key (and writes the first admin token under --data-dir).
+            auth: security.auth,
             logger,
             telemetry: { tracer: telemetry.tracer, metrics: telemetry.metrics.registry },
           }).catch(

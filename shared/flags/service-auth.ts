@@ -1,0 +1,43 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { loadTokenVerifier, tokenFromEnv, type TokenVerifier } from '../auth/index.js';
+import { Code, InfermeshError } from '../errors/index.js';
+import { createRegistryClient } from '../registry-client/index.js';
+
+/** What a service's `--auth` flags say (see {@link loadServiceSecurity}). */
+export interface ServiceAuthFlags {
+  /** `--auth`: enforce tokens. */
+  auth: boolean;
+  /** `--auth-public-key FILE`: the registry's token public key. */
+  authPublicKeyFile: string | undefined;
+}
+
+/** A service's token checking, as its options take it: the verifier, and the service's own token (`INFERMESH_TOKEN`) for its calls. */
+export interface ServiceAuth {
+  verifier: TokenVerifier;
+  token?: string;
+}
+
+/**
+ * Turns `--auth` into a verifier: over the key in `--auth-public-key`, or the one the registry
+ * at `registry` gives (`GetPublicKey` is public) when the service knows one. Undefined when
+ * `--auth` is off. INVALID_ARGUMENT naming both flags when `--auth` is on with neither.
+ */
+export async function loadServiceAuth(
+  service: string,
+  flags: ServiceAuthFlags,
+  registry?: { address: string; credentials?: ChannelCredentials },
+): Promise<ServiceAuth | undefined> {
+  if (!flags.auth) return undefined;
+  const token = tokenFromEnv();
+  const own = token !== undefined ? { token } : {};
+  if (flags.authPublicKeyFile !== undefined) return { verifier: await loadTokenVerifier({ file: flags.authPublicKeyFile }), ...own };
+  if (registry === undefined) {
+    throw new InfermeshError(Code.INVALID_ARGUMENT, `${service}: --auth needs the registry's token public key: give --auth-public-key FILE (INFERMESH_AUTH_PUBLIC_KEY) or --registry HOST:PORT`);
+  }
+  const client = createRegistryClient(registry.address, { timeoutMs: 10_000, ...(registry.credentials ? { credentials: registry.credentials } : {}) });
+  try {
+    return { verifier: await loadTokenVerifier({ registry: client }), ...own };
+  } finally {
+    client.close();
+  }
+}
