@@ -8,8 +8,8 @@ import type { LoadedVersion } from '../models/index.js';
 /** A ModelInferRequest validated against a version's signature and turned into ORT tensors. */
 export interface DecodedInferRequest {
   inputs: Record<string, ort.Tensor>;
-  /** Requested outputs, or all of the model's outputs in signature order when none were named. */
-  outputNames: string[];
+  /** Requested outputs, or all of the model's outputs in signature order when none were named (shared: do not change it). */
+  outputNames: readonly string[];
   /** Inferences this request counts for: its batch dim when the model batches, else 1. */
   inferences: number;
 }
@@ -18,6 +18,8 @@ export interface DecodedInferRequest {
 interface SignatureLookup {
   byName: ReadonlyMap<string, TensorSignature>;
   outputNames: ReadonlySet<string>;
+  /** Every output name in signature order: what a request that names none gets (one array, not one per request). */
+  allOutputs: readonly string[];
 }
 
 const lookups = new WeakMap<ModelSignature, SignatureLookup>();
@@ -25,7 +27,8 @@ const lookups = new WeakMap<ModelSignature, SignatureLookup>();
 function lookupOf(signature: ModelSignature): SignatureLookup {
   let lookup = lookups.get(signature);
   if (!lookup) {
-    lookup = { byName: new Map(signature.inputs.map((t) => [t.name, t])), outputNames: new Set(signature.outputs.map((t) => t.name)) };
+    const allOutputs = Object.freeze(signature.outputs.map((t) => t.name));
+    lookup = { byName: new Map(signature.inputs.map((t) => [t.name, t])), outputNames: new Set(allOutputs), allOutputs };
     lookups.set(signature, lookup);
   }
   return lookup;
@@ -58,7 +61,7 @@ const describe = (t: TensorSignature) => `'${t.name}' (${t.datatype} [${t.shape.
  */
 export function decodeInferRequest(request: ModelInferRequest__Output, loaded: LoadedVersion): DecodedInferRequest {
   const { signature, config } = loaded;
-  const { byName, outputNames: known } = lookupOf(signature);
+  const { byName, outputNames: known, allOutputs } = lookupOf(signature);
   const raw = request.rawInputContents ?? [];
   if (raw.length > 0 && raw.length !== request.inputs.length) {
     throw invalidArgument(`raw_input_contents has ${raw.length} entries but the request has ${request.inputs.length} inputs; send one raw entry per input, in order`);
@@ -121,14 +124,14 @@ export function decodeInferRequest(request: ModelInferRequest__Output, loaded: L
   for (const t of signature.inputs) {
     if (!inputs[t.name]) throw invalidArgument(`missing input ${describe(t)}`);
   }
-  const outputNames: string[] = [];
-  for (const o of request.outputs) {
-    if (!known.has(o.name)) throw invalidArgument(`unknown output '${o.name}': the model's outputs are ${signature.outputs.map(describe).join(', ')}`);
-    if (!outputNames.includes(o.name)) outputNames.push(o.name);
+  let outputNames: readonly string[] = allOutputs;
+  if (request.outputs.length > 0) {
+    const named: string[] = [];
+    for (const o of request.outputs) {
+      if (!known.has(o.name)) throw invalidArgument(`unknown output '${o.name}': the model's outputs are ${signature.outputs.map(describe).join(', ')}`);
+      if (!named.includes(o.name)) named.push(o.name);
+    }
+    outputNames = named;
   }
-  return {
-    inputs,
-    outputNames: outputNames.length > 0 ? outputNames : signature.outputs.map((t) => t.name),
-    inferences: batch ?? 1,
-  };
+  return { inputs, outputNames, inferences: batch ?? 1 };
 }
