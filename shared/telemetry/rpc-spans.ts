@@ -102,6 +102,8 @@ export function startServerSpan(
  * caller's data, cut: see recordSpanError).
  */
 export function endRpcSpan(span: Span, err?: unknown): void {
+  // Most spans are not sampled: nothing to set, and no clock to read, for them.
+  if (!span.isRecording()) return span.end();
   if (err === undefined || err === null) {
     span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, Code.OK);
   } else {

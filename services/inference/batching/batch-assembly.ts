@@ -33,10 +33,16 @@ export function batchRows(inputs: Readonly<Record<string, Tensor>>): number {
  * non-batch dimensions. Requests whose keys differ are batched separately.
  */
 export function shapeKey(inputs: Readonly<Record<string, Tensor>>): string {
+  // Per request: no sort for the usual single input, no array for the dims.
+  const names = Object.keys(inputs);
+  if (names.length > 1) names.sort();
   let key = '';
-  for (const name of Object.keys(inputs).sort()) {
+  for (const name of names) {
     const t = inputs[name]!;
-    key += `${name}:${t.type}:${t.dims.slice(1).join('x')};`;
+    const dims = t.dims;
+    key += `${name}:${t.type}:`;
+    for (let i = 1; i < dims.length; i++) key += i > 1 ? `x${dims[i]}` : `${dims[i]}`;
+    key += ';';
   }
   return key;
 }

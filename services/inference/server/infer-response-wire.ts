@@ -58,9 +58,19 @@ function reserve(lengths: Lengths): number {
 /** A string field with a one-byte tag: its size with tag and prefix, 0 when absent. */
 function sizeString(v: unknown, lengths: Lengths): number {
   if (v == null) return 0;
-  const len = Buffer.byteLength(String(v), 'utf8');
+  const len = utf8Length(String(v));
   lengths.push(len);
   return 1 + delimitedSize(len);
+}
+
+/** Longest string measured and written here char by char (names, versions, ids, trace ids); longer ones go to Buffer. */
+const SHORT_STRING = 64;
+
+/** A string's UTF-8 length: short ASCII strings (nearly every one here) counted here, the rest by Buffer.byteLength. */
+function utf8Length(s: string): number {
+  if (s.length > SHORT_STRING) return Buffer.byteLength(s, 'utf8');
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
+  return s.length;
 }
 
 function sizeResponse(m: ModelInferResponse, lengths: Lengths): number {

@@ -46,7 +46,12 @@ export class ProtoWriter {
   string(s: string): void {
     const len = this.lengths[this.next++]!;
     this.uint32(len);
-    if (len > 0) this.buf.write(s, this.pos, len, 'utf8');
+    if (len === s.length && len <= 64) {
+      // ASCII (its UTF-8 length is its length) and short: a loop beats the native write's call.
+      const buf = this.buf;
+      const at = this.pos;
+      for (let i = 0; i < len; i++) buf[at + i] = s.charCodeAt(i);
+    } else if (len > 0) this.buf.write(s, this.pos, len, 'utf8');
     this.pos += len;
   }
 

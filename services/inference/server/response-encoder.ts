@@ -39,8 +39,16 @@ export function buildInferResponse(parts: InferResponseParts): ModelInferRespons
     modelName: parts.modelName,
     modelVersion: parts.modelVersion,
     id: parts.id,
-    parameters: parts.traceId ? { ...parts.parameters, [TRACE_ID_PARAMETER]: { stringParam: parts.traceId } } : (parts.parameters ?? {}),
+    parameters: parts.traceId ? withTraceId(parts.parameters, parts.traceId) : (parts.parameters ?? {}),
     outputs,
     rawOutputContents: raw,
   };
+}
+
+/** The response parameters with `trace_id` added last (no spread when there are none: the usual case, per request). */
+function withTraceId(parameters: Record<string, InferParameter> | undefined, traceId: string): Record<string, InferParameter> {
+  const out: Record<string, InferParameter> = {};
+  if (parameters) for (const key of Object.keys(parameters)) out[key] = parameters[key]!;
+  out[TRACE_ID_PARAMETER] = { stringParam: traceId };
+  return out;
 }

@@ -53,6 +53,8 @@ export function createVersionInstruments(telemetry: InferenceTelemetry | undefin
   const depth = metrics.queueDepth.labels(labels);
   const byStatus = new Map<string, Counter.Internal>();
   const curveSizes = new Set<number>();
+  // The executor reports its depth at every pump (per request when requests come one at a time): the gauge is set only when it changes.
+  let lastDepth: number | undefined;
   return {
     tracer: telemetry.tracer,
     spanAttributes,
@@ -67,12 +69,17 @@ export function createVersionInstruments(telemetry: InferenceTelemetry | undefin
       }
     },
     recordBatch: (size) => batch.observe(size),
-    setQueueDepth: (n) => depth.set(n),
+    setQueueDepth(n) {
+      if (n === lastDepth) return;
+      lastDepth = n;
+      depth.set(n);
+    },
     setBatchRowsPerSecond(batchSize, rowsPerSecond) {
       curveSizes.add(batchSize);
       metrics.batchRowsPerSecond.set({ ...labels, batch_size: String(batchSize) }, rowsPerSecond);
     },
     close: () => {
+      lastDepth = undefined;
       metrics.queueDepth.remove(labels);
       for (const size of curveSizes) metrics.batchRowsPerSecond.remove({ ...labels, batch_size: String(size) });
     },
