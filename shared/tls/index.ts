@@ -2,3 +2,4 @@
 export { prepareSecureMesh, type SecureMesh } from './secure-mesh.js';
 export { writePrivateFile } from './private-file.js';
 export { loadNatsSecurity } from './nats-security.js';
+export { ensureLocalCa } from './local-ca.js';
