@@ -28,6 +28,7 @@ export function benchFlags(cmd: Command): Command {
     .option('--profile-server', 'run the node under node --cpu-prof and summarise its profile')
     .option('--no-tracing-cost', 'skip the tracing-cost comparison (sampling off / 0.01 / 1 on the mlp case)')
     .option('--no-records-cost', 'skip the prediction-records cost comparison (records.sampleRate 0 / 0.01 / 1 on the mlp case, nodes on a nats-server)')
+    .option('--no-security-cost', 'skip the security cost comparison (plaintext / TLS / TLS with token checks on the mlp case)')
     .option('--no-h2load', 'skip the h2load rows (unary through h2load against the node, the grpc-js floor and the node:http2 floor)')
     .option('--h2load-window-ms <ms>', 'measured window of each h2load row (default --window-ms)')
     .option('--connection-sweep <list>', 'h2load: connections swept with one request in flight each, mlp (default 1,2,4,8,16,32,64)')

@@ -1,4 +1,4 @@
-import { credentials, type ChannelOptions } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { loadProtos } from '../shared/proto/index.js';
 import type { ProtoGrpcType } from '../shared/generated/grpc_service.js';
 import type { GRPCInferenceServiceClient } from '../shared/generated/inference/GRPCInferenceService.js';
@@ -17,9 +17,9 @@ export const BENCH_CHANNEL_OPTIONS: ChannelOptions = {
 };
 
 /** A raw grpc-js client of GRPCInferenceService, the same one for the node and the echo server. */
-export function createRawInferenceClient(address: string, extra: ChannelOptions = {}): GRPCInferenceServiceClient {
+export function createRawInferenceClient(address: string, extra: ChannelOptions = {}, channelCredentials: ChannelCredentials = credentials.createInsecure()): GRPCInferenceServiceClient {
   const { GRPCInferenceService } = inferenceProto().inference;
-  return new GRPCInferenceService(address, credentials.createInsecure(), { ...BENCH_CHANNEL_OPTIONS, ...extra });
+  return new GRPCInferenceService(address, channelCredentials, { ...BENCH_CHANNEL_OPTIONS, ...extra });
 }
 
 /** The HTTP/2 path of unary ModelInfer. */

@@ -2,7 +2,7 @@
 // ModelInfer / ModelStreamInfer at a fixed concurrency for a timed window and
 // reports throughput and latency percentiles. It speaks raw grpc-js over the
 // KServe proto, so the node and the bare echo server see the very same client.
-import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { ModelInferRequest } from '../shared/generated/inference/ModelInferRequest.js';
 import type { ModelStreamInferResponse__Output } from '../shared/generated/inference/ModelStreamInferResponse.js';
 import type { GRPCInferenceServiceClient } from '../shared/generated/inference/GRPCInferenceService.js';
@@ -13,16 +13,21 @@ import { payloadBytes, type LoadCommand, type WorkerReply } from './worker-proto
 
 const clients = new Map<string, GRPCInferenceServiceClient[]>();
 
-/** `count` clients of `address`, each on its own HTTP/2 connection (kept across windows). */
-function connections(address: string, count: number): GRPCInferenceServiceClient[] {
-  let list = clients.get(address);
-  if (!list) clients.set(address, (list = []));
-  while (list.length < count) list.push(createRawInferenceClient(address, { 'grpc.use_local_subchannel_pool': 1 }));
+/** `count` clients of `address`, each on its own HTTP/2 connection (kept across windows), over TLS when `caPem` is given. */
+function connections(address: string, count: number, caPem?: string): GRPCInferenceServiceClient[] {
+  const key = `${address} ${caPem === undefined ? 'plaintext' : 'tls'}`;
+  let list = clients.get(key);
+  if (!list) clients.set(key, (list = []));
+  const channelCredentials = caPem === undefined ? credentials.createInsecure() : credentials.createSsl(Buffer.from(caPem));
+  while (list.length < count) list.push(createRawInferenceClient(address, { 'grpc.use_local_subchannel_pool': 1 }, channelCredentials));
   return list.slice(0, count);
 }
 
 async function runLoad(cmd: LoadCommand): Promise<{ summary: LatencySummary; firstError?: string }> {
-  const pool = connections(cmd.address, Math.max(1, Math.min(cmd.connections, cmd.concurrency)));
+  const pool = connections(cmd.address, Math.max(1, Math.min(cmd.connections, cmd.concurrency)), cmd.security?.caPem);
+  // One Metadata for every call: the token costs the node a check, not the generator an allocation.
+  const metadata = new Metadata();
+  if (cmd.security?.token !== undefined) metadata.set('authorization', `Bearer ${cmd.security.token}`);
   const request: ModelInferRequest = {
     modelName: cmd.modelName,
     inputs: [{ name: cmd.input.name, datatype: cmd.input.datatype, shape: cmd.input.shape }],
@@ -35,7 +40,7 @@ async function runLoad(cmd: LoadCommand): Promise<{ summary: LatencySummary; fir
     // Each in-flight slot keeps to one connection.
     const issue = (client: GRPCInferenceServiceClient) => {
       const startNs = loop.begin();
-      client.ModelInfer(request, (err) => {
+      client.ModelInfer(request, metadata, (err) => {
         if (loop.finish(startNs, err ? `${err.code} ${err.details}` : undefined)) issue(client);
       });
     };
@@ -44,7 +49,7 @@ async function runLoad(cmd: LoadCommand): Promise<{ summary: LatencySummary; fir
     const streamCount = Math.ceil(cmd.concurrency / cmd.requestsPerStream);
     let nextId = 0;
     for (let s = 0; s < streamCount; s++) {
-      const call = pool[s % pool.length]!.ModelStreamInfer();
+      const call = pool[s % pool.length]!.ModelStreamInfer(metadata);
       streams.push(call);
       const started = new Map<string, bigint>();
       const send = () => {

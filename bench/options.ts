@@ -52,6 +52,12 @@ export interface BenchOptions {
    */
   recordsCost: boolean;
   /**
+   * Measure the cost of security on the data plane (case mlp, streaming, c=64:
+   * plaintext vs TLS vs TLS with token checks, three nodes, three windows of
+   * 2 x --window-ms each). Default true; `--no-security-cost`.
+   */
+  securityCost: boolean;
+  /**
    * Also measure the recommender (iALS training s/epoch on 1M interactions x 6,000
    * users x 4,000 items at d = 64, and Recommend at concurrency 32 over 100,000
    * items; about 2 minutes). Default: on in the full default run, off when
@@ -128,6 +134,7 @@ export function parseBenchOptions(raw: Record<string, unknown>): BenchOptions {
     profileServer: raw.profileServer === true,
     tracingCost: raw.tracingCost !== false,
     recordsCost: raw.recordsCost !== false,
+    securityCost: raw.securityCost !== false,
     recommender: raw.recommender !== false && raw.case === undefined && model === undefined,
     h2load: raw.h2load !== false,
     h2loadWindowMs: posInt('--h2load-window-ms', raw.h2loadWindowMs, posInt('--window-ms', raw.windowMs, 1500)),

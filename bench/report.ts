@@ -3,6 +3,7 @@ import { ROW_GROUPS, ROW_SERVERS } from './row-names.js';
 import type { LoadRow, Measured, TargetReport } from './report-rows.js';
 import type { TracingCostReport } from './tracing-cost.js';
 import type { RecordsCostReport } from './records-cost.js';
+import type { SecurityCostReport } from './security-cost.js';
 import type { RecommenderBenchReport } from './recommender.js';
 import type { ComputePoint, PayloadSpec } from './worker-protocol.js';
 
@@ -51,6 +52,7 @@ export interface BenchReport {
   tracingCost?: TracingCostReport;
   /** Throughput with prediction records off vs records.sampleRate 0.01 (the default) vs 1 (see records-cost.ts). */
   recordsCost?: RecordsCostReport;
+  securityCost?: SecurityCostReport;
   /** The recommender's training and serving figures (see bench/recommender.ts). */
   recommender?: RecommenderBenchReport;
 }
@@ -243,6 +245,13 @@ export function formatReport(report: BenchReport): string {
       p.sampleRate, fmtRate(p.throughput), fmt(p.p50Ms, 2), fmt(p.p99Ms, 2), fmt(t.ratios[p.sampleRate], 3), fmt(p.recordsPublishedPerS, 1), fmt(p.recordsDroppedPerS, 1), String(p.errors),
     ]);
     lines.push(...table(['sampleRate', 'served/s', 'p50 ms', 'p99 ms', 'x off', 'records/s', 'dropped/s', 'errors'], rows).map((l) => '   ' + l));
+  }
+  if (report.securityCost) {
+    const t = report.securityCost;
+    lines.push('');
+    lines.push(`== security cost: ${t.model}, ${t.mode}, c=${t.concurrency}, ${t.rounds} window(s) per edge (tls+tokens over tls: ${fmt(t.tokensOverTls, 3)})`);
+    const rows = t.points.map((p) => [p.setting, fmtRate(p.throughput), fmt(p.p50Ms, 2), fmt(p.p99Ms, 2), fmt(t.ratios[p.setting], 3), String(p.errors)]);
+    lines.push(...table(['edge', 'served/s', 'p50 ms', 'p99 ms', 'x plaintext', 'errors'], rows).map((l) => '   ' + l));
   }
   if (report.recommender) lines.push('', ...formatRecommender(report.recommender));
   lines.push('');

@@ -19,9 +19,10 @@ import { EXTRA_RUNNERS } from './extra-runners.js';
 import { breakdown, readStats } from './server-stats.js';
 import { measureTracingCost, tracingCostTargets } from './tracing-cost.js';
 import { measureRecordsCost, recordsCostTargets } from './records-cost.js';
+import { measureSecurityCost, securityCostTargets } from './security-cost.js';
 import { runRecommenderBench } from './recommender.js';
 import { runRestBench } from './rest-bench.js';
-import { payloadBytes, type ComputePoint, type LoadCommand, type WorkerReply } from './worker-protocol.js';
+import { payloadBytes, type ComputePoint, type LoadCommand, type LoadSecurity, type WorkerReply } from './worker-protocol.js';
 
 /** The compiled file next to this one in dist/ (children run compiled JavaScript, also when this module runs from source). */
 function distFile(rel: string): string {
@@ -129,10 +130,10 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
     const loader: Worker = forkWorker(distFile('load-client.js'), cores.client);
     cleanups.push(() => loader.close());
     /** One window of the grpc-js load generator against `server`, with both sides' CPU shares. */
-    const load = async (server: AnnouncedProcess, modelName: string, mode: Mode, concurrency: number, c: BenchCase, windowMs = options.windowMs): Promise<Measured> => {
+    const load = async (server: AnnouncedProcess, modelName: string, mode: Mode, concurrency: number, c: BenchCase, windowMs = options.windowMs, security?: LoadSecurity): Promise<Measured> => {
       const cmd: LoadCommand = {
         kind: 'load', address: server.endpoints.grpc!, modelName, mode, concurrency, requestsPerStream: options.requestsPerStream, connections: options.connections,
-        warmupMs: options.warmupMs, windowMs, input: c.input,
+        warmupMs: options.warmupMs, windowMs, input: c.input, ...(security ? { security } : {}),
       };
       const { result: reply, cpu } = await withCpuShare(server.pid, serverCpuCount, loader.pid, clientCpuCount, async () => (await loader.call(cmd)) as Extract<WorkerReply, { kind: 'load' }>);
       return { ...fromIpc(reply.summary), ...(reply.firstError ? { firstError: reply.firstError } : {}), ...(cpu ? { cpu } : {}) };
@@ -241,11 +242,18 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
     };
     if (options.tracingCost && costRun) report.tracingCost = await measureTracingCost({ ...costRun, sinkScript: distFile('otlp-sink.js') });
     if (options.recordsCost && costRun) report.recordsCost = await measureRecordsCost({ ...costRun, workDir: work });
+    if (options.securityCost && costRun) {
+      report.securityCost = await measureSecurityCost({
+        ...costRun,
+        workDir: work,
+        load: (server, security) => load(server, mlp.name, 'streaming', 64, mlp, options.windowMs * 2, security),
+      });
+    }
     if (options.recommender) {
       progress('== recommender (training per epoch, then Recommend through NATS, registry, a mesh node and the recommender in this process)');
       report.recommender = await runRecommenderBench({ logger });
     }
-    report.targets = [...evaluateTargets(report.cases, report.rows), ...tracingCostTargets(report.tracingCost), ...recordsCostTargets(report.recordsCost)];
+    report.targets = [...evaluateTargets(report.cases, report.rows), ...tracingCostTargets(report.tracingCost), ...recordsCostTargets(report.recordsCost), ...securityCostTargets(report.securityCost)];
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     if (options.profileServer && existsSync(profileDir)) {
       const files = await readdir(profileDir);

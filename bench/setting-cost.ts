@@ -46,7 +46,7 @@ export interface SettingCostReport<S extends string, P extends SettingPoint> {
 }
 
 /** Starts `infermesh serve` on the server's CPUs with gRPC and /metrics on port 0, plus `args`. */
-export function spawnNode(o: SettingCostOptions, repository: string, args: readonly string[]): Promise<AnnouncedProcess> {
+export function spawnNode(o: Pick<SettingCostOptions, 'cliMain' | 'serverCpus'>, repository: string, args: readonly string[]): Promise<AnnouncedProcess> {
   return spawnAnnounced(o.cliMain, ['serve', '--model-repository', repository, '--grpc-port', '0', '--metrics-port', '0', ...args], o.serverCpus, { timeoutMs: 120_000 });
 }
 

@@ -13,6 +13,14 @@ export interface PayloadSpec {
   shape: number[];
 }
 
+/** How a load generator connects when the node's edge is secured (bench/security-cost.ts). */
+export interface LoadSecurity {
+  /** PEM of the CA the node's certificate chains to: connect with TLS. */
+  caPem: string;
+  /** Sent as `authorization: Bearer <token>` on every call (on the stream's metadata when streaming). */
+  token?: string;
+}
+
 export interface LoadCommand {
   kind: 'load';
   address: string;
@@ -26,6 +34,8 @@ export interface LoadCommand {
   warmupMs: number;
   windowMs: number;
   input: PayloadSpec;
+  /** TLS and token; plaintext without. */
+  security?: LoadSecurity;
 }
 
 export interface ComputeCommand {
