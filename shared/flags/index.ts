@@ -11,4 +11,4 @@ export {
   loadServiceSecurity,
   withTlsExplained,
 } from './tls-flags.js';
-export { loadServiceAuth, type ServiceAuth } from './service-auth.js';
+export { loadServiceAuth } from './service-auth.js';

@@ -111,6 +111,17 @@ describe('npm run bench (smoke: seconds, tiny counts)', () => {
     expect(rc.points[0]!.recordsPublishedPerS).toBe(0);
     expect(rc.points[2]!.recordsPublishedPerS).toBeGreaterThan(0);
     expect(r.stdout).toMatch(/== prediction records cost: mlp, streaming, c=64/);
+    // The security comparison: plaintext, TLS and TLS with token checks each served every call (the load generator
+    // connected over TLS with the bench's CA and sent a token the third node verified), and its target was judged.
+    const sc = report.securityCost!;
+    expect(sc.points.map((p) => p.setting)).toEqual(['plaintext', 'tls', 'tls+tokens']);
+    for (const p of sc.points) {
+      expect(p.throughput, p.setting).toBeGreaterThan(0);
+      expect(p.errors, p.setting).toBe(0);
+    }
+    expect(sc.tokensOverTls).toBeCloseTo(sc.points[2]!.throughput / sc.points[1]!.throughput, 6);
+    expect(['PASS', 'MISS']).toContain(verdict(/token checks cost <= 3%/));
+    expect(r.stdout).toMatch(/== security cost: mlp, streaming, c=64/);
     expect(verdict(/batching on \/ off >= 3/)).toBe('SKIP');
     for (const t of report.targets) expect(['PASS', 'MISS', 'SKIP']).toContain(t.verdict);
     // Targets that need concurrency 256 or the OCR case were not measured here.
