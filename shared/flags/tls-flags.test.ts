@@ -34,6 +34,7 @@ describe('the security flags', () => {
       '--tls-client-key INFERMESH_TLS_CLIENT_KEY',
       '--nats-nkey INFERMESH_NATS_NKEY',
       '--auth INFERMESH_AUTH',
+      '--auth-public-key INFERMESH_AUTH_PUBLIC_KEY',
     ]);
   });
 
