@@ -20,6 +20,7 @@ export function benchFlags(cmd: Command): Command {
     .option('--compute-window-ms <ms>', 'compute-limit window per batch size (default 1000)')
     .option('--requests-per-stream <n>', 'streaming: in-flight requests per bidi stream (default 16)')
     .option('--connections <n>', 'HTTP/2 connections the load generator spreads requests over (default 4)')
+    .option('--cost-rounds <n>', 'measured rounds (a window per setting, in rotating turns) of the tracing, records and security comparisons (default 3)')
     .option('--max-batch-size <n>', "override the cases' maxBatchSize")
     .option('--max-queue-delay-us <us>', "override the cases' maxQueueDelayUs")
     .option('--server-cores <list>', 'CPUs for the node, echo server and compute limit (e.g. 0 or 0-3)')

@@ -26,6 +26,11 @@ export interface BenchOptions {
   requestsPerStream: number;
   /** HTTP/2 connections the load generator spreads its requests over. Default 4. */
   connections: number;
+  /**
+   * Measured rounds of each cost comparison (tracing, records, security), each a window per
+   * setting in rotating turns: more rounds cancel more of a noisy machine's drift. Default 3.
+   */
+  costRounds: number;
   /** Where report.json and the charts go. Default bench-results. */
   outDir: string;
   /** CPUs for the server side (node, echo server, compute limit) and the load generator; default: split the allowed CPUs in two. */
@@ -125,6 +130,7 @@ export function parseBenchOptions(raw: Record<string, unknown>): BenchOptions {
     computeWindowMs: posInt('--compute-window-ms', raw.computeWindowMs, 1000),
     requestsPerStream: posInt('--requests-per-stream', raw.requestsPerStream, 16),
     connections: posInt('--connections', raw.connections, 4),
+    costRounds: posInt('--cost-rounds', raw.costRounds, 3),
     outDir: resolve(String(raw.outDir ?? 'bench-results')),
     ...(serverCpus ? { serverCpus } : {}),
     ...(clientCpus ? { clientCpus } : {}),

@@ -226,14 +226,14 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
     }
     // --- end of the REST rows
     const mlp = cases.find((c) => c.name === 'mlp');
-    // The tracing and records comparisons: mlp, streaming, c=64, three rounds of nodes differing in one setting.
+    // The tracing and records comparisons: mlp, streaming, c=64, --cost-rounds rounds (3) of nodes differing in one setting.
     const costRun = mlp && {
       cliMain: resolve(distFile('.'), '..', 'cli', 'main.js'),
       repository: repo,
       model: mlp.name,
       mode: 'streaming' as const,
       concurrency: 64,
-      rounds: 3,
+      rounds: options.costRounds,
       serverCpus: cores.server,
       clientCpus: cores.client,
       // Differences of a few % need longer windows than the sweep's (3 s by default).
