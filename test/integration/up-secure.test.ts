@@ -183,6 +183,12 @@ describe('infermesh up --secure', () => {
     const issued = await runCli('nodes', 'identity', '--node-id', nodeId, '--data-dir', nodeDir, '--registry', up!.endpoints.registry!, '--tls-ca', caFile(), ...clientCert());
     expect(issued.code, issued.stderr).toBe(0);
     expect(issued.stdout).toContain(`wrote the identity of node ${nodeId} to ${identityFile}`);
+    // Both nodes' identities came from the registry: up's for the first node, the CLI's for this one.
+    const audit = await runCli('audit', 'list', '--registry', up!.endpoints.registry!, '--tls-ca', caFile(), ...clientCert());
+    expect(audit.code, audit.stderr).toBe(0);
+    const issues = audit.stdout.split('\n').filter((line) => /\snode\.identity\.issue\s/.test(line));
+    expect(issues.length).toBe(2);
+    expect(issues[1]).toContain(`"nodeId":"${nodeId}"`);
     const cert = (name: string) => join(secure, 'ca', name);
     second = await spawnService(
       [
