@@ -4,9 +4,9 @@
 import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { decodeNodeIdentity } from '../shared/auth/index.js';
+import { decodeNodeIdentity, nodeIdProblem } from '../shared/auth/index.js';
 import { resolveNodeKey, writeNodeIdentity } from '../services/inference/mesh/index.js';
-import { usageExitCodes } from '../services/registry/cli/cli-errors.js';
+import { UsageError, usageExitCodes } from '../services/registry/cli/cli-errors.js';
 import type { GovernanceClient } from '../services/registry/cli/governance-client.js';
 import { TOKEN_ENV, isoTime, parseDurationMs, registryAddressOption, withGovernanceClient } from '../services/registry/cli/governance-cli.js';
 
@@ -55,6 +55,8 @@ export function nodesCommand(): Command {
     .addOption(registryAddressOption())
     .action((flags: IdentityFlags) =>
       withGovernanceClient('nodes identity', flags, async (client) => {
+        const badId = nodeIdProblem(flags.nodeId);
+        if (badId) throw new UsageError(`--node-id: ${badId}`);
         const { file, expiresUnixMs } = await requestNodeIdentity(client, {
           nodeId: flags.nodeId,
           dataDir: flags.dataDir,

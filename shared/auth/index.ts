@@ -14,6 +14,7 @@ export {
   decodeNodeIdentity,
   encodeNodeIdentity,
   generateEd25519,
+  isValidNodeId,
   issueNodeIdentity,
   nodeIdProblem,
   nodeIdentityStatement,

@@ -16,7 +16,6 @@ export const DEFAULT_NODE_IDENTITY_VALID_FOR_MS = 30 * 86_400_000;
 /** The longest an identity may be good for: 366 days. */
 export const MAX_NODE_IDENTITY_VALID_FOR_MS = 366 * 86_400_000;
 
-const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 let statementCodec: EventCodec<NodeIdentityStatement, NodeIdentityStatement__Output> | undefined;
 const statements = () => (statementCodec ??= createEventCodec(HEARTBEAT_PROTO, 'infermesh.events.v1.NodeIdentityStatement'));
@@ -45,9 +44,14 @@ export function generateEd25519(): { privateKey: KeyObject; publicKey: KeyObject
   return generateKeyPairSync('ed25519');
 }
 
-/** Why `nodeId` cannot name a node (1-64 of letters, digits, `_` and `-`), or undefined when it can. */
+/** Node ids are 1-64 characters of `A-Z a-z 0-9 _ -`: one NATS subject token and a valid durable consumer name. */
+export function isValidNodeId(nodeId: string): boolean {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(nodeId);
+}
+
+/** Why `nodeId` cannot name a node (see {@link isValidNodeId}), or undefined when it can. */
 export function nodeIdProblem(nodeId: string): string | undefined {
-  return NODE_ID.test(nodeId) ? undefined : `a node id is 1-64 of letters, digits, '_' and '-', got '${nodeId.slice(0, 80)}'`;
+  return isValidNodeId(nodeId) ? undefined : `a node id is 1-64 of letters, digits, '_' and '-', got '${nodeId.slice(0, 80)}'`;
 }
 
 /** Parses an Ed25519 public key in SPKI PEM; the error says what it is instead. */

@@ -123,6 +123,9 @@ describe('IssueNodeIdentity', () => {
     const badId = await failure(admin.issueNodeIdentity({ nodeId: 'node/../x', nodePublicKeyPem: pem(), validForMs: 0 }));
     expect(badId.code).toBe(Code.INVALID_ARGUMENT);
     expect(badId.message).toContain("node_id: a node id is 1-64 of letters, digits, '_' and '-', got 'node/../x'");
+    const cli = await infermesh(['nodes', 'identity', '--node-id', 'a/b', '--data-dir', join(dir.path, 'node-bad'), '--registry', registry.address], { INFERMESH_TOKEN: adminToken });
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain("--node-id: a node id is 1-64 of letters, digits, '_' and '-', got 'a/b'");
     const tooLong = await failure(admin.issueNodeIdentity({ nodeId: 'x'.repeat(65), nodePublicKeyPem: pem(), validForMs: 0 }));
     expect(tooLong.code).toBe(Code.INVALID_ARGUMENT);
 
