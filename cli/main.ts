@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerBenchCommands, registerRecommenderBenchCommand } from '../bench/index.js';
 import { registerInferenceCommands, registerPlacementCommand } from '../services/inference/index.js';
 import { registerUpCommand } from './up.js';
+import { registerNodesCommand } from './nodes-command.js';
 import { addClientTlsOptionsToCallers } from '../shared/flags/index.js';
 import { registerRecommenderCommands } from '../services/recommender/index.js';
 import { registerRegistryCommands } from '../services/registry/index.js';
@@ -24,6 +25,7 @@ program
 registerBenchCommands(program);
 registerInferenceCommands(program);
 registerUpCommand(program);
+registerNodesCommand(program);
 registerRecommenderBenchCommand(registerRecommenderCommands(program));
 registerRegistryCommands(program);
 registerMonitorCommands(program);

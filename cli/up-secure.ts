@@ -2,20 +2,24 @@
 // the mesh under TLS (mTLS between services), every NATS connection under its
 // own nkey, every node's heartbeats under a signed identity, and every server
 // behind tokens, with an admin token for the operator.
-import { createPrivateKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
-import { AUTHORIZATION_HEADER, bearerHeader } from '../shared/auth/index.js';
+import { AUTHORIZATION_HEADER, bearerHeader, nodeIdentityStatement, rawEd25519PublicKey } from '../shared/auth/index.js';
 import type { NatsRole } from '../shared/nats/index.js';
 import { grpcChannelCredentials, loadClientTls, prepareSecureMesh, writePrivateFile, type SecureMesh, type SecureService } from '../shared/tls/index.js';
-import { issueNodeIdentityFile, resolveNodeId } from '../services/inference/mesh/index.js';
+import { readNodeIdentity, resolveNodeId, resolveNodeKey } from '../services/inference/mesh/index.js';
 import { createRegistryAuth, loadOrCreateSigningKey } from '../services/registry/auth/index.js';
 import { openRegistryStore } from '../services/registry/index.js';
+import { createGovernanceClient } from '../services/registry/cli/governance-client.js';
+import { NODE_IDENTITY_FILE, requestNodeIdentity } from './nodes-command.js';
 
 /** Lifetime of the tokens `up --secure` writes: 30 days; a kept one is reused until a day before it expires. */
 const TOKEN_TTL_MS = 30 * 86_400_000;
 const TOKEN_RENEW_BEFORE_MS = 86_400_000;
+/** A kept node identity is reused until a day before it expires, like the tokens. */
+const IDENTITY_RENEW_BEFORE_MS = 86_400_000;
 
 /** The services' own tokens: what each calls (the node: registry reads and peers' infer; the recommender: its model's versions and scoring; the monitor: reference data). */
 const SERVICE_TOKENS = {
@@ -32,7 +36,13 @@ export interface UpSecurity {
   /** The admin token's file (mode 0600) and the token (scope `admin`). */
   adminTokenFile: string;
   adminToken: string;
-  /** The security flags of a child: its TLS as server and client, its NATS nkey, `--auth`; a node also its identity and the issuer key. */
+  /**
+   * Has the running registry at `registryAddress` issue the node's identity
+   * (IssueNodeIdentity, with the admin token) unless the kept one is good for
+   * more than a day: after the registry starts, before the node does.
+   */
+  ensureNodeIdentity(registryAddress: string): Promise<void>;
+  /** The security flags of a child: its TLS as server and client, its NATS nkey, `--auth`; a node also its identity and the registry's public key to verify peers' heartbeats with. */
   childArgs(service: Exclude<SecureService, 'nats' | 'client'>): string[];
   /** A child's environment: its own token as `INFERMESH_TOKEN` (the registry calls no one and gets none). */
   childEnv(service: Exclude<SecureService, 'nats' | 'client'>): NodeJS.ProcessEnv;
@@ -54,8 +64,9 @@ export interface UpSecurityDirs {
 /**
  * Prepares a secure mesh under `<dataDir>/secure` (shared/tls prepareSecureMesh:
  * a local CA made with @peculiar/x509, one certificate per service, NATS nkeys
- * with per-role permissions, the mesh issuer key), the node's identity, and the
- * admin token. Idempotent: a second start reuses every file that is still good.
+ * with per-role permissions) and the tokens; the node's identity is issued by
+ * the registry once it runs (ensureNodeIdentity), and nodes verify heartbeats
+ * with the registry's public key. Idempotent: a second start reuses every file that is still good.
  */
 export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurity> {
   const loopback = ['127.0.0.1', '::1', 'localhost'];
@@ -63,9 +74,7 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
   const mesh = await prepareSecureMesh(dirs.dataDir, { hosts });
 
   const nodeId = await resolveNodeId(dirs.nodeDataDir);
-  const identityFile = join(dirs.nodeDataDir, 'node-identity.json');
-  const issuerKey = createPrivateKey(await readFile(mesh.heartbeat.issuerKeyFile));
-  await issueNodeIdentityFile({ issuerKey, nodeId, dataDir: dirs.nodeDataDir, identityFile });
+  const identityFile = join(dirs.nodeDataDir, NODE_IDENTITY_FILE);
 
   const tokenFile = (name: TokenName) => join(mesh.dir, 'tokens', `${name}.token`);
   const adminTokenFile = join(mesh.dir, 'admin.token');
@@ -77,7 +86,8 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
   });
   const adminToken = tokens.admin;
   // Every service but the registry checks tokens against the registry's public key, given as a
-  // file: the monitor starts before the registry, so it cannot ask for it (GetPublicKey).
+  // file: the monitor starts before the registry, so it cannot ask for it (GetPublicKey). Nodes
+  // also trust it as the issuer of node identities (signed heartbeats).
   const tokenPublicKeyFile = join(mesh.dir, 'token-public-key.pem');
   const signingKey = await loadOrCreateSigningKey(dirs.registryDataDir);
   await writeFile(tokenPublicKeyFile, signingKey.publicKey.export({ type: 'spki', format: 'pem' }));
@@ -88,6 +98,15 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
     mesh,
     adminTokenFile,
     adminToken,
+    async ensureNodeIdentity(registryAddress) {
+      if (await keptIdentityIsGood(identityFile, nodeId, dirs.nodeDataDir)) return;
+      const client = createGovernanceClient(registryAddress, { token: adminToken, credentials: grpcChannelCredentials(clientTls) });
+      try {
+        await requestNodeIdentity(client, { nodeId, dataDir: dirs.nodeDataDir, out: identityFile });
+      } finally {
+        client.close();
+      }
+    },
     childArgs(service) {
       const server = mesh.server(service);
       const client = mesh.client(service);
@@ -101,7 +120,7 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
         '--nats-nkey', mesh.nats.seedFiles[role],
         '--auth',
         ...(service === 'registry' ? [] : ['--auth-public-key', tokenPublicKeyFile]),
-        ...(service === 'node' ? ['--node-identity', identityFile, '--heartbeat-issuer-key', mesh.heartbeat.issuerPublicKeyFile] : []),
+        ...(service === 'node' ? ['--node-identity', identityFile, '--heartbeat-issuer-key', tokenPublicKeyFile] : []),
       ];
     },
     childEnv: (service) => (service === 'registry' ? {} : { INFERMESH_TOKEN: tokens[service] }),
@@ -113,6 +132,17 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
       },
     },
   };
+}
+
+/** Whether the identity in `file` names `nodeId` and this node's key and has more than a day left (not its signature: the node's peers check that). */
+async function keptIdentityIsGood(file: string, nodeId: string, nodeDataDir: string): Promise<boolean> {
+  try {
+    const statement = nodeIdentityStatement(await readNodeIdentity(file));
+    const key = rawEd25519PublicKey(createPublicKey(await resolveNodeKey(nodeDataDir)));
+    return statement.nodeId === nodeId && key.equals(statement.nodePublicKey) && Number(statement.expiresUnixMs) > Date.now() + IDENTITY_RENEW_BEFORE_MS;
+  } catch {
+    return false;
+  }
 }
 
 /** A token `up --secure` keeps: its file (mode 0600) and scopes; the subject is its name. */

@@ -185,6 +185,8 @@ export async function up(options: UpOptions, deps: UpDeps): Promise<Mesh> {
     if (security) mesh.security = security;
     const natsUrl = options.natsUrl ?? (endpoints.nats = await supervisor.add(natsService(options, ports.nats, security))).nats!;
     for (const child of meshChildren(options, ports, natsUrl, security)) {
+      // The registry issues the node's identity: it runs by now (it starts before the node).
+      if (security && child.name === 'inference') await security.ensureNodeIdentity(mesh.endpoint('registry', 'grpc'));
       endpoints[child.name] = await supervisor.add({
         name: child.name,
         plane: child.plane,

@@ -8,3 +8,20 @@ export { TOKEN_REVOKED_SUBJECT, applyRevocation } from './revocation.js';
 export { loadTokenVerifier } from './public-key-source.js';
 export { followRevocations, type RevocationFollower } from './revocation-follower.js';
 export { authorizeCall, callPrincipal, createRpcAuthenticate, scopeTable, verifyRequest, withModelAuthorization, type MethodRequirement, type MethodScopes } from './rpc-auth.js';
+export {
+  DEFAULT_NODE_IDENTITY_VALID_FOR_MS,
+  MAX_NODE_IDENTITY_VALID_FOR_MS,
+  decodeNodeIdentity,
+  encodeNodeIdentity,
+  generateEd25519,
+  isValidNodeId,
+  issueNodeIdentity,
+  nodeIdProblem,
+  nodeIdentityStatement,
+  parseEd25519PublicKeyPem,
+  rawEd25519PublicKey,
+  safeVerify,
+  signedMessage,
+  verifyNodeIdentity,
+  type VerifiedNodeIdentity,
+} from './node-identity.js';

@@ -1,10 +1,9 @@
 // Everything `infermesh up --secure` needs before it starts a process: a local
 // CA and a certificate per service (TLS and mTLS on every gRPC, HTTPS and NATS
-// connection), one NATS nkey per role with its subject permissions, and the
-// mesh's Ed25519 issuer key that signs node identities (signed heartbeats).
+// connection), and one NATS nkey per role with its subject permissions. (Node
+// identities, for signed heartbeats, are issued by the registry with its key.)
 // Idempotent: a second call on the same data directory reuses what is there.
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createUser, fromSeed } from '@nats-io/nkeys';
 import { NATS_ROLES, natsPermissions, type NatsRole, type NatsServerTls, type NatsUser } from '../nats/index.js';
@@ -47,11 +46,9 @@ export interface SecureMesh {
     /** The NATS TLS files and nkey seed of a role (for loadNatsSecurity); the client certificate is the role's service certificate (`client` for the CLI). */
     client(role: NatsRole): NatsSecurityFiles;
   };
-  /** The mesh issuer's Ed25519 key (mode 0600) that signs node identities, and its public key that nodes trust. */
-  heartbeat: { issuerKeyFile: string; issuerPublicKeyFile: string };
 }
 
-/** Makes (or reuses) the CA, certificates, NATS nkeys and issuer key of a secure mesh under `<dataDir>/secure`. */
+/** Makes (or reuses) the CA, certificates and NATS nkeys of a secure mesh under `<dataDir>/secure`. */
 export async function prepareSecureMesh(dataDir: string, options: SecureMeshOptions = {}): Promise<SecureMesh> {
   const dir = join(dataDir, 'secure');
   const ca = await ensureLocalCa({ ...options.ca, dir: join(dir, 'ca') });
@@ -71,19 +68,6 @@ export async function prepareSecureMesh(dataDir: string, options: SecureMeshOpti
     users.push({ nkey: pair.getPublicKey(), permissions: natsPermissions(role) });
   }
 
-  const issuerKeyFile = join(dir, 'mesh-issuer.key');
-  const issuerPublicKeyFile = join(dir, 'mesh-issuer.pub');
-  const kept = await readFile(issuerKeyFile).then(
-    (pem) => {
-      const key = createPrivateKey(pem);
-      return key.asymmetricKeyType === 'ed25519' ? key : undefined;
-    },
-    () => undefined,
-  );
-  const issuerKey = kept ?? generateKeyPairSync('ed25519').privateKey;
-  if (!kept) await writePrivateFile(issuerKeyFile, issuerKey.export({ format: 'pem', type: 'pkcs8' }) as string);
-  await writeFile(issuerPublicKeyFile, createPublicKey(issuerKey).export({ format: 'pem', type: 'spki' }) as string);
-
   return {
     dir,
     caFile: ca.caFile,
@@ -98,6 +82,5 @@ export async function prepareSecureMesh(dataDir: string, options: SecureMeshOpti
         return { tls: { caFile: ca.caFile, certFile: cert.certFile, keyFile: cert.keyFile }, nkeySeedFile: seedFiles[role] };
       },
     },
-    heartbeat: { issuerKeyFile, issuerPublicKeyFile },
   };
 }

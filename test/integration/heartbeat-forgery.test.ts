@@ -8,6 +8,7 @@ import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } f
 import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInferenceClient, type InferenceClient } from '../../shared/client/index.js';
+import { generateEd25519, issueNodeIdentity } from '../../shared/auth/index.js';
 import { silentLogger } from '../../shared/logging/index.js';
 import { connectNats } from '../../shared/nats/index.js';
 import { loadProtos } from '../../shared/proto/index.js';
@@ -19,10 +20,8 @@ import {
   HEARTBEAT_SIGNATURE_HEADER,
   createHeartbeatVerifier,
   createPeerTable,
-  generateEd25519,
   heartbeatCodec,
   heartbeatSubject,
-  issueNodeIdentity,
   resolveNodeKey,
   signHeartbeat,
   type HeartbeatTrust,

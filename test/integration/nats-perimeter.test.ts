@@ -168,6 +168,6 @@ describe('NATS perimeter', () => {
     const again = await prepareSecureMesh(root);
     expect(readFileSync(again.caFile, 'utf8')).toBe(readFileSync(mesh.caFile, 'utf8'));
     expect(again.nats.server.users.map((u) => u.nkey)).toEqual(mesh.nats.server.users.map((u) => u.nkey));
-    expect(readFileSync(again.heartbeat.issuerPublicKeyFile, 'utf8')).toBe(readFileSync(mesh.heartbeat.issuerPublicKeyFile, 'utf8'));
+    expect(readFileSync(again.certs.node.keyFile, 'utf8')).toBe(readFileSync(mesh.certs.node.keyFile, 'utf8'));
   });
 });

@@ -3,14 +3,13 @@
 // the CLI works with --tls-ca (and a client certificate where mTLS is asked
 // for), plaintext and certificate-less clients are refused, a wrong CA gets a
 // message that says so, and peer forwarding runs over TLS between two nodes.
-import { createPrivateKey } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInferenceClient } from '../../shared/client/index.js';
 import { ensureLocalCa, grpcChannelCredentials, loadClientTls } from '../../shared/tls/index.js';
 import { DEMO_MODEL_NAME } from '../../shared/demo/index.js';
-import { issueNodeIdentityFile, resolveNodeId } from '../../services/inference/mesh/index.js';
+import { resolveNodeId } from '../../services/inference/mesh/index.js';
 import { runCli } from '../helpers/cli.js';
 import { CLI, spawnService, type ServiceProcess } from '../helpers/service-process.js';
 import { buildIdentityModel, writeTestRepository } from '../fixtures/models.js';
@@ -180,7 +179,16 @@ describe('infermesh up --secure', () => {
     const repo = await writeTestRepository({ identity_fp32: { versions: { '1': buildIdentityModel('FP32') } } });
     const nodeId = await resolveNodeId(nodeDir);
     const identityFile = join(nodeDir, 'node-identity.json');
-    await issueNodeIdentityFile({ issuerKey: createPrivateKey(await readFile(join(secure, 'mesh-issuer.key'))), nodeId, dataDir: nodeDir, identityFile });
+    // The registry issues the second node's identity (with the admin token in INFERMESH_TOKEN).
+    const issued = await runCli('nodes', 'identity', '--node-id', nodeId, '--data-dir', nodeDir, '--registry', up!.endpoints.registry!, '--tls-ca', caFile(), ...clientCert());
+    expect(issued.code, issued.stderr).toBe(0);
+    expect(issued.stdout).toContain(`wrote the identity of node ${nodeId} to ${identityFile}`);
+    // Both nodes' identities came from the registry: up's for the first node, the CLI's for this one.
+    const audit = await runCli('audit', 'list', '--registry', up!.endpoints.registry!, '--tls-ca', caFile(), ...clientCert());
+    expect(audit.code, audit.stderr).toBe(0);
+    const issues = audit.stdout.split('\n').filter((line) => /\snode\.identity\.issue\s/.test(line));
+    expect(issues.length).toBe(2);
+    expect(issues[1]).toContain(`"nodeId":"${nodeId}"`);
     const cert = (name: string) => join(secure, 'ca', name);
     second = await spawnService(
       [
@@ -188,7 +196,7 @@ describe('infermesh up --secure', () => {
         '--model-repository', repo, '--heartbeat-interval-ms', '200',
         '--tls-cert', cert('node.crt'), '--tls-key', cert('node.key'),
         '--tls-ca', caFile(), '--tls-client-cert', cert('node.crt'), '--tls-client-key', cert('node.key'),
-        '--nats-nkey', join(secure, 'nats', 'node.nk'), '--node-identity', identityFile, '--heartbeat-issuer-key', join(secure, 'mesh-issuer.pub'), '--auth',
+        '--nats-nkey', join(secure, 'nats', 'node.nk'), '--node-identity', identityFile, '--heartbeat-issuer-key', join(secure, 'token-public-key.pem'), '--auth',
       ],
       { env: { INFERMESH_METRICS_PORT: '', INFERMESH_TRACE_SAMPLING: 'off', NATS_URL: '' }, timeoutMs: 60_000 },
     );

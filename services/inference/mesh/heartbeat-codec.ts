@@ -3,11 +3,6 @@ import type { NodeHeartbeat, NodeHeartbeat__Output } from '../../../shared/gener
 
 export { HEARTBEAT_SUBJECT_PREFIX, HEARTBEAT_SUBJECTS, heartbeatSubject } from '../../../shared/nats/index.js';
 
-/** Node ids are 1-64 characters of `A-Z a-z 0-9 _ -`: one NATS subject token and a valid durable consumer name. */
-export function isValidNodeId(nodeId: string): boolean {
-  return /^[A-Za-z0-9_-]{1,64}$/.test(nodeId);
-}
-
 let codec: EventCodec<NodeHeartbeat, NodeHeartbeat__Output> | undefined;
 
 /** The protobuf codec of `infermesh.events.v1.NodeHeartbeat` (protos/infermesh/events/v1/heartbeat.proto). */

@@ -7,12 +7,11 @@ export { resolveNodeId } from './node-id.js';
 export {
   HEARTBEAT_SIGNATURE_HEADER,
   createHeartbeatVerifier,
-  generateEd25519,
-  issueNodeIdentity,
-  issueNodeIdentityFile,
   loadHeartbeatTrust,
+  readNodeIdentity,
   resolveNodeKey,
   signHeartbeat,
+  writeNodeIdentity,
   type HeartbeatTrust,
 } from './node-identity.js';
 export { readPlacement } from './placement.js';

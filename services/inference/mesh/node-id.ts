@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { isValidNodeId } from './heartbeat-codec.js';
+import { isValidNodeId } from '../../../shared/auth/index.js';
 
 const NODE_ID_FILE = 'node-id';
 

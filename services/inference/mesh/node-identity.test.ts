@@ -9,14 +9,13 @@ import { heartbeatCodec, heartbeatSubject } from './heartbeat-codec.js';
 import {
   HEARTBEAT_SIGNATURE_HEADER,
   createHeartbeatVerifier,
-  generateEd25519,
-  issueNodeIdentity,
-  issueNodeIdentityFile,
   loadHeartbeatTrust,
   resolveNodeKey,
   signHeartbeat,
+  writeNodeIdentity,
   type HeartbeatSigner,
 } from './node-identity.js';
+import { generateEd25519, issueNodeIdentity } from '../../../shared/auth/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'infermesh-node-identity-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -67,7 +66,7 @@ describe('node keys and identity files', () => {
     expect(statSync(join(dataDir, 'node-key.pem')).mode & 0o777).toBe(0o600);
     expect(createPublicKey(await resolveNodeKey(dataDir)).export({ format: 'jwk' })).toEqual(createPublicKey(key).export({ format: 'jwk' }));
     const identityFile = join(root, 'node-identity.json');
-    await issueNodeIdentityFile({ issuerKey: issuer.privateKey, nodeId: 'n1', dataDir, identityFile });
+    await writeNodeIdentity(identityFile, issueNodeIdentity({ issuerKey: issuer.privateKey, nodeId: 'n1', nodePublicKey: createPublicKey(key) }));
     const trust = await loadHeartbeatTrust({ dataDir, identityFile });
     expect(trust.signer).toBeDefined();
     expect(trust.verifier).toBeUndefined();

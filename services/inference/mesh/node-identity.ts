@@ -1,26 +1,25 @@
-// Node identities and signed heartbeats (issue 12, item 5).
+// Signed heartbeats (issue 12, item 5).
 //
-// A node identity is a short statement {node id, node public key, issued, expiry}
-// signed by the mesh's issuer key (Ed25519; the registry holds it, or `infermesh
-// up --secure` makes it). A node signs each heartbeat with its own key and
-// carries its identity in the beat; a peer that verifies trusts the beat only
-// when the identity verifies against a trusted issuer key, is current, names the
-// node of the subject and of the beat, and the beat verifies against its key.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+// A node identity (shared/auth/node-identity.ts) is a statement {node id, node
+// public key, issued, expiry} the registry signs with its signing key
+// (IssueNodeIdentity; `infermesh nodes identity` asks for one). A node signs each
+// heartbeat with its own key and carries its identity in the beat; a peer that
+// verifies trusts the beat only when the identity verifies against a trusted
+// issuer key (the registry's public key), is current, names the node of the
+// subject and of the beat, and the beat verifies against its key.
+import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { MsgHdrs } from '@nats-io/nats-core';
-import { createEventCodec, type EventCodec } from '../../../shared/nats/index.js';
+import { generateEd25519, nodeIdentityStatement, parseEd25519PublicKeyPem, rawEd25519PublicKey, safeVerify, signedMessage, verifyNodeIdentity, type VerifiedNodeIdentity } from '../../../shared/auth/index.js';
 import { writePrivateFile } from '../../../shared/tls/index.js';
 import type { NodeIdentity, NodeIdentity__Output } from '../../../shared/generated/infermesh/events/v1/NodeIdentity.js';
-import type { NodeIdentityStatement, NodeIdentityStatement__Output } from '../../../shared/generated/infermesh/events/v1/NodeIdentityStatement.js';
 import type { NodeHeartbeat__Output } from '../../../shared/generated/infermesh/events/v1/NodeHeartbeat.js';
 
 /** The NATS header that carries a heartbeat's signature (base64 Ed25519). */
 export const HEARTBEAT_SIGNATURE_HEADER = 'Infermesh-Heartbeat-Signature';
 
 const HEARTBEAT_CONTEXT = 'infermesh.heartbeat.v1';
-const IDENTITY_CONTEXT = 'infermesh.node-identity.v1';
 const NODE_KEY_FILE = 'node-key.pem';
 
 /** Why a heartbeat was not trusted (the label of the rejected-heartbeats count). */
@@ -29,58 +28,7 @@ export type HeartbeatRejection = 'unsigned' | 'bad_identity' | 'expired_identity
 /** Every {@link HeartbeatRejection}, e.g. to initialise counters. */
 export const HEARTBEAT_REJECTIONS: readonly HeartbeatRejection[] = ['unsigned', 'bad_identity', 'expired_identity', 'bad_signature', 'node_mismatch', 'stale'];
 
-let statementCodec: EventCodec<NodeIdentityStatement, NodeIdentityStatement__Output> | undefined;
-const statements = () => (statementCodec ??= createEventCodec('infermesh/events/v1/heartbeat.proto', 'infermesh.events.v1.NodeIdentityStatement'));
-
-const framed = (context: string, ...parts: Array<string | Uint8Array>): Buffer =>
-  Buffer.concat([Buffer.from(context), ...parts.flatMap((p) => [Buffer.of(0), typeof p === 'string' ? Buffer.from(p) : p])]);
-
-/** The raw 32 bytes of an Ed25519 public key. */
-function rawPublicKey(key: KeyObject): Buffer {
-  const jwk = key.export({ format: 'jwk' });
-  if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || !jwk.x) throw new Error('expected an Ed25519 key');
-  return Buffer.from(jwk.x, 'base64url');
-}
-
-function publicKeyFromRaw(raw: Uint8Array): KeyObject {
-  if (raw.length !== 32) throw new Error(`an Ed25519 public key is 32 bytes, got ${raw.length}`);
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
-}
-
-/** A new Ed25519 key pair (for the mesh issuer or a node). */
-export function generateEd25519(): { privateKey: KeyObject; publicKey: KeyObject } {
-  return generateKeyPairSync('ed25519');
-}
-
-/** Options of {@link issueNodeIdentity}. */
-export interface IssueNodeIdentityOptions {
-  /** The mesh issuer's Ed25519 private key. */
-  issuerKey: KeyObject;
-  nodeId: string;
-  /** The node's Ed25519 public key. */
-  nodePublicKey: KeyObject;
-  /** How long the identity is good for. Default 30 days. */
-  validForMs?: number;
-  /** Clock (ms). Default Date.now. */
-  now?: () => number;
-}
-
-/** Defaults of {@link IssueNodeIdentityOptions}. */
-export const DEFAULT_NODE_IDENTITY_VALID_FOR_MS = 30 * 86_400_000;
-
-/** Signs a node identity with the issuer's key (what the registry will do on a node's request). */
-export function issueNodeIdentity(options: IssueNodeIdentityOptions): NodeIdentity {
-  const now = (options.now ?? Date.now)();
-  const statement = statements().encode({
-    nodeId: options.nodeId,
-    nodePublicKey: rawPublicKey(options.nodePublicKey),
-    issuedUnixMs: now,
-    expiresUnixMs: now + (options.validForMs ?? DEFAULT_NODE_IDENTITY_VALID_FOR_MS),
-  });
-  return { statement, issuerSignature: sign(null, framed(IDENTITY_CONTEXT, statement), options.issuerKey) };
-}
-
-/** What a node needs to sign its heartbeats: its private key and the identity the issuer gave it. */
+/** What a node needs to sign its heartbeats: its private key and the identity the registry issued for it. */
 export interface HeartbeatSigner {
   nodeKey: KeyObject;
   identity: NodeIdentity;
@@ -88,7 +36,7 @@ export interface HeartbeatSigner {
 
 /** The signature header value of a beat's payload on `subject`. */
 export function signHeartbeat(signer: HeartbeatSigner, subject: string, payload: Uint8Array): string {
-  return sign(null, framed(HEARTBEAT_CONTEXT, subject, payload), signer.nodeKey).toString('base64');
+  return sign(null, signedMessage(HEARTBEAT_CONTEXT, subject, payload), signer.nodeKey).toString('base64');
 }
 
 /** Options of {@link createHeartbeatVerifier}. */
@@ -112,23 +60,14 @@ export function createHeartbeatVerifier(options: HeartbeatVerifierOptions): Hear
   const now = options.now ?? Date.now;
   const maxSkewMs = options.maxClockSkewMs ?? 60_000;
   const MAX_CACHED = 1024;
-  const cache = new Map<string, { nodeId: string; key: KeyObject; expiresMs: number }>();
+  const cache = new Map<string, VerifiedNodeIdentity>();
 
-  const identityOf = (identity: NodeIdentity__Output): { nodeId: string; key: KeyObject; expiresMs: number } | undefined => {
+  const identityOf = (identity: NodeIdentity__Output): VerifiedNodeIdentity | undefined => {
     const cacheKey = Buffer.concat([identity.statement, identity.issuerSignature]).toString('base64');
     const hit = cache.get(cacheKey);
     if (hit) return hit;
-    const message = framed(IDENTITY_CONTEXT, identity.statement);
-    if (!options.issuerKeys.some((k) => safeVerify(message, k, identity.issuerSignature))) return undefined;
-    let statement: NodeIdentityStatement__Output;
-    let key: KeyObject;
-    try {
-      statement = statements().decode(identity.statement);
-      key = publicKeyFromRaw(statement.nodePublicKey);
-    } catch {
-      return undefined;
-    }
-    const entry = { nodeId: statement.nodeId, key, expiresMs: Number(statement.expiresUnixMs) };
+    const entry = verifyNodeIdentity(identity, options.issuerKeys);
+    if (!entry) return undefined;
     if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
     cache.set(cacheKey, entry);
     return entry;
@@ -142,19 +81,11 @@ export function createHeartbeatVerifier(options: HeartbeatVerifierOptions): Hear
       if (!identity) return 'bad_identity';
       if (identity.expiresMs <= now()) return 'expired_identity';
       if (identity.nodeId !== beat.nodeId || beat.nodeId !== nodeIdOfSubject) return 'node_mismatch';
-      if (!safeVerify(framed(HEARTBEAT_CONTEXT, subject, payload), identity.key, Buffer.from(signature, 'base64'))) return 'bad_signature';
+      if (!safeVerify(signedMessage(HEARTBEAT_CONTEXT, subject, payload), identity.key, Buffer.from(signature, 'base64'))) return 'bad_signature';
       if (Math.abs(now() - Number(beat.timeUnixMs)) > maxSkewMs) return 'stale';
       return undefined;
     },
   };
-}
-
-function safeVerify(message: Buffer, key: KeyObject, signature: Uint8Array): boolean {
-  try {
-    return verify(null, message, key, signature);
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -182,19 +113,16 @@ export function loadEd25519PrivateKey(pem: Uint8Array | string, file: string): K
   return key;
 }
 
-/** Reads a PEM Ed25519 public key (e.g. the trusted issuer's); the error names the file. */
+/** Reads a PEM Ed25519 public key (e.g. the trusted issuer's: the registry's); the error names the file. */
 export async function readEd25519PublicKey(file: string): Promise<KeyObject> {
   const pem = await readFile(file).catch((err: unknown) => {
     throw new Error(`the issuer public key file '${file}' cannot be read: ${(err as Error).message}`, { cause: err });
   });
-  let key: KeyObject;
   try {
-    key = createPublicKey(pem);
+    return parseEd25519PublicKeyPem(pem.toString('utf8'));
   } catch (err) {
-    throw new Error(`'${file}' is not a PEM public key: ${(err as Error).message}`, { cause: err });
+    throw new Error(`'${file}' is ${(err as Error).message}`, { cause: err });
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`'${file}' holds a ${key.asymmetricKeyType} key; an Ed25519 key is needed`);
-  return key;
 }
 
 /** Reads a node identity written by {@link writeNodeIdentity}. */
@@ -219,7 +147,6 @@ export async function writeNodeIdentity(file: string, identity: NodeIdentity): P
   await rename(`${file}.tmp`, file);
 }
 
-
 /** What a node signs and verifies heartbeats with (MeshOptions.heartbeatTrust). */
 export interface HeartbeatTrust {
   /** Sign this node's beats. */
@@ -234,7 +161,7 @@ export interface HeartbeatTrustFiles {
   dataDir: string;
   /** The identity issued for this node's key: with it, beats are signed. */
   identityFile?: string;
-  /** PEM Ed25519 public key of the trusted issuer: with it, peer beats are verified (and unsigned ones ignored). */
+  /** PEM Ed25519 public key of the trusted issuer (the registry's token public key): with it, peer beats are verified (and unsigned ones ignored). */
   issuerPublicKeyFile?: string;
 }
 
@@ -247,23 +174,11 @@ export async function loadHeartbeatTrust(files: HeartbeatTrustFiles): Promise<He
   const trust: HeartbeatTrust = {};
   if (files.identityFile) {
     const [nodeKey, identity] = await Promise.all([resolveNodeKey(files.dataDir), readNodeIdentity(files.identityFile)]);
-    const statement = statements().decode(identity.statement as Uint8Array);
-    if (!rawPublicKey(createPublicKey(nodeKey)).equals(statement.nodePublicKey)) {
+    if (!rawEd25519PublicKey(createPublicKey(nodeKey)).equals(nodeIdentityStatement(identity).nodePublicKey)) {
       throw new Error(`the node identity '${files.identityFile}' was issued for another key than '${join(files.dataDir, NODE_KEY_FILE)}'`);
     }
     trust.signer = { nodeKey, identity };
   }
   if (files.issuerPublicKeyFile) trust.verifier = createHeartbeatVerifier({ issuerKeys: [await readEd25519PublicKey(files.issuerPublicKeyFile)] });
   return trust;
-}
-
-/**
- * Issues this node's identity with the issuer key (as `up --secure` does for the
- * nodes it starts, until the registry issues them): makes the node key in its
- * data dir when missing and writes the identity to `identityFile`.
- */
-export async function issueNodeIdentityFile(options: { issuerKey: KeyObject; nodeId: string; dataDir: string; identityFile: string; validForMs?: number }): Promise<void> {
-  const nodeKey = await resolveNodeKey(options.dataDir);
-  const identity = issueNodeIdentity({ issuerKey: options.issuerKey, nodeId: options.nodeId, nodePublicKey: createPublicKey(nodeKey), ...(options.validForMs ? { validForMs: options.validForMs } : {}) });
-  await writeNodeIdentity(options.identityFile, identity);
 }

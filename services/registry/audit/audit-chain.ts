@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = [
   'reference.set',
   'token.create',
   'token.revoke',
+  'node.identity.issue',
 ] as const;
 
 /** One of {@link AUDIT_ACTIONS}. */

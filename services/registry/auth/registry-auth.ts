@@ -1,5 +1,19 @@
+import { createHash } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
-import { bearerToken, createTokenVerifier, type Principal, type TokenVerifier } from '../../../shared/auth/index.js';
+import {
+  DEFAULT_NODE_IDENTITY_VALID_FOR_MS,
+  MAX_NODE_IDENTITY_VALID_FOR_MS,
+  bearerToken,
+  createTokenVerifier,
+  encodeNodeIdentity,
+  issueNodeIdentity,
+  nodeIdProblem,
+  parseEd25519PublicKeyPem,
+  rawEd25519PublicKey,
+  type Principal,
+  type TokenVerifier,
+} from '../../../shared/auth/index.js';
+import { invalidArgument } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { ANONYMOUS, type Actor } from '../audit/index.js';
 import type { RegistryStore, TokenRecord, WriteContext } from '../store/index.js';
@@ -33,6 +47,26 @@ export interface RegistryAuth {
   listTokens(includeInactive: boolean): Promise<TokenRecord[]>;
   /** Revokes a token (store, audit entry and TokenRevoked event in one commit); this registry's verifier refuses it at once. */
   revoke(tokenId: string, ctx?: WriteContext): Promise<TokenRecord>;
+  /**
+   * Signs a node identity for a node's Ed25519 key with the signing key (peers
+   * trust its public key for heartbeats) and audits it. INVALID_ARGUMENT for a
+   * bad node id, a key that is not Ed25519 SPKI PEM, or a validity out of range.
+   */
+  issueNodeIdentity(request: NodeIdentityRequest, ctx?: WriteContext): Promise<IssuedNodeIdentity>;
+}
+
+/** What {@link RegistryAuth.issueNodeIdentity} signs. */
+export interface NodeIdentityRequest {
+  nodeId: string;
+  nodePublicKeyPem: string;
+  /** 0: 30 days; at most 366 days. */
+  validForMs: number;
+}
+
+/** An issued node identity: the encoded NodeIdentity and when it expires. */
+export interface IssuedNodeIdentity {
+  identity: Uint8Array;
+  expiresAtMs: number;
 }
 
 /**
@@ -65,6 +99,26 @@ export async function createRegistryAuth(options: RegistryAuthOptions): Promise<
       const record = await options.store.revokeToken(tokenId, ctx);
       verifier.revoke(record.id, record.expiresAtMs);
       return record;
+    },
+    async issueNodeIdentity(request, ctx) {
+      const badId = nodeIdProblem(request.nodeId);
+      if (badId) throw invalidArgument(`node_id: ${badId}`);
+      const validForMs = request.validForMs === 0 ? DEFAULT_NODE_IDENTITY_VALID_FOR_MS : request.validForMs;
+      if (!Number.isSafeInteger(validForMs) || validForMs < 0 || validForMs > MAX_NODE_IDENTITY_VALID_FOR_MS) {
+        throw invalidArgument(`valid_for_ms must be at most ${MAX_NODE_IDENTITY_VALID_FOR_MS} (366 days), got ${request.validForMs}`);
+      }
+      let nodePublicKey;
+      try {
+        nodePublicKey = parseEd25519PublicKeyPem(request.nodePublicKeyPem);
+      } catch (err) {
+        throw invalidArgument(`node_public_key_pem is ${(err as Error).message}`);
+      }
+      const nowMs = clock();
+      const expiresAtMs = nowMs + validForMs;
+      const identity = issueNodeIdentity({ issuerKey: key.privateKey, nodeId: request.nodeId, nodePublicKey, validForMs, now: () => nowMs });
+      const keySha256 = createHash('sha256').update(rawEd25519PublicKey(nodePublicKey)).digest('hex');
+      await options.store.recordNodeIdentity({ nodeId: request.nodeId, keySha256, expiresAtMs }, ctx);
+      return { identity: encodeNodeIdentity(identity), expiresAtMs };
     },
   };
 }

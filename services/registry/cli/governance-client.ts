@@ -3,6 +3,8 @@ import { bearerHeader, AUTHORIZATION_HEADER } from '../../../shared/auth/index.j
 import { InfermeshError } from '../../../shared/errors/index.js';
 import type { CreateTokenRequest } from '../../../shared/generated/infermesh/registry/v1/CreateTokenRequest.js';
 import type { CreateTokenResponse__Output } from '../../../shared/generated/infermesh/registry/v1/CreateTokenResponse.js';
+import type { IssueNodeIdentityRequest } from '../../../shared/generated/infermesh/registry/v1/IssueNodeIdentityRequest.js';
+import type { IssueNodeIdentityResponse__Output } from '../../../shared/generated/infermesh/registry/v1/IssueNodeIdentityResponse.js';
 import type { GetModelHistoryResponse__Output } from '../../../shared/generated/infermesh/registry/v1/GetModelHistoryResponse.js';
 import type { ListAuditRequest } from '../../../shared/generated/infermesh/registry/v1/ListAuditRequest.js';
 import type { ListAuditResponse__Output } from '../../../shared/generated/infermesh/registry/v1/ListAuditResponse.js';
@@ -32,6 +34,7 @@ export interface GovernanceClient {
   listTokens(includeInactive: boolean): Promise<TokenInfo__Output[]>;
   revokeToken(tokenId: string): Promise<TokenInfo__Output>;
   getPublicKey(): Promise<PublicKey__Output>;
+  issueNodeIdentity(request: IssueNodeIdentityRequest): Promise<IssueNodeIdentityResponse__Output>;
   listAudit(request: ListAuditRequest): Promise<ListAuditResponse__Output>;
   verifyAudit(): Promise<VerifyAuditResponse__Output>;
   modelHistory(model: string, atUnixMs: number): Promise<GetModelHistoryResponse__Output>;
@@ -58,6 +61,7 @@ export function createGovernanceClient(address: string, options: GovernanceClien
     listTokens: async (includeInactive) => (await call(client.listTokens as Unary<object, { tokens: TokenInfo__Output[] }>, { includeInactive })).tokens,
     revokeToken: (tokenId) => call(client.revokeToken as Unary<object, TokenInfo__Output>, { tokenId }),
     getPublicKey: () => call(client.getPublicKey as Unary<object, PublicKey__Output>, {}),
+    issueNodeIdentity: (request) => call(client.issueNodeIdentity as Unary<IssueNodeIdentityRequest, IssueNodeIdentityResponse__Output>, request),
     listAudit: (request) => call(client.listAudit as Unary<ListAuditRequest, ListAuditResponse__Output>, request),
     verifyAudit: () => call(client.verifyAudit as Unary<object, VerifyAuditResponse__Output>, {}),
     modelHistory: (model, atUnixMs) => call(client.getModelHistory as Unary<object, GetModelHistoryResponse__Output>, { model, atUnixMs }),

@@ -5,7 +5,7 @@ import type { RegistryAuth } from '../auth/index.js';
 import type { WriteContext } from '../store/index.js';
 
 /** The token and audit RPCs of ModelRegistry (token-handlers.ts, audit-handlers.ts). */
-export type GovernanceMethod = 'CreateToken' | 'ListTokens' | 'RevokeToken' | 'GetPublicKey' | 'ListAudit' | 'VerifyAudit' | 'GetModelHistory';
+export type GovernanceMethod = 'CreateToken' | 'ListTokens' | 'RevokeToken' | 'GetPublicKey' | 'IssueNodeIdentity' | 'ListAudit' | 'VerifyAudit' | 'GetModelHistory';
 
 /** A handler set without the governance RPCs (key remapping keeps the named members that `Omit` loses next to an index signature). */
 export type WithoutGovernance<T> = { [K in keyof T as K extends GovernanceMethod ? never : K]: T[K] };

@@ -22,6 +22,7 @@ export const REGISTRY_METHOD_SCOPES: MethodScopes = {
   CreateToken: 'admin',
   ListTokens: 'admin',
   RevokeToken: 'admin',
+  IssueNodeIdentity: 'admin',
   ListAudit: 'admin',
   VerifyAudit: 'admin',
   GetModelHistory: 'admin',

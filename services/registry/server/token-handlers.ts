@@ -6,9 +6,9 @@ import type { TokenRecord } from '../store/index.js';
 import { adminUnary, type AdminHandlerDeps } from './admin-unary.js';
 
 /** The token RPCs of ModelRegistry. */
-export type TokenHandlers = Pick<ModelRegistryHandlers, 'CreateToken' | 'ListTokens' | 'RevokeToken' | 'GetPublicKey'>;
+export type TokenHandlers = Pick<ModelRegistryHandlers, 'CreateToken' | 'ListTokens' | 'RevokeToken' | 'GetPublicKey' | 'IssueNodeIdentity'>;
 
-/** ModelRegistry's token RPCs: issue, list, revoke, and the public key edges verify with. */
+/** ModelRegistry's token RPCs: issue, list, revoke, the public key edges verify with, and node identities signed with its key. */
 export function createTokenHandlers(deps: AdminHandlerDeps): TokenHandlers {
   const { auth } = deps;
   return {
@@ -36,6 +36,13 @@ export function createTokenHandlers(deps: AdminHandlerDeps): TokenHandlers {
       issuer: TOKEN_ISSUER,
       audience: TOKEN_AUDIENCE,
     })),
+
+    IssueNodeIdentity: adminUnary(deps, 'IssueNodeIdentity', async (req, ctx) => {
+      const validForMs = Number(req.validForMs);
+      if (!Number.isSafeInteger(validForMs)) throw invalidArgument(`valid_for_ms must be a whole number of milliseconds, got ${req.validForMs}`);
+      const { identity, expiresAtMs } = await auth.issueNodeIdentity({ nodeId: req.nodeId, nodePublicKeyPem: req.nodePublicKeyPem, validForMs }, ctx);
+      return { identity, expiresUnixMs: expiresAtMs };
+    }),
   };
 }
 

@@ -424,6 +424,11 @@ export async function createSqlRegistryStore(driver: SqlDriver, options: SqlRegi
         return { ...token, revokedAtMs: nowMs };
       }),
 
+    recordNodeIdentity: (identity, ctx) =>
+      change(async (tx) => {
+        await appendAudit(tx, ctx, { action: 'node.identity.issue', model: '', details: { nodeId: identity.nodeId, keySha256: identity.keySha256, expiresAtMs: identity.expiresAtMs } }, clock());
+      }),
+
     listAudit: (query) => driver.read((tx) => listAudit(tx, query)),
 
     verifyAudit: () => driver.read((tx) => verifyAudit(tx)),

@@ -151,6 +151,14 @@ export interface TokenRecord {
 /** A token to record (its JWT is already signed). */
 export type NewToken = Omit<TokenRecord, 'revokedAtMs' | 'createdBy'>;
 
+/** A node identity the registry issued, as its audit entry records it. */
+export interface NodeIdentityRecord {
+  nodeId: string;
+  /** Lowercase hex sha256 of the node's raw Ed25519 public key. */
+  keySha256: string;
+  expiresAtMs: number;
+}
+
 /** An audit listing query. */
 export interface AuditQuery {
   /** Only entries about this model. */
@@ -228,6 +236,9 @@ export interface RegistryStore {
    * an unknown id, FAILED_PRECONDITION when already revoked.
    */
   revokeToken(id: string, ctx?: WriteContext): Promise<TokenRecord>;
+
+  /** Records that a node identity was issued (its audit entry: node id, key fingerprint, expiry). */
+  recordNodeIdentity(identity: NodeIdentityRecord, ctx?: WriteContext): Promise<void>;
 
   /**
    * Audit entries, oldest first. Every write above appends its entry in its
