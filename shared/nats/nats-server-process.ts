@@ -76,10 +76,16 @@ export interface NatsUser {
  * neither is given). Strings are written JSON-quoted, which nats-server's
  * parser reads as plain strings (`$JS.API.>` included).
  */
-export function natsServerConfig(options: Pick<NatsServerOptions, 'tls' | 'users'>): string | undefined {
-  if (!options.tls && !options.users) return undefined;
+export function natsServerConfig(options: Pick<NatsServerOptions, 'tls' | 'users' | 'cluster'>): string | undefined {
+  if (!options.tls && !options.users && !options.cluster) return undefined;
   const q = JSON.stringify;
   const lines: string[] = ['# Written by infermesh (shared/nats/nats-server-process.ts); rewritten on every start.'];
+  if (options.cluster) {
+    // A member cut off by the network is dropped by its peers (routes) and clients within seconds:
+    // nats-server's default of 2 minutes x 2 pings keeps routing requests (JetStream direct gets,
+    // queue members) to it long after its raft peers elected around it.
+    lines.push(`ping_interval: "${CLUSTER_PING_INTERVAL_S}s"`, `ping_max: ${CLUSTER_PING_MAX}`);
+  }
   if (options.tls) {
     lines.push('tls {', `  cert_file: ${q(options.tls.certFile)}`, `  key_file: ${q(options.tls.keyFile)}`);
     if (options.tls.clientCaFile) lines.push(`  ca_file: ${q(options.tls.clientCaFile)}`, '  verify: true');
@@ -95,6 +101,10 @@ export function natsServerConfig(options: Pick<NatsServerOptions, 'tls' | 'users
   }
   return lines.join('\n') + '\n';
 }
+
+/** A cluster member pings its routes and clients this often (s) and drops one after this many unanswered. */
+const CLUSTER_PING_INTERVAL_S = 2;
+const CLUSTER_PING_MAX = 2;
 
 /** What makes a nats-server one member of a cluster. */
 export interface NatsClusterMembership {
