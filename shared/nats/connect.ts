@@ -10,7 +10,11 @@ export interface ConnectNatsOptions {
   name?: string;
   /** Pause between reconnect attempts. Default: 250 ms. */
   reconnectTimeWaitMs?: number;
-  /** How long the first connection attempt may take. Default: 10000 ms. */
+  /**
+   * How long one connection attempt may take: the first, and each reconnect to one server of the
+   * list. Default: 3000 ms (a server answers TCP and INFO within milliseconds; a cluster member
+   * cut off by the network never answers, and each reconnect that picks it costs this long).
+   */
   timeoutMs?: number;
   /**
    * Keep retrying when the server is unreachable at start-up instead of failing.
@@ -39,7 +43,7 @@ export interface ConnectNatsOptions {
 /** Defaults of {@link ConnectNatsOptions}. */
 export const DEFAULT_CONNECT_NATS_OPTIONS = {
   reconnectTimeWaitMs: 250,
-  timeoutMs: 10_000,
+  timeoutMs: 3_000,
   waitOnFirstConnect: false,
   pingIntervalMs: 2_000,
   maxPingOut: 2,

@@ -115,7 +115,11 @@ export async function createMesh(options: MeshOptions & { manager: ModelManager;
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     ...credentials,
   });
-  const onModelMiss = createMeshMissHandler({ peers, forwarder, follower, logger: logger.child({ component: 'mesh' }) });
+  const onModelMiss = createMeshMissHandler({
+    peers, forwarder, follower, logger: logger.child({ component: 'mesh' }),
+    // Two beats: a holder's claim is visible up to a beat before its heartbeat says READY.
+    holderGraceMs: 2 * (options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS),
+  });
   let heartbeat: HeartbeatPublisher | undefined;
   let closed: Promise<void> | undefined;
   return {
