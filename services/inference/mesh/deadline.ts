@@ -28,5 +28,3 @@ export function raceDeadline<T>(work: Promise<T>, deadlineMs: number, signal: Ab
   });
 }
 
-/** The one sleep of the mesh (shared/rpc); re-exported for the registry follower. */
-export { sleep } from '../../../shared/rpc/index.js';
