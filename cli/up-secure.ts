@@ -3,11 +3,12 @@
 // own nkey, every node's heartbeats under a signed identity, and every server
 // behind tokens, with an admin token for the operator.
 import { createPublicKey } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
+import { createUser, fromSeed } from '@nats-io/nkeys';
 import { AUTHORIZATION_HEADER, bearerHeader, nodeIdentityStatement, rawEd25519PublicKey } from '../shared/auth/index.js';
-import type { NatsRole } from '../shared/nats/index.js';
+import { natsPermissions, readNkeySeed, type NatsRole, type NatsUser } from '../shared/nats/index.js';
 import { grpcChannelCredentials, loadClientTls, prepareSecureMesh, writePrivateFile, type SecureMesh, type SecureService } from '../shared/tls/index.js';
 import { readNodeIdentity, resolveNodeId, resolveNodeKey } from '../services/inference/mesh/index.js';
 import { createRegistryAuth, loadOrCreateSigningKey } from '../services/registry/auth/index.js';
@@ -32,7 +33,14 @@ type TokenName = 'admin' | keyof typeof SERVICE_TOKENS;
 
 /** What `up --secure` prepared, and the flags each child runs with. */
 export interface UpSecurity {
+  /**
+   * The secure mesh's files; `mesh.nats.server` is what up's nats-server runs
+   * with: the roles' users except the shared `node` one (its `nats/node.nk` is
+   * not accepted), and one user per node key under `nats/nodes/`.
+   */
   mesh: SecureMesh;
+  /** The nkey seed file (mode 0600) of up's inference node: its own, `nats/nodes/<nodeId>.nk`. */
+  nodeNatsSeedFile: string;
   /** The admin token's file (mode 0600) and the token (scope `admin`). */
   adminTokenFile: string;
   adminToken: string;
@@ -64,16 +72,23 @@ export interface UpSecurityDirs {
 /**
  * Prepares a secure mesh under `<dataDir>/secure` (shared/tls prepareSecureMesh:
  * a local CA made with @peculiar/x509, one certificate per service, NATS nkeys
- * with per-role permissions) and the tokens; the node's identity is issued by
+ * with per-role permissions), the node's own NATS nkey (ensureNodeNatsKey) and
+ * the tokens; the node's identity is issued by
  * the registry once it runs (ensureNodeIdentity), and nodes verify heartbeats
  * with the registry's public key. Idempotent: a second start reuses every file that is still good.
  */
 export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurity> {
   const loopback = ['127.0.0.1', '::1', 'localhost'];
   const hosts = loopback.includes(dirs.host) || dirs.host === '0.0.0.0' || dirs.host === '::' ? [] : [dirs.host];
-  const mesh = await prepareSecureMesh(dirs.dataDir, { hosts });
+  const prepared = await prepareSecureMesh(dirs.dataDir, { hosts });
 
   const nodeId = await resolveNodeId(dirs.nodeDataDir);
+  // Every node connects to NATS with its own nkey (allowed to publish only its own heartbeat
+  // subject), so one node's leaked seed is revoked alone by deleting its key file.
+  const nodeKey = await ensureNodeNatsKey(prepared.dir, nodeId);
+  const sharedNodeKey = fromSeed(await readNkeySeed(prepared.nats.seedFiles.node)).getPublicKey();
+  const users = [...prepared.nats.server.users.filter((u) => u.nkey !== sharedNodeKey), ...(await nodeNatsUsers(prepared.dir))];
+  const mesh: SecureMesh = { ...prepared, nats: { ...prepared.nats, server: { ...prepared.nats.server, users } } };
   const identityFile = join(dirs.nodeDataDir, NODE_IDENTITY_FILE);
 
   const tokenFile = (name: TokenName) => join(mesh.dir, 'tokens', `${name}.token`);
@@ -96,6 +111,7 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
 
   return {
     mesh,
+    nodeNatsSeedFile: nodeKey.seedFile,
     adminTokenFile,
     adminToken,
     async ensureNodeIdentity(registryAddress) {
@@ -117,7 +133,7 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
         // Every other service asks for a certificate from the mesh's CA (mTLS between services).
         ...(service === 'node' ? [] : ['--tls-client-ca', server.clientCaFile!]),
         '--tls-ca', client.caFile!, '--tls-client-cert', client.certFile!, '--tls-client-key', client.keyFile!,
-        '--nats-nkey', mesh.nats.seedFiles[role],
+        '--nats-nkey', service === 'node' ? nodeKey.seedFile : mesh.nats.seedFiles[role],
         '--auth',
         ...(service === 'registry' ? [] : ['--auth-public-key', tokenPublicKeyFile]),
         ...(service === 'node' ? ['--node-identity', identityFile, '--heartbeat-issuer-key', tokenPublicKeyFile] : []),
@@ -132,6 +148,45 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
       },
     },
   };
+}
+
+/** The folder of the nodes' own NATS nkeys, under a secure mesh's folder (`<data-dir>/secure`). */
+function nodeNatsKeyDir(secureDir: string): string {
+  return join(secureDir, 'nats', 'nodes');
+}
+
+/**
+ * The NATS nkey of node `nodeId`: `<secureDir>/nats/nodes/<nodeId>.nk` (mode
+ * 0600), made when missing or unreadable, kept otherwise. up's nats-server
+ * accepts every key in that folder when it starts, each allowed what a node
+ * may do and to publish only its own heartbeat subject; deleting a file
+ * revokes that node alone (at nats-server's next start).
+ */
+export async function ensureNodeNatsKey(secureDir: string, nodeId: string): Promise<{ seedFile: string; publicKey: string }> {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) throw new Error(`a node id must be 1-64 characters of A-Z a-z 0-9 _ -, got '${nodeId}'`);
+  const dir = nodeNatsKeyDir(secureDir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const seedFile = join(dir, `${nodeId}.nk`);
+  const seed = await readFile(seedFile, 'utf8').then((t) => t.trim(), () => '');
+  if (/^SU[A-Z2-7]{56}$/.test(seed)) return { seedFile, publicKey: fromSeed(new TextEncoder().encode(seed)).getPublicKey() };
+  const pair = createUser();
+  await writePrivateFile(seedFile, new TextDecoder().decode(pair.getSeed()) + '\n');
+  return { seedFile, publicKey: pair.getPublicKey() };
+}
+
+/** One NATS user per node key under `nats/nodes/` (see ensureNodeNatsKey); a file that is not a user seed is an error naming it. */
+async function nodeNatsUsers(secureDir: string): Promise<NatsUser[]> {
+  const dir = nodeNatsKeyDir(secureDir);
+  const users: NatsUser[] = [];
+  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.nk')).sort()) {
+    const nodeId = name.slice(0, -'.nk'.length);
+    const seed = (await readFile(join(dir, name), 'utf8')).trim();
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(nodeId) || !/^SU[A-Z2-7]{56}$/.test(seed)) {
+      throw new Error(`the node NATS key '${join(dir, name)}' is not <node id>.nk holding one user seed (SU followed by 56 base32 characters): fix or delete it`);
+    }
+    users.push({ nkey: fromSeed(new TextEncoder().encode(seed)).getPublicKey(), permissions: natsPermissions('node', { nodeId }) });
+  }
+  return users;
 }
 
 /** Whether the identity in `file` names `nodeId` and this node's key and has more than a day left (not its signature: the node's peers check that). */

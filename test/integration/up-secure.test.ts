@@ -11,6 +11,7 @@ import { ensureLocalCa, grpcChannelCredentials, loadClientTls } from '../../shar
 import { DEMO_MODEL_NAME } from '../../shared/demo/index.js';
 import { resolveNodeId } from '../../services/inference/mesh/index.js';
 import { runCli } from '../helpers/cli.js';
+import { ensureNodeNatsKey } from '../../cli/up-secure.js';
 import { CLI, spawnService, type ServiceProcess } from '../helpers/service-process.js';
 import { buildIdentityModel, writeTestRepository } from '../fixtures/models.js';
 import { eventually, tempDirs } from './mesh-fixtures.js';
@@ -45,9 +46,15 @@ let secure = '';
 
 const x = 'x=[[0.1,0.2,0.3,0.4]]';
 
+// The second node of the forwarding case: its id and its own NATS nkey are made before up starts, so up's nats-server accepts the key.
+let secondNodeDir = '';
+let secondNodeNkey = '';
+
 beforeAll(async () => {
   dataDir = dirs.make('up-secure-');
   secure = join(dataDir, 'secure');
+  secondNodeDir = dirs.make('up-secure-node2-');
+  secondNodeNkey = (await ensureNodeNatsKey(secure, await resolveNodeId(secondNodeDir))).seedFile;
   up = await spawnService(
     ['up', '--secure', '--data-dir', dataDir, '--nats-port', '0', '--registry-port', '0', '--grpc-port', '0', '--monitor-grpc-port', '0', '--monitor-http-port', '0', '--recommender-port', '0', '--http-port', '0'],
     // Nothing of the test runner's shell may leak in: the mesh's own settings only.
@@ -174,8 +181,8 @@ describe('infermesh up --secure', () => {
     expect(models.stderr).toContain("the server's certificate is not signed by the CA given with --tls-ca");
   });
 
-  it('peer forwarding runs over TLS: a second node with the mesh certificates, nkey and identity serves a model; the first forwards to it', async () => {
-    const nodeDir = dirs.make('up-secure-node2-');
+  it('peer forwarding runs over TLS: a second node with the mesh certificates, its own nkey and identity serves a model (its heartbeats reach the first); the first forwards to it', async () => {
+    const nodeDir = secondNodeDir;
     const repo = await writeTestRepository({ identity_fp32: { versions: { '1': buildIdentityModel('FP32') } } });
     const nodeId = await resolveNodeId(nodeDir);
     const identityFile = join(nodeDir, 'node-identity.json');
@@ -190,13 +197,16 @@ describe('infermesh up --secure', () => {
     expect(issues.length).toBe(2);
     expect(issues[1]).toContain(`"nodeId":"${nodeId}"`);
     const cert = (name: string) => join(secure, 'ca', name);
+    // Each node has its own NATS nkey (up's node: nats/nodes/<its id>.nk): the two differ.
+    const firstNodeNkey = join(secure, 'nats', 'nodes', `${await resolveNodeId(join(dataDir, 'inference'))}.nk`);
+    expect((await readFile(firstNodeNkey, 'utf8')).trim()).not.toBe((await readFile(secondNodeNkey, 'utf8')).trim());
     second = await spawnService(
       [
         'inference', '--grpc-port', '0', '--registry', up!.endpoints.registry!, '--nats', up!.endpoints.nats!.replace('nats://', 'tls://'), '--data-dir', nodeDir,
         '--model-repository', repo, '--heartbeat-interval-ms', '200',
         '--tls-cert', cert('node.crt'), '--tls-key', cert('node.key'),
         '--tls-ca', caFile(), '--tls-client-cert', cert('node.crt'), '--tls-client-key', cert('node.key'),
-        '--nats-nkey', join(secure, 'nats', 'node.nk'), '--node-identity', identityFile, '--heartbeat-issuer-key', join(secure, 'token-public-key.pem'), '--auth',
+        '--nats-nkey', secondNodeNkey, '--node-identity', identityFile, '--heartbeat-issuer-key', join(secure, 'token-public-key.pem'), '--auth',
       ],
       { env: { INFERMESH_METRICS_PORT: '', INFERMESH_TRACE_SAMPLING: 'off', NATS_URL: '' }, timeoutMs: 60_000 },
     );
