@@ -3,22 +3,26 @@
 // own nkey, every node's heartbeats under a signed identity, and every server
 // behind tokens, with an admin token for the operator.
 import { createPublicKey } from 'node:crypto';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { watch } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
-import { createUser, fromSeed } from '@nats-io/nkeys';
+import { fromSeed } from '@nats-io/nkeys';
 import { AUTHORIZATION_HEADER, bearerHeader, nodeIdentityStatement, rawEd25519PublicKey } from '../shared/auth/index.js';
-import { natsPermissions, readNkeySeed, type NatsRole, type NatsUser } from '../shared/nats/index.js';
+import { readNkeySeed, type NatsRole, type NatsUser } from '../shared/nats/index.js';
 import { grpcChannelCredentials, loadClientTls, prepareSecureMesh, writePrivateFile, type SecureMesh, type SecureService } from '../shared/tls/index.js';
 import { readNodeIdentity, resolveNodeId, resolveNodeKey } from '../services/inference/mesh/index.js';
 import { createRegistryAuth, loadOrCreateSigningKey } from '../services/registry/auth/index.js';
 import { openRegistryStore } from '../services/registry/index.js';
 import { createGovernanceClient } from '../services/registry/cli/governance-client.js';
 import { NODE_IDENTITY_FILE, requestNodeIdentity } from './nodes-command.js';
+import { ensureNodeNatsKey, nodeNatsKeyDir, nodeNatsUsers } from './node-nats-key.js';
 
 /** Lifetime of the tokens `up --secure` writes: 30 days; a kept one is reused until a day before it expires. */
 const TOKEN_TTL_MS = 30 * 86_400_000;
 const TOKEN_RENEW_BEFORE_MS = 86_400_000;
+/** How long the node key folder must be quiet before its keys are read again (watchNatsUsers). */
+const NODE_KEY_SETTLE_MS = 100;
 /** A kept node identity is reused until a day before it expires, like the tokens. */
 const IDENTITY_RENEW_BEFORE_MS = 86_400_000;
 
@@ -41,6 +45,15 @@ export interface UpSecurity {
   mesh: SecureMesh;
   /** The nkey seed file (mode 0600) of up's inference node: its own, `nats/nodes/<nodeId>.nk`. */
   nodeNatsSeedFile: string;
+  /**
+   * Watches `nats/nodes/` while up's nats-server runs: when a node key appears
+   * (`infermesh nodes nats-key`), changes or is deleted, calls `apply` with the
+   * server's new user list (up: NatsServerProcess.reload, no restart), and at
+   * once when the list differs from the one last applied (a key added while the
+   * server was down). Errors (a bad key file, a failed reload) go to `onError`
+   * and are retried on the next change. Returns the function that stops watching.
+   */
+  watchNatsUsers(apply: (users: NatsUser[]) => Promise<void>, onError: (err: Error) => void): () => void;
   /** The admin token's file (mode 0600) and the token (scope `admin`). */
   adminTokenFile: string;
   adminToken: string;
@@ -87,8 +100,10 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
   // subject), so one node's leaked seed is revoked alone by deleting its key file.
   const nodeKey = await ensureNodeNatsKey(prepared.dir, nodeId);
   const sharedNodeKey = fromSeed(await readNkeySeed(prepared.nats.seedFiles.node)).getPublicKey();
-  const users = [...prepared.nats.server.users.filter((u) => u.nkey !== sharedNodeKey), ...(await nodeNatsUsers(prepared.dir))];
-  const mesh: SecureMesh = { ...prepared, nats: { ...prepared.nats, server: { ...prepared.nats.server, users } } };
+  const roleUsers = prepared.nats.server.users.filter((u) => u.nkey !== sharedNodeKey);
+  const natsUsers = async () => [...roleUsers, ...(await nodeNatsUsers(prepared.dir))];
+  let applied = await natsUsers();
+  const mesh: SecureMesh = { ...prepared, nats: { ...prepared.nats, server: { ...prepared.nats.server, users: applied } } };
   const identityFile = join(dirs.nodeDataDir, NODE_IDENTITY_FILE);
 
   const tokenFile = (name: TokenName) => join(mesh.dir, 'tokens', `${name}.token`);
@@ -112,6 +127,33 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
   return {
     mesh,
     nodeNatsSeedFile: nodeKey.seedFile,
+    watchNatsUsers(apply, onError) {
+      let timer: NodeJS.Timeout | undefined;
+      let running = Promise.resolve();
+      const check = () => {
+        running = running.then(async () => {
+          try {
+            const users = await natsUsers();
+            if (JSON.stringify(users) === JSON.stringify(applied)) return;
+            await apply(users);
+            applied = users;
+          } catch (err) {
+            onError(err as Error);
+          }
+        });
+      };
+      // Editors and writePrivateFile (temp file, rename) fire several events per change: one check after they settle.
+      const watcher = watch(nodeNatsKeyDir(mesh.dir), () => {
+        clearTimeout(timer);
+        timer = setTimeout(check, NODE_KEY_SETTLE_MS);
+      });
+      watcher.on('error', (err) => onError(err));
+      check();
+      return () => {
+        clearTimeout(timer);
+        watcher.close();
+      };
+    },
     adminTokenFile,
     adminToken,
     async ensureNodeIdentity(registryAddress) {
@@ -148,45 +190,6 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
       },
     },
   };
-}
-
-/** The folder of the nodes' own NATS nkeys, under a secure mesh's folder (`<data-dir>/secure`). */
-function nodeNatsKeyDir(secureDir: string): string {
-  return join(secureDir, 'nats', 'nodes');
-}
-
-/**
- * The NATS nkey of node `nodeId`: `<secureDir>/nats/nodes/<nodeId>.nk` (mode
- * 0600), made when missing or unreadable, kept otherwise. up's nats-server
- * accepts every key in that folder when it starts, each allowed what a node
- * may do and to publish only its own heartbeat subject; deleting a file
- * revokes that node alone (at nats-server's next start).
- */
-export async function ensureNodeNatsKey(secureDir: string, nodeId: string): Promise<{ seedFile: string; publicKey: string }> {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) throw new Error(`a node id must be 1-64 characters of A-Z a-z 0-9 _ -, got '${nodeId}'`);
-  const dir = nodeNatsKeyDir(secureDir);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const seedFile = join(dir, `${nodeId}.nk`);
-  const seed = await readFile(seedFile, 'utf8').then((t) => t.trim(), () => '');
-  if (/^SU[A-Z2-7]{56}$/.test(seed)) return { seedFile, publicKey: fromSeed(new TextEncoder().encode(seed)).getPublicKey() };
-  const pair = createUser();
-  await writePrivateFile(seedFile, new TextDecoder().decode(pair.getSeed()) + '\n');
-  return { seedFile, publicKey: pair.getPublicKey() };
-}
-
-/** One NATS user per node key under `nats/nodes/` (see ensureNodeNatsKey); a file that is not a user seed is an error naming it. */
-async function nodeNatsUsers(secureDir: string): Promise<NatsUser[]> {
-  const dir = nodeNatsKeyDir(secureDir);
-  const users: NatsUser[] = [];
-  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.nk')).sort()) {
-    const nodeId = name.slice(0, -'.nk'.length);
-    const seed = (await readFile(join(dir, name), 'utf8')).trim();
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(nodeId) || !/^SU[A-Z2-7]{56}$/.test(seed)) {
-      throw new Error(`the node NATS key '${join(dir, name)}' is not <node id>.nk holding one user seed (SU followed by 56 base32 characters): fix or delete it`);
-    }
-    users.push({ nkey: fromSeed(new TextEncoder().encode(seed)).getPublicKey(), permissions: natsPermissions('node', { nodeId }) });
-  }
-  return users;
 }
 
 /** Whether the identity in `file` names `nodeId` and this node's key and has more than a day left (not its signature: the node's peers check that). */

@@ -212,7 +212,14 @@ export class NatsServerProcess {
   private stderrTail = '';
   private exitedPromise: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
 
-  constructor(private readonly options: NatsServerOptions) {
+  /** How many config reloads the server's log has told of (done or failed), and the last such line. */
+  private reloadsSeen = 0;
+  private lastReloadLine = '';
+  private partialLine = '';
+  private readonly options: NatsServerOptions;
+
+  constructor(options: NatsServerOptions) {
+    this.options = { ...options };
     this.host = options.host ?? '127.0.0.1';
     this.dataDir = options.dataDir;
     this.portValue = options.port;
@@ -258,14 +265,8 @@ export class NatsServerProcess {
     this.portValue ??= this.options.port ?? (await freePort(this.host));
     if (this.options.monitorPort !== undefined) this.monitorPortValue ??= await freePort(this.host);
     mkdirSync(this.dataDir, { recursive: true });
-    const config = natsServerConfig(this.options);
-    const configArgs: string[] = [];
-    if (config !== undefined) {
-      const file = join(this.dataDir, 'nats-server.conf');
-      writeFileSync(file, config, { mode: 0o600 });
-      chmodSync(file, 0o600);
-      configArgs.push('-c', file);
-    }
+    const configFile = this.writeConfig();
+    const configArgs = configFile === undefined ? [] : ['-c', configFile];
     const monitorArgs = this.monitorPortValue === undefined ? [] : ['-m', String(this.monitorPortValue)];
     const args = [...configArgs, '-a', this.host, '-p', String(this.port), ...monitorArgs, '-js', '-sd', this.dataDir, ...clusterArgs(this.options.cluster, this.host)];
     const argv = [...(this.options.launcher ?? []), bin, ...args];
@@ -275,8 +276,18 @@ export class NatsServerProcess {
     });
     this.child = child;
     this.exitedPromise = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.partialLine = '';
     child.stderr?.on('data', (chunk: Buffer) => {
-      this.stderrTail = (this.stderrTail + chunk.toString()).slice(-4000);
+      const text = chunk.toString();
+      this.stderrTail = (this.stderrTail + text).slice(-4000);
+      const lines = (this.partialLine + text).split('\n');
+      this.partialLine = (lines.pop() ?? '').slice(-4000);
+      for (const line of lines) {
+        if (/Reloaded server configuration|Failed to reload/.test(line)) {
+          this.reloadsSeen++;
+          this.lastReloadLine = line;
+        }
+      }
     });
     child.once('exit', () => {
       if (this.child === child) this.child = undefined;
@@ -290,6 +301,45 @@ export class NatsServerProcess {
       }
       await new Promise((r) => setTimeout(r, 25));
     }
+  }
+
+  /**
+   * Applies a new user list to the running server without a restart: rewrites
+   * the config file and has nats-server reload it (SIGHUP), resolving once its
+   * log says it reloaded (rejecting with its reason when it did not, or after
+   * `timeoutMs`). nats-server closes the connections of users no longer listed.
+   * A later start() uses the new list too. Needs a server started with a config
+   * file (tls, users or cluster given).
+   */
+  async reload(changes: { users: NatsUser[] }, timeoutMs = 10_000): Promise<void> {
+    const child = this.child;
+    if (!child?.pid) throw new Error('nats-server is not running: nothing to reload');
+    if (natsServerConfig(this.options) === undefined) throw new Error('nats-server was started without a config file (no tls, users or cluster): it cannot reload users');
+    this.options.users = changes.users;
+    this.writeConfig();
+    const seen = this.reloadsSeen;
+    child.kill('SIGHUP');
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.reloadsSeen > seen) {
+        const line = this.lastReloadLine;
+        if (/Failed to reload/.test(line)) throw new Error(`nats-server did not reload its configuration: ${line.replace(/^.*Failed to reload/, 'Failed to reload')}`);
+        return;
+      }
+      if (this.child !== child) throw new Error(`nats-server exited while reloading its configuration: ${this.stderrTail.slice(-1000)}`);
+      if (Date.now() > deadline) throw new Error(`nats-server did not report a configuration reload within ${timeoutMs} ms: ${this.stderrTail.slice(-1000)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Writes the config file (mode 0600) from the options; its path, or undefined when none is needed. */
+  private writeConfig(): string | undefined {
+    const config = natsServerConfig(this.options);
+    if (config === undefined) return undefined;
+    const file = join(this.dataDir, 'nats-server.conf');
+    writeFileSync(file, config, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    return file;
   }
 
   /** Stops the server (SIGTERM, then SIGKILL after 5 s) and resolves when it has exited. Idempotent. */

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { PermissionViolationError, nkeyAuthenticator, type NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsServerProcess, readNkeySeed } from '../../shared/nats/index.js';
+import { NatsServerProcess, readNkeySeed, type NatsUser } from '../../shared/nats/index.js';
 import { resolveNodeId } from '../../services/inference/mesh/index.js';
-import { ensureNodeNatsKey, prepareUpSecurity, type UpSecurity } from '../../cli/up-secure.js';
+import { prepareUpSecurity, type UpSecurity } from '../../cli/up-secure.js';
+import { ensureNodeNatsKey } from '../../cli/node-nats-key.js';
 
 let root: string;
 let security: UpSecurity;
@@ -103,6 +104,44 @@ describe('up --secure: one NATS nkey per node', () => {
 
   it('the shared node role key is not accepted', async () => {
     await expect(connectWith(security.mesh.nats.seedFiles.node)).rejects.toThrow(/authorization/i);
+  });
+
+  it("a key added while nats-server runs is accepted at once, and deleting it disconnects that node alone (a reload, no restart)", async () => {
+    const applied: NatsUser[][] = [];
+    let onApplied: (() => void) | undefined;
+    const errors: Error[] = [];
+    const unwatch = security.watchNatsUsers(
+      async (users) => {
+        await server!.reload({ users });
+        applied.push(users);
+        onApplied?.();
+      },
+      (err) => void errors.push(err),
+    );
+    const nextApply = () => new Promise<void>((resolve) => (onApplied = resolve));
+    try {
+      const third = nextApply();
+      const { seedFile, publicKey } = await ensureNodeNatsKey(join(root, 'secure'), 'third-node');
+      await third;
+      expect(applied.at(-1)!.map((u) => u.nkey)).toContain(publicKey);
+      const kept = await connectWith(security.nodeNatsSeedFile);
+      const revokedConn = await connectWith(seedFile);
+      const closed = revokedConn.closed();
+      const leaked = join(root, 'third-leaked.nk');
+      writeFileSync(leaked, readFileSync(seedFile), { mode: 0o600 });
+      const gone = nextApply();
+      unlinkSync(seedFile);
+      await gone;
+      expect(applied.at(-1)!.map((u) => u.nkey)).not.toContain(publicKey);
+      // nats-server closes the revoked user's connection (this client does not reconnect); the other node stays.
+      await closed;
+      expect(revokedConn.isClosed()).toBe(true);
+      await expect(connectWith(leaked)).rejects.toThrow(/authorization/i);
+      await expect(kept.flush()).resolves.toBeUndefined();
+      expect(errors).toEqual([]);
+    } finally {
+      unwatch();
+    }
   });
 
   it("deleting one node's key file revokes that node alone at nats-server's next start", async () => {
