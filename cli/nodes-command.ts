@@ -1,6 +1,7 @@
 // `infermesh nodes identity`: asks the registry to issue a node's identity (the
 // statement its heartbeats carry, signed with the registry's key) for the node
 // key in its data directory, and writes it where `--node-identity` reads it.
+// `infermesh nodes nats-key`: another node's own NATS nkey for `up --secure`.
 import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -9,6 +10,7 @@ import { resolveNodeKey, writeNodeIdentity } from '../services/inference/mesh/in
 import { UsageError, usageExitCodes } from '../services/registry/cli/cli-errors.js';
 import type { GovernanceClient } from '../services/registry/cli/governance-client.js';
 import { TOKEN_ENV, isoTime, parseDurationMs, registryAddressOption, withGovernanceClient } from '../services/registry/cli/governance-cli.js';
+import { ensureNodeNatsKey } from './node-nats-key.js';
 
 /** The identity file's name in a node's data directory (what `up --secure` passes as `--node-identity`). */
 export const NODE_IDENTITY_FILE = 'node-identity.json';
@@ -44,7 +46,7 @@ export async function requestNodeIdentity(client: GovernanceClient, options: Nod
 
 /** `infermesh nodes identity`: a node identity issued by the registry. */
 export function nodesCommand(): Command {
-  const nodes = usageExitCodes(new Command('nodes').description('Inference nodes: identities issued by the registry (signed heartbeats).'));
+  const nodes = usageExitCodes(new Command('nodes').description('Inference nodes: identities issued by the registry (signed heartbeats), and their own NATS nkeys under up --secure.'));
   nodes
     .command('identity')
     .description(`Have the registry issue this node's identity (needs an admin token in ${TOKEN_ENV}) for the node key in --data-dir, and write it for --node-identity.`)
@@ -66,6 +68,20 @@ export function nodesCommand(): Command {
         process.stdout.write(`wrote the identity of node ${flags.nodeId} to ${file} (issued by the registry, expires ${isoTime(expiresUnixMs)})\n`);
       }),
     );
+  nodes
+    .command('nats-key')
+    .description("Make another node's own NATS nkey for `infermesh up --secure` (<data-dir>/secure/nats/nodes/<id>.nk, mode 0600; kept when it exists), for the node's --nats-nkey.")
+    .requiredOption('--node-id <id>', 'the node id (1-64 of letters, digits, _ and -)')
+    .option('--data-dir <dir>', 'the data directory of `infermesh up --secure`', '.data')
+    .action(async (flags: { nodeId: string; dataDir: string }) => {
+      const badId = nodeIdProblem(flags.nodeId);
+      if (badId) throw new UsageError(`--node-id: ${badId}`);
+      const { seedFile, made } = await ensureNodeNatsKey(join(flags.dataDir, 'secure'), flags.nodeId);
+      process.stdout.write(
+        `${made ? 'wrote' : 'kept'} the NATS nkey of node ${flags.nodeId} in ${seedFile}; ` +
+          "a running `infermesh up --secure` accepts it at once (its nats-server reloads its users); delete the file to revoke this node alone\n",
+      );
+    });
   return nodes;
 }
 

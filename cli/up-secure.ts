@@ -3,21 +3,26 @@
 // own nkey, every node's heartbeats under a signed identity, and every server
 // behind tokens, with an admin token for the operator.
 import { createPublicKey } from 'node:crypto';
+import { watch } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
+import { fromSeed } from '@nats-io/nkeys';
 import { AUTHORIZATION_HEADER, bearerHeader, nodeIdentityStatement, rawEd25519PublicKey } from '../shared/auth/index.js';
-import type { NatsRole } from '../shared/nats/index.js';
+import { readNkeySeed, type NatsRole, type NatsUser } from '../shared/nats/index.js';
 import { grpcChannelCredentials, loadClientTls, prepareSecureMesh, writePrivateFile, type SecureMesh, type SecureService } from '../shared/tls/index.js';
 import { readNodeIdentity, resolveNodeId, resolveNodeKey } from '../services/inference/mesh/index.js';
 import { createRegistryAuth, loadOrCreateSigningKey } from '../services/registry/auth/index.js';
 import { openRegistryStore } from '../services/registry/index.js';
 import { createGovernanceClient } from '../services/registry/cli/governance-client.js';
 import { NODE_IDENTITY_FILE, requestNodeIdentity } from './nodes-command.js';
+import { ensureNodeNatsKey, nodeNatsKeyDir, nodeNatsUsers } from './node-nats-key.js';
 
 /** Lifetime of the tokens `up --secure` writes: 30 days; a kept one is reused until a day before it expires. */
 const TOKEN_TTL_MS = 30 * 86_400_000;
 const TOKEN_RENEW_BEFORE_MS = 86_400_000;
+/** How long the node key folder must be quiet before its keys are read again (watchNatsUsers). */
+const NODE_KEY_SETTLE_MS = 100;
 /** A kept node identity is reused until a day before it expires, like the tokens. */
 const IDENTITY_RENEW_BEFORE_MS = 86_400_000;
 
@@ -32,7 +37,23 @@ type TokenName = 'admin' | keyof typeof SERVICE_TOKENS;
 
 /** What `up --secure` prepared, and the flags each child runs with. */
 export interface UpSecurity {
+  /**
+   * The secure mesh's files; `mesh.nats.server` is what up's nats-server runs
+   * with: the roles' users except the shared `node` one (its `nats/node.nk` is
+   * not accepted), and one user per node key under `nats/nodes/`.
+   */
   mesh: SecureMesh;
+  /** The nkey seed file (mode 0600) of up's inference node: its own, `nats/nodes/<nodeId>.nk`. */
+  nodeNatsSeedFile: string;
+  /**
+   * Watches `nats/nodes/` while up's nats-server runs: when a node key appears
+   * (`infermesh nodes nats-key`), changes or is deleted, calls `apply` with the
+   * server's new user list (up: NatsServerProcess.reload, no restart), and at
+   * once when the list differs from the one last applied (a key added while the
+   * server was down). Errors (a bad key file, a failed reload) go to `onError`
+   * and are retried on the next change. Returns the function that stops watching.
+   */
+  watchNatsUsers(apply: (users: NatsUser[]) => Promise<void>, onError: (err: Error) => void): () => void;
   /** The admin token's file (mode 0600) and the token (scope `admin`). */
   adminTokenFile: string;
   adminToken: string;
@@ -64,16 +85,25 @@ export interface UpSecurityDirs {
 /**
  * Prepares a secure mesh under `<dataDir>/secure` (shared/tls prepareSecureMesh:
  * a local CA made with @peculiar/x509, one certificate per service, NATS nkeys
- * with per-role permissions) and the tokens; the node's identity is issued by
+ * with per-role permissions), the node's own NATS nkey (ensureNodeNatsKey) and
+ * the tokens; the node's identity is issued by
  * the registry once it runs (ensureNodeIdentity), and nodes verify heartbeats
  * with the registry's public key. Idempotent: a second start reuses every file that is still good.
  */
 export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurity> {
   const loopback = ['127.0.0.1', '::1', 'localhost'];
   const hosts = loopback.includes(dirs.host) || dirs.host === '0.0.0.0' || dirs.host === '::' ? [] : [dirs.host];
-  const mesh = await prepareSecureMesh(dirs.dataDir, { hosts });
+  const prepared = await prepareSecureMesh(dirs.dataDir, { hosts });
 
   const nodeId = await resolveNodeId(dirs.nodeDataDir);
+  // Every node connects to NATS with its own nkey (allowed to publish only its own heartbeat
+  // subject), so one node's leaked seed is revoked alone by deleting its key file.
+  const nodeKey = await ensureNodeNatsKey(prepared.dir, nodeId);
+  const sharedNodeKey = fromSeed(await readNkeySeed(prepared.nats.seedFiles.node)).getPublicKey();
+  const roleUsers = prepared.nats.server.users.filter((u) => u.nkey !== sharedNodeKey);
+  const natsUsers = async () => [...roleUsers, ...(await nodeNatsUsers(prepared.dir))];
+  let applied = await natsUsers();
+  const mesh: SecureMesh = { ...prepared, nats: { ...prepared.nats, server: { ...prepared.nats.server, users: applied } } };
   const identityFile = join(dirs.nodeDataDir, NODE_IDENTITY_FILE);
 
   const tokenFile = (name: TokenName) => join(mesh.dir, 'tokens', `${name}.token`);
@@ -96,6 +126,34 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
 
   return {
     mesh,
+    nodeNatsSeedFile: nodeKey.seedFile,
+    watchNatsUsers(apply, onError) {
+      let timer: NodeJS.Timeout | undefined;
+      let running = Promise.resolve();
+      const check = () => {
+        running = running.then(async () => {
+          try {
+            const users = await natsUsers();
+            if (JSON.stringify(users) === JSON.stringify(applied)) return;
+            await apply(users);
+            applied = users;
+          } catch (err) {
+            onError(err as Error);
+          }
+        });
+      };
+      // Editors and writePrivateFile (temp file, rename) fire several events per change: one check after they settle.
+      const watcher = watch(nodeNatsKeyDir(mesh.dir), () => {
+        clearTimeout(timer);
+        timer = setTimeout(check, NODE_KEY_SETTLE_MS);
+      });
+      watcher.on('error', (err) => onError(err));
+      check();
+      return () => {
+        clearTimeout(timer);
+        watcher.close();
+      };
+    },
     adminTokenFile,
     adminToken,
     async ensureNodeIdentity(registryAddress) {
@@ -117,7 +175,7 @@ export async function prepareUpSecurity(dirs: UpSecurityDirs): Promise<UpSecurit
         // Every other service asks for a certificate from the mesh's CA (mTLS between services).
         ...(service === 'node' ? [] : ['--tls-client-ca', server.clientCaFile!]),
         '--tls-ca', client.caFile!, '--tls-client-cert', client.certFile!, '--tls-client-key', client.keyFile!,
-        '--nats-nkey', mesh.nats.seedFiles[role],
+        '--nats-nkey', service === 'node' ? nodeKey.seedFile : mesh.nats.seedFiles[role],
         '--auth',
         ...(service === 'registry' ? [] : ['--auth-public-key', tokenPublicKeyFile]),
         ...(service === 'node' ? ['--node-identity', identityFile, '--heartbeat-issuer-key', tokenPublicKeyFile] : []),

@@ -183,7 +183,7 @@ export async function up(options: UpOptions, deps: UpDeps): Promise<Mesh> {
       ? await prepareUpSecurity({ dataDir: options.dataDir, registryDataDir: join(options.dataDir, 'registry'), nodeDataDir: join(options.dataDir, 'inference'), host: options.host })
       : undefined;
     if (security) mesh.security = security;
-    const natsUrl = options.natsUrl ?? (endpoints.nats = await supervisor.add(natsService(options, ports.nats, security))).nats!;
+    const natsUrl = options.natsUrl ?? (endpoints.nats = await supervisor.add(natsService(options, ports.nats, security, logger))).nats!;
     for (const child of meshChildren(options, ports, natsUrl, security)) {
       // The registry issues the node's identity: it runs by now (it starts before the node).
       if (security && child.name === 'inference') await security.ensureNodeIdentity(mesh.endpoint('registry', 'grpc'));
@@ -204,14 +204,17 @@ export async function up(options: UpOptions, deps: UpDeps): Promise<Mesh> {
 }
 
 /** nats-server with JetStream under `<data-dir>/nats`, in its own process group, supervised like every child (restarted on the same port and data). */
-function natsService(options: UpOptions, port: number, security: UpSecurity | undefined): SupervisedService {
-  // Under --secure: nats-server's tls block (mTLS) and one nkey user per role with its subject permissions.
+function natsService(options: UpOptions, port: number, security: UpSecurity | undefined, logger: Logger): SupervisedService {
+  // Under --secure: nats-server's tls block (mTLS) and one nkey user per role (one per node) with its subject permissions.
   const nats = new NatsServerProcess({ dataDir: join(options.dataDir, 'nats'), host: options.host, port, ownProcessGroup: true, ...(security ? security.mesh.nats.server : {}) });
   return {
     name: 'nats',
     plane: 'control',
     start: async () => {
       await nats.start();
+      // A node key added or deleted (`infermesh nodes nats-key`) is applied at once: nats-server reloads its users.
+      const unwatch = security?.watchNatsUsers((users) => nats.reload({ users }), (err) => logger.warn('NATS users not reloaded', { err }));
+      void nats.exited.then(() => unwatch?.());
       return { pid: nats.pid!, endpoints: { nats: nats.url }, exited: nats.exited, stop: () => nats.stop() };
     },
   };

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, isIP } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../net/index.js';
 import type { NatsPermissions } from './nats-permissions.js';
@@ -55,6 +55,11 @@ export interface NatsServerOptions {
    * each with its subject permissions. Default: anyone may connect and do anything.
    */
   users?: NatsUser[];
+  /**
+   * Serve nats-server's HTTP monitoring (`/varz`, `/routez`, `/healthz`) on this
+   * port of `host` (0: a free one, fixed at the first start). Default: off.
+   */
+  monitorPort?: number;
 }
 
 /** nats-server's client TLS: the server's certificate and, for mTLS, the CA client certificates must chain to. */
@@ -76,7 +81,7 @@ export interface NatsUser {
  * neither is given). Strings are written JSON-quoted, which nats-server's
  * parser reads as plain strings (`$JS.API.>` included).
  */
-export function natsServerConfig(options: Pick<NatsServerOptions, 'tls' | 'users' | 'cluster'>): string | undefined {
+export function natsServerConfig(options: Pick<NatsServerOptions, 'tls' | 'users' | 'cluster' | 'host'>): string | undefined {
   if (!options.tls && !options.users && !options.cluster) return undefined;
   const q = JSON.stringify;
   const lines: string[] = ['# Written by infermesh (shared/nats/nats-server-process.ts); rewritten on every start.'];
@@ -85,6 +90,7 @@ export function natsServerConfig(options: Pick<NatsServerOptions, 'tls' | 'users
     // nats-server's default of 2 minutes x 2 pings keeps routing requests (JetStream direct gets,
     // queue members) to it long after its raft peers elected around it.
     lines.push(`ping_interval: "${CLUSTER_PING_INTERVAL_S}s"`, `ping_max: ${CLUSTER_PING_MAX}`);
+    if (isSecuredCluster(options.cluster)) lines.push(...securedClusterBlock(options.cluster, options.host ?? '127.0.0.1'));
   }
   if (options.tls) {
     lines.push('tls {', `  cert_file: ${q(options.tls.certFile)}`, `  key_file: ${q(options.tls.keyFile)}`);
@@ -114,12 +120,80 @@ export interface NatsClusterMembership {
   serverName: string;
   /** Port of the route listener, on the server's host. */
   routePort: number;
-  /** `nats://host:port` of the other members' route listeners (its own may be listed too). */
+  /** `nats://host:port` of the other members' route listeners (its own may be listed too), without credentials. */
   routes: string[];
+  /**
+   * Mutual TLS on the routes: this member's certificate (presented both when it
+   * accepts a route and when it dials one, so it must cover the member's host,
+   * which the dialing peer checks) and the CA every peer's certificate must
+   * chain to (`verify: true`). A server without such a certificate cannot join.
+   */
+  tls?: NatsRouteTls;
+  /**
+   * Credentials every route must present (`cluster { authorization }`); this
+   * member presents them too when it dials the others (written into its route
+   * URLs). With `tls`, a holder of some other certificate of the same CA (a
+   * client's, a service's) still cannot join without them.
+   */
+  authorization?: NatsRouteAuth;
+}
+
+/** A cluster member's route TLS (see {@link NatsClusterMembership.tls}). */
+export interface NatsRouteTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+/** The user name and password every route of a cluster authenticates with (the same on every member). */
+export interface NatsRouteAuth {
+  user: string;
+  password: string;
+}
+
+function isSecuredCluster(c: NatsClusterMembership): boolean {
+  return c.tls !== undefined || c.authorization !== undefined;
+}
+
+/**
+ * The `server_name` and `cluster {}` block of a secured member. A secured
+ * cluster is configured in the file only (not with --cluster/--routes flags):
+ * route credentials in a command line would show in `ps` to every local user,
+ * while the file is mode 0600.
+ */
+function securedClusterBlock(c: NatsClusterMembership, host: string): string[] {
+  const q = JSON.stringify;
+  const auth = c.authorization;
+  if (auth) {
+    // nats-server reads them from route URLs, where ':' '@' '/' would break the URL: keep them plain.
+    for (const [what, value] of [['user', auth.user], ['password', auth.password]] as const) {
+      if (!/^[A-Za-z0-9_.~-]{1,128}$/.test(value)) throw new Error(`a NATS route ${what} must be 1-128 characters of A-Z a-z 0-9 _ . ~ -, got ${what === 'password' ? 'another' : `'${value}'`}`);
+    }
+  }
+  const routes = c.routes.map((r) => {
+    if (!auth) return r;
+    const url = new URL(r);
+    if (url.username || url.password) throw new Error(`a route URL of a cluster with route credentials must carry none itself, got one in '${url.host}'`);
+    url.username = auth.user;
+    url.password = auth.password;
+    return url.toString().replace(/\/$/, '');
+  });
+  const lines = [`server_name: ${q(c.serverName)}`, 'cluster {', `  name: ${q(c.name)}`, `  listen: ${q(`${hostForUrl(host)}:${c.routePort}`)}`];
+  if (c.tls) {
+    lines.push('  tls {', `    cert_file: ${q(c.tls.certFile)}`, `    key_file: ${q(c.tls.keyFile)}`, `    ca_file: ${q(c.tls.caFile)}`, '    verify: true', '    timeout: 5', '  }');
+  }
+  if (auth) lines.push('  authorization {', `    user: ${q(auth.user)}`, `    password: ${q(auth.password)}`, '    timeout: 5', '  }');
+  lines.push(`  routes: ${q(routes)}`, '}');
+  return lines;
+}
+
+function hostForUrl(host: string): string {
+  return isIP(host) === 6 ? `[${host}]` : host;
 }
 
 function clusterArgs(c: NatsClusterMembership | undefined, host: string): string[] {
-  if (!c) return [];
+  // A secured member has its whole cluster block in the config file (securedClusterBlock).
+  if (!c || isSecuredCluster(c)) return [];
   return ['--name', c.serverName, '--cluster_name', c.name, '--cluster', `nats://${host}:${c.routePort}`, '--routes', c.routes.join(',')];
 }
 
@@ -132,15 +206,24 @@ export class NatsServerProcess {
   readonly host: string;
   readonly dataDir: string;
   private portValue: number | undefined;
+  private monitorPortValue: number | undefined;
   private child: ChildProcess | undefined;
   private readonly startTimeoutMs: number;
   private stderrTail = '';
   private exitedPromise: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
 
-  constructor(private readonly options: NatsServerOptions) {
+  /** How many config reloads the server's log has told of (done or failed), and the last such line. */
+  private reloadsSeen = 0;
+  private lastReloadLine = '';
+  private partialLine = '';
+  private readonly options: NatsServerOptions;
+
+  constructor(options: NatsServerOptions) {
+    this.options = { ...options };
     this.host = options.host ?? '127.0.0.1';
     this.dataDir = options.dataDir;
     this.portValue = options.port;
+    this.monitorPortValue = options.monitorPort || undefined;
     this.startTimeoutMs = options.startTimeoutMs ?? 15_000;
   }
 
@@ -165,21 +248,27 @@ export class NatsServerProcess {
     return `nats://${this.host}:${this.port}`;
   }
 
+  /** `http://host:port` of the HTTP monitoring (`/routez`, `/varz`), with `monitorPort`; undefined without. */
+  get monitorUrl(): string | undefined {
+    return this.monitorPortValue === undefined ? undefined : `http://${hostForUrl(this.host)}:${this.monitorPortValue}`;
+  }
+
+  /** The last 4000 characters the server wrote to stderr (its log: handshake and authorization errors among them). */
+  get logTail(): string {
+    return this.stderrTail;
+  }
+
   /** Starts the server and resolves once it accepts TCP connections. */
   async start(): Promise<void> {
     if (this.child) return;
     const bin = findNatsServer();
     this.portValue ??= this.options.port ?? (await freePort(this.host));
+    if (this.options.monitorPort !== undefined) this.monitorPortValue ??= await freePort(this.host);
     mkdirSync(this.dataDir, { recursive: true });
-    const config = natsServerConfig(this.options);
-    const configArgs: string[] = [];
-    if (config !== undefined) {
-      const file = join(this.dataDir, 'nats-server.conf');
-      writeFileSync(file, config, { mode: 0o600 });
-      chmodSync(file, 0o600);
-      configArgs.push('-c', file);
-    }
-    const args = [...configArgs, '-a', this.host, '-p', String(this.port), '-js', '-sd', this.dataDir, ...clusterArgs(this.options.cluster, this.host)];
+    const configFile = this.writeConfig();
+    const configArgs = configFile === undefined ? [] : ['-c', configFile];
+    const monitorArgs = this.monitorPortValue === undefined ? [] : ['-m', String(this.monitorPortValue)];
+    const args = [...configArgs, '-a', this.host, '-p', String(this.port), ...monitorArgs, '-js', '-sd', this.dataDir, ...clusterArgs(this.options.cluster, this.host)];
     const argv = [...(this.options.launcher ?? []), bin, ...args];
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -187,8 +276,18 @@ export class NatsServerProcess {
     });
     this.child = child;
     this.exitedPromise = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.partialLine = '';
     child.stderr?.on('data', (chunk: Buffer) => {
-      this.stderrTail = (this.stderrTail + chunk.toString()).slice(-4000);
+      const text = chunk.toString();
+      this.stderrTail = (this.stderrTail + text).slice(-4000);
+      const lines = (this.partialLine + text).split('\n');
+      this.partialLine = (lines.pop() ?? '').slice(-4000);
+      for (const line of lines) {
+        if (/Reloaded server configuration|Failed to reload/.test(line)) {
+          this.reloadsSeen++;
+          this.lastReloadLine = line;
+        }
+      }
     });
     child.once('exit', () => {
       if (this.child === child) this.child = undefined;
@@ -202,6 +301,45 @@ export class NatsServerProcess {
       }
       await new Promise((r) => setTimeout(r, 25));
     }
+  }
+
+  /**
+   * Applies a new user list to the running server without a restart: rewrites
+   * the config file and has nats-server reload it (SIGHUP), resolving once its
+   * log says it reloaded (rejecting with its reason when it did not, or after
+   * `timeoutMs`). nats-server closes the connections of users no longer listed.
+   * A later start() uses the new list too. Needs a server started with a config
+   * file (tls, users or cluster given).
+   */
+  async reload(changes: { users: NatsUser[] }, timeoutMs = 10_000): Promise<void> {
+    const child = this.child;
+    if (!child?.pid) throw new Error('nats-server is not running: nothing to reload');
+    if (natsServerConfig(this.options) === undefined) throw new Error('nats-server was started without a config file (no tls, users or cluster): it cannot reload users');
+    this.options.users = changes.users;
+    this.writeConfig();
+    const seen = this.reloadsSeen;
+    child.kill('SIGHUP');
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.reloadsSeen > seen) {
+        const line = this.lastReloadLine;
+        if (/Failed to reload/.test(line)) throw new Error(`nats-server did not reload its configuration: ${line.replace(/^.*Failed to reload/, 'Failed to reload')}`);
+        return;
+      }
+      if (this.child !== child) throw new Error(`nats-server exited while reloading its configuration: ${this.stderrTail.slice(-1000)}`);
+      if (Date.now() > deadline) throw new Error(`nats-server did not report a configuration reload within ${timeoutMs} ms: ${this.stderrTail.slice(-1000)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Writes the config file (mode 0600) from the options; its path, or undefined when none is needed. */
+  private writeConfig(): string | undefined {
+    const config = natsServerConfig(this.options);
+    if (config === undefined) return undefined;
+    const file = join(this.dataDir, 'nats-server.conf');
+    writeFileSync(file, config, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    return file;
   }
 
   /** Stops the server (SIGTERM, then SIGKILL after 5 s) and resolves when it has exited. Idempotent. */

@@ -7,10 +7,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInferenceClient } from '../../shared/client/index.js';
-import { ensureLocalCa, grpcChannelCredentials, loadClientTls } from '../../shared/tls/index.js';
+import { ensureLocalCa, grpcChannelCredentials, loadClientTls, loadNatsSecurity } from '../../shared/tls/index.js';
 import { DEMO_MODEL_NAME } from '../../shared/demo/index.js';
 import { resolveNodeId } from '../../services/inference/mesh/index.js';
 import { runCli } from '../helpers/cli.js';
+import { connectNats } from '../../shared/nats/index.js';
 import { CLI, spawnService, type ServiceProcess } from '../helpers/service-process.js';
 import { buildIdentityModel, writeTestRepository } from '../fixtures/models.js';
 import { eventually, tempDirs } from './mesh-fixtures.js';
@@ -174,7 +175,7 @@ describe('infermesh up --secure', () => {
     expect(models.stderr).toContain("the server's certificate is not signed by the CA given with --tls-ca");
   });
 
-  it('peer forwarding runs over TLS: a second node with the mesh certificates, nkey and identity serves a model; the first forwards to it', async () => {
+  it('peer forwarding runs over TLS: a second node with the mesh certificates, its own nkey and identity serves a model (its heartbeats reach the first); the first forwards to it', async () => {
     const nodeDir = dirs.make('up-secure-node2-');
     const repo = await writeTestRepository({ identity_fp32: { versions: { '1': buildIdentityModel('FP32') } } });
     const nodeId = await resolveNodeId(nodeDir);
@@ -190,13 +191,29 @@ describe('infermesh up --secure', () => {
     expect(issues.length).toBe(2);
     expect(issues[1]).toContain(`"nodeId":"${nodeId}"`);
     const cert = (name: string) => join(secure, 'ca', name);
+    // Each node has its own NATS nkey: the second's is made while the mesh runs, and up's nats-server takes it without a restart.
+    const keyed = await runCli('nodes', 'nats-key', '--node-id', nodeId, '--data-dir', dataDir);
+    expect(keyed.code, keyed.stderr).toBe(0);
+    const secondNodeNkey = join(secure, 'nats', 'nodes', `${nodeId}.nk`);
+    expect(keyed.stdout).toContain(`wrote the NATS nkey of node ${nodeId} in ${secondNodeNkey}`);
+    const firstNodeNkey = join(secure, 'nats', 'nodes', `${await resolveNodeId(join(dataDir, 'inference'))}.nk`);
+    expect((await readFile(firstNodeNkey, 'utf8')).trim()).not.toBe((await readFile(secondNodeNkey, 'utf8')).trim());
+    const natsUrl = up!.endpoints.nats!.replace('nats://', 'tls://');
+    const security = await loadNatsSecurity({ tls: { caFile: caFile(), certFile: cert('node.crt'), keyFile: cert('node.key') }, nkeySeedFile: secondNodeNkey });
+    const probe = await eventually(
+      () => connectNats({ url: natsUrl, timeoutMs: 2000, ...security }).catch(() => undefined),
+      "up's nats-server to accept the second node's new key",
+      10_000,
+      100,
+    );
+    await probe.close();
     second = await spawnService(
       [
-        'inference', '--grpc-port', '0', '--registry', up!.endpoints.registry!, '--nats', up!.endpoints.nats!.replace('nats://', 'tls://'), '--data-dir', nodeDir,
+        'inference', '--grpc-port', '0', '--registry', up!.endpoints.registry!, '--nats', natsUrl, '--data-dir', nodeDir,
         '--model-repository', repo, '--heartbeat-interval-ms', '200',
         '--tls-cert', cert('node.crt'), '--tls-key', cert('node.key'),
         '--tls-ca', caFile(), '--tls-client-cert', cert('node.crt'), '--tls-client-key', cert('node.key'),
-        '--nats-nkey', join(secure, 'nats', 'node.nk'), '--node-identity', identityFile, '--heartbeat-issuer-key', join(secure, 'token-public-key.pem'), '--auth',
+        '--nats-nkey', secondNodeNkey, '--node-identity', identityFile, '--heartbeat-issuer-key', join(secure, 'token-public-key.pem'), '--auth',
       ],
       { env: { INFERMESH_METRICS_PORT: '', INFERMESH_TRACE_SAMPLING: 'off', NATS_URL: '' }, timeoutMs: 60_000 },
     );
