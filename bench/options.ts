@@ -58,8 +58,9 @@ export interface BenchOptions {
   recordsCost: boolean;
   /**
    * Measure the cost of security on the data plane (case mlp, streaming, c=64:
-   * plaintext vs TLS vs TLS with token checks, three nodes, three windows of
-   * 2 x --window-ms each). Default true; `--no-security-cost`.
+   * plaintext vs TLS vs TLS with token checks, three windows of 2 x --window-ms
+   * each; TLS and TLS with tokens on one node, two copies of the model, one
+   * called without a token (--auth-anonymous-models), one with). Default true; `--no-security-cost`.
    */
   securityCost: boolean;
   /**

@@ -246,7 +246,7 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
       report.securityCost = await measureSecurityCost({
         ...costRun,
         workDir: work,
-        load: (server, security) => load(server, mlp.name, 'streaming', 64, mlp, options.windowMs * 2, security),
+        load: (server, security, modelName) => load(server, modelName, 'streaming', 64, mlp, options.windowMs * 2, security),
       });
     }
     if (options.recommender) {

@@ -16,7 +16,7 @@ import { createMesh, type Mesh, type MeshOptions } from './mesh/index.js';
 import { createHttpInferenceServer, type HttpInferenceServer } from './http/index.js';
 import type { InferenceTelemetry } from './telemetry/index.js';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { followRevocations, type RevocationFollower, type TokenVerifier } from '../../shared/auth/index.js';
+import { followRevocations, type Principal, type RevocationFollower, type TokenVerifier } from '../../shared/auth/index.js';
 import { createPredictionRecorder, type PredictionRecorder, type PredictionRecorderOptions } from './records/index.js';
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
@@ -65,9 +65,10 @@ export interface InferenceNodeOptions {
    * registry's public key. Revoked tokens are followed on `revocations` (a
    * NATS connection the node does not close), or on the mesh's connection in
    * mesh mode. `token` is the node's own, for its registry calls in mesh mode
-   * (INFERMESH_TOKEN). Default: off, no token looked at.
+   * (INFERMESH_TOKEN). `anonymous`: the principal of inference calls without a
+   * token (`--auth-anonymous-models`, anonymousPrincipal). Default: off, no token looked at.
    */
-  auth?: { verifier: TokenVerifier; revocations?: NatsConnection; token?: string };
+  auth?: { verifier: TokenVerifier; revocations?: NatsConnection; token?: string; anonymous?: Principal };
 }
 
 /** Defaults of {@link InferenceNodeOptions}, resolved once in {@link startInferenceNode}. */
@@ -133,7 +134,7 @@ export async function startInferenceNode(nodeOptions: InferenceNodeOptions): Pro
         ...(options.telemetry?.metrics ? { recordsTotal: options.telemetry.metrics.predictionRecordsTotal } : {}),
       })
     : undefined;
-  const auth = options.auth ? { verifier: options.auth.verifier } : undefined;
+  const auth = options.auth ? { verifier: options.auth.verifier, ...(options.auth.anonymous ? { anonymous: options.auth.anonymous } : {}) } : undefined;
   const revocationsNc = options.auth ? (options.auth.revocations ?? mesh?.nc) : undefined;
   const revocations = revocationsNc ? followRevocations({ nc: revocationsNc, verifier: options.auth!.verifier, logger: logger.child({ component: 'auth' }) }) : undefined;
   const server = createInferenceServer({

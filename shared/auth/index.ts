@@ -1,6 +1,7 @@
 export { AUTHORIZATION_HEADER, bearerHeader, bearerToken } from './bearer.js';
 export { tokenFromEnv, withClientToken, type ClientTokenOption } from './client-token.js';
 export { allowsModel, parseModelPatterns } from './model-pattern.js';
+export { ANONYMOUS_MODELS_FLAG, anonymousPrincipal, splitModelPatterns } from './anonymous-access.js';
 export { parseScopes, type Scope } from './scopes.js';
 export { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, publicKeyId, signToken, tokenHash, type Principal } from './token-claims.js';
 export { authorize, createTokenVerifier, type TokenVerifier } from './token-verifier.js';

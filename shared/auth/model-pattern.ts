@@ -45,7 +45,15 @@ export function matchesModelPattern(pattern: string, model: string): boolean {
   return p === pattern.length;
 }
 
-/** Whether a grant of `patterns` covers `model` (an empty list covers every model). */
+/**
+ * Whether a grant of `patterns` covers `model` (an empty list covers every model). Runs per
+ * streamed message (authorize): an indexed loop, no closure, and an exact name before the glob.
+ */
 export function allowsModel(patterns: readonly string[], model: string): boolean {
-  return patterns.length === 0 || patterns.some((p) => matchesModelPattern(p, model));
+  if (patterns.length === 0) return true;
+  for (let i = 0; i < patterns.length; i++) {
+    const p = patterns[i]!;
+    if (p === model || matchesModelPattern(p, model)) return true;
+  }
+  return false;
 }

@@ -32,17 +32,25 @@ export interface RpcAuthOptions {
   verifier: TokenVerifier;
   /** One table per service the server serves (their method paths never collide). */
   tables: readonly ScopeTable[];
+  /**
+   * Anonymous access (anonymousPrincipal, `--auth-anonymous-models`): a call
+   * to a method that needs a scope this principal has (`infer`) and that sends
+   * no `authorization` header gets it, and its models are checked against its
+   * patterns like a token's. Default: none (every call needs a token).
+   */
+  anonymous?: Principal;
 }
 
 /**
  * The authentication hook of an RPC server (createRpcServer({ authenticate })):
  * every call's `authorization: Bearer` token is verified (UNAUTHENTICATED when
  * missing or bad) and checked against the method's scope (PERMISSION_DENIED
- * naming the missing scope); no message ever contains the token. Handlers of
+ * naming the missing scope); no message ever contains the token. With
+ * `anonymous`, `infer` calls without a token get the anonymous principal. Handlers of
  * methods that name a model check the model with {@link authorizeCall}.
  */
 export function createRpcAuthenticate(options: RpcAuthOptions): Authenticate {
-  const { verifier, tables } = options;
+  const { verifier, tables, anonymous } = options;
   const requirementOf = (method: string): MethodRequirement => {
     for (const t of tables) {
       const need = t.requirementOf(method);
@@ -53,17 +61,28 @@ export function createRpcAuthenticate(options: RpcAuthOptions): Authenticate {
   return async ({ metadata, method }) => {
     const need = requirementOf(method);
     if (need === 'public') return undefined;
-    return verifyRequest(verifier, metadata, need);
+    return verifyRequest(verifier, metadata, need, undefined, anonymous);
   };
 }
 
 /**
  * The principal of a request's token (gRPC metadata or HTTP headers), checked
  * against `need`; for `infer` with a model, the model too. UNAUTHENTICATED or
- * PERMISSION_DENIED as {@link createRpcAuthenticate} says.
+ * PERMISSION_DENIED as {@link createRpcAuthenticate} says. With `anonymous`,
+ * a request that sends no `authorization` header to a method whose scope the
+ * anonymous principal has gets that principal (a model outside its patterns:
+ * UNAUTHENTICATED); a request that sends one is verified as ever, so a bad
+ * token stays UNAUTHENTICATED on an anonymous model too.
  */
-export async function verifyRequest(verifier: TokenVerifier, source: Metadata | HttpHeaders, need: Exclude<MethodRequirement, 'public'>, model?: string): Promise<Principal> {
-  const principal = await verifier.verify(bearerToken(source));
+export async function verifyRequest(
+  verifier: TokenVerifier,
+  source: Metadata | HttpHeaders,
+  need: Exclude<MethodRequirement, 'public'>,
+  model?: string,
+  anonymous?: Principal,
+): Promise<Principal> {
+  const token = bearerToken(source);
+  const principal = token === undefined && anonymous !== undefined && need !== 'authenticated' && anonymous.scopes.includes(need) ? anonymous : await verifier.verify(token);
   if (need !== 'authenticated') authorize(principal, need, model);
   return principal;
 }

@@ -22,6 +22,12 @@ export interface Principal {
   tokenId: string;
   /** When it stops being accepted, in ms since the epoch. */
   expiresAtMs: number;
+  /**
+   * Set only on the principal of a call that sent no token on a node with
+   * anonymous access (anonymous-access.ts): its refusals are UNAUTHENTICATED,
+   * asking for a token, never PERMISSION_DENIED.
+   */
+  anonymous?: true;
 }
 
 /** What a token says, to sign. */

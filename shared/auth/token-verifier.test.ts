@@ -4,7 +4,7 @@ import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { Code, InfermeshError } from '../errors/index.js';
 import { bearerToken } from './bearer.js';
-import { matchesModelPattern, parseModelPatterns } from './model-pattern.js';
+import { allowsModel, matchesModelPattern, parseModelPatterns } from './model-pattern.js';
 import { parseScopes, type Scope } from './scopes.js';
 import { publicKeyId, signToken, type Principal } from './token-claims.js';
 import { authorize, createTokenVerifier } from './token-verifier.js';
@@ -171,6 +171,14 @@ describe('model patterns and scopes', () => {
     expect(matchesModelPattern('a*b*c', 'aXbYc')).toBe(true);
     expect(matchesModelPattern('a*b*c', 'aXbY')).toBe(false);
     expect(matchesModelPattern('demo', 'demo')).toBe(true);
+  });
+
+  it('a grant covers a model that any of its patterns matches, exactly or by glob; an empty grant covers every model', () => {
+    expect(allowsModel([], 'anything')).toBe(true);
+    expect(allowsModel(['demo', 'fraud-*'], 'demo')).toBe(true);
+    expect(allowsModel(['demo', 'fraud-*'], 'fraud-v2')).toBe(true);
+    expect(allowsModel(['demo', 'fraud-*'], 'demo-mlp')).toBe(false);
+    expect(allowsModel(['demo', 'fraud-*'], 'xfraud-v2')).toBe(false);
   });
 
   it('names a bad pattern or scope', () => {

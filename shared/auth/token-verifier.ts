@@ -112,13 +112,20 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 /**
  * Whether `principal` may use `scope` (on `model`, when the action concerns
  * one): PERMISSION_DENIED naming the missing scope, or the model and the
- * patterns the token allows. Resolves quietly when allowed.
+ * patterns the token allows; for the anonymous principal (a call without a
+ * token, anonymous-access.ts) UNAUTHENTICATED naming what needs a token.
+ * Returns quietly when allowed. Runs per streamed message: no allocation on
+ * the allowed path.
  */
 export function authorize(principal: Principal, scope: Scope, model?: string): void {
   if (!hasScope(principal.scopes, scope)) {
+    if (principal.anonymous) throw unauthenticated(`missing bearer token: scope ${scope} requires one; send 'authorization: Bearer <token>'`);
     throw new InfermeshError(Code.PERMISSION_DENIED, `token for subject '${principal.subject}' lacks scope ${scope} (it has ${principal.scopes.join(', ')})`);
   }
   if (model !== undefined && !allowsModel(principal.models, model)) {
+    if (principal.anonymous) {
+      throw unauthenticated(`missing bearer token: model ${model} requires one (without a token only ${principal.models.join(', ')}); send 'authorization: Bearer <token>'`);
+    }
     throw new InfermeshError(
       Code.PERMISSION_DENIED,
       `token for subject '${principal.subject}' is not allowed model ${model} (allowed: ${principal.models.join(', ')})`,

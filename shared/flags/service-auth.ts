@@ -1,5 +1,5 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import { loadTokenVerifier, tokenFromEnv, type TokenVerifier } from '../auth/index.js';
+import { anonymousPrincipal, loadTokenVerifier, tokenFromEnv, type Principal, type TokenVerifier } from '../auth/index.js';
 import { Code, InfermeshError } from '../errors/index.js';
 import { createRegistryClient } from '../registry-client/index.js';
 
@@ -9,12 +9,19 @@ export interface ServiceAuthFlags {
   auth: boolean;
   /** `--auth-public-key FILE`: the registry's token public key. */
   authPublicKeyFile: string | undefined;
+  /** `--auth-anonymous-models`: model patterns inference calls may use without a token (inference nodes only). Default none. */
+  authAnonymousModels?: readonly string[];
 }
 
-/** A service's token checking, as its options take it: the verifier, and the service's own token (`INFERMESH_TOKEN`) for its calls. */
+/**
+ * A service's token checking, as its options take it: the verifier, the service's own token
+ * (`INFERMESH_TOKEN`) for its calls, and the principal of calls without a token (`--auth-anonymous-models`).
+ */
 export interface ServiceAuth {
   verifier: TokenVerifier;
   token?: string;
+  /** anonymousPrincipal of `--auth-anonymous-models`; absent when none are given. */
+  anonymous?: Principal;
 }
 
 /**
@@ -29,14 +36,15 @@ export async function loadServiceAuth(
 ): Promise<ServiceAuth | undefined> {
   if (!flags.auth) return undefined;
   const token = tokenFromEnv();
-  const own = token !== undefined ? { token } : {};
-  if (flags.authPublicKeyFile !== undefined) return { verifier: await loadTokenVerifier({ file: flags.authPublicKeyFile }), ...own };
+  const anonymous = anonymousPrincipal(flags.authAnonymousModels ?? []);
+  const extras = { ...(token !== undefined ? { token } : {}), ...(anonymous ? { anonymous } : {}) };
+  if (flags.authPublicKeyFile !== undefined) return { verifier: await loadTokenVerifier({ file: flags.authPublicKeyFile }), ...extras };
   if (registry === undefined) {
     throw new InfermeshError(Code.INVALID_ARGUMENT, `${service}: --auth needs the registry's token public key: give --auth-public-key FILE (INFERMESH_AUTH_PUBLIC_KEY) or --registry HOST:PORT`);
   }
   const client = createRegistryClient(registry.address, { timeoutMs: 10_000, ...(registry.credentials ? { credentials: registry.credentials } : {}) });
   try {
-    return { verifier: await loadTokenVerifier({ registry: client }), ...own };
+    return { verifier: await loadTokenVerifier({ registry: client }), ...extras };
   } finally {
     client.close();
   }

@@ -1,10 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalCa, type CertFiles } from '../tls/index.js';
-import { addClientTlsOptionsToCallers, addServiceSecurityOptions, describeTlsFailure, loadNatsSecurityFlags, loadServiceSecurity, parseAuthFlag } from './tls-flags.js';
+import { loadServiceAuth } from './service-auth.js';
+import { addClientTlsOptionsToCallers, addServiceSecurityOptions, describeTlsFailure, loadNatsSecurityFlags, loadServiceSecurity, parseAnonymousModelsFlag, parseAuthFlag } from './tls-flags.js';
 
 let dir = '';
 let caFile = '';
@@ -80,6 +82,25 @@ describe('the security flags', () => {
     expect(parseAuthFlag('1')).toBe(true);
     expect(parseAuthFlag('false')).toBe(false);
     expect(() => parseAuthFlag('maybe')).toThrow("--auth takes no value (INFERMESH_AUTH: 1/true or 0/false), got 'maybe'");
+  });
+
+  it('--auth-anonymous-models: only on the inference commands, comma-separated patterns, checked, and only with --auth', async () => {
+    expect(addServiceSecurityOptions(new Command('registry')).options.some((o) => o.long === '--auth-anonymous-models')).toBe(false);
+    const node = addServiceSecurityOptions(new Command('serve'), { anonymousInference: true });
+    expect(node.options.map((o) => `${o.long} ${o.envVar}`)).toContain('--auth-anonymous-models INFERMESH_AUTH_ANONYMOUS_MODELS');
+    expect(parseAnonymousModelsFlag(undefined, true)).toEqual([]);
+    expect(parseAnonymousModelsFlag('', false)).toEqual([]);
+    expect(parseAnonymousModelsFlag(' demo-*, fraud-v1 ,demo-*', true)).toEqual(['demo-*', 'fraud-v1']);
+    expect(() => parseAnonymousModelsFlag('demo/1', true)).toThrow(/--auth-anonymous-models: model pattern 'demo\/1' must be/);
+    expect(() => parseAnonymousModelsFlag('demo-*', false)).toThrow('--auth-anonymous-models (INFERMESH_AUTH_ANONYMOUS_MODELS) needs --auth');
+    const s = await loadServiceSecurity({ auth: true, authAnonymousModels: 'demo-*' }, undefined);
+    expect(s.authAnonymousModels).toEqual(['demo-*']);
+    // loadServiceAuth turns the patterns into the anonymous principal next to the verifier.
+    const keyFile = join(dir, 'token-public-key.pem');
+    await writeFile(keyFile, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+    const auth = await loadServiceAuth('serve', { ...s, authPublicKeyFile: keyFile });
+    expect(auth?.anonymous).toMatchObject({ subject: 'anonymous', scopes: ['infer'], models: ['demo-*'], anonymous: true });
+    expect((await loadServiceAuth('serve', { auth: true, authPublicKeyFile: keyFile }))?.anonymous).toBeUndefined();
   });
 
   it('says plainly which TLS failure it was, and nothing for other failures', () => {

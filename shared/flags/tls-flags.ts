@@ -1,4 +1,4 @@
-import { tokenFromEnv } from '../auth/index.js';
+import { ANONYMOUS_MODELS_FLAG, parseModelPatterns, splitModelPatterns, tokenFromEnv } from '../auth/index.js';
 import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { Option, type Command } from 'commander';
@@ -32,6 +32,7 @@ import {
  * | `--nats-nkey FILE` | `INFERMESH_NATS_NKEY` | services: the NATS nkey seed this service logs in with |
  * | `--auth` | `INFERMESH_AUTH` | servers: require `authorization: Bearer` tokens |
  * | `--auth-public-key FILE` | `INFERMESH_AUTH_PUBLIC_KEY` | servers: the registry's token public key (PEM); without it a service that knows the registry fetches it (`GetPublicKey`) |
+ * | `--auth-anonymous-models PATTERNS` | `INFERMESH_AUTH_ANONYMOUS_MODELS` | inference nodes with `--auth`: models (comma-separated globs) that `ModelInfer`/`ModelStreamInfer`/REST infer serve without a token; default none |
  *
  * NATS over TLS: a `tls://HOST:PORT` `--nats` URL, with the client TLS files
  * above (`--tls-ca`, and the client certificate when nats-server verifies
@@ -51,6 +52,11 @@ export const SECURITY_FLAGS = Object.freeze({
     flags: '--auth-public-key <file>',
     env: 'INFERMESH_AUTH_PUBLIC_KEY',
     description: "with --auth: the registry's token public key (PEM); default: fetched from --registry (GetPublicKey)",
+  },
+  authAnonymousModels: {
+    flags: `${ANONYMOUS_MODELS_FLAG} <patterns>`,
+    env: 'INFERMESH_AUTH_ANONYMOUS_MODELS',
+    description: 'with --auth: models (comma-separated globs, as in token model patterns) that inference calls may use without a token; every other model and every other method still needs one (default: none)',
   },
 } as const);
 
@@ -77,10 +83,14 @@ export function addNatsClientOptions<C extends Command>(command: C): C {
   return command;
 }
 
-/** Adds a service's security flags: server TLS, client TLS (its calls to other services and NATS), `--nats-nkey` and `--auth`. */
-export function addServiceSecurityOptions<C extends Command>(command: C): C {
+/**
+ * Adds a service's security flags: server TLS, client TLS (its calls to other services and NATS), `--nats-nkey` and `--auth`;
+ * with `anonymousInference` (the inference node's commands) also `--auth-anonymous-models`.
+ */
+export function addServiceSecurityOptions<C extends Command>(command: C, options: { anonymousInference?: boolean } = {}): C {
   addClientTlsOptions(addServerTlsOptions(command));
   command.addOption(option('natsNkey')).addOption(option('auth')).addOption(option('authPublicKey'));
+  if (options.anonymousInference) command.addOption(option('authAnonymousModels'));
   return command;
 }
 
@@ -148,6 +158,8 @@ export interface ServiceSecurity {
   auth: boolean;
   /** `--auth-public-key`: where the token public key is (else the registry is asked). */
   authPublicKeyFile: string | undefined;
+  /** `--auth-anonymous-models`: model patterns inference calls may use without a token, checked; empty for none. */
+  authAnonymousModels: string[];
   /** For createTelemetry: `/metrics` over HTTPS with the server certificate, span export with the client TLS. */
   telemetry: { metricsHttps?: HttpsServerOptions; exportTls?: ClientTls; exportToken?: string };
 }
@@ -156,12 +168,14 @@ export interface ServiceSecurity {
 export async function loadServiceSecurity(raw: Record<string, unknown>, natsUrl: string | undefined): Promise<ServiceSecurity> {
   const [server, client, nats] = await Promise.all([loadServerTlsFlags(raw), loadClientTlsFlags(raw), loadNatsSecurityFlags(raw, natsUrl)]);
   const exportToken = tokenFromEnv();
+  const auth = parseAuthFlag(raw.auth);
   return {
     server,
     client,
     nats,
-    auth: parseAuthFlag(raw.auth),
+    auth,
     authPublicKeyFile: typeof raw.authPublicKey === 'string' && raw.authPublicKey !== '' ? raw.authPublicKey : undefined,
+    authAnonymousModels: parseAnonymousModelsFlag(raw.authAnonymousModels, auth),
     telemetry: {
       ...(server ? { metricsHttps: server.https } : {}),
       ...(client ? { exportTls: client.tls } : {}),
@@ -179,6 +193,20 @@ export function parseAuthFlag(value: unknown): boolean {
   if (['1', 'true', 'yes', 'on'].includes(text)) return true;
   if (['0', 'false', 'no', 'off'].includes(text)) return false;
   throw new Error(`--auth takes no value (INFERMESH_AUTH: 1/true or 0/false), got '${String(value)}'`);
+}
+
+/**
+ * `--auth-anonymous-models` (or INFERMESH_AUTH_ANONYMOUS_MODELS): comma-separated model patterns, checked
+ * (INVALID_ARGUMENT naming the flag and the bad pattern); [] when absent or empty. Given without `--auth`
+ * it is an error: without --auth no call needs a token, so the flag would silently mean nothing.
+ */
+export function parseAnonymousModelsFlag(value: unknown, auth: boolean): string[] {
+  if (value === undefined || value === false) return [];
+  const patterns = parseModelPatterns(splitModelPatterns(String(value)), ANONYMOUS_MODELS_FLAG);
+  if (patterns.length > 0 && !auth) {
+    throw new Error(`${ANONYMOUS_MODELS_FLAG} (INFERMESH_AUTH_ANONYMOUS_MODELS) needs --auth: without it no call needs a token`);
+  }
+  return patterns;
 }
 
 /** Why a call failed, said plainly when the cause is TLS (a CA that does not match, a missing client certificate, TLS against plaintext). */

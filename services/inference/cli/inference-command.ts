@@ -97,7 +97,7 @@ export function registerInferenceCommand(program: Command): void {
     .addOption(new Option('--record-hash-key-file <file>', 'key of the HMAC for inputs a records.redact rule hashes (or INFERMESH_RECORD_HASH_KEY)'))
     .addOption(new Option('--node-identity <file>', "this node's identity issued by the registry (infermesh nodes identity; signs its heartbeats; the node key is <data-dir>/node-key.pem)").env('INFERMESH_NODE_IDENTITY'))
     .addOption(new Option('--heartbeat-issuer-key <file>', "PEM public key of the identity issuer (the registry's public key): with it, only peers' heartbeats signed under an identity it issued are trusted").env('INFERMESH_HEARTBEAT_ISSUER_KEY'));
-  addServiceSecurityOptions(addNatsReplicasOption(addTelemetryOptions(addHttpOptions(addNodeLimitOptions(command))))).action(async (raw: Record<string, unknown>) => {
+  addServiceSecurityOptions(addNatsReplicasOption(addTelemetryOptions(addHttpOptions(addNodeLimitOptions(command)))), { anonymousInference: true }).action(async (raw: Record<string, unknown>) => {
     const options = parseInferenceOptions(raw);
     const security = await loadServiceSecurity(raw, options.natsUrl);
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'infermesh-inference-')));

@@ -59,7 +59,7 @@ export function registerServeCommand(program: Command): void {
   })
     .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', '10000')
     .option('--record-hash-key-file <file>', 'key of the HMAC for inputs a records.redact rule hashes (or INFERMESH_RECORD_HASH_KEY)');
-  addServiceSecurityOptions(addTelemetryOptions(addHttpOptions(addNodeLimitOptions(command)))).action(async (raw: Record<string, unknown>) => {
+  addServiceSecurityOptions(addTelemetryOptions(addHttpOptions(addNodeLimitOptions(command))), { anonymousInference: true }).action(async (raw: Record<string, unknown>) => {
     const options = parseServeOptions(raw);
     const security = await loadServiceSecurity(raw, options.natsUrl);
     const logger = createLogger({ fields: { service: 'inference' } });

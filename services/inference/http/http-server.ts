@@ -3,7 +3,7 @@ import { createServer as createHttpsServer, type ServerOptions as HttpsServerOpt
 import type { Socket } from 'node:net';
 import { Metadata } from '@grpc/grpc-js';
 import { context as contextApi, type Context, type Span } from '@opentelemetry/api';
-import { AUTHORIZATION_HEADER, verifyRequest, type TokenVerifier } from '../../../shared/auth/index.js';
+import { AUTHORIZATION_HEADER, verifyRequest, type Principal, type TokenVerifier } from '../../../shared/auth/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import { endHttpSpan, injectIntoHeaders, startHttpServerSpan, traceIdOf } from '../../../shared/telemetry/index.js';
 import type { ModelManager } from '../models/index.js';
@@ -55,9 +55,10 @@ export interface HttpInferenceServerOptions {
   /**
    * Enforce tokens: each request's `authorization: Bearer` header is verified
    * and checked against ENDPOINT_SCOPES (401 / 403 with a JSON error), and an
-   * inference request's model against the token's patterns. Default: none.
+   * inference request's model against the token's patterns; `anonymous`: the
+   * principal of infer requests without the header (`--auth-anonymous-models`). Default: none.
    */
-  auth?: { verifier: TokenVerifier };
+  auth?: { verifier: TokenVerifier; anonymous?: Principal };
 }
 
 /** The REST front end of an inference node: the Open Inference Protocol over HTTP/1.1 (keep-alive), with Triton's binary tensor extension. */
@@ -110,7 +111,7 @@ export function createHttpInferenceServer(options: HttpInferenceServerOptions): 
   async function serve(route: Route, req: IncomingMessage, res: ServerResponse, traceContext: Context | undefined): Promise<number> {
     const { model, version } = route;
     const need = options.auth ? ENDPOINT_SCOPES[route.endpoint] : 'public';
-    if (need !== 'public') await verifyRequest(options.auth!.verifier, req.headers, need, route.endpoint === 'infer' ? model : undefined);
+    if (need !== 'public') await verifyRequest(options.auth!.verifier, req.headers, need, route.endpoint === 'infer' ? model : undefined, options.auth!.anonymous);
     switch (route.endpoint) {
       case 'server-metadata':
         return sendJson(res, 200, jsonText(serverMetadata()));

@@ -1,7 +1,7 @@
 import type { ServerCredentials, ServiceDefinition, UntypedServiceImplementation, handleUnaryCall } from '@grpc/grpc-js';
 import { addStandardServices, createRpcServer, DEFAULT_HTTP2_WINDOW_BYTES, widenHttp2Windows, type Authenticate } from '../../../shared/rpc/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import { createRpcAuthenticate, type TokenVerifier } from '../../../shared/auth/index.js';
+import { createRpcAuthenticate, type Principal, type TokenVerifier } from '../../../shared/auth/index.js';
 import { INFERENCE_SCOPE_TABLE } from './inference-scopes.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/grpc_service.js';
@@ -75,9 +75,10 @@ export interface InferenceServerOptions {
   /**
    * Enforce tokens: every call's `authorization: Bearer` token is verified and
    * checked against INFERENCE_METHOD_SCOPES, and every inference request's
-   * model against the token's patterns. Default: none (no token is looked at).
+   * model against the token's patterns; `anonymous`: the principal of inference
+   * calls without a token (`--auth-anonymous-models`). Default: none (no token is looked at).
    */
-  auth?: { verifier: TokenVerifier };
+  auth?: { verifier: TokenVerifier; anonymous?: Principal };
 }
 
 /** Options of {@link InferenceServer.close}. */
@@ -110,7 +111,7 @@ const UNTRACED = new Set(['ServerLive', 'ServerReady', 'ModelStreamInfer']);
 export function createInferenceServer(options: InferenceServerOptions): InferenceServer {
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger;
-  const authenticate = options.authenticate ?? (options.auth ? createRpcAuthenticate({ verifier: options.auth.verifier, tables: [INFERENCE_SCOPE_TABLE] }) : undefined);
+  const authenticate = options.authenticate ?? (options.auth ? createRpcAuthenticate({ ...options.auth, tables: [INFERENCE_SCOPE_TABLE] }) : undefined);
   const rpc = createRpcServer({
     channelOptions: {
       'grpc.max_receive_message_length': options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
