@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { invalidArgument } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { ModelSignature } from '../../../shared/onnx/index.js';
@@ -131,6 +132,8 @@ async function setUp(options: PrepareOptions, thread: 'main' | 'worker', shape: 
     for (const slot of slots) {
       for (let i = 0; i < samples.length; i++) {
         try {
+          // A run on the event-loop thread finishes before run() returns: the loop gets a turn between samples.
+          await nextTurn();
           await slot.instance.runner.run(samples[i]!, slot.instance.runner.outputNames, false);
         } catch (err) {
           throw invalidArgument(`warmup[${i}] failed on instance ${slot.instance.index} (${slot.instance.device}): ${(err as Error).message}`, err);
