@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { BoundHistogram } from './bound-histogram.js';
 import { METRICS } from './metric-names.js';
 
 /**
@@ -22,18 +23,21 @@ export const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 12
 
 type ModelLabels = 'model' | 'version';
 
-/** The inference node's instruments. `status` labels are gRPC code names (`OK`, `INVALID_ARGUMENT`, ...). */
+/**
+ * The inference node's instruments. `status` labels are gRPC code names (`OK`, `INVALID_ARGUMENT`, ...).
+ * The per-request histograms are {@link BoundHistogram}s: bind a child per model version with `labels()` once.
+ */
 export interface InferenceMetrics {
   /** `infermesh_inference_requests_total{model,version,status}` */
   requestsTotal: Counter<ModelLabels | 'status'>;
   /** `infermesh_inference_request_duration_seconds{model,version}`: whole request, receipt to response. */
-  requestDurationSeconds: Histogram<ModelLabels>;
+  requestDurationSeconds: BoundHistogram<ModelLabels>;
   /** `infermesh_inference_queue_duration_seconds{model,version}`: time waiting in the batching queue. */
-  queueDurationSeconds: Histogram<ModelLabels>;
+  queueDurationSeconds: BoundHistogram<ModelLabels>;
   /** `infermesh_inference_compute_duration_seconds{model,version}`: input copy + ORT run + output slice. */
-  computeDurationSeconds: Histogram<ModelLabels>;
+  computeDurationSeconds: BoundHistogram<ModelLabels>;
   /** `infermesh_inference_batch_size{model,version}`: requests per executed batch. */
-  batchSize: Histogram<ModelLabels>;
+  batchSize: BoundHistogram<ModelLabels>;
   /** `infermesh_inference_queue_depth{model,version}`: requests waiting now. */
   queueDepth: Gauge<ModelLabels>;
   /** `infermesh_inference_batch_rows_per_second{model,version,batch_size}`: the throughput curve the scheduler picks batch sizes from (mean over instances). */
@@ -84,7 +88,7 @@ export interface TelemetryMetrics {
 export function createInferenceMetrics(registry: Registry): InferenceMetrics {
   const registers = [registry];
   const latency = (metric: { readonly name: string; readonly labelNames: readonly ModelLabels[] }, help: string) =>
-    new Histogram({ ...metric, help, buckets: [...LATENCY_BUCKETS_SECONDS], registers });
+    new BoundHistogram({ ...metric, help, buckets: LATENCY_BUCKETS_SECONDS, registers });
   return {
     requestsTotal: new Counter({
       ...METRICS.inferenceRequestsTotal,
@@ -94,10 +98,10 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     requestDurationSeconds: latency(METRICS.inferenceRequestDurationSeconds, 'Inference request latency, receipt to response, in seconds.'),
     queueDurationSeconds: latency(METRICS.inferenceQueueDurationSeconds, 'Time a request waited in its batching queue, in seconds.'),
     computeDurationSeconds: latency(METRICS.inferenceComputeDurationSeconds, 'Compute time of the batch that served a request, in seconds.'),
-    batchSize: new Histogram({
+    batchSize: new BoundHistogram({
       ...METRICS.inferenceBatchSize,
       help: 'Requests per executed batch.',
-      buckets: [...BATCH_SIZE_BUCKETS],
+      buckets: BATCH_SIZE_BUCKETS,
       registers,
     }),
     queueDepth: new Gauge({ ...METRICS.inferenceQueueDepth, help: 'Requests waiting in the batching queue.', registers }),

@@ -10,8 +10,8 @@ export interface BatchCandidate {
   readonly deadlineMs: number;
   /** When it was queued, in the executor clock's ms. */
   readonly enqueuedAtMs: number;
-  /** Its caller's signal: an aborted request is dropped, never run. */
-  readonly signal?: AbortSignal | undefined;
+  /** Its caller's signal (only `aborted` is read): an aborted request is dropped, never run. */
+  readonly signal?: { readonly aborted: boolean } | undefined;
 }
 
 /** The scheduling settings batch formation applies (resolved once by the executor). */

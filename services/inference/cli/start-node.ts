@@ -4,7 +4,7 @@ import { startInferenceNode, type InferenceNode, type InferenceNodeOptions } fro
 
 /**
  * The entry points' common start: the node gets the process's one telemetry
- * (tracer and inference metrics); if the node cannot start, the telemetry is
+ * (tracer, unless sampling is off, and inference metrics); if the node cannot start, the telemetry is
  * shut down; on SIGTERM/SIGINT the node drains (`drainTimeoutMs`), then the
  * telemetry flushes its last spans. `release` (e.g. draining a NATS connection
  * the entry point opened for the node) runs after the node stops, and when it
@@ -16,7 +16,9 @@ export async function startNodeProcess(
   drainTimeoutMs: number,
   release: () => Promise<void> = async () => {},
 ): Promise<InferenceNode> {
-  const node = await startInferenceNode({ ...options, telemetry: { tracer: telemetry.tracer, metrics: telemetry.metrics.inference } }).catch(async (err: unknown) => {
+  // Sampling off: no tracer at all, so no request starts a (non-recording) span or enters a trace context.
+  const tracing = telemetry.sampling === 'off' ? {} : { tracer: telemetry.tracer };
+  const node = await startInferenceNode({ ...options, telemetry: { ...tracing, metrics: telemetry.metrics.inference } }).catch(async (err: unknown) => {
     await release();
     await telemetry.shutdown();
     throw err;

@@ -18,8 +18,12 @@ export interface ExecutionRequest {
   readonly priority: number;
   /** Absolute deadline in ms since the epoch (Date.now() clock); Infinity for none. */
   readonly deadlineMs: number;
-  /** Aborted when the caller goes away; a queued request is then dropped, never run. */
-  readonly signal?: AbortSignal;
+  /**
+   * Aborted when the caller goes away; a queued request is then dropped, never
+   * run. Only `aborted` is read (at dispatch), so an AbortSignal or any cheaper
+   * view of the call's state will do.
+   */
+  readonly signal?: { readonly aborted: boolean };
   /** The trace context of the request's server span: parent of its `queue` span, linked from its `batch`. */
   readonly traceContext?: Context;
 }

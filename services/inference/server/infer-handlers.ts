@@ -9,6 +9,7 @@ import { endRpcSpan, startServerSpan, traceIdOf } from '../../../shared/telemetr
 import { answerUnaryError, boundedError, callDeadlineMs } from '../../../shared/rpc/index.js';
 import { runInference, type InferDeps } from './infer-service.js';
 import { InferDecodeFailure } from './infer-request-wire.js';
+import { UnaryCallContext } from './unary-call-context.js';
 import { DEFAULT_MAX_UNANSWERED_PER_STREAM } from './request-limits.js';
 import { STREAM_ERROR_CODE_PARAMETER, TRACE_ID_PARAMETER } from '../../../shared/client/index.js';
 import { authorize, callPrincipal } from '../../../shared/auth/index.js';
@@ -27,9 +28,6 @@ export interface InferHandlerOptions {
    */
   authorizeModels?: boolean;
 }
-
-/** The abort reason of a unary call whose client went away (or whose stream closed after its answer). */
-const CALL_CANCELLED = new InfermeshError(Code.CANCELLED, 'the client cancelled the call');
 
 /** The fields of ModelInfer's debug line, made once (the line is made per call only when debug is on). */
 const MODEL_INFER_FIELDS = Object.freeze({ rpc: 'ModelInfer' });
@@ -50,9 +48,9 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
   const authorizeModels = options.authorizeModels ?? false;
   return {
     /**
-     * grpc-js emits 'cancelled' when every call's stream closes, answered or not: the abort runs only
-     * for a call not yet answered, with a shared reason (abort() without one builds a DOMException,
-     * a stack trace, each time: ~5% of a profile under load).
+     * One object per call (UnaryCallContext): cancellation is grpc-js's own
+     * `call.cancelled` flag, read at dispatch; an AbortSignal is made only
+     * when something asks for one.
      */
     ModelInfer: (call: ServerUnaryCall<Received, ModelInferResponse>, callback: sendUnaryData<ModelInferResponse>): void => {
       logger.debug('call started', MODEL_INFER_FIELDS);
@@ -66,23 +64,14 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
           return answerUnaryError('ModelInfer', logger, callback, err);
         }
       }
-      const controller = new AbortController();
-      let answered = false;
-      call.once('cancelled', () => {
-        if (!answered) controller.abort(CALL_CANCELLED);
-      });
-      void runInference(deps, request, {
-        deadlineMs: callDeadlineMs(call),
-        signal: controller.signal,
-        metadata: call.metadata,
-        ...(tracer ? { traceContext: contextApi.active() } : {}),
-      }).then(
+      const ctx = new UnaryCallContext(call, call.metadata, callDeadlineMs(call), tracer ? contextApi.active() : undefined);
+      void runInference(deps, request, ctx).then(
         (response) => {
-          answered = true;
+          ctx.answered = true;
           callback(null, response);
         },
         (err: unknown) => {
-          answered = true;
+          ctx.answered = true;
           answerUnaryError('ModelInfer', logger, callback, err);
         },
       );

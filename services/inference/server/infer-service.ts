@@ -20,7 +20,17 @@ import type { RequestByteBudget } from './request-limits.js';
 export interface InferCallContext {
   /** Absolute deadline, ms since the epoch; Infinity for none. */
   deadlineMs: number;
-  signal: AbortSignal;
+  /**
+   * Aborts when the caller goes away. Read only where a real signal is needed
+   * (mesh forwarding, waits): a unary call makes it on first read.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Whether the caller has gone away, as the executor checks it at dispatch:
+   * a view that costs nothing per request (a unary call's `cancelled` flag).
+   * Default: `signal`.
+   */
+  readonly cancelled?: { readonly aborted: boolean };
   /** The call's request metadata (forwarding marks, trace context); absent for in-process calls. */
   metadata?: Metadata;
   /**
@@ -127,7 +137,7 @@ async function serveInference(deps: InferDeps, request: ModelInferRequest__Outpu
       outputNames: decoded.outputNames,
       priority: (parameters ? numberParam(parameters.priority) : undefined) ?? 0,
       deadlineMs,
-      signal: ctx.signal,
+      signal: ctx.cancelled ?? ctx.signal,
     };
     if (ctx.traceContext) execution.traceContext = ctx.traceContext;
     const result = await loaded.executor.execute(execution);

@@ -9,7 +9,8 @@ import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, clientAttributes, type InferenceMe
  * instruments) and through it to every executor (`queue`, `batch`, `ort.run`).
  */
 export interface InferenceTelemetry {
-  readonly tracer: Tracer;
+  /** Absent: the node does not trace (sampling `off`), and starts no span, not even a non-recording one. */
+  readonly tracer?: Tracer;
   /** The node's Prometheus instruments (`telemetry.metrics.inference`); none = no metrics. */
   readonly metrics?: InferenceMetrics;
 }
