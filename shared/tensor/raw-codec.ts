@@ -24,10 +24,12 @@ export function decodeRawTensor(datatype: Datatype, bytes: Uint8Array, label = '
     throw invalidArgument(`${label}: needs ${expectedCount} element(s) (${expectedCount * size} bytes), got ${bytes.byteLength} raw byte(s)`);
   }
   if (bytes.byteOffset % size === 0) return new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, count);
-  // A typed array cannot start at a misaligned offset: copy into fresh, aligned memory.
-  const copy = new Uint8Array(bytes.byteLength);
+  // A typed array cannot start at a misaligned offset: copy into aligned memory. Buffer.allocUnsafe
+  // hands small sizes out of Node's shared pool at offsets that are multiples of 8, so a small
+  // tensor (most requests) costs no ArrayBuffer of its own; larger ones get their own memory.
+  const copy = Buffer.allocUnsafe(bytes.byteLength);
   copy.set(bytes);
-  return new Ctor(copy.buffer, 0, count);
+  return new Ctor(copy.buffer as ArrayBuffer, copy.byteOffset, count);
 }
 
 /**

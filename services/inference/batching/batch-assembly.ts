@@ -1,5 +1,6 @@
 import { Tensor } from 'onnxruntime-node';
 import { InfermeshError, Code, invalidArgument } from '../../../shared/errors/index.js';
+import type { TensorView } from '../execution/index.js';
 
 /** Tensor data that onnxruntime carries: a typed array, or strings for BYTES. */
 type AnyData = Tensor['data'];
@@ -14,7 +15,8 @@ type TypedArrayCtor = new (length: number) => TypedArray;
 export function batchRows(inputs: Readonly<Record<string, Tensor>>): number {
   let rows: number | undefined;
   let first = '';
-  for (const [name, t] of Object.entries(inputs)) {
+  for (const name in inputs) {
+    const t = inputs[name]!;
     if (t.dims.length === 0) throw invalidArgument(`input '${name}': the model batches, so the tensor needs a batch dimension; got a scalar`);
     const r = t.dims[0]!;
     if (rows === undefined) {
@@ -28,23 +30,43 @@ export function batchRows(inputs: Readonly<Record<string, Tensor>>): number {
   return rows;
 }
 
+/** The last single-input key made, to hand back without building it again (requests to one model nearly always share it). */
+let lastKey: { name: string; type: string; dims: readonly number[]; key: string } | undefined;
+
 /**
  * The key under which requests may share a batch: every input's name, type and
  * non-batch dimensions. Requests whose keys differ are batched separately.
  */
 export function shapeKey(inputs: Readonly<Record<string, Tensor>>): string {
-  // Per request: no sort for the usual single input, no array for the dims.
+  // Per request: no sort for the usual single input, no array for the dims, no new string when it is the last one's.
   const names = Object.keys(inputs);
-  if (names.length > 1) names.sort();
-  let key = '';
-  for (const name of names) {
+  if (names.length === 1) {
+    const name = names[0]!;
     const t = inputs[name]!;
-    const dims = t.dims;
-    key += `${name}:${t.type}:`;
-    for (let i = 1; i < dims.length; i++) key += i > 1 ? `x${dims[i]}` : `${dims[i]}`;
-    key += ';';
+    const last = lastKey;
+    if (last && last.name === name && last.type === t.type && sameTail(last.dims, t.dims)) return last.key;
+    const key = inputKey(name, t);
+    lastKey = { name, type: t.type, dims: t.dims.slice(), key };
+    return key;
   }
+  names.sort();
+  let key = '';
+  for (const name of names) key += inputKey(name, inputs[name]!);
   return key;
+}
+
+function inputKey(name: string, t: Tensor): string {
+  const dims = t.dims;
+  let key = `${name}:${t.type}:`;
+  for (let i = 1; i < dims.length; i++) key += i > 1 ? `x${dims[i]}` : `${dims[i]}`;
+  return key + ';';
+}
+
+/** Whether two shapes agree past the batch dimension. */
+function sameTail(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 1; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -79,17 +101,22 @@ export function concatInputs(parts: readonly Readonly<Record<string, Tensor>>[],
 
 /**
  * Splits a batch's outputs back to its requests: request i gets rows
- * [offset_i, offset_i + rows[i]) of each output it asked for, as subarray views
- * over the batch's output buffers (no copy; BYTES outputs are sliced arrays).
+ * [offset_i, offset_i + rows[i]) of each output it asked for (`wanted(i)`), as
+ * subarray views over the batch's output buffers (no copy; BYTES outputs are
+ * sliced arrays). Per request this makes the view and one small object: the
+ * requests with the same row count share one dims array.
  */
 export function sliceOutputs(
   outputs: Readonly<Record<string, Tensor>>,
-  rows: readonly number[],
-  wanted: readonly (readonly string[])[],
-): Record<string, Tensor>[] {
-  const totalRows = rows.reduce((a, b) => a + b, 0);
-  const result: Record<string, Tensor>[] = rows.map(() => ({}));
-  for (const [name, t] of Object.entries(outputs)) {
+  rows: readonly { readonly rows: number }[],
+  wanted: (i: number) => readonly string[],
+): Record<string, TensorView>[] {
+  let totalRows = 0;
+  for (let i = 0; i < rows.length; i++) totalRows += rows[i]!.rows;
+  const result = new Array<Record<string, TensorView>>(rows.length);
+  for (let i = 0; i < rows.length; i++) result[i] = {};
+  for (const name of Object.keys(outputs)) {
+    const t = outputs[name]!;
     if (t.dims[0] !== totalRows) {
       throw new InfermeshError(
         Code.FAILED_PRECONDITION,
@@ -97,15 +124,24 @@ export function sliceOutputs(
       );
     }
     const rowElems = rowElements(t.dims);
-    const tail = t.dims.slice(1);
+    const strings = t.type === 'string';
+    // Nearly every request of a batch has one row: its dims are made once.
+    let lastRows = -1;
+    let lastDims: readonly number[] = t.dims;
     let row = 0;
     for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      if (wanted[i]!.includes(name)) {
+      const r = rows[i]!.rows;
+      if (wanted(i).includes(name)) {
         const begin = row * rowElems;
         const end = (row + r) * rowElems;
-        const data = t.type === 'string' ? (t.data as string[]).slice(begin, end) : (t.data as Float32Array).subarray(begin, end);
-        result[i]![name] = new Tensor(t.type as 'float32', data as Float32Array, [r, ...tail]);
+        if (r !== lastRows) {
+          const dims = t.dims.slice();
+          dims[0] = r;
+          lastDims = dims;
+          lastRows = r;
+        }
+        const data = strings ? (t.data as string[]).slice(begin, end) : (t.data as Float32Array).subarray(begin, end);
+        result[i]![name] = { type: t.type, dims: lastDims, data };
       }
       row += r;
     }
@@ -114,8 +150,8 @@ export function sliceOutputs(
 }
 
 /** Picks the outputs a request asked for (a lone request keeps the run's tensors as they are). */
-export function pickOutputs(outputs: Readonly<Record<string, Tensor>>, names: readonly string[]): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
+export function pickOutputs(outputs: Readonly<Record<string, Tensor>>, names: readonly string[]): Record<string, TensorView> {
+  const out: Record<string, TensorView> = {};
   for (const n of names) if (outputs[n]) out[n] = outputs[n]!;
   return out;
 }

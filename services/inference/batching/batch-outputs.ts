@@ -1,6 +1,7 @@
 import type { Tensor } from 'onnxruntime-node';
 import { Code, InfermeshError, invalidArgument } from '../../../shared/errors/index.js';
 import { pickOutputs, sliceOutputs } from './batch-assembly.js';
+import type { TensorView } from '../execution/index.js';
 
 /** What output handling reads of a batched request. */
 export interface OutputRequester {
@@ -31,12 +32,15 @@ export function fetchNames(entries: readonly OutputRequester[], all: readonly st
  * keeps the run's tensors, a batch's requests get views of their own rows
  * (see sliceOutputs). A request that named no outputs gets `all`.
  */
-export function outputsPerRequest(outputs: Readonly<Record<string, Tensor>>, entries: readonly OutputRequester[], all: readonly string[]): Record<string, Tensor>[] {
+export function outputsPerRequest(outputs: Readonly<Record<string, Tensor>>, entries: readonly OutputRequester[], all: readonly string[]): Record<string, TensorView>[] {
   if (entries.length === 1) {
     const names = entries[0]!.request.outputNames;
     return [pickOutputs(outputs, names.length ? names : all)];
   }
-  return sliceOutputs(outputs, entries.map((e) => e.rows), entries.map((e) => (e.request.outputNames.length ? e.request.outputNames : all)));
+  return sliceOutputs(outputs, entries, (i) => {
+    const names = entries[i]!.request.outputNames;
+    return names.length ? names : all;
+  });
 }
 
 /** ORT's complaints about the feeds are the caller's mistake; anything else is the runtime's. */

@@ -36,9 +36,21 @@ export interface ExecutionTimings {
   computeOutputNs: bigint;
 }
 
+/**
+ * An output as the executor hands it back: ORT's own Tensor for a lone
+ * request, or a plain view of a request's rows of a batch's output (made per
+ * request, so without the validation ORT's Tensor constructor does). Read it;
+ * never write to `dims` (requests of one batch may share the array).
+ */
+export interface TensorView {
+  readonly type: Tensor.Type;
+  readonly dims: readonly number[];
+  readonly data: Tensor.DataType;
+}
+
 export interface ExecutionResult {
   /** This request's own slice of each requested output. */
-  readonly outputs: Record<string, Tensor>;
+  readonly outputs: Readonly<Record<string, TensorView>>;
   readonly timings: ExecutionTimings;
   /** How many requests shared the run that served this one. */
   readonly batchSize: number;

@@ -5,6 +5,7 @@ import { fromFloat16Bits } from '../../../shared/tensor/index.js';
 import type { PredictionRecord } from '../../../shared/monitor-client/index.js';
 import type { RecordedTensor } from '../../../shared/generated/infermesh/events/v1/RecordedTensor.js';
 import type { RecordsConfig } from '../../../shared/model-config/index.js';
+import type { TensorView } from '../execution/index.js';
 
 /** Bins of a {@link TensorSummary} histogram (equal width over [min, max]). */
 export const SUMMARY_BINS = 10;
@@ -24,11 +25,11 @@ export interface RecordSource {
   timeMs: number;
   latencyNs: bigint;
   inputs: Readonly<Record<string, ort.Tensor>>;
-  outputs: Readonly<Record<string, ort.Tensor>>;
+  outputs: Readonly<Record<string, TensorView>>;
 }
 
 /** Numeric values of a tensor as numbers (int64 as Number, FP16 decoded), or undefined for strings. */
-function numbers(tensor: ort.Tensor): ArrayLike<number> | undefined {
+function numbers(tensor: TensorView): ArrayLike<number> | undefined {
   const data = tensor.data as unknown;
   if (Array.isArray(data)) return undefined;
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Array.from(data, Number);
@@ -60,7 +61,7 @@ function summarize(values: ArrayLike<number>): RecordedTensor['summary'] {
   return { count, mean: count ? sum / count : 0, min: count ? min : 0, max: count ? max : 0, histogram: histogram.map(String) };
 }
 
-function tensorBytes(tensor: ort.Tensor): Buffer {
+function tensorBytes(tensor: TensorView): Buffer {
   const data = tensor.data as unknown;
   if (Array.isArray(data)) return Buffer.from(JSON.stringify(data));
   const view = data as ArrayBufferView;
@@ -74,7 +75,7 @@ function boundedBytes(element: string): Buffer {
   return bytes.byteLength > MAX_RECORDED_BYTES_ELEMENT ? bytes.subarray(0, MAX_RECORDED_BYTES_ELEMENT) : bytes;
 }
 
-function recordTensor(name: string, tensor: ort.Tensor, config: RecordsConfig): RecordedTensor | undefined {
+function recordTensor(name: string, tensor: TensorView, config: RecordsConfig): RecordedTensor | undefined {
   const datatype = datatypeFromOrt(tensor.type) ?? tensor.type;
   const base = { name, datatype, shape: tensor.dims.map((d) => String(d)) };
   const values = numbers(tensor);

@@ -12,6 +12,37 @@ const TWO_32 = 4294967296;
 /** Unknown groups nest; past this depth a message is refused rather than recursed into. */
 const MAX_GROUP_DEPTH = 32;
 
+/** Strings up to this many bytes go through {@link internedString}. */
+const INTERNED_MAX = 32;
+const INTERNED_SLOTS = 64;
+/** Recently decoded short ASCII strings, by a hash of their bytes (see {@link internedString}). */
+const interned: (string | undefined)[] = new Array<string | undefined>(INTERNED_SLOTS).fill(undefined);
+
+/**
+ * The string of buf[start, end) (at most {@link INTERNED_MAX} bytes): the one
+ * decoded last time when the bytes are the same ASCII. Model names, versions,
+ * tensor names and datatypes repeat on every request, so this spares the call
+ * into Buffer's decoder and a new string for each of them.
+ */
+function internedString(buf: Buffer, start: number, end: number): string {
+  const len = end - start;
+  const slot = (len * 31 + buf[start]! * 7 + buf[end - 1]!) & (INTERNED_SLOTS - 1);
+  const known = interned[slot];
+  if (known !== undefined && known.length === len) {
+    let i = 0;
+    while (i < len && known.charCodeAt(i) === buf[start + i]) i++;
+    if (i === len) return known;
+  }
+  const s = buf.toString('utf8', start, end);
+  // Only ASCII is kept: its UTF-8 bytes are its char codes, which is what the comparison above relies on.
+  if (s.length === len) {
+    let ascii = true;
+    for (let i = 0; i < len; i++) if (s.charCodeAt(i) > 0x7f) ascii = false;
+    if (ascii) interned[slot] = s;
+  }
+  return s;
+}
+
 /**
  * A bounds-checked protobuf reader over one received buffer, for the few
  * messages the hot path decodes by hand. Every read checks the end first and
@@ -117,7 +148,7 @@ export class ProtoReader {
   /** A length-delimited string (UTF-8). */
   string(): string {
     const end = this.delimitedEnd();
-    const s = end === this.pos ? '' : this.buf.toString('utf8', this.pos, end);
+    const s = end === this.pos ? '' : end - this.pos <= INTERNED_MAX ? internedString(this.buf, this.pos, end) : this.buf.toString('utf8', this.pos, end);
     this.pos = end;
     return s;
   }
