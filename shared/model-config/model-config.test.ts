@@ -50,6 +50,12 @@ describe('parseModelConfig', () => {
     [{ warmup: [{ inputs: { x: { datatype: 'FLOAT', shape: [1], data: [1] } } }] }, /'warmup\[0\].inputs.x.datatype' must be a KServe datatype/],
     [{ warmup: [{ inputs: { x: { datatype: 'FP32', shape: [2], data: [1] } } }] }, /'warmup\[0\].inputs.x.data' has 1 value\(s\) but shape \[2\] needs 2/],
     [[1, 2], /expected a JSON object/],
+    [{ tracing: 0.5 }, /'tracing' must be an object \{ sampleRate \}/],
+    [{ tracing: {} }, /'tracing.sampleRate' is required/],
+    [{ tracing: { sampleRate: 1.5 } }, /'tracing.sampleRate' must be a number from 0 \(never traced\) to 1 \(every request\), got 1.5/],
+    [{ tracing: { sampleRate: -0.1 } }, /'tracing.sampleRate' must be a number from 0/],
+    [{ tracing: { sampleRate: '0.5' } }, /'tracing.sampleRate' must be a number from 0 .*got "0.5"/],
+    [{ tracing: { sampleRate: 0.5, ratio: 1 } }, /unknown key 'tracing.ratio' \(known keys: sampleRate\)/],
   ])('rejects %j with a clear message', (raw, message) => {
     expect(() => parseModelConfig(raw, 'm/config.json')).toThrow(message);
     try {
@@ -58,6 +64,15 @@ describe('parseModelConfig', () => {
       expect((err as { code: Code }).code).toBe(Code.INVALID_ARGUMENT);
       expect((err as Error).message.startsWith('m/config.json: ')).toBe(true);
     }
+  });
+});
+
+describe('the tracing key', () => {
+  it('is absent by default (the node decides) and keeps a rate from 0 to 1', () => {
+    expect(parseModelConfig({}).tracing).toBeUndefined();
+    expect(parseModelConfig({ tracing: { sampleRate: 0 } }).tracing).toEqual({ sampleRate: 0 });
+    expect(parseModelConfig({ tracing: { sampleRate: 0.01 } }).tracing).toEqual({ sampleRate: 0.01 });
+    expect(parseModelConfig({ tracing: { sampleRate: 1 } }).tracing).toEqual({ sampleRate: 1 });
   });
 });
 

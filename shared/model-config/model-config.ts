@@ -55,6 +55,19 @@ export interface ModelConfig {
   replicas?: number;
   /** Prediction records sent to the monitor (default: 1% of requests, see {@link RecordsConfig}). */
   records: RecordsConfig;
+  /** The model's own trace sampling (default: none, the node's `--trace-sampling` ratio decides; see {@link TracingConfig}). */
+  tracing?: TracingConfig;
+}
+
+/**
+ * Per-model trace sampling (`"tracing": { "sampleRate": 0.1 }` in config.json).
+ * Precedence: the node's `--trace-sampling off` (nothing is traced) > a
+ * caller's `traceparent` (sampled: traced; unsampled: not) > `sampleRate` >
+ * the node's `--trace-sampling` ratio.
+ */
+export interface TracingConfig {
+  /** Share of this model's new traces (requests without a caller's trace context) that are sampled, 0..1 (0 = none, 1 = all). */
+  sampleRate: number;
 }
 
 /** Largest `replicas` a serving config may ask for (each is a key placement reads every heartbeat). */
@@ -100,7 +113,7 @@ export const MAX_CURVE_PROBE_BUDGET_MS = 10_000;
 const KEYS = new Set([
   'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayUs', 'maxQueueSize', 'defaultTimeoutMs', 'priorityLevels',
   'instances', 'allowCpuFallback', 'intraOpThreads', 'interOpThreads', 'warmup', 'replicas', 'records',
-  'executionThread', 'curveProbeBudgetMs',
+  'executionThread', 'curveProbeBudgetMs', 'tracing',
 ]);
 
 /**
@@ -153,6 +166,8 @@ export function parseModelConfig(raw: unknown, source = 'config.json'): ModelCon
   const probeBudget = int('curveProbeBudgetMs', 0);
   if (probeBudget !== undefined && probeBudget > MAX_CURVE_PROBE_BUDGET_MS) throw fail(`'curveProbeBudgetMs' must be at most ${MAX_CURVE_PROBE_BUDGET_MS}, got ${probeBudget}`);
   if (probeBudget !== undefined) config.curveProbeBudgetMs = probeBudget;
+  const tracing = parseTracing(obj.tracing, fail);
+  if (tracing) config.tracing = tracing;
   const replicas = int('replicas', 1);
   if (replicas !== undefined && replicas > MAX_MODEL_REPLICAS) throw fail(`'replicas' must be at most ${MAX_MODEL_REPLICAS}, got ${replicas}`);
   if (replicas !== undefined) config.replicas = replicas;
@@ -193,6 +208,17 @@ function warmupElementBytes(datatype: Datatype): number {
 /** A value for an error message, cut short: a config may carry megabytes where a number belongs. */
 function shown(value: unknown): string {
   return clipText(JSON.stringify(value) ?? String(value), 64);
+}
+
+function parseTracing(value: unknown, fail: (msg: string) => Error): TracingConfig | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`'tracing' must be an object { sampleRate }`);
+  const { sampleRate, ...rest } = value as Record<string, unknown>;
+  const extra = Object.keys(rest)[0];
+  if (extra) throw fail(`unknown key 'tracing.${clipText(extra, 64)}' (known keys: sampleRate)`);
+  if (sampleRate === undefined) throw fail(`'tracing.sampleRate' is required: a number from 0 (never traced) to 1 (every request)`);
+  if (typeof sampleRate !== 'number' || !(sampleRate >= 0 && sampleRate <= 1)) throw fail(`'tracing.sampleRate' must be a number from 0 (never traced) to 1 (every request), got ${shown(sampleRate)}`);
+  return { sampleRate };
 }
 
 function parseRecords(value: unknown, fail: (msg: string) => Error): RecordsConfig {

@@ -97,6 +97,23 @@ export function startServerSpan(
 }
 
 /**
+ * Starts a SERVER span under `parent`, a context the caller built after
+ * deciding to sample (request-sampling.ts: `DECIDED_SAMPLED_ROOT` or
+ * `sampledParentContext`), with the method's attributes and `attributes`
+ * (set as given: the caller bounds client values). Returns the span and the
+ * context holding it. End it with {@link endRpcSpan}.
+ */
+export function startDecidedServerSpan(tracer: Tracer, fullMethod: string, parent: Context, attributes?: Attributes): { span: Span; context: Context } {
+  const info = spanInfo(fullMethod);
+  const span = tracer.startSpan(info.name, { kind: SpanKind.SERVER, startTime: epochClock.nowMs() }, parent);
+  if (span.isRecording()) {
+    span.setAttributes(info.attributes);
+    if (attributes) span.setAttributes(attributes);
+  }
+  return { span, context: trace.setSpan(parent, span) };
+}
+
+/**
  * Ends an RPC span with its gRPC status: OK when `err` is undefined/null, else
  * the error's code, message and exception event (the message without the
  * caller's data, cut: see recordSpanError).

@@ -20,6 +20,7 @@ import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { spanProcessorMeterProvider } from './span-processor-metrics.js';
 import { WorkerSpanProcessor } from './worker-span-processor.js';
 import { MAX_EXPORTED_ATTRIBUTE_CHARS } from './client-attributes.js';
+import { SAMPLING_DECIDED_KEY } from './request-sampling.js';
 import type { ExportTls } from './span-export-protocol.js';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 
@@ -152,8 +153,11 @@ const DROP: SamplingResult = Object.freeze({ decision: SamplingDecision.NOT_RECO
  * The SDK's ParentBasedSampler around a TraceIdRatioBasedSampler, in one step
  * and without allocating: a valid parent (remote or local) decides by its
  * sampled flag; a root is sampled when the low 32 bits of its (random) trace
- * id fall under `ratio`, so every process decides alike for one trace id. It
- * runs for every span, sampled or not, so it is kept cheap.
+ * id fall under `ratio`, so every process decides alike for one trace id. A
+ * root whose parent context says the decision was made already
+ * (request-sampling.ts: the inference node decides at request entry, the
+ * model's own rate included) is sampled. It runs for every span, so it is
+ * kept cheap.
  */
 class ParentBasedRatioSampler implements Sampler {
   readonly #ratio: number;
@@ -167,7 +171,7 @@ class ParentBasedRatioSampler implements Sampler {
   shouldSample(ctx: Context, traceId: string): SamplingResult {
     const parent = trace.getSpanContext(ctx);
     if (parent && trace.isSpanContextValid(parent)) return parent.traceFlags & TraceFlags.SAMPLED ? SAMPLE : DROP;
-    if (this.#ratio >= 1) return SAMPLE;
+    if (this.#ratio >= 1 || ctx.getValue(SAMPLING_DECIDED_KEY) === true) return SAMPLE;
     if (this.#ratio <= 0) return DROP;
     return parseInt(traceId.slice(-8), 16) < this.#bound ? SAMPLE : DROP;
   }

@@ -1,7 +1,7 @@
 import { epochClock } from '../../../shared/clock/index.js';
 import { ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Link, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { ATTR_BATCH_SIZE, ATTR_DEVICE, ATTR_INSTANCE, ATTR_QUEUE_PRIORITY, SPAN_NAMES } from '../../../shared/telemetry/index.js';
-import { isSampledContext, type VersionInstruments } from '../telemetry/index.js';
+import type { VersionInstruments } from '../telemetry/index.js';
 
 /**
  * The batching path's spans (DESIGN.md "Telemetry"), all made on the main
@@ -28,9 +28,13 @@ export const spanTimeMs = (): number => epochClock.nowMs();
 /** Link attribute that tells the monitor a batch link points at a request it served. */
 const REQUEST_LINK = { 'infermesh.link.kind': 'request' } as const;
 
-/** Starts the `queue` span of a request whose context is sampled; undefined otherwise. */
+/**
+ * Starts the `queue` span of a sampled request; undefined for one that is not
+ * (its `traceContext` is undefined: runInference gives the executor a context
+ * only when the request is sampled, so this is the one check).
+ */
 export function startQueueSpan(instruments: ExecutorInstruments | undefined, parent: Context | undefined, priority: number): Span | undefined {
-  if (!instruments?.tracer || !isSampledContext(parent)) return undefined;
+  if (parent === undefined || !instruments?.tracer) return undefined;
   const span = startWithVersionAttributes(instruments, instruments.tracer, SPAN_NAMES.queue, { startTime: spanTimeMs() }, parent);
   return span.setAttribute(ATTR_QUEUE_PRIORITY, priority);
 }
@@ -66,13 +70,14 @@ export interface BatchPlacement {
 /**
  * Starts the `batch` span for the requests whose contexts are in `contexts`
  * (undefined entries: not sampled); undefined when none of them is sampled.
+ * A context given is a sampled one (see {@link startQueueSpan}).
  */
 export function startBatchSpan(instruments: ExecutorInstruments | undefined, contexts: readonly (Context | undefined)[], at: BatchPlacement, startMs: number): Span | undefined {
   if (!instruments?.tracer) return undefined;
   let parent: Context | undefined;
   const links: Link[] = [];
   for (const ctx of contexts) {
-    if (!isSampledContext(ctx)) continue;
+    if (ctx === undefined) continue;
     parent ??= ctx;
     links.push({ context: trace.getSpanContext(ctx)!, attributes: REQUEST_LINK });
   }

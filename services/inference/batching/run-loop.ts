@@ -168,14 +168,20 @@ export class RunLoop {
     slot.busy = true;
     this.#running++;
     this.#peakRunning = Math.max(this.#peakRunning, this.#running);
-    // The queue spans end exactly where the batch span starts.
-    const dispatchedMs = instruments?.tracer ? spanTimeMs() : 0;
+    // The queue spans end exactly where the batch span starts. A request that is
+    // not sampled has no queue span: a batch of such requests reads no clock and makes no span.
+    let dispatchedMs = 0;
+    let sampled = false;
     for (const e of entries) {
       this.#queue.remove(e);
-      endSpan(e.queueSpan, undefined, dispatchedMs);
+      if (e.queueSpan) {
+        if (!sampled) dispatchedMs = spanTimeMs();
+        sampled = true;
+        endSpan(e.queueSpan, undefined, dispatchedMs);
+      }
     }
     const placement = { size: entries.length, device: slot.instance.device, instance: slot.instance.index };
-    const batchSpan = instruments?.tracer ? startBatchSpan(instruments, entries.map((e) => e.request.traceContext), placement, dispatchedMs) : undefined;
+    const batchSpan = sampled ? startBatchSpan(instruments, entries.map((e) => e.request.traceContext), placement, dispatchedMs) : undefined;
     try {
       const lone = entries.length === 1;
       const feeds = lone ? entries[0]!.request.inputs : concatInputs(entries.map((e) => e.request.inputs), rows);

@@ -17,7 +17,8 @@ export async function startNodeProcess(
   release: () => Promise<void> = async () => {},
 ): Promise<InferenceNode> {
   // Sampling off: no tracer at all, so no request starts a (non-recording) span or enters a trace context.
-  const tracing = telemetry.sampling === 'off' ? {} : { tracer: telemetry.tracer };
+  // Otherwise the node applies the ratio itself, once per request (after the caller's traceparent and the model's own rate).
+  const tracing = telemetry.sampling === 'off' ? {} : { tracer: telemetry.tracer, sampling: telemetry.sampling };
   const node = await startInferenceNode({ ...options, telemetry: { ...tracing, metrics: telemetry.metrics.inference } }).catch(async (err: unknown) => {
     await release();
     await telemetry.shutdown();

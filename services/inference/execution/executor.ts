@@ -24,7 +24,7 @@ export interface ExecutionRequest {
    * view of the call's state will do.
    */
   readonly signal?: { readonly aborted: boolean };
-  /** The trace context of the request's server span: parent of its `queue` span, linked from its `batch`. */
+  /** The trace context of the request's server span when it is sampled (parent of its `queue` span, linked from its `batch`); undefined when it is not: the executor makes no span for it. */
   readonly traceContext?: Context;
 }
 

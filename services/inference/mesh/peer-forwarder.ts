@@ -77,6 +77,8 @@ export function createPeerForwarder(options: PeerForwarderOptions): PeerForwarde
   };
   return {
     async forward(peer, request, ctx) {
+      // The request's own span when sampled; else the context runInference runs the miss in (unsampled, or the caller's).
+      const parent = ctx.trace?.context ?? ctx.traceContext ?? contextApi.active();
       const span = tracer?.startSpan(
         SPAN_NAMES.forward,
         {
@@ -87,10 +89,10 @@ export function createPeerForwarder(options: PeerForwarderOptions): PeerForwarde
             [ATTR_FORWARD_PEER]: peer.nodeId,
           },
         },
-        ctx.traceContext ?? contextApi.active(),
+        parent,
       );
       try {
-        const response = await (span ? contextApi.with(trace.setSpan(ctx.traceContext ?? contextApi.active(), span), () => send(peer, request, ctx)) : send(peer, request, ctx));
+        const response = await (span ? contextApi.with(trace.setSpan(parent, span), () => send(peer, request, ctx)) : send(peer, request, ctx));
         forwards?.inc({ model: request.modelName, status: 'OK' });
         if (span) endRpcSpan(span);
         return response;

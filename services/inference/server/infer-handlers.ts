@@ -1,13 +1,12 @@
 import type { ServerDuplexStream, ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
-import { context as contextApi, type Context, type Tracer } from '@opentelemetry/api';
 import { InfermeshError, Code } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
 import type { ModelStreamInferResponse } from '../../../shared/generated/inference/ModelStreamInferResponse.js';
-import { endRpcSpan, startServerSpan, traceIdOf } from '../../../shared/telemetry/index.js';
+import { endRpcSpan } from '../../../shared/telemetry/index.js';
 import { answerUnaryError, boundedError, callDeadlineMs } from '../../../shared/rpc/index.js';
-import { runInference, type InferDeps } from './infer-service.js';
+import { runInference, type InferCallContext, type InferDeps } from './infer-service.js';
 import { InferDecodeFailure } from './infer-request-wire.js';
 import { UnaryCallContext } from './unary-call-context.js';
 import { DEFAULT_MAX_UNANSWERED_PER_STREAM } from './request-limits.js';
@@ -16,6 +15,8 @@ import { authorize, callPrincipal } from '../../../shared/auth/index.js';
 
 /** The span name of each request read from a ModelStreamInfer stream (RPC conventions). */
 export const MODEL_STREAM_INFER_METHOD = 'inference.GRPCInferenceService/ModelStreamInfer';
+/** The span name of a ModelInfer call. */
+export const MODEL_INFER_METHOD = 'inference.GRPCInferenceService/ModelInfer';
 
 /** Options of {@link inferHandlers}. */
 export interface InferHandlerOptions {
@@ -36,14 +37,28 @@ const MODEL_INFER_FIELDS = Object.freeze({ rpc: 'ModelInfer' });
 type Received = ModelInferRequest__Output | InferDecodeFailure;
 
 /**
+ * A call refused before it reached runInference (undecodable, not allowed):
+ * traced by the caller's context or the node's ratio (its model is not known
+ * here), as an ERROR SERVER span when sampled.
+ */
+function traceRefused(deps: InferDeps, spanName: string, metadata: InferCallContext['metadata'], err: unknown): void {
+  const tracing = deps.tracing;
+  if (!tracing) return;
+  const started = tracing.start(spanName, tracing.parentOf(metadata), undefined, metadata);
+  if (started) endRpcSpan(started.span, err);
+}
+
+/**
  * ModelInfer and ModelStreamInfer; `deps.onMiss` serves what the manager
- * cannot (mesh mode). ModelInfer runs inside the SERVER span the server wraps
- * it in; with a `tracer`, every request read from a stream gets a SERVER span
- * of its own, a child of the stream's trace context. A message the wire
+ * cannot (mesh mode). With `deps.tracing`, every call (and every request read
+ * from a stream) is decided sampled or not once, in runInference, when its
+ * model is known; a sampled one gets a SERVER span, a child of the call's
+ * trace context, and an unsampled one no span or context at all. A message the wire
  * decoder could not decode is answered INVALID_ARGUMENT (unary) or with
  * error_message (stream, which stays open).
  */
-export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, options: InferHandlerOptions = {}) {
+export function inferHandlers(deps: InferDeps, logger: Logger, options: InferHandlerOptions = {}) {
+  const traced = deps.tracing !== undefined;
   const maxUnanswered = options.maxUnansweredPerStream ?? DEFAULT_MAX_UNANSWERED_PER_STREAM;
   const authorizeModels = options.authorizeModels ?? false;
   return {
@@ -55,16 +70,20 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
     ModelInfer: (call: ServerUnaryCall<Received, ModelInferResponse>, callback: sendUnaryData<ModelInferResponse>): void => {
       logger.debug('call started', MODEL_INFER_FIELDS);
       const request = call.request;
-      if (request instanceof InferDecodeFailure) return answerUnaryError('ModelInfer', logger, callback, request.error);
+      if (request instanceof InferDecodeFailure) {
+        traceRefused(deps, MODEL_INFER_METHOD, call.metadata, request.error);
+        return answerUnaryError('ModelInfer', logger, callback, request.error);
+      }
       if (authorizeModels) {
         const principal = callPrincipal(call);
         try {
           if (principal) authorize(principal, 'infer', request.modelName);
         } catch (err) {
+          traceRefused(deps, MODEL_INFER_METHOD, call.metadata, err);
           return answerUnaryError('ModelInfer', logger, callback, err);
         }
       }
-      const ctx = new UnaryCallContext(call, call.metadata, callDeadlineMs(call), tracer ? contextApi.active() : undefined);
+      const ctx = new UnaryCallContext(call, call.metadata, callDeadlineMs(call), traced ? MODEL_INFER_METHOD : undefined);
       void runInference(deps, request, ctx).then(
         (response) => {
           ctx.answered = true;
@@ -93,6 +112,8 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
       const deadlineMs = callDeadlineMs(call);
       // The token was verified once for the stream; each request's model is checked against it.
       const principal = authorizeModels ? callPrincipal(call) : undefined;
+      // The stream's trace context, read once: every request on it is a child of it (or a root of its own).
+      const traceParent = traced ? deps.tracing!.parentOf(call.metadata) : undefined;
       let pending = 0;
       let clientDone = false;
       let paused = false;
@@ -117,9 +138,8 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
         maybeResume();
         if (clientDone && pending === 0 && !call.writableEnded) call.end();
       };
-      const fail = (err: unknown, request: { id?: string; modelName?: string; modelVersion?: string }, traced?: { context: Context }) => {
+      const fail = (err: unknown, request: { id?: string; modelName?: string; modelVersion?: string }, traceId?: string) => {
         const error = boundedError(InfermeshError.from(err, Code.INTERNAL));
-        const traceId = traceIdOf(traced?.context);
         write({
           errorMessage: error.message,
           inferResponse: {
@@ -164,13 +184,12 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
             return;
           }
         }
-        const traced = tracer ? startServerSpan(tracer, MODEL_STREAM_INFER_METHOD, call.metadata) : undefined;
-        const ctx = { deadlineMs, signal: controller.signal, metadata: call.metadata, ...(traced ? { traceContext: traced.context } : {}) };
+        // One shape for every request's context (traced or not): the trace fields are filled by runInference.
+        const ctx: InferCallContext = { deadlineMs, signal: controller.signal, metadata: call.metadata, spanName: traced ? MODEL_STREAM_INFER_METHOD : undefined, traceParent, trace: undefined, traceId: undefined };
         // One promise per request: both reactions settle the request themselves and never throw.
-        void (traced ? contextApi.with(traced.context, () => runInference(deps, request, ctx)) : runInference(deps, request, ctx)).then(
+        void runInference(deps, request, ctx).then(
           (response) => {
             try {
-              if (traced) endRpcSpan(traced.span);
               write({ errorMessage: '', inferResponse: response });
             } catch (err) {
               logger.error('stream handler failed', { err });
@@ -179,8 +198,7 @@ export function inferHandlers(deps: InferDeps, logger: Logger, tracer?: Tracer, 
           },
           (err: unknown) => {
             try {
-              if (traced) endRpcSpan(traced.span, InfermeshError.from(err, Code.INTERNAL));
-              fail(err, request, traced);
+              fail(err, request, ctx.traceId);
             } catch (failure) {
               logger.error('stream handler failed', { err: failure });
             }

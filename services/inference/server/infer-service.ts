@@ -4,11 +4,11 @@ import type { ModelInferRequest__Output } from '../../../shared/generated/infere
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
 import { randomUUID } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
-import { trace, type Context } from '@opentelemetry/api';
-import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, ATTR_NODE_ID, setClientAttributes, traceIdOf } from '../../../shared/telemetry/index.js';
+import { context as contextApi, trace, type Context, type Span } from '@opentelemetry/api';
+import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, ATTR_NODE_ID, endRpcSpan, setClientAttributes, traceIdOf, type TraceParent } from '../../../shared/telemetry/index.js';
 import { TRACE_ID_PARAMETER } from '../../../shared/client/index.js';
 import type { ModelManager, VersionLease } from '../models/index.js';
-import type { InferenceTelemetry } from '../telemetry/index.js';
+import type { InferenceTelemetry, RequestTrace, RequestTracing } from '../telemetry/index.js';
 import { REQUEST_ID_PARAMETER, type PredictionRecorder } from '../records/index.js';
 import { decodeInferRequest } from './request-decoder.js';
 import { buildInferResponse, type InferResponseParts } from './response-encoder.js';
@@ -34,11 +34,24 @@ export interface InferCallContext {
   /** The call's request metadata (forwarding marks, trace context); absent for in-process calls. */
   metadata?: Metadata;
   /**
-   * The context of the request's SERVER span (sampled or not): the model
-   * attributes go on that span, its trace id into the response, and the
-   * executor's `queue` and `batch` spans hang off it. Absent: no tracing.
+   * A context whose SERVER span the caller started itself (the HTTP server),
+   * sampled or not: the model attributes go on that span when it records, its
+   * trace id into the response, and the executor's spans hang off it when
+   * sampled. gRPC calls give `spanName` instead.
    */
   traceContext?: Context;
+  /**
+   * gRPC calls on a node that traces: the SERVER span (`package.Service/Method`)
+   * that {@link runInference} starts when it decides, once the model is known,
+   * that the request is sampled (InferDeps.tracing). Absent: it decides nothing.
+   */
+  readonly spanName?: string;
+  /** The caller's trace context, parsed once per call or stream (null: none); undefined: read from `metadata` when needed. */
+  readonly traceParent?: TraceParent | null;
+  /** Set by runInference when the request is sampled: its span, which ends when runInference settles. */
+  trace?: RequestTrace | undefined;
+  /** Set by runInference (with `spanName`): the trace id the response reports, errors included, sampled or not. */
+  traceId?: string | undefined;
 }
 
 /** What {@link runInference} serves with. */
@@ -54,6 +67,8 @@ export interface InferDeps {
   requestBudget?: RequestByteBudget;
   /** Samples served requests into prediction records for the monitor (services/inference/records). */
   recorder?: PredictionRecorder;
+  /** Per-request sampling of gRPC calls (those whose context has `spanName`); absent: the node does not trace them. */
+  tracing?: RequestTracing;
 }
 
 /**
@@ -82,31 +97,63 @@ export async function runInference(deps: InferDeps, request: ModelInferRequest__
   const heldBytes = budget ? requestWireBytes(request) : 0;
   budget?.acquire(heldBytes);
   try {
-    return await serveInference(deps, request, ctx);
+    const response = await serveInference(deps, request, ctx);
+    if (ctx.trace) endRpcSpan(ctx.trace.span);
+    return response;
+  } catch (err) {
+    if (ctx.trace) endRpcSpan(ctx.trace.span, err);
+    throw err;
   } finally {
     budget?.release(heldBytes);
   }
 }
 
+/**
+ * Decides whether a gRPC request is traced, by the caller's context, then
+ * `modelRate` (the model's `tracing.sampleRate`; undefined when the model has
+ * none or is not known here), then the node's ratio, and sets `ctx.trace`
+ * (sampled only) and `ctx.traceId`. Before it, no span object exists.
+ */
+function decideTrace(tracing: RequestTracing, ctx: InferCallContext & { spanName: string }, modelRate: number | undefined): void {
+  const parent = ctx.traceParent !== undefined ? ctx.traceParent : tracing.parentOf(ctx.metadata);
+  const started = tracing.start(ctx.spanName, parent, modelRate, ctx.metadata);
+  ctx.trace = started;
+  ctx.traceId = started ? started.traceId : tracing.unsampledTraceId(parent);
+}
+
+/** The recording span of a context the caller started (HTTP), if it records. */
+function recordingSpanOf(ctx: Context | undefined): Span | undefined {
+  const span = ctx && trace.getSpan(ctx);
+  return span?.isRecording() ? span : undefined;
+}
+
 async function serveInference(deps: InferDeps, request: ModelInferRequest__Output, ctx: InferCallContext): Promise<ModelInferResponse> {
   const started = process.hrtime.bigint();
   const { manager, onMiss } = deps;
-  const span = ctx.traceContext && trace.getSpan(ctx.traceContext);
-  const traceId = traceIdOf(ctx.traceContext);
-  // Only sampled requests pay for attributes; the served version's go on below, the requested ones only when it is not served here.
-  const recording = span?.isRecording() ? span : undefined;
-  if (deps.nodeId) recording?.setAttribute(ATTR_NODE_ID, deps.nodeId);
+  // gRPC calls are decided here, once the model (and its own rate) is known; a caller's own span (HTTP) is taken as it is.
+  const tracing = ctx.spanName !== undefined ? deps.tracing : undefined;
+  const decided = tracing ? (ctx as InferCallContext & { spanName: string }) : undefined;
+  const callerSpan = tracing ? undefined : recordingSpanOf(ctx.traceContext);
   let lease: VersionLease;
   try {
     try {
       lease = manager.acquire(request.modelName, request.modelVersion);
     } catch (err) {
-      // The names the client asked for, not ones served here: bounded.
-      if (recording) setClientAttributes(recording, { [ATTR_MODEL_NAME]: request.modelName, ...(request.modelVersion ? { [ATTR_MODEL_VERSION]: request.modelVersion } : {}) });
+      // Not served here: the model's rate is not known, the node's ratio decides.
+      if (decided) decideTrace(tracing!, decided, undefined);
+      const recording = decided ? decided.trace?.span : callerSpan;
+      if (recording) {
+        if (deps.nodeId) recording.setAttribute(ATTR_NODE_ID, deps.nodeId);
+        // The names the client asked for, not ones served here: bounded.
+        setClientAttributes(recording, { [ATTR_MODEL_NAME]: request.modelName, ...(request.modelVersion ? { [ATTR_MODEL_VERSION]: request.modelVersion } : {}) });
+      }
       const error = InfermeshError.from(err, Code.INTERNAL);
       if (!onMiss || (error.code !== Code.NOT_FOUND && error.code !== Code.UNAVAILABLE)) throw error;
-      const outcome = await onMiss.handleMiss(request, error, ctx);
-      if (outcome !== 'retry') return withTraceId(outcome, traceId);
+      // What the miss does elsewhere (a forward, registry calls) runs in the request's trace, sampled or not (a rare path).
+      const missContext = decided ? (decided.trace?.context ?? tracing!.unsampledContext(decided.traceId!)) : undefined;
+      const handle = () => onMiss.handleMiss(request, error, ctx);
+      const outcome = await (missContext ? contextApi.with(missContext, handle) : handle());
+      if (outcome !== 'retry') return withTraceId(outcome, decided ? decided.traceId : ctx.traceContext && traceIdOf(ctx.traceContext));
       lease = manager.acquire(request.modelName, request.modelVersion);
     }
   } catch (err) {
@@ -117,7 +164,15 @@ async function serveInference(deps: InferDeps, request: ModelInferRequest__Outpu
     throw error;
   }
   const loaded = lease.version;
-  recording?.setAttributes(loaded.instruments.spanAttributes);
+  if (decided && decided.traceId === undefined) decideTrace(tracing!, decided, loaded.config.tracing?.sampleRate);
+  // Only sampled requests pay for attributes (and for anything below): one field says which.
+  const recording = decided ? decided.trace?.span : callerSpan;
+  const traceContext = decided ? decided.trace?.context : callerSpan && ctx.traceContext;
+  const traceId = decided ? decided.traceId : ctx.traceContext && traceIdOf(ctx.traceContext);
+  if (recording) {
+    recording.setAttributes(loaded.instruments.spanAttributes);
+    if (deps.nodeId) recording.setAttribute(ATTR_NODE_ID, deps.nodeId);
+  }
   try {
     // The wall clock is read once, and only when a deadline needs it.
     let deadlineMs = ctx.deadlineMs;
@@ -139,7 +194,7 @@ async function serveInference(deps: InferDeps, request: ModelInferRequest__Outpu
       deadlineMs,
       signal: ctx.cancelled ?? ctx.signal,
     };
-    if (ctx.traceContext) execution.traceContext = ctx.traceContext;
+    if (traceContext) execution.traceContext = traceContext;
     const result = await loaded.executor.execute(execution);
     const encodeStart = process.hrtime.bigint();
     // Records and feedback join on the request id: the client's, or one assigned here and returned.

@@ -6,6 +6,7 @@ import { INFERENCE_SCOPE_TABLE } from './inference-scopes.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/grpc_service.js';
 import { traceUnaryHandler } from '../../../shared/telemetry/index.js';
+import { createRequestTracing } from '../telemetry/index.js';
 import type { ModelManager } from '../models/index.js';
 import type { InferenceTelemetry } from '../telemetry/index.js';
 import type { ModelMissHandler } from './infer-service.js';
@@ -104,8 +105,12 @@ export interface InferenceServer {
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 const SERVICE_NAME = 'inference.GRPCInferenceService';
-/** Health probes run every second or so; spans of them would drown the real traffic. */
-const UNTRACED = new Set(['ServerLive', 'ServerReady', 'ModelStreamInfer']);
+/**
+ * Not wrapped in a SERVER span: the health probes (they run every second or
+ * so; spans of them would drown the real traffic), and the inference RPCs,
+ * which decide sampling per request themselves (infer-handlers.ts).
+ */
+const UNWRAPPED = new Set(['ServerLive', 'ServerReady', 'ModelInfer', 'ModelStreamInfer']);
 
 /** Creates the inference node's gRPC server over a model manager. */
 export function createInferenceServer(options: InferenceServerOptions): InferenceServer {
@@ -138,9 +143,9 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
         ...(options.nodeId ? { nodeId: options.nodeId } : {}),
         requestBudget: new RequestByteBudget(options.maxQueuedRequestBytes ?? DEFAULT_MAX_QUEUED_REQUEST_BYTES),
         ...(options.recorder ? { recorder: options.recorder } : {}),
+        ...(tracer ? { tracing: createRequestTracing(tracer, options.telemetry?.sampling)! } : {}),
       },
       logger,
-      tracer,
       {
         ...(options.maxUnansweredPerStream !== undefined ? { maxUnansweredPerStream: options.maxUnansweredPerStream } : {}),
         authorizeModels: options.auth !== undefined,
@@ -149,7 +154,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
   };
   if (tracer) {
     for (const [method, handler] of Object.entries(handlers)) {
-      if (!UNTRACED.has(method)) handlers[method] = traceUnaryHandler(tracer, `${SERVICE_NAME}/${method}`, handler as handleUnaryCall<unknown, unknown>);
+      if (!UNWRAPPED.has(method)) handlers[method] = traceUnaryHandler(tracer, `${SERVICE_NAME}/${method}`, handler as handleUnaryCall<unknown, unknown>);
     }
   }
   rpc.addService(withInferWireCodec(proto.inference.GRPCInferenceService.service, limits), handlers);

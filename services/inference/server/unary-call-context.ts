@@ -1,6 +1,6 @@
 import type { Metadata } from '@grpc/grpc-js';
-import type { Context } from '@opentelemetry/api';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
+import type { RequestTrace } from '../telemetry/index.js';
 import type { InferCallContext } from './infer-service.js';
 
 /** The abort reason of a unary call whose client went away (shared: abort() without one builds a DOMException and its stack each time). */
@@ -26,17 +26,21 @@ export interface CancellableCall {
 export class UnaryCallContext implements InferCallContext {
   readonly deadlineMs: number;
   readonly metadata: Metadata;
-  readonly traceContext: Context | undefined;
+  /** The SERVER span runInference starts when it samples the call; undefined on a node that does not trace. */
+  readonly spanName: string | undefined;
+  /** Set by runInference (see InferCallContext). */
+  trace: RequestTrace | undefined = undefined;
+  traceId: string | undefined = undefined;
   /** Set when the call is answered. */
   answered = false;
   readonly #call: CancellableCall;
   #controller: AbortController | undefined;
 
-  constructor(call: CancellableCall, metadata: Metadata, deadlineMs: number, traceContext: Context | undefined) {
+  constructor(call: CancellableCall, metadata: Metadata, deadlineMs: number, spanName: string | undefined) {
     this.#call = call;
     this.metadata = metadata;
     this.deadlineMs = deadlineMs;
-    this.traceContext = traceContext;
+    this.spanName = spanName;
   }
 
   /** True once the client has gone away before its answer. */

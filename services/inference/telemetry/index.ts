@@ -1,1 +1,2 @@
-export { createVersionInstruments, isSampledContext, type InferenceTelemetry, type VersionInstruments } from './inference-telemetry.js';
+export { createVersionInstruments, type InferenceTelemetry, type VersionInstruments } from './inference-telemetry.js';
+export { createRequestTracing, RequestTracing, type RequestTrace } from './request-tracing.js';

@@ -1,4 +1,4 @@
-import { TraceFlags, trace, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
+import type { Attributes, Tracer } from '@opentelemetry/api';
 import type { Counter } from 'prom-client';
 import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, clientAttributes, type InferenceMetrics } from '../../../shared/telemetry/index.js';
 
@@ -11,6 +11,13 @@ import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, clientAttributes, type InferenceMe
 export interface InferenceTelemetry {
   /** Absent: the node does not trace (sampling `off`), and starts no span, not even a non-recording one. */
   readonly tracer?: Tracer;
+  /**
+   * The node's `--trace-sampling` ratio for new traces (0..1), which the node
+   * applies itself at request entry (after the caller's `traceparent` and the
+   * model's `tracing.sampleRate`; see request-tracing.ts). Absent with a
+   * tracer: the tracer's own sampler decides those.
+   */
+  readonly sampling?: number;
   /** The node's Prometheus instruments (`telemetry.metrics.inference`); none = no metrics. */
   readonly metrics?: InferenceMetrics;
 }
@@ -85,11 +92,4 @@ export function createVersionInstruments(telemetry: InferenceTelemetry | undefin
       for (const size of curveSizes) metrics.batchRowsPerSecond.remove({ ...labels, batch_size: String(size) });
     },
   };
-}
-
-/** True when `ctx` holds a span that is being recorded and exported (sampled). */
-export function isSampledContext(ctx: Context | undefined): ctx is Context {
-  if (!ctx) return false;
-  const spanContext = trace.getSpanContext(ctx);
-  return spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0;
 }
