@@ -29,7 +29,7 @@ export function decodeRawTensor(datatype: Datatype, bytes: Uint8Array, label = '
   // tensor (most requests) costs no ArrayBuffer of its own; larger ones get their own memory.
   const copy = Buffer.allocUnsafe(bytes.byteLength);
   copy.set(bytes);
-  return new Ctor(copy.buffer as ArrayBuffer, copy.byteOffset, count);
+  return new Ctor(copy.buffer, copy.byteOffset, count);
 }
 
 /**

@@ -20,7 +20,7 @@ export interface InferResponseParts {
 }
 
 /** The parameters of a response that has none: one object, never written to (the encoders only read it). */
-const NO_PARAMETERS: Record<string, InferParameter> = Object.freeze({}) as Record<string, InferParameter>;
+const NO_PARAMETERS: Record<string, InferParameter> = Object.freeze({});
 
 /**
  * THE place where ModelInferResponses are built (unary and streaming alike).
