@@ -1,5 +1,6 @@
 export { createTelemetry, type Telemetry } from './telemetry.js';
 export { createMonitorMetrics, type InferenceMetrics, type RegistryMetrics, type MonitorMetrics } from './metrics.js';
+export type { BoundCount } from './deferred-counts.js';
 export { METRICS } from './metric-names.js';
 export { injectIntoMetadata, extractFromMetadata, injectIntoHeaders, extractFromHeaders, traceIdOf, TRACEPARENT_HEADER } from './propagation.js';
 export { startServerSpan, startDecidedServerSpan, endRpcSpan, withServerSpan, withClientSpan, traceUnaryHandler, rpcAttributes } from './rpc-spans.js';

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { BoundHistogram } from './bound-histogram.js';
+import { DeferredCounts } from './deferred-counts.js';
 import { METRICS } from './metric-names.js';
 
 /**
@@ -30,6 +31,8 @@ type ModelLabels = 'model' | 'version';
 export interface InferenceMetrics {
   /** `infermesh_inference_requests_total{model,version,status}` */
   requestsTotal: Counter<ModelLabels | 'status'>;
+  /** `requestsTotal` counted on the request path: bind a child per version and status once (`requestCounts.bind(requestsTotal.labels(...))`); scrapes flush it. */
+  requestCounts: DeferredCounts;
   /** `infermesh_inference_request_duration_seconds{model,version}`: whole request, receipt to response. */
   requestDurationSeconds: BoundHistogram<ModelLabels>;
   /** `infermesh_inference_queue_duration_seconds{model,version}`: time waiting in the batching queue. */
@@ -89,12 +92,15 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
   const registers = [registry];
   const latency = (metric: { readonly name: string; readonly labelNames: readonly ModelLabels[] }, help: string) =>
     new BoundHistogram({ ...metric, help, buckets: LATENCY_BUCKETS_SECONDS, registers });
+  const requestCounts = new DeferredCounts();
   return {
     requestsTotal: new Counter({
       ...METRICS.inferenceRequestsTotal,
       help: 'Inference requests by model, version and gRPC status code name.',
       registers,
+      collect: () => requestCounts.flush(),
     }),
+    requestCounts,
     requestDurationSeconds: latency(METRICS.inferenceRequestDurationSeconds, 'Inference request latency, receipt to response, in seconds.'),
     queueDurationSeconds: latency(METRICS.inferenceQueueDurationSeconds, 'Time a request waited in its batching queue, in seconds.'),
     computeDurationSeconds: latency(METRICS.inferenceComputeDurationSeconds, 'Compute time of the batch that served a request, in seconds.'),

@@ -289,6 +289,10 @@ describe('the Prometheus endpoint', () => {
     const t = await telemetry({ serviceName: 'unit', exporter: new InMemorySpanExporter(), metricsPort: 0, defaultMetrics: true });
     const inference = t.metrics.inference;
     inference.requestsTotal.inc({ model: 'm', version: '1', status: 'OK' });
+    // Counted on the request path as a plain number: the scrape's collect hook adds it to the counter.
+    const bound = inference.requestCounts.bind(inference.requestsTotal.labels({ model: 'm', version: '1', status: 'NOT_FOUND' }));
+    bound.inc();
+    bound.inc();
     inference.requestDurationSeconds.observe({ model: 'm', version: '1' }, 0.0003);
     inference.queueDurationSeconds.observe({ model: 'm', version: '1' }, 0.0001);
     inference.computeDurationSeconds.observe({ model: 'm', version: '1' }, 0.0002);
@@ -304,6 +308,7 @@ describe('the Prometheus endpoint', () => {
     const text = await res.text();
     for (const name of [
       'infermesh_inference_requests_total{model="m",version="1",status="OK"} 1',
+      'infermesh_inference_requests_total{model="m",version="1",status="NOT_FOUND"} 2',
       'infermesh_inference_request_duration_seconds_bucket{le="0.0005",model="m",version="1"} 1',
       'infermesh_inference_request_duration_seconds_bucket{le="0.00005",model="m",version="1"} 0',
       'infermesh_inference_queue_duration_seconds_count',

@@ -9,7 +9,8 @@ import type { QueueEntry } from './request-queue.js';
 /** A request waiting in the executor's queue, with its caller's promise. */
 export interface QueuedRequest extends QueueEntry, BatchCandidate {
   readonly request: ExecutionRequest;
-  readonly enqueuedNs: bigint;
+  /** When it was queued, on the monotonic clock (performance.now(), ms): its queue time is measured from here. */
+  readonly enqueuedMonoMs: number;
   readonly resolve: (r: ExecutionResult) => void;
   readonly reject: (e: unknown) => void;
   queueSpan: Span | undefined;
@@ -59,7 +60,7 @@ export function admitRequest(
     throw resourceExhausted(`the model's queue is full (${maxQueueSize} requests waiting); retry later`);
   }
   return {
-    request, rows, key, deadlineMs, signal: request.signal, level: priority, enqueuedAtMs: nowMs, enqueuedNs: process.hrtime.bigint(), resolve, reject, queued: false,
+    request, rows, key, deadlineMs, signal: request.signal, level: priority, enqueuedAtMs: nowMs, enqueuedMonoMs: performance.now(), resolve, reject, queued: false,
     queueSpan: startQueueSpan(instruments, request.traceContext, priority),
   };
 }

@@ -18,6 +18,8 @@ import { RequestQueue } from './request-queue.js';
 /** Cancelled and expired requests are noticed at dispatch, and by a sweep at most this often while requests wait. */
 export const SWEEP_INTERVAL_MS = 50;
 
+const NS_PER_MS = 1e6;
+
 /** What the run loop is built with (resolved once by the executor). */
 export interface RunLoopOptions extends AdmissionSettings {
   readonly preferredBatchSizes: readonly number[];
@@ -165,6 +167,7 @@ export class RunLoop {
   async #runBatch(slot: Slot, entries: QueuedRequest[], rows: number): Promise<void> {
     const { instruments, outputNames, logger } = this.#o;
     const startNs = process.hrtime.bigint();
+    const startMonoMs = performance.now();
     slot.busy = true;
     this.#running++;
     this.#peakRunning = Math.max(this.#peakRunning, this.#running);
@@ -207,17 +210,21 @@ export class RunLoop {
       this.#batchStats.record(this.#o.maxBatchSize === 0 ? 1 : rows, times);
       instruments?.recordBatch(entries.length);
       endSpan(batchSpan);
-      const waitNs = handoffNs(times);
+      // The batch's figures once, as numbers; per request only its queue time differs.
+      const waitNs = Number(handoffNs(times));
+      const inputNs = Number(assembledNs - startNs);
+      const inferRunNs = Number(runNs);
+      const outputNs = Number(times.outputNs - inferNs);
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i]!;
         e.resolve({
           outputs: sliced[i]!,
           batchSize: entries.length,
           timings: {
-            queueNs: startNs - e.enqueuedNs + waitNs,
-            computeInputNs: assembledNs - startNs,
-            computeInferNs: runNs,
-            computeOutputNs: times.outputNs - inferNs,
+            queueNs: Math.round((startMonoMs - e.enqueuedMonoMs) * NS_PER_MS) + waitNs,
+            computeInputNs: inputNs,
+            computeInferNs: inferRunNs,
+            computeOutputNs: outputNs,
           },
         });
       }

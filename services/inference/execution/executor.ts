@@ -28,12 +28,17 @@ export interface ExecutionRequest {
   readonly traceContext?: Context;
 }
 
-/** Nanosecond durations of one request's trip through the executor. */
+/**
+ * Nanosecond durations of one request's trip through the executor, as whole
+ * numbers (not BigInts: a request makes no BigInt; under about 2 s each is a
+ * small integer, which costs V8 no heap object). Cumulative sums are kept
+ * exactly by VersionStatistics.
+ */
 export interface ExecutionTimings {
-  queueNs: bigint;
-  computeInputNs: bigint;
-  computeInferNs: bigint;
-  computeOutputNs: bigint;
+  queueNs: number;
+  computeInputNs: number;
+  computeInferNs: number;
+  computeOutputNs: number;
 }
 
 /**

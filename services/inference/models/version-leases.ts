@@ -28,15 +28,12 @@ export class ServedVersion {
   /** Holds it for one request until the lease's `release()`. */
   lease(): VersionLease {
     this.#leases++;
-    let released = false;
-    return {
-      version: this.loaded,
-      release: () => {
-        if (released) return;
-        released = true;
-        if (--this.#leases === 0) this.#onIdle?.();
-      },
-    };
+    return new Lease(this);
+  }
+
+  /** A lease's release (once per lease: Lease makes sure). */
+  releaseOne(): void {
+    if (--this.#leases === 0) this.#onIdle?.();
   }
 
   /** Resolves once no lease is held (at once when none is). */
@@ -49,5 +46,23 @@ export class ServedVersion {
         resolve();
       };
     });
+  }
+}
+
+/** One request's hold on a ServedVersion: one object per request (no closure). */
+class Lease implements VersionLease {
+  readonly version: LoadedVersion;
+  #served: ServedVersion | undefined;
+
+  constructor(served: ServedVersion) {
+    this.version = served.loaded;
+    this.#served = served;
+  }
+
+  release(): void {
+    const served = this.#served;
+    if (!served) return;
+    this.#served = undefined;
+    served.releaseOne();
   }
 }

@@ -23,7 +23,7 @@ export interface RecordSource {
   traceId: string;
   /** When the response was ready, ms since the epoch. */
   timeMs: number;
-  latencyNs: bigint;
+  latencyNs: number;
   inputs: Readonly<Record<string, ort.Tensor>>;
   outputs: Readonly<Record<string, TensorView>>;
 }

@@ -37,7 +37,7 @@ describe('records config', () => {
 
 describe('buildPredictionRecord', () => {
   const key = Buffer.from('0123456789abcdef0123');
-  const base = { model: 'm', version: '3', requestId: 'r1', traceId: '', timeMs: 1_700_000_000_000, latencyNs: 1500n };
+  const base = { model: 'm', version: '3', requestId: 'r1', traceId: '', timeMs: 1_700_000_000_000, latencyNs: 1500 };
 
   it('drops, hashes, summarizes and keeps tensors as the config says', () => {
     const big = new Float32Array(20).map((_, i) => i);

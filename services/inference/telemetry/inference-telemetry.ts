@@ -1,6 +1,5 @@
 import type { Attributes, Tracer } from '@opentelemetry/api';
-import type { Counter } from 'prom-client';
-import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, clientAttributes, type InferenceMetrics } from '../../../shared/telemetry/index.js';
+import { ATTR_MODEL_NAME, ATTR_MODEL_VERSION, clientAttributes, type BoundCount, type InferenceMetrics } from '../../../shared/telemetry/index.js';
 
 /**
  * What an inference node traces and counts with, created once at the process
@@ -32,7 +31,7 @@ export interface VersionInstruments {
   /** `infermesh.model.name` and `infermesh.model.version`, on every span of this version. */
   readonly spanAttributes: Attributes;
   /** One answered request: its gRPC status name, total time, and (on success) queue and compute times, in ns. */
-  recordRequest(status: string, totalNs: bigint, timings?: { queueNs: bigint; computeNs: bigint }): void;
+  recordRequest(status: string, totalNs: number, queueNs?: number, computeNs?: number): void;
   /** One executed batch of `size` requests. */
   recordBatch(size: number): void;
   /** Requests waiting in the version's queue now. */
@@ -59,22 +58,20 @@ export function createVersionInstruments(telemetry: InferenceTelemetry | undefin
   const compute = metrics.computeDurationSeconds.labels(labels);
   const batch = metrics.batchSize.labels(labels);
   const depth = metrics.queueDepth.labels(labels);
-  const byStatus = new Map<string, Counter.Internal>();
+  const byStatus = new Map<string, BoundCount>();
   const curveSizes = new Set<number>();
   // The executor reports its depth at every pump (per request when requests come one at a time): the gauge is set only when it changes.
   let lastDepth: number | undefined;
   return {
     tracer: telemetry.tracer,
     spanAttributes,
-    recordRequest(status, totalNs, timings) {
+    recordRequest(status, totalNs, queueNs, computeNs) {
       let counter = byStatus.get(status);
-      if (!counter) byStatus.set(status, (counter = metrics.requestsTotal.labels({ ...labels, status })));
+      if (!counter) byStatus.set(status, (counter = metrics.requestCounts.bind(metrics.requestsTotal.labels({ ...labels, status }))));
       counter.inc();
-      total.observe(Number(totalNs) / NS_PER_SECOND);
-      if (timings) {
-        queue.observe(Number(timings.queueNs) / NS_PER_SECOND);
-        compute.observe(Number(timings.computeNs) / NS_PER_SECOND);
-      }
+      total.observe(totalNs / NS_PER_SECOND);
+      if (queueNs !== undefined) queue.observe(queueNs / NS_PER_SECOND);
+      if (computeNs !== undefined) compute.observe(computeNs / NS_PER_SECOND);
     },
     recordBatch: (size) => batch.observe(size),
     setQueueDepth(n) {
