@@ -153,6 +153,7 @@ export function inferHandlers(deps: InferDeps, logger: Logger, options: InferHan
           },
         });
       };
+      const untracedContext: InferCallContext = { deadlineMs, signal: controller.signal, metadata: call.metadata, spanName: undefined, traceParent, trace: undefined, traceId: undefined };
       call.on('cancelled', () => controller.abort());
       call.on('error', (err) => logger.debug('stream error', { err }));
       call.on('drain', () => {
@@ -184,8 +185,11 @@ export function inferHandlers(deps: InferDeps, logger: Logger, options: InferHan
             return;
           }
         }
-        // One shape for every request's context (traced or not): the trace fields are filled by runInference.
-        const ctx: InferCallContext = { deadlineMs, signal: controller.signal, metadata: call.metadata, spanName: traced ? MODEL_STREAM_INFER_METHOD : undefined, traceParent, trace: undefined, traceId: undefined };
+        // One shape for every request's context (traced or not): runInference fills the trace fields of a
+        // traced one, so each gets its own; untraced requests share the stream's, which nothing writes to.
+        const ctx: InferCallContext = traced
+          ? { deadlineMs, signal: controller.signal, metadata: call.metadata, spanName: MODEL_STREAM_INFER_METHOD, traceParent, trace: undefined, traceId: undefined }
+          : untracedContext;
         // One promise per request: both reactions settle the request themselves and never throw.
         void runInference(deps, request, ctx).then(
           (response) => {

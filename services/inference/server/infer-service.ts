@@ -93,13 +93,90 @@ export interface ModelMissHandler {
  * With `onMiss`, a model or version this node cannot serve goes to it first.
  */
 export async function runInference(deps: InferDeps, request: ModelInferRequest__Output, ctx: InferCallContext): Promise<ModelInferResponse> {
+  // One async frame per request: the lease, decode, run, encode and accounting are inline here (a model
+  // this node cannot serve goes through the rare `missed` path instead).
   const budget = deps.requestBudget;
   const heldBytes = budget ? requestWireBytes(request) : 0;
   budget?.acquire(heldBytes);
+  // The request's clock: performance.now() (ms, monotonic), so that no BigInt is made per request.
+  const started = performance.now();
   try {
-    const response = await serveInference(deps, request, ctx);
-    if (ctx.trace) endRpcSpan(ctx.trace.span);
-    return response;
+    const { manager } = deps;
+    // gRPC calls are decided here, once the model (and its own rate) is known; a caller's own span (HTTP) is taken as it is.
+    const tracing = ctx.spanName !== undefined ? deps.tracing : undefined;
+    const decided = tracing ? (ctx as InferCallContext & { spanName: string }) : undefined;
+    const callerSpan = tracing ? undefined : recordingSpanOf(ctx.traceContext);
+    let lease: VersionLease;
+    try {
+      lease = manager.acquire(request.modelName, request.modelVersion);
+    } catch (err) {
+      const outcome = await missed(deps, request, ctx, err, tracing, decided, callerSpan);
+      if (!(outcome instanceof MissRetry)) {
+        if (ctx.trace) endRpcSpan(ctx.trace.span);
+        return outcome;
+      }
+      lease = outcome.lease;
+    }
+    const loaded = lease.version;
+    try {
+      if (decided && decided.traceId === undefined) decideTrace(tracing!, decided, loaded.config.tracing?.sampleRate);
+      // Only sampled requests pay for attributes (and for anything below): one field says which.
+      const recording = decided ? decided.trace?.span : callerSpan;
+      const traceContext = decided ? decided.trace?.context : callerSpan && ctx.traceContext;
+      const traceId = decided ? decided.traceId : ctx.traceContext && traceIdOf(ctx.traceContext);
+      if (recording) {
+        recording.setAttributes(loaded.instruments.spanAttributes);
+        if (deps.nodeId) recording.setAttribute(ATTR_NODE_ID, deps.nodeId);
+      }
+      // The wall clock is read once, and only when a deadline needs it.
+      let deadlineMs = ctx.deadlineMs;
+      const parameters = request.parameters;
+      const timeoutUs = parameters ? numberParam(parameters.timeout) : undefined;
+      const needsClock = (timeoutUs !== undefined && timeoutUs > 0) || deadlineMs !== Infinity || loaded.config.defaultTimeoutMs !== undefined;
+      const nowMs = needsClock ? Date.now() : 0;
+      if (timeoutUs !== undefined && timeoutUs > 0) deadlineMs = Math.min(deadlineMs, nowMs + timeoutUs / 1000);
+      if (deadlineMs === Infinity && loaded.config.defaultTimeoutMs !== undefined) deadlineMs = nowMs + loaded.config.defaultTimeoutMs;
+      if (needsClock && nowMs >= deadlineMs) throw deadlineExceeded('the deadline passed before the request was decoded');
+      const decoded = decodeInferRequest(request, loaded);
+      // Four clock reads per request: decoding counts from `started` (the lease and deadline before it take well under a µs).
+      const decodedAt = performance.now();
+      // Objects built field by field, not by spreads of conditional literals (which V8 clones slowly), on this per-request path.
+      const execution: Mutable<ExecutionRequest> = {
+        inputs: decoded.inputs,
+        outputNames: decoded.outputNames,
+        priority: (parameters ? numberParam(parameters.priority) : undefined) ?? 0,
+        deadlineMs,
+        signal: ctx.cancelled ?? ctx.signal,
+      };
+      if (traceContext) execution.traceContext = traceContext;
+      const result = await loaded.executor.execute(execution);
+      const encodeStart = performance.now();
+      // Records and feedback join on the request id: the client's, or one assigned here and returned.
+      const requestId = request.id || randomUUID();
+      const parts: InferResponseParts = { modelName: loaded.model, modelVersion: loaded.version, id: request.id, outputNames: decoded.outputNames, outputs: result.outputs };
+      if (!request.id) parts.parameters = { [REQUEST_ID_PARAMETER]: { stringParam: requestId } };
+      if (traceId) parts.traceId = traceId;
+      const response = buildInferResponse(parts);
+      const ended = performance.now();
+      const totalNs = nsBetween(started, ended);
+      // The executor's timings object is this request's own: decoding and encoding are added to it.
+      const timings = result.timings;
+      timings.computeInputNs += nsBetween(started, decodedAt);
+      timings.computeOutputNs += nsBetween(encodeStart, ended);
+      loaded.stats.recordSuccess(decoded.inferences, totalNs, timings);
+      loaded.instruments.recordRequest('OK', totalNs, timings.queueNs, timings.computeInputNs + timings.computeInferNs + timings.computeOutputNs);
+      deps.recorder?.record({ model: loaded.model, version: loaded.version, config: loaded.config.records, requestId, traceId: traceId ?? '', timeMs: Date.now(), latencyNs: totalNs, inputs: decoded.inputs, outputs: result.outputs });
+      if (ctx.trace) endRpcSpan(ctx.trace.span);
+      return response;
+    } catch (err) {
+      const totalNs = nsBetween(started, performance.now());
+      loaded.stats.recordFailure(totalNs);
+      const error = InfermeshError.from(err, Code.INTERNAL);
+      loaded.instruments.recordRequest(Code[error.code] ?? String(error.code), totalNs);
+      throw error;
+    } finally {
+      lease.release();
+    }
   } catch (err) {
     if (ctx.trace) endRpcSpan(ctx.trace.span, err);
     throw err;
@@ -130,101 +207,51 @@ function recordingSpanOf(ctx: Context | undefined): Span | undefined {
 /** Whole nanoseconds between two performance.now() readings (ms). */
 const nsBetween = (fromMs: number, toMs: number): number => Math.round((toMs - fromMs) * 1e6);
 
-async function serveInference(deps: InferDeps, request: ModelInferRequest__Output, ctx: InferCallContext): Promise<ModelInferResponse> {
-  // The request's clock: performance.now() (ms, monotonic), so that no BigInt is made per request.
-  const started = performance.now();
+/** What {@link missed} gives back when the version is READY here now: serve it on this lease. */
+class MissRetry {
+  constructor(readonly lease: VersionLease) {}
+}
+
+/**
+ * A request whose model or version the manager could not lease (`err`): in
+ * mesh mode the miss handler forwards it or loads the version (then the
+ * request is served here on the lease in a {@link MissRetry}); otherwise, or
+ * when that fails, it is counted (a model never heard of under model="") and
+ * rejected with its status.
+ */
+async function missed(
+  deps: InferDeps,
+  request: ModelInferRequest__Output,
+  ctx: InferCallContext,
+  err: unknown,
+  tracing: RequestTracing | undefined,
+  decided: (InferCallContext & { spanName: string }) | undefined,
+  callerSpan: Span | undefined,
+): Promise<ModelInferResponse | MissRetry> {
   const { manager, onMiss } = deps;
-  // gRPC calls are decided here, once the model (and its own rate) is known; a caller's own span (HTTP) is taken as it is.
-  const tracing = ctx.spanName !== undefined ? deps.tracing : undefined;
-  const decided = tracing ? (ctx as InferCallContext & { spanName: string }) : undefined;
-  const callerSpan = tracing ? undefined : recordingSpanOf(ctx.traceContext);
-  let lease: VersionLease;
   try {
-    try {
-      lease = manager.acquire(request.modelName, request.modelVersion);
-    } catch (err) {
-      // Not served here: the model's rate is not known, the node's ratio decides.
-      if (decided) decideTrace(tracing!, decided, undefined);
-      const recording = decided ? decided.trace?.span : callerSpan;
-      if (recording) {
-        if (deps.nodeId) recording.setAttribute(ATTR_NODE_ID, deps.nodeId);
-        // The names the client asked for, not ones served here: bounded.
-        setClientAttributes(recording, { [ATTR_MODEL_NAME]: request.modelName, ...(request.modelVersion ? { [ATTR_MODEL_VERSION]: request.modelVersion } : {}) });
-      }
-      const error = InfermeshError.from(err, Code.INTERNAL);
-      if (!onMiss || (error.code !== Code.NOT_FOUND && error.code !== Code.UNAVAILABLE)) throw error;
-      // What the miss does elsewhere (a forward, registry calls) runs in the request's trace, sampled or not (a rare path).
-      const missContext = decided ? (decided.trace?.context ?? tracing!.unsampledContext(decided.traceId!)) : undefined;
-      const handle = () => onMiss.handleMiss(request, error, ctx);
-      const outcome = await (missContext ? contextApi.with(missContext, handle) : handle());
-      if (outcome !== 'retry') return withTraceId(outcome, decided ? decided.traceId : ctx.traceContext && traceIdOf(ctx.traceContext));
-      lease = manager.acquire(request.modelName, request.modelVersion);
+    // Not served here: the model's rate is not known, the node's ratio decides.
+    if (decided) decideTrace(tracing!, decided, undefined);
+    const recording = decided ? decided.trace?.span : callerSpan;
+    if (recording) {
+      if (deps.nodeId) recording.setAttribute(ATTR_NODE_ID, deps.nodeId);
+      // The names the client asked for, not ones served here: bounded.
+      setClientAttributes(recording, { [ATTR_MODEL_NAME]: request.modelName, ...(request.modelVersion ? { [ATTR_MODEL_VERSION]: request.modelVersion } : {}) });
     }
-  } catch (err) {
     const error = InfermeshError.from(err, Code.INTERNAL);
+    if (!onMiss || (error.code !== Code.NOT_FOUND && error.code !== Code.UNAVAILABLE)) throw error;
+    // What the miss does elsewhere (a forward, registry calls) runs in the request's trace, sampled or not (a rare path).
+    const missContext = decided ? (decided.trace?.context ?? tracing!.unsampledContext(decided.traceId!)) : undefined;
+    const handle = () => onMiss.handleMiss(request, error, ctx);
+    const outcome = await (missContext ? contextApi.with(missContext, handle) : handle());
+    if (outcome !== 'retry') return withTraceId(outcome, decided ? decided.traceId : ctx.traceContext && traceIdOf(ctx.traceContext));
+    return new MissRetry(manager.acquire(request.modelName, request.modelVersion));
+  } catch (failure) {
+    const error = InfermeshError.from(failure, Code.INTERNAL);
     // Bounded labels: a model this node has never heard of counts under model="".
     const model = manager.versionsOf(request.modelName).length > 0 ? request.modelName : '';
     deps.telemetry?.metrics?.requestsTotal.inc({ model, version: '', status: Code[error.code] ?? String(error.code) });
     throw error;
-  }
-  const loaded = lease.version;
-  if (decided && decided.traceId === undefined) decideTrace(tracing!, decided, loaded.config.tracing?.sampleRate);
-  // Only sampled requests pay for attributes (and for anything below): one field says which.
-  const recording = decided ? decided.trace?.span : callerSpan;
-  const traceContext = decided ? decided.trace?.context : callerSpan && ctx.traceContext;
-  const traceId = decided ? decided.traceId : ctx.traceContext && traceIdOf(ctx.traceContext);
-  if (recording) {
-    recording.setAttributes(loaded.instruments.spanAttributes);
-    if (deps.nodeId) recording.setAttribute(ATTR_NODE_ID, deps.nodeId);
-  }
-  try {
-    // The wall clock is read once, and only when a deadline needs it.
-    let deadlineMs = ctx.deadlineMs;
-    const parameters = request.parameters;
-    const timeoutUs = parameters ? numberParam(parameters.timeout) : undefined;
-    const needsClock = (timeoutUs !== undefined && timeoutUs > 0) || deadlineMs !== Infinity || loaded.config.defaultTimeoutMs !== undefined;
-    const nowMs = needsClock ? Date.now() : 0;
-    if (timeoutUs !== undefined && timeoutUs > 0) deadlineMs = Math.min(deadlineMs, nowMs + timeoutUs / 1000);
-    if (deadlineMs === Infinity && loaded.config.defaultTimeoutMs !== undefined) deadlineMs = nowMs + loaded.config.defaultTimeoutMs;
-    if (needsClock && nowMs >= deadlineMs) throw deadlineExceeded('the deadline passed before the request was decoded');
-    const decoded = decodeInferRequest(request, loaded);
-    // Four clock reads per request: decoding counts from `started` (the lease and deadline before it take well under a µs).
-    const decodedAt = performance.now();
-    // Objects built field by field, not by spreads of conditional literals (which V8 clones slowly), on this per-request path.
-    const execution: Mutable<ExecutionRequest> = {
-      inputs: decoded.inputs,
-      outputNames: decoded.outputNames,
-      priority: (parameters ? numberParam(parameters.priority) : undefined) ?? 0,
-      deadlineMs,
-      signal: ctx.cancelled ?? ctx.signal,
-    };
-    if (traceContext) execution.traceContext = traceContext;
-    const result = await loaded.executor.execute(execution);
-    const encodeStart = performance.now();
-    // Records and feedback join on the request id: the client's, or one assigned here and returned.
-    const requestId = request.id || randomUUID();
-    const parts: InferResponseParts = { modelName: loaded.model, modelVersion: loaded.version, id: request.id, outputNames: decoded.outputNames, outputs: result.outputs };
-    if (!request.id) parts.parameters = { [REQUEST_ID_PARAMETER]: { stringParam: requestId } };
-    if (traceId) parts.traceId = traceId;
-    const response = buildInferResponse(parts);
-    const ended = performance.now();
-    const totalNs = nsBetween(started, ended);
-    // The executor's timings object is this request's own: decoding and encoding are added to it.
-    const timings = result.timings;
-    timings.computeInputNs += nsBetween(started, decodedAt);
-    timings.computeOutputNs += nsBetween(encodeStart, ended);
-    loaded.stats.recordSuccess(decoded.inferences, totalNs, timings);
-    loaded.instruments.recordRequest('OK', totalNs, timings.queueNs, timings.computeInputNs + timings.computeInferNs + timings.computeOutputNs);
-    deps.recorder?.record({ model: loaded.model, version: loaded.version, config: loaded.config.records, requestId, traceId: traceId ?? '', timeMs: Date.now(), latencyNs: totalNs, inputs: decoded.inputs, outputs: result.outputs });
-    return response;
-  } catch (err) {
-    const totalNs = nsBetween(started, performance.now());
-    loaded.stats.recordFailure(totalNs);
-    const error = InfermeshError.from(err, Code.INTERNAL);
-    loaded.instruments.recordRequest(Code[error.code] ?? String(error.code), totalNs);
-    throw error;
-  } finally {
-    lease.release();
   }
 }
 
