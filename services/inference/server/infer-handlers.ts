@@ -153,6 +153,14 @@ export function inferHandlers(deps: InferDeps, logger: Logger, options: InferHan
           },
         });
       };
+      const answered = (response: ModelInferResponse) => {
+        try {
+          write({ errorMessage: '', inferResponse: response });
+        } catch (err) {
+          logger.error('stream handler failed', { err });
+        }
+        settle();
+      };
       const untracedContext: InferCallContext = { deadlineMs, signal: controller.signal, metadata: call.metadata, spanName: undefined, traceParent, trace: undefined, traceId: undefined };
       call.on('cancelled', () => controller.abort());
       call.on('error', (err) => logger.debug('stream error', { err }));
@@ -190,16 +198,10 @@ export function inferHandlers(deps: InferDeps, logger: Logger, options: InferHan
         const ctx: InferCallContext = traced
           ? { deadlineMs, signal: controller.signal, metadata: call.metadata, spanName: MODEL_STREAM_INFER_METHOD, traceParent, trace: undefined, traceId: undefined }
           : untracedContext;
-        // One promise per request: both reactions settle the request themselves and never throw.
+        // One promise per request: both reactions settle the request themselves and never throw (the stream's
+        // `answered` is shared by its requests; only a failure needs the request itself).
         void runInference(deps, request, ctx).then(
-          (response) => {
-            try {
-              write({ errorMessage: '', inferResponse: response });
-            } catch (err) {
-              logger.error('stream handler failed', { err });
-            }
-            settle();
-          },
+          answered,
           (err: unknown) => {
             try {
               fail(err, request, ctx.traceId);

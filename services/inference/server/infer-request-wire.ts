@@ -57,15 +57,22 @@ const CONTENTS_NAMES = ['', 'bool_contents', 'int_contents', 'int64_contents', '
  * strings), with `rawInputContents` and BYTES contents as views over `buf`.
  * Counts and sizes are checked against `limits` and against each tensor's own
  * shape before any array is allocated. Never throws: a message that cannot be
- * decoded comes back as an {@link InferDecodeFailure}.
+ * decoded comes back as an {@link InferDecodeFailure}. With `ownsBuffer` (the
+ * caller hands `buf` over, as grpc-js does), misaligned raw tensors are moved
+ * within `buf` to aligned offsets ({@link alignRawContents}), so `buf` changes.
  */
-export function decodeModelInferRequest(buf: Buffer, limits: InferRequestLimits = DEFAULT_INFER_REQUEST_LIMITS): WireInferRequest | InferDecodeFailure {
+export function decodeModelInferRequest(
+  buf: Buffer,
+  limits: InferRequestLimits = DEFAULT_INFER_REQUEST_LIMITS,
+  options: { readonly ownsBuffer?: boolean } = {},
+): WireInferRequest | InferDecodeFailure {
   const request: WireInferRequest = { modelName: '', modelVersion: '', id: '', parameters: {}, inputs: [], outputs: [], rawInputContents: [] };
   // Not enumerable: the request keeps proto-loader's shape for spreads, equality and logging.
   Object.defineProperty(request, WIRE_BYTES, { value: buf.byteLength });
   const r = new ProtoReader(buf, 0, buf.byteLength, WHAT);
   try {
     decodeTop(r, request, limits);
+    if (options.ownsBuffer) alignRawContents(buf, request);
     return request;
   } catch (err) {
     const error = err instanceof InfermeshError ? err : new InfermeshError(Code.INVALID_ARGUMENT, `malformed ${WHAT}: ${(err as Error).message}`, { cause: err });
@@ -118,6 +125,42 @@ function decodeTop(r: ProtoReader, request: WireInferRequest, limits: InferReque
     }
   }
   checkRawBytesTensors(request, limits, budget);
+}
+
+/** The alignment {@link alignRawContents} gives raw contents: enough for every fixed-size datatype. */
+const RAW_ALIGNMENT = 8;
+
+/**
+ * Moves each misaligned raw tensor of `request` left, within the received
+ * message `buf`, to an 8-byte boundary, so that it decodes as a typed-array
+ * view instead of a copy into new memory (a 110 KB image per request is
+ * otherwise a new ArrayBuffer, and external memory drives V8's full GCs).
+ *
+ * Safe because the message is ours alone (grpc-js assembles every message into
+ * a buffer of its own) and fully decoded: every field before a raw tensor has
+ * become a JS value, except views (BYTES `contents`), which a request with
+ * raw contents may not have (refused later). A tensor moves only into bytes
+ * of this message after the previous raw tensor's end; when there is no room
+ * it stays, and is copied when decoded. BYTES tensors are left as they are.
+ */
+function alignRawContents(buf: Buffer, request: WireInferRequest): void {
+  const raw = request.rawInputContents;
+  const memory = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  let free = buf.byteOffset;
+  for (let i = 0; i < raw.length; i++) {
+    const view = raw[i]!;
+    const at = view.byteOffset;
+    const len = view.byteLength;
+    const misaligned = at % RAW_ALIGNMENT;
+    if (misaligned !== 0 && len > 0 && request.inputs[i]?.datatype !== 'BYTES' && at - misaligned >= free) {
+      const to = at - misaligned;
+      memory.copyWithin(to - buf.byteOffset, at - buf.byteOffset, at - buf.byteOffset + len);
+      raw[i] = buf.subarray(to - buf.byteOffset, to - buf.byteOffset + len);
+      free = to + len;
+    } else {
+      free = at + len;
+    }
+  }
 }
 
 /** Raw BYTES tensors: their element count (walked, not split) against the shape and the request's BYTES budget. */

@@ -113,6 +113,48 @@ describe('ModelInferRequest wire decoder', () => {
     expect(Array.from(decodeRawTensor('FP64', raw) as Float64Array)).toEqual([1.5, -2]);
   });
 
+  it('moves misaligned raw tensors to aligned offsets within a buffer it owns, and leaves BYTES and tensors with no room as they are', () => {
+    const fp64 = Buffer.from(new Float64Array([1.5, -2]).buffer);
+    const int32 = Buffer.from(new Int32Array([7, -8, 9]).buffer);
+    const bytes = encodeBytesElements(['ab', 'c']);
+    const message: ModelInferRequest = {
+      modelName: 'a',
+      // The INT32 right after the FP64: the room the FP64 leaves behind it plus its own prefix is enough to align it.
+      inputs: [{ name: 'x', datatype: 'FP64', shape: [2] }, { name: 'i', datatype: 'INT32', shape: [3] }, { name: 's', datatype: 'BYTES', shape: [2] }],
+      rawInputContents: [fp64, int32, bytes],
+    };
+    const pristine = pbEncodeRequest(message);
+    for (let shift = 0; shift < 8; shift++) {
+      // The message at every offset from an 8-byte boundary, as grpc-js's framing puts it (5 bytes in).
+      const backing = Buffer.alloc(pristine.byteLength + 8);
+      pristine.copy(backing, shift);
+      const buf = backing.subarray(shift, shift + pristine.byteLength);
+      const ours = decodeModelInferRequest(buf, DEFAULT_INFER_REQUEST_LIMITS, { ownsBuffer: true }) as WireInferRequest;
+      expect(ours).toEqual(pbDecodeRequest(pristine));
+      const [x, i, s] = ours.rawInputContents;
+      for (const fixed of [x!, i!]) {
+        expect(fixed.byteOffset % 8).toBe(0);
+        expect(fixed.buffer).toBe(buf.buffer);
+        // Within the message, never before it.
+        expect(fixed.byteOffset).toBeGreaterThanOrEqual(buf.byteOffset);
+      }
+      expect(Array.from(decodeRawTensor('FP64', x!) as Float64Array)).toEqual([1.5, -2]);
+      expect(Array.from(decodeRawTensor('INT32', i!) as Int32Array)).toEqual([7, -8, 9]);
+      expect(decodeRawTensor('BYTES', s!)).toEqual(['ab', 'c']);
+    }
+    // A buffer it does not own is never written to.
+    const kept = Buffer.from(pristine);
+    decodeModelInferRequest(kept);
+    expect(kept.equals(pristine)).toBe(true);
+    // Raw contents first in the message: 2 bytes of tag and length before them, so an offset 3 past a boundary cannot move.
+    const tight = Buffer.concat([lenField(7, fp64), lenField(5, Buffer.concat([lenField(1, Buffer.from('x')), lenField(2, Buffer.from('FP64')), tag(3, 0), varint(2)]))]);
+    const backing = Buffer.alloc(tight.byteLength + 8);
+    tight.copy(backing, 1);
+    const stuck = decodeModelInferRequest(backing.subarray(1, 1 + tight.byteLength), DEFAULT_INFER_REQUEST_LIMITS, { ownsBuffer: true }) as WireInferRequest;
+    expect(stuck.rawInputContents[0]!.byteOffset % 8).toBe(3);
+    expect(Array.from(decodeRawTensor('FP64', stuck.rawInputContents[0]!) as Float64Array)).toEqual([1.5, -2]);
+  });
+
   it('skips unknown fields of every wire type, at every level', () => {
     const unknown = Buffer.concat([
       tag(99, 0), varint(12345678901n),

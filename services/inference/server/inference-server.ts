@@ -21,6 +21,9 @@ import {
   DEFAULT_INFER_REQUEST_LIMITS, DEFAULT_MAX_QUEUED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BYTES, RequestByteBudget, type InferRequestLimits,
 } from './request-limits.js';
 
+/** How the gRPC deserializer decodes: grpc-js hands each message over in a buffer of its own. */
+const OWNS_BUFFER = Object.freeze({ ownsBuffer: true });
+
 /** Options of {@link createInferenceServer}. */
 export interface InferenceServerOptions {
   manager: ModelManager;
@@ -197,7 +200,8 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
  * transport (HTTP/2, deadlines, flow control, keepalive).
  */
 function withInferWireCodec(service: ServiceDefinition, limits: InferRequestLimits): ServiceDefinition {
-  const decode = (buf: Buffer) => decodeModelInferRequest(buf, limits);
+  // grpc-js assembles each message into a buffer of its own and hands it over: it may be rewritten in place.
+  const decode = (buf: Buffer) => decodeModelInferRequest(buf, limits, OWNS_BUFFER);
   return {
     ...service,
     ModelInfer: { ...service.ModelInfer!, requestDeserialize: decode, responseSerialize: encodeModelInferResponse as (value: unknown) => Buffer },
