@@ -145,7 +145,6 @@ const RAW_ALIGNMENT = 8;
  */
 function alignRawContents(buf: Buffer, request: WireInferRequest): void {
   const raw = request.rawInputContents;
-  const memory = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   let free = buf.byteOffset;
   for (let i = 0; i < raw.length; i++) {
     const view = raw[i]!;
@@ -154,7 +153,7 @@ function alignRawContents(buf: Buffer, request: WireInferRequest): void {
     const misaligned = at % RAW_ALIGNMENT;
     if (misaligned !== 0 && len > 0 && request.inputs[i]?.datatype !== 'BYTES' && at - misaligned >= free) {
       const to = at - misaligned;
-      memory.copyWithin(to - buf.byteOffset, at - buf.byteOffset, at - buf.byteOffset + len);
+      buf.copyWithin(to - buf.byteOffset, at - buf.byteOffset, at - buf.byteOffset + len);
       raw[i] = buf.subarray(to - buf.byteOffset, to - buf.byteOffset + len);
       free = to + len;
     } else {
