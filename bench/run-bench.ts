@@ -240,7 +240,7 @@ export async function runBench(options: BenchOptions, logger: Logger, progress: 
       load: (server: AnnouncedProcess, modelName = mlp.name) => load(server, modelName, 'streaming', 64, mlp, options.windowMs * 2),
       progress,
     };
-    if (options.tracingCost && costRun) report.tracingCost = await measureTracingCost({ ...costRun, sinkScript: distFile('otlp-sink.js') });
+    if (options.tracingCost && costRun) report.tracingCost = await measureTracingCost({ ...costRun, sinkScript: distFile('otlp-sink.js'), workDir: work });
     if (options.recordsCost && costRun) report.recordsCost = await measureRecordsCost({ ...costRun, workDir: work });
     if (options.securityCost && costRun) {
       report.securityCost = await measureSecurityCost({

@@ -9,7 +9,8 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { buildInferRequest, createInferenceClient, traceIdOfResponse, type InferenceClient } from '../../shared/client/index.js';
 import { silentLogger } from '../../shared/logging/index.js';
 import { ATTR_MODEL_NAME, createTelemetry, SPAN_NAMES, type Telemetry } from '../../shared/telemetry/index.js';
-import { startInferenceNode, type InferenceNode } from '../../services/inference/index.js';
+import { createInferenceServer, createModelManager, startInferenceNode, type InferenceNode } from '../../services/inference/index.js';
+import { createPeerForwarder, type Peer } from '../../services/inference/mesh/index.js';
 import { buildMlpModel, writeTestRepository } from '../fixtures/models.js';
 
 const MODEL_INFER = 'inference.GRPCInferenceService/ModelInfer';
@@ -170,5 +171,34 @@ describe('requests the node cannot serve', () => {
     await expect(off.client.modelInfer(req('nope'))).rejects.toMatchObject({ code: 5 });
     expect(await spansOf(off)).toEqual([]);
     expect(off.tracer.started).toBe(0);
+  });
+});
+
+describe('a request forwarded to a peer', () => {
+  it("carries the front node's decision: a caller's unsampled trace is traced neither at the front nor at the peer (both at ratio 1)", async () => {
+    const exporter = new InMemorySpanExporter();
+    const frontTelemetry = await createTelemetry({ serviceName: 'inference-front', exporter, samplingRatio: 1, defaultMetrics: false });
+    const instruments = { tracer: frontTelemetry.tracer, sampling: 1 };
+    const manager = createModelManager({ logger: silentLogger });
+    const forwarder = createPeerForwarder({ nodeId: 'front', logger: silentLogger, telemetry: instruments });
+    const peer = { nodeId: 'peer', grpcAddress: on.node.grpcAddress } as Peer;
+    // A node that holds no model and forwards every miss to `on` (ratio 1), as the mesh does.
+    const server = createInferenceServer({ manager, logger: silentLogger, nodeId: 'front', telemetry: instruments, onModelMiss: { handleMiss: (r, _err, ctx) => forwarder.forward(peer, r, ctx) } });
+    const { port } = await server.start();
+    const c = createInferenceClient(`127.0.0.1:${port}`, { timeoutMs: 10_000 });
+    try {
+      const response = await c.modelInfer(req('plain'), { metadata: withTraceparent(false) });
+      expect(traceIdOfResponse(response)).toBe(CALLER_TRACE);
+      expect(await spansOf(on)).toEqual([]);
+      expect(on.tracer.started).toBe(0);
+      await frontTelemetry.forceFlush();
+      expect(exporter.getFinishedSpans()).toEqual([]);
+    } finally {
+      c.close();
+      forwarder.close();
+      await server.close({ drainTimeoutMs: 1000 });
+      await manager.close();
+      await frontTelemetry.shutdown();
+    }
   });
 });
