@@ -1,6 +1,6 @@
 import { Tensor } from 'onnxruntime-node';
 import { InfermeshError, Code, invalidArgument } from '../../../shared/errors/index.js';
-import type { TensorView } from '../execution/index.js';
+import type { TensorView } from '../execution/executor.js';
 
 /** Tensor data that onnxruntime carries: a typed array, or strings for BYTES. */
 type AnyData = Tensor['data'];

@@ -1,7 +1,7 @@
 import type { Tensor } from 'onnxruntime-node';
 import { Code, InfermeshError, invalidArgument } from '../../../shared/errors/index.js';
 import { pickOutputs, sliceOutputs } from './batch-assembly.js';
-import type { TensorView } from '../execution/index.js';
+import type { TensorView } from '../execution/executor.js';
 
 /** What output handling reads of a batched request. */
 export interface OutputRequester {
