@@ -41,7 +41,7 @@ type Received = ModelInferRequest__Output | InferDecodeFailure;
  * traced by the caller's context or the node's ratio (its model is not known
  * here), as an ERROR SERVER span when sampled.
  */
-function traceRefused(deps: InferDeps, spanName: string, metadata: InferCallContext['metadata'], err: unknown): void {
+export function traceRefused(deps: InferDeps, spanName: string, metadata: InferCallContext['metadata'], err: unknown): void {
   const tracing = deps.tracing;
   if (!tracing) return;
   const started = tracing.start(spanName, tracing.parentOf(metadata), undefined, metadata);

@@ -26,6 +26,20 @@ export function encodeModelInferResponse(message: ModelInferResponse): Buffer {
   return w.buf;
 }
 
+/** The bytes of gRPC's message frame header: the compressed flag and the 4-byte big-endian length. */
+export const GRPC_FRAME_HEADER_BYTES = 5;
+
+/** Encodes a ModelInferResponse as one uncompressed gRPC message frame (header and message in one buffer). */
+export function encodeModelInferResponseFrame(message: ModelInferResponse): Buffer {
+  const lengths: Lengths = [];
+  const size = sizeResponse(message, lengths);
+  const w = new ProtoWriter(size, lengths, GRPC_FRAME_HEADER_BYTES);
+  writeResponse(w, message);
+  w.buf[0] = 0;
+  w.buf.writeUInt32BE(size, 1);
+  return w.buf;
+}
+
 /** Encodes a ModelStreamInferResponse (the ModelStreamInfer response serializer). */
 export function encodeModelStreamInferResponse(message: ModelStreamInferResponse): Buffer {
   const lengths: Lengths = [];

@@ -9,10 +9,11 @@ import { traceUnaryHandler } from '../../../shared/telemetry/index.js';
 import { createRequestTracing } from '../telemetry/index.js';
 import type { ModelManager } from '../models/index.js';
 import type { InferenceTelemetry } from '../telemetry/index.js';
-import type { ModelMissHandler } from './infer-service.js';
+import { runInference, type InferDeps, type ModelMissHandler } from './infer-service.js';
 import type { PredictionRecorder } from '../records/index.js';
 import { healthHandlers } from './health-handlers.js';
-import { inferHandlers } from './infer-handlers.js';
+import { inferHandlers, MODEL_INFER_METHOD, traceRefused } from './infer-handlers.js';
+import { installUnaryFastPath } from './unary-fast-path.js';
 import { modelHandlers } from './model-handlers.js';
 import { repositoryHandlers, type ModelControlMode, type PlacementView } from './repository-handlers.js';
 import { decodeModelInferRequest } from './infer-request-wire.js';
@@ -50,6 +51,12 @@ export interface InferenceServerOptions {
   modelControl?: ModelControlMode;
   /** HTTP/2 receive window per stream and connection, in bytes. Default 8 MiB (see shared/rpc). */
   http2WindowBytes?: number;
+  /**
+   * Serve unary ModelInfer on the HTTP/2 stream directly, past grpc-js's call
+   * machinery (unary-fast-path.ts). Default true; never on a server with an
+   * authentication hook. False: every call goes through grpc-js.
+   */
+  unaryFastPath?: boolean;
   /** Serves inference requests for models or versions the manager lacks (mesh mode). Default: none (NOT_FOUND/UNAVAILABLE). */
   onModelMiss?: ModelMissHandler;
   /**
@@ -120,10 +127,12 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger;
   const authenticate = options.authenticate ?? (options.auth ? createRpcAuthenticate({ ...options.auth, tables: [INFERENCE_SCOPE_TABLE] }) : undefined);
+  const maxReceiveBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const maxSendBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const rpc = createRpcServer({
     channelOptions: {
-      'grpc.max_receive_message_length': options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-      'grpc.max_send_message_length': options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      'grpc.max_receive_message_length': maxReceiveBytes,
+      'grpc.max_send_message_length': maxSendBytes,
     },
     logger,
     ...(options.credentials ? { credentials: options.credentials } : {}),
@@ -134,20 +143,21 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
   let closed: Promise<void> | undefined;
   const proto = loadProtos(['inference/grpc_service.proto']) as unknown as ProtoGrpcType;
   const tracer = options.telemetry?.tracer;
+  const inferDeps: InferDeps = {
+    manager: options.manager,
+    ...(options.onModelMiss ? { onMiss: options.onModelMiss } : {}),
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    ...(options.nodeId ? { nodeId: options.nodeId } : {}),
+    requestBudget: new RequestByteBudget(options.maxQueuedRequestBytes ?? DEFAULT_MAX_QUEUED_REQUEST_BYTES),
+    ...(options.recorder ? { recorder: options.recorder } : {}),
+    ...(tracer ? { tracing: createRequestTracing(tracer, options.telemetry?.sampling)! } : {}),
+  };
   const handlers: UntypedServiceImplementation = {
     ...healthHandlers(options.manager, logger, () => ready, options.placement),
     ...modelHandlers(options.manager, logger),
     ...repositoryHandlers(options.manager, logger, options.modelControl ?? 'none', options.placement),
     ...inferHandlers(
-      {
-        manager: options.manager,
-        ...(options.onModelMiss ? { onMiss: options.onModelMiss } : {}),
-        ...(options.telemetry ? { telemetry: options.telemetry } : {}),
-        ...(options.nodeId ? { nodeId: options.nodeId } : {}),
-        requestBudget: new RequestByteBudget(options.maxQueuedRequestBytes ?? DEFAULT_MAX_QUEUED_REQUEST_BYTES),
-        ...(options.recorder ? { recorder: options.recorder } : {}),
-        ...(tracer ? { tracing: createRequestTracing(tracer, options.telemetry?.sampling)! } : {}),
-      },
+      inferDeps,
       logger,
       {
         ...(options.maxUnansweredPerStream !== undefined ? { maxUnansweredPerStream: options.maxUnansweredPerStream } : {}),
@@ -170,6 +180,18 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     start: async () => {
       const port = await rpc.bind(host, options.port ?? 0);
       widenHttp2Windows(rpc.server, options.http2WindowBytes ?? DEFAULT_HTTP2_WINDOW_BYTES);
+      // Unary ModelInfer on the HTTP/2 stream directly (unary-fast-path.ts); a server that checks tokens keeps grpc-js's path for it.
+      if (!authenticate && options.unaryFastPath !== false) {
+        installUnaryFastPath(rpc.server, {
+          logger,
+          maxReceiveBytes,
+          maxSendBytes,
+          decode: (message) => decodeModelInferRequest(message, limits, OWNS_BUFFER),
+          serve: (request, ctx) => runInference(inferDeps, request, ctx),
+          refused: (metadata, err) => traceRefused(inferDeps, MODEL_INFER_METHOD, metadata, err),
+          spanName: inferDeps.tracing ? MODEL_INFER_METHOD : undefined,
+        });
+      }
       ready = true;
       (options.warm ?? Promise.resolve()).then(
         () => ready && health.set('SERVING'),

@@ -11,11 +11,14 @@ export class ProtoWriter {
   /** The next nested length to consume (see {@link Lengths}). */
   next = 0;
 
+  /** `headroom` bytes are left free before the message (e.g. for gRPC's 5-byte frame header). */
   constructor(
     size: number,
     readonly lengths: number[],
+    headroom = 0,
   ) {
-    this.buf = Buffer.allocUnsafe(size);
+    this.buf = Buffer.allocUnsafe(headroom + size);
+    this.pos = headroom;
   }
 
   uint32(v: number): void {
