@@ -114,8 +114,10 @@ export async function measureTracingCost(o: TracingCostOptions): Promise<Tracing
     });
     const ratios = ratiosToBaseline(figures);
     for (const p of points) {
+      // Each round's window too: on a busy machine their spread says how far a ratio can be trusted.
+      const rounds = figures.get(p.sampling)!.roundThroughputs.map((t) => t.toFixed(0)).join(' / ');
       o.progress(
-        `  sampling ${p.sampling.padEnd(4)} ${p.throughput.toFixed(0)}/s (p99 ${p.p99Ms.toFixed(2)} ms${p.errors ? `, ${p.errors} errors` : ''}), ${p.spansExportedPerS.toFixed(0)} spans/s exported, ${p.spansDropped} dropped, x off ${ratios[p.sampling]?.toFixed(3) ?? '-'}`,
+        `  sampling ${p.sampling.padEnd(4)} ${p.throughput.toFixed(0)}/s (p99 ${p.p99Ms.toFixed(2)} ms${p.errors ? `, ${p.errors} errors` : ''}), ${p.spansExportedPerS.toFixed(0)} spans/s exported, ${p.spansDropped} dropped, x off ${ratios[p.sampling]?.toFixed(3) ?? '-'} (rounds ${rounds}/s)`,
       );
     }
     return { model: o.model, mode: o.mode, concurrency: o.concurrency, rounds: o.rounds, points, ratios };

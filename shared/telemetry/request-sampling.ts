@@ -133,3 +133,15 @@ export class RandomIds {
     }
   }
 }
+
+/**
+ * `ms` since the epoch (sub-ms precision, e.g. shared/clock's epochClock) as
+ * the SDK's HrTime, converted as the SDK's own millisToHrTime does. Spans
+ * given HrTimes take them as they are: given numbers, the SDK reads
+ * performance.now() once more per start and per end to tell epoch times from
+ * performance times.
+ */
+export function epochMsToHrTime(ms: number): [number, number] {
+  const seconds = Math.trunc(ms / 1000);
+  return [seconds, Math.round((ms % 1000) * 1e6)];
+}

@@ -14,6 +14,7 @@ import { ATTR_RPC_GRPC_STATUS_CODE, ATTR_RPC_METHOD, ATTR_RPC_SERVICE, ATTR_RPC_
 import { recordSpanError, setClientAttributes } from './client-attributes.js';
 import { extractFromMetadata, injectIntoMetadata } from './propagation.js';
 import { runInSpan } from './run-in-span.js';
+import { epochMsToHrTime } from './request-sampling.js';
 
 /**
  * Spans for gRPC calls, following the OpenTelemetry RPC semantic conventions:
@@ -62,7 +63,7 @@ function startRpcSpan(tracer: Tracer, fullMethod: string, kind: SpanKind, parent
   const info = spanInfo(fullMethod);
   // Timed by the process clock, like the inference spans inside it (shared/clock),
   // so children always nest inside their server span.
-  const span = tracer.startSpan(info.name, { kind, startTime: epochClock.nowMs() }, parent);
+  const span = tracer.startSpan(info.name, { kind, startTime: epochMsToHrTime(epochClock.nowMs()) }, parent);
   if (span.isRecording()) {
     span.setAttributes(info.attributes);
     // Callers pass model names and versions from the request: bounded like every client value.
@@ -105,7 +106,7 @@ export function startServerSpan(
  */
 export function startDecidedServerSpan(tracer: Tracer, fullMethod: string, parent: Context, attributes?: Attributes): { span: Span; context: Context } {
   const info = spanInfo(fullMethod);
-  const span = tracer.startSpan(info.name, { kind: SpanKind.SERVER, startTime: epochClock.nowMs() }, parent);
+  const span = tracer.startSpan(info.name, { kind: SpanKind.SERVER, startTime: epochMsToHrTime(epochClock.nowMs()) }, parent);
   if (span.isRecording()) {
     span.setAttributes(info.attributes);
     if (attributes) span.setAttributes(attributes);
@@ -128,7 +129,7 @@ export function endRpcSpan(span: Span, err?: unknown): void {
     span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, code);
     if (code !== Code.OK) recordSpanError(span, err, String(Code[code] ?? code));
   }
-  span.end(epochClock.nowMs());
+  span.end(epochMsToHrTime(epochClock.nowMs()));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { context as contextApi, trace, TraceFlags, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
+import { context as contextApi, INVALID_SPANID, INVALID_TRACEID, trace, TraceFlags, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -170,7 +170,9 @@ class ParentBasedRatioSampler implements Sampler {
 
   shouldSample(ctx: Context, traceId: string): SamplingResult {
     const parent = trace.getSpanContext(ctx);
-    if (parent && trace.isSpanContextValid(parent)) return parent.traceFlags & TraceFlags.SAMPLED ? SAMPLE : DROP;
+    // Valid unless it is the API's invalid context: every id in a context was made by an id
+    // generator or checked by the propagator, so the regex checks of isSpanContextValid are skipped.
+    if (parent && parent.traceId !== INVALID_TRACEID && parent.spanId !== INVALID_SPANID) return parent.traceFlags & TraceFlags.SAMPLED ? SAMPLE : DROP;
     if (this.#ratio >= 1 || ctx.getValue(SAMPLING_DECIDED_KEY) === true) return SAMPLE;
     if (this.#ratio <= 0) return DROP;
     return parseInt(traceId.slice(-8), 16) < this.#bound ? SAMPLE : DROP;

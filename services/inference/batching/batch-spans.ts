@@ -1,6 +1,6 @@
 import { epochClock } from '../../../shared/clock/index.js';
 import { ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Link, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
-import { ATTR_BATCH_SIZE, ATTR_DEVICE, ATTR_INSTANCE, ATTR_QUEUE_PRIORITY, SPAN_NAMES } from '../../../shared/telemetry/index.js';
+import { ATTR_BATCH_SIZE, ATTR_DEVICE, ATTR_INSTANCE, ATTR_QUEUE_PRIORITY, epochMsToHrTime, SPAN_NAMES } from '../../../shared/telemetry/index.js';
 import type { VersionInstruments } from '../telemetry/index.js';
 
 /**
@@ -35,7 +35,7 @@ const REQUEST_LINK = { 'infermesh.link.kind': 'request' } as const;
  */
 export function startQueueSpan(instruments: ExecutorInstruments | undefined, parent: Context | undefined, priority: number): Span | undefined {
   if (parent === undefined || !instruments?.tracer) return undefined;
-  const span = startWithVersionAttributes(instruments, instruments.tracer, SPAN_NAMES.queue, { startTime: spanTimeMs() }, parent);
+  const span = startWithVersionAttributes(instruments, instruments.tracer, SPAN_NAMES.queue, { startTime: epochMsToHrTime(spanTimeMs()) }, parent);
   return span.setAttribute(ATTR_QUEUE_PRIORITY, priority);
 }
 
@@ -57,7 +57,7 @@ function setPlacement(span: Span, at: BatchPlacement): Span {
 export function endSpan(span: Span | undefined, err?: unknown, atMs: number = spanTimeMs()): void {
   if (!span) return;
   if (err !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-  span.end(atMs);
+  span.end(epochMsToHrTime(atMs));
 }
 
 /** Where a batch runs: its size (requests), device and instance index. */
@@ -82,11 +82,11 @@ export function startBatchSpan(instruments: ExecutorInstruments | undefined, con
     links.push({ context: trace.getSpanContext(ctx)!, attributes: REQUEST_LINK });
   }
   if (!parent) return undefined;
-  return setPlacement(startWithVersionAttributes(instruments, instruments.tracer, SPAN_NAMES.batch, { startTime: startMs, links }, parent), at);
+  return setPlacement(startWithVersionAttributes(instruments, instruments.tracer, SPAN_NAMES.batch, { startTime: epochMsToHrTime(startMs), links }, parent), at);
 }
 
 /** Starts the `ort.run` child of `batch`, just before the session call (on this thread, around a worker's run); end it with {@link endSpan}. */
 export function startOrtRunSpan(instruments: ExecutorInstruments | undefined, batch: Span | undefined, at: BatchPlacement): Span | undefined {
   if (!batch || !instruments?.tracer) return undefined;
-  return setPlacement(startWithVersionAttributes(instruments, instruments.tracer, SPAN_NAMES.ortRun, { startTime: spanTimeMs() }, trace.setSpan(ROOT_CONTEXT, batch)), at);
+  return setPlacement(startWithVersionAttributes(instruments, instruments.tracer, SPAN_NAMES.ortRun, { startTime: epochMsToHrTime(spanTimeMs()) }, trace.setSpan(ROOT_CONTEXT, batch)), at);
 }
