@@ -15,6 +15,7 @@ import { startInferenceNode, type InferenceNode } from '../../services/inference
 import { buildMlpModel, buildSlowModel, writeTestRepository } from '../fixtures/models.js';
 
 const PATH = '/inference.GRPCInferenceService/ModelInfer';
+const STREAM_PATH = '/inference.GRPCInferenceService/ModelStreamInfer';
 const service = (loadProtos(['inference/grpc_service.proto']) as unknown as ProtoGrpcType).inference.GRPCInferenceService.service;
 const MAX_REQUEST_BYTES = 64 * 1024;
 
@@ -62,9 +63,9 @@ interface Answer {
 }
 
 /** One raw call: `frames` written as they are, then the stream ended. */
-function call(frames: Buffer[], extraHeaders: Record<string, string> = {}): Promise<Answer> {
+function call(frames: Buffer[], extraHeaders: Record<string, string> = {}, path = PATH): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const stream = session.request({ ':method': 'POST', ':path': PATH, 'content-type': 'application/grpc', te: 'trailers', ...extraHeaders });
+    const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...extraHeaders });
     let headers: IncomingHttpHeaders = {};
     let trailers: IncomingHttpHeaders = {};
     const chunks: Buffer[] = [];
@@ -82,6 +83,17 @@ function call(frames: Buffer[], extraHeaders: Record<string, string> = {}): Prom
 }
 
 const fastCalls = () => lines.filter((l) => l.includes('"path":"fast"')).length;
+
+/** The gRPC messages of a response body, split by their frame headers. */
+function messages(body: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < body.byteLength; ) {
+    const len = body.readUInt32BE(at + 1);
+    out.push(body.subarray(at + 5, at + 5 + len));
+    at += 5 + len;
+  }
+  return out;
+}
 
 describe('the unary fast path', () => {
   it('answers ModelInfer with grpc-js\'s headers and trailers and the encoded response', async () => {
@@ -155,5 +167,38 @@ describe('the unary fast path', () => {
       await big.close({ drainTimeoutMs: 5000 });
     }
     expect((await call([frame(mlpRequest())])).status).toBe(Code.OK);
+  });
+});
+
+describe('ModelStreamInfer on the fast path', () => {
+  const streamRequest = (id: string) =>
+    service.ModelInfer.requestSerialize(buildInferRequest({ modelName: 'mlp', id, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] }));
+
+  it('answers every request however the frames are cut (several in one write, one across writes), then ends OK', async () => {
+    const a = frame(streamRequest('a'));
+    const b = frame(streamRequest('b'));
+    const c = frame(streamRequest('c'));
+    const before = fastCalls();
+    const answer = await call([Buffer.concat([a, b]), c.subarray(0, 3), c.subarray(3, 9), c.subarray(9)], {}, STREAM_PATH);
+    expect(answer.status).toBe(Code.OK);
+    expect(answer.headers['content-type']).toBe('application/grpc+proto');
+    const ids = messages(answer.body).map((m) => service.ModelStreamInfer.responseDeserialize(m).inferResponse!.id).sort();
+    expect(ids).toEqual(['a', 'b', 'c']);
+    expect(fastCalls()).toBe(before + 1);
+  });
+
+  it('answers an undecodable message on the stream and goes on; ends RESOURCE_EXHAUSTED on a frame over the limit', async () => {
+    const answer = await call([frame(Buffer.from([0x1a, 0x05, 0x61])), frame(streamRequest('after'))], {}, STREAM_PATH);
+    expect(answer.status).toBe(Code.OK);
+    const replies = messages(answer.body).map((m) => service.ModelStreamInfer.responseDeserialize(m));
+    expect(replies).toHaveLength(2);
+    expect(replies.find((r) => r.errorMessage)?.errorMessage).toMatch(/malformed ModelInferRequest/);
+    expect(replies.find((r) => !r.errorMessage)?.inferResponse?.id).toBe('after');
+
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(MAX_REQUEST_BYTES + 1, 1);
+    const over = await call([frame(streamRequest('first')), header], {}, STREAM_PATH);
+    expect(over.status).toBe(Code.RESOURCE_EXHAUSTED);
+    expect(over.message).toBe(`Received message larger than max (${MAX_REQUEST_BYTES + 1} vs ${MAX_REQUEST_BYTES})`);
   });
 });

@@ -1,4 +1,4 @@
-import type { ServerDuplexStream, ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
+import type { Metadata, ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import { InfermeshError, Code } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
@@ -34,7 +34,26 @@ export interface InferHandlerOptions {
 const MODEL_INFER_FIELDS = Object.freeze({ rpc: 'ModelInfer' });
 
 /** What the wire decoder hands a handler: a request, or why the message could not be one. */
-type Received = ModelInferRequest__Output | InferDecodeFailure;
+export type Received = ModelInferRequest__Output | InferDecodeFailure;
+
+/**
+ * What the ModelStreamInfer handler uses of its call: grpc-js's
+ * ServerDuplexStream has it, and so does the fast path's FastStreamCall
+ * (fast-stream-call.ts), so one handler serves both.
+ */
+export interface InferStreamCall {
+  readonly metadata: Metadata;
+  readonly cancelled: boolean;
+  readonly writableEnded: boolean;
+  getDeadline(): Date | number;
+  write(message: ModelStreamInferResponse): boolean;
+  pause(): unknown;
+  resume(): unknown;
+  end(): unknown;
+  on(event: 'data', listener: (request: Received) => void): unknown;
+  on(event: 'cancelled' | 'end' | 'drain', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
 
 /**
  * A call refused before it reached runInference (undecodable, not allowed):
@@ -107,7 +126,7 @@ export function inferHandlers(deps: InferDeps, logger: Logger, options: InferHan
      * returned false), the stream is paused: grpc-js stops reading it and
      * HTTP/2 flow control holds the client back. Reading resumes when both clear.
      */
-    ModelStreamInfer: (call: ServerDuplexStream<Received, ModelStreamInferResponse>): void => {
+    ModelStreamInfer: (call: InferStreamCall): void => {
       const controller = new AbortController();
       const deadlineMs = callDeadlineMs(call);
       // The token was verified once for the stream; each request's model is checked against it.

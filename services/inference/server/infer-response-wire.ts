@@ -42,6 +42,18 @@ export function encodeModelInferResponseFrame(message: ModelInferResponse): Buff
 
 /** Encodes a ModelStreamInferResponse (the ModelStreamInfer response serializer). */
 export function encodeModelStreamInferResponse(message: ModelStreamInferResponse): Buffer {
+  return encodeStreamResponse(message, 0);
+}
+
+/** Encodes a ModelStreamInferResponse as one uncompressed gRPC message frame. */
+export function encodeModelStreamInferResponseFrame(message: ModelStreamInferResponse): Buffer {
+  const buf = encodeStreamResponse(message, GRPC_FRAME_HEADER_BYTES);
+  buf[0] = 0;
+  buf.writeUInt32BE(buf.byteLength - GRPC_FRAME_HEADER_BYTES, 1);
+  return buf;
+}
+
+function encodeStreamResponse(message: ModelStreamInferResponse, headroom: number): Buffer {
   const lengths: Lengths = [];
   let size = sizeString(message.errorMessage, lengths);
   const inner = message.inferResponse;
@@ -51,7 +63,7 @@ export function encodeModelStreamInferResponse(message: ModelStreamInferResponse
     lengths[at] = n;
     size += 1 + delimitedSize(n);
   }
-  const w = new ProtoWriter(size, lengths);
+  const w = new ProtoWriter(size, lengths, headroom);
   if (message.errorMessage != null) {
     w.uint32(10);
     w.string(String(message.errorMessage));

@@ -12,8 +12,9 @@ import type { InferenceTelemetry } from '../telemetry/index.js';
 import { runInference, type InferDeps, type ModelMissHandler } from './infer-service.js';
 import type { PredictionRecorder } from '../records/index.js';
 import { healthHandlers } from './health-handlers.js';
-import { inferHandlers, MODEL_INFER_METHOD, traceRefused } from './infer-handlers.js';
-import { installUnaryFastPath } from './unary-fast-path.js';
+import { inferHandlers, MODEL_INFER_METHOD, traceRefused, type InferStreamCall } from './infer-handlers.js';
+import { installUnaryFastPath, type UnaryFastPathOptions } from './unary-fast-path.js';
+import { FastStreamCall } from './fast-stream-call.js';
 import { modelHandlers } from './model-handlers.js';
 import { repositoryHandlers, type ModelControlMode, type PlacementView } from './repository-handlers.js';
 import { decodeModelInferRequest } from './infer-request-wire.js';
@@ -21,6 +22,8 @@ import { encodeModelInferResponse, encodeModelStreamInferResponse } from './infe
 import {
   DEFAULT_INFER_REQUEST_LIMITS, DEFAULT_MAX_QUEUED_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BYTES, RequestByteBudget, type InferRequestLimits,
 } from './request-limits.js';
+
+const FAST_STREAM_FIELDS = Object.freeze({ rpc: 'ModelStreamInfer', path: 'fast' });
 
 /** How the gRPC deserializer decodes: grpc-js hands each message over in a buffer of its own. */
 const OWNS_BUFFER = Object.freeze({ ownsBuffer: true });
@@ -181,8 +184,10 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       const port = await rpc.bind(host, options.port ?? 0);
       widenHttp2Windows(rpc.server, options.http2WindowBytes ?? DEFAULT_HTTP2_WINDOW_BYTES);
       // Unary ModelInfer on the HTTP/2 stream directly (unary-fast-path.ts); a server that checks tokens keeps grpc-js's path for it.
+      // ModelStreamInfer too: the same handler, over the HTTP/2 stream (fast-stream-call.ts).
       if (!authenticate && options.unaryFastPath !== false) {
-        installUnaryFastPath(rpc.server, {
+        const streamHandler = handlers.ModelStreamInfer as (call: InferStreamCall) => void;
+        const fast: UnaryFastPathOptions = {
           logger,
           maxReceiveBytes,
           maxSendBytes,
@@ -190,7 +195,15 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
           serve: (request, ctx) => runInference(inferDeps, request, ctx),
           refused: (metadata, err) => traceRefused(inferDeps, MODEL_INFER_METHOD, metadata, err),
           spanName: inferDeps.tracing ? MODEL_INFER_METHOD : undefined,
-        });
+          stream: (h2, headers) => {
+            logger.debug('call started', FAST_STREAM_FIELDS);
+            const call = new FastStreamCall(h2, headers, fast);
+            if (!call.readDeadline()) return;
+            streamHandler(call);
+            call.start();
+          },
+        };
+        installUnaryFastPath(rpc.server, fast);
       }
       ready = true;
       (options.warm ?? Promise.resolve()).then(

@@ -30,8 +30,9 @@ import { GRPC_FRAME_HEADER_BYTES, encodeModelInferResponseFrame } from './infer-
  * and status encoding; and the call is cancelled when its stream closes.
  */
 
-/** The HTTP/2 path of ModelInfer. */
+/** The HTTP/2 paths of ModelInfer and ModelStreamInfer. */
 export const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
+export const MODEL_STREAM_INFER_PATH = '/inference.GRPCInferenceService/ModelStreamInfer';
 
 /** What the fast path calls into: the server's own decoder and handler logic. */
 export interface UnaryFastPathOptions {
@@ -48,6 +49,11 @@ export interface UnaryFastPathOptions {
   refused?(metadata: Metadata, err: InfermeshError): void;
   /** The SERVER span name runInference uses when the node traces; undefined when it does not. */
   readonly spanName: string | undefined;
+  /**
+   * Serves a ModelStreamInfer call (the server wraps the stream in a
+   * FastStreamCall for the stream handler). Absent: streams go through grpc-js.
+   */
+  stream?(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
 }
 
 /**
@@ -65,8 +71,13 @@ export function installUnaryFastPath(server: Server, options: UnaryFastPathOptio
     if (grpcJs.length === 0) continue;
     http2Server.removeAllListeners('stream');
     http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
-      if (takes(headers)) {
+      const path = takes(headers);
+      if (path === MODEL_INFER_PATH) {
         serveCall(stream, headers, options);
+        return;
+      }
+      if (path === MODEL_STREAM_INFER_PATH && options.stream) {
+        options.stream(stream, headers);
         return;
       }
       for (const listener of grpcJs) listener.call(http2Server, stream, headers, flags);
@@ -76,29 +87,36 @@ export function installUnaryFastPath(server: Server, options: UnaryFastPathOptio
   return installed;
 }
 
-/** Whether the fast path serves a stream: a plain (uncompressed) gRPC ModelInfer call. */
-function takes(headers: IncomingHttpHeaders): boolean {
-  if (headers[':path'] !== MODEL_INFER_PATH || headers[':method'] !== 'POST') return false;
+/** The inference method a stream calls when the fast path serves it (a plain, uncompressed gRPC call); undefined: grpc-js serves it. */
+function takes(headers: IncomingHttpHeaders): string | undefined {
+  const path = headers[':path'];
+  if ((path !== MODEL_INFER_PATH && path !== MODEL_STREAM_INFER_PATH) || headers[':method'] !== 'POST') return undefined;
   const type = headers['content-type'];
-  if (typeof type !== 'string' || !type.startsWith('application/grpc')) return false;
+  if (typeof type !== 'string' || !type.startsWith('application/grpc')) return undefined;
   const encoding = headers['grpc-encoding'];
-  return encoding === undefined || encoding === 'identity';
+  return encoding === undefined || encoding === 'identity' ? path : undefined;
 }
 
-const RESPONSE_HEADERS = Object.freeze({
+export const RESPONSE_HEADERS = Object.freeze({
   ':status': 200,
   'content-type': 'application/grpc+proto',
   'grpc-accept-encoding': 'identity,deflate,gzip',
   'grpc-encoding': 'identity',
 });
 /** A trailers-only answer's headers besides the status, as grpc-js sends them. */
-const STATUS_ONLY_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc+proto' });
-const OK_TRAILERS = Object.freeze({ 'grpc-status': String(GrpcStatus.OK), 'grpc-message': 'OK' });
+export const STATUS_ONLY_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc+proto' });
+export const OK_TRAILERS = Object.freeze({ 'grpc-status': String(GrpcStatus.OK), 'grpc-message': 'OK' });
 const RESPONSE_OPTIONS = Object.freeze({ waitForTrailers: true });
 
 /** `grpc-timeout` as gRPC defines it: up to 8 digits and a unit. */
 const TIMEOUT_PATTERN = /^(\d{1,8})([HMSmun])$/;
 const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+
+/** A `grpc-timeout` value in ms (as grpc-js reads it), or undefined when it is not one. */
+export function grpcTimeoutMs(value: string): number | undefined {
+  const match = TIMEOUT_PATTERN.exec(value);
+  return match ? (Number(match[1]) * TIMEOUT_UNIT_MS[match[2]!]!) | 0 : undefined;
+}
 
 /** The abort reason of a call whose client went away. */
 const CALL_CANCELLED = new InfermeshError(Code.CANCELLED, 'the client cancelled the call');
@@ -174,12 +192,11 @@ class FastUnaryCall implements InferCallContext {
   }
 
   #startDeadline(timeout: string): boolean {
-    const match = TIMEOUT_PATTERN.exec(timeout);
-    if (!match) {
+    const ms = grpcTimeoutMs(timeout);
+    if (ms === undefined) {
       this.#fail(new InfermeshError(Code.INTERNAL, `Invalid grpc-timeout value "${timeout}"`));
       return false;
     }
-    const ms = (Number(match[1]) * TIMEOUT_UNIT_MS[match[2]!]!) | 0;
     this.deadlineMs = Date.now() + ms;
     this.#timer = setTimeout(() => this.#fail(new InfermeshError(Code.DEADLINE_EXCEEDED, 'Deadline exceeded')), ms);
     return true;
