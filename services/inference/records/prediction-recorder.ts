@@ -14,6 +14,7 @@ import {
 } from '../../../shared/monitor-client/index.js';
 import { buildPredictionRecord, type RecordSource } from './record-builder.js';
 import { resolveOptions } from '../../../shared/options/index.js';
+import type { RecordsConfig } from '../../../shared/model-config/index.js';
 
 /** Defaults of {@link PredictionRecorderOptions}. */
 export const DEFAULT_PREDICTION_RECORDER_OPTIONS = {
@@ -74,7 +75,16 @@ export interface PredictionRecorderStats {
  * Nothing here ever throws into inference or waits for NATS.
  */
 export interface PredictionRecorder {
+  /** The sampling draw and, when sampled, the push: {@link sampled} then {@link push}. */
   record(source: RecordSource): void;
+  /**
+   * The sampling draw alone, for a caller that builds its RecordSource only for
+   * a sampled request (the request path: an unsampled request then costs one
+   * draw and no object). Follow a true with {@link push}.
+   */
+  sampled(config: RecordsConfig): boolean;
+  /** Queues a record already drawn by {@link sampled}. */
+  push(source: RecordSource): void;
   stats(): PredictionRecorderStats;
   /** Stops taking records, publishes what waits, and waits up to `timeoutMs` (default 2000) for it. Idempotent. */
   close(timeoutMs?: number): Promise<void>;
@@ -240,10 +250,16 @@ export function createPredictionRecorder(options: PredictionRecorderOptions): Pr
 
   if (!o.nc.isClosed()) ensure().catch((err: unknown) => logger.warn('cannot create the PREDICTIONS stream yet; will retry on publish', { err }));
 
-  return {
+  const recorder: PredictionRecorder = {
     record(source) {
-      const rate = source.config.sampleRate;
-      if (closed || rate <= 0 || (rate < 1 && random() >= rate)) return;
+      if (recorder.sampled(source.config)) recorder.push(source);
+    },
+    sampled(config) {
+      const rate = config.sampleRate;
+      return !closed && rate > 0 && (rate >= 1 || random() < rate);
+    },
+    push(source) {
+      if (closed) return;
       if (stats.queued + inFlightRecords >= o.maxQueueRecords) {
         stats.droppedQueueFull++;
         count(source.model, 'queue_full');
@@ -281,4 +297,5 @@ export function createPredictionRecorder(options: PredictionRecorderOptions): Pr
       if (timer) clearTimeout(timer);
     },
   };
+  return recorder;
 }

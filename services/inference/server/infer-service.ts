@@ -165,7 +165,8 @@ export async function runInference(deps: InferDeps, request: ModelInferRequest__
       timings.computeOutputNs += nsBetween(encodeStart, ended);
       loaded.stats.recordSuccess(decoded.inferences, totalNs, timings);
       loaded.instruments.recordRequest('OK', totalNs, timings.queueNs, timings.computeInputNs + timings.computeInferNs + timings.computeOutputNs);
-      deps.recorder?.record({ model: loaded.model, version: loaded.version, config: loaded.config.records, requestId, traceId: traceId ?? '', timeMs: Date.now(), latencyNs: totalNs, inputs: decoded.inputs, outputs: result.outputs });
+      const recorder = deps.recorder;
+      if (recorder?.sampled(loaded.config.records)) recorder.push({ model: loaded.model, version: loaded.version, config: loaded.config.records, requestId, traceId: traceId ?? '', timeMs: Date.now(), latencyNs: totalNs, inputs: decoded.inputs, outputs: result.outputs });
       if (ctx.trace) endRpcSpan(ctx.trace.span);
       return response;
     } catch (err) {
