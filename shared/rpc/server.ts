@@ -144,6 +144,15 @@ export function bindServer(server: Server, host: string, port: number, credentia
 
 const principals = new WeakMap<object, Principal>();
 
+/**
+ * Records the principal the authentication hook gave `call`, for a server path
+ * that runs the hook itself (the inference node's HTTP/2 fast path) rather
+ * than through {@link RpcServer.addService}.
+ */
+export function setPrincipal(call: object, principal: Principal): void {
+  principals.set(call, principal);
+}
+
 /** The principal the authentication hook gave `call`, if any. */
 export function principalOf(call: object): Principal | undefined {
   return principals.get(call);

@@ -54,6 +54,11 @@ export class FastStreamCall extends EventEmitter {
     return (this.#metadata ??= Metadata.fromHttp2Headers(this.#headers));
   }
 
+  /** The HTTP/2 stream the call runs on (for the authentication hook's peer). */
+  get http2Stream(): ServerHttp2Stream {
+    return this.#stream;
+  }
+
   get writableEnded(): boolean {
     return this.#ended;
   }
@@ -138,6 +143,11 @@ export class FastStreamCall extends EventEmitter {
     if (this.#headersSent) return;
     this.#headersSent = true;
     this.#stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+  }
+
+  /** Ends the call with a status other than OK before its handler has it (a refused authentication). */
+  refuse(err: InfermeshError): void {
+    this.#endWithStatus(err);
   }
 
   /** Ends the call with a status other than OK (a limit, a deadline, a protocol fault). */

@@ -1,7 +1,7 @@
 import type { ServerCredentials, ServiceDefinition, UntypedServiceImplementation, handleUnaryCall } from '@grpc/grpc-js';
-import { addStandardServices, createRpcServer, DEFAULT_HTTP2_WINDOW_BYTES, widenHttp2Windows, type Authenticate } from '../../../shared/rpc/index.js';
+import { addStandardServices, createRpcServer, DEFAULT_HTTP2_WINDOW_BYTES, widenHttp2Windows, type Authenticate, type Principal as RpcPrincipal } from '../../../shared/rpc/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import { createRpcAuthenticate, type Principal, type TokenVerifier } from '../../../shared/auth/index.js';
+import { authorize, createRpcAuthenticate, type Principal, type TokenVerifier } from '../../../shared/auth/index.js';
 import { INFERENCE_SCOPE_TABLE } from './inference-scopes.js';
 import { loadProtos } from '../../../shared/proto/index.js';
 import type { ProtoGrpcType } from '../../../shared/generated/grpc_service.js';
@@ -13,7 +13,8 @@ import { runInference, type InferDeps, type ModelMissHandler } from './infer-ser
 import type { PredictionRecorder } from '../records/index.js';
 import { healthHandlers } from './health-handlers.js';
 import { inferHandlers, MODEL_INFER_METHOD, traceRefused, type InferStreamCall } from './infer-handlers.js';
-import { installUnaryFastPath, type UnaryFastPathOptions } from './unary-fast-path.js';
+import { authenticateFastCall, installUnaryFastPath, MODEL_STREAM_INFER_PATH, type UnaryFastPathOptions } from './unary-fast-path.js';
+import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import { FastStreamCall } from './fast-stream-call.js';
 import { modelHandlers } from './model-handlers.js';
 import { repositoryHandlers, type ModelControlMode, type PlacementView } from './repository-handlers.js';
@@ -56,8 +57,8 @@ export interface InferenceServerOptions {
   http2WindowBytes?: number;
   /**
    * Serve unary ModelInfer on the HTTP/2 stream directly, past grpc-js's call
-   * machinery (unary-fast-path.ts). Default true; never on a server with an
-   * authentication hook. False: every call goes through grpc-js.
+   * machinery (unary-fast-path.ts), ModelStreamInfer too. Default true. False:
+   * every call goes through grpc-js.
    */
   unaryFastPath?: boolean;
   /** Serves inference requests for models or versions the manager lacks (mesh mode). Default: none (NOT_FOUND/UNAVAILABLE). */
@@ -183,9 +184,10 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     start: async () => {
       const port = await rpc.bind(host, options.port ?? 0);
       widenHttp2Windows(rpc.server, options.http2WindowBytes ?? DEFAULT_HTTP2_WINDOW_BYTES);
-      // Unary ModelInfer on the HTTP/2 stream directly (unary-fast-path.ts); a server that checks tokens keeps grpc-js's path for it.
-      // ModelStreamInfer too: the same handler, over the HTTP/2 stream (fast-stream-call.ts).
-      if (!authenticate && options.unaryFastPath !== false) {
+      // Unary ModelInfer on the HTTP/2 stream directly (unary-fast-path.ts), past grpc-js's per-call machinery.
+      // ModelStreamInfer too: the same handler, over the HTTP/2 stream (fast-stream-call.ts). Both run the
+      // authentication hook as grpc-js's path does, and check each request's model against the principal.
+      if (options.unaryFastPath !== false) {
         const streamHandler = handlers.ModelStreamInfer as (call: InferStreamCall) => void;
         const fast: UnaryFastPathOptions = {
           logger,
@@ -195,12 +197,24 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
           serve: (request, ctx) => runInference(inferDeps, request, ctx),
           refused: (metadata, err) => traceRefused(inferDeps, MODEL_INFER_METHOD, metadata, err),
           spanName: inferDeps.tracing ? MODEL_INFER_METHOD : undefined,
+          ...(authenticate ? { authenticate } : {}),
+          ...(options.auth ? { authorize: (principal: RpcPrincipal | undefined, model: string) => principal && authorize(principal as Principal, 'infer', model) } : {}),
           stream: (h2, headers) => {
             logger.debug('call started', FAST_STREAM_FIELDS);
             const call = new FastStreamCall(h2, headers, fast);
             if (!call.readDeadline()) return;
-            streamHandler(call);
-            call.start();
+            if (!authenticate) {
+              streamHandler(call);
+              call.start();
+              return;
+            }
+            authenticateFastCall(authenticate, call, call.metadata, h2, MODEL_STREAM_INFER_PATH).then(
+              () => {
+                streamHandler(call);
+                call.start();
+              },
+              (err: unknown) => call.refuse(InfermeshError.from(err, Code.UNAUTHENTICATED)),
+            );
           },
         };
         installUnaryFastPath(rpc.server, fast);

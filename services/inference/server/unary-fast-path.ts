@@ -2,7 +2,7 @@ import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:h
 import { Metadata, status as GrpcStatus, type Server } from '@grpc/grpc-js';
 import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import type { Logger } from '../../../shared/logging/index.js';
-import { boundedError } from '../../../shared/rpc/index.js';
+import { boundedError, setPrincipal, type Authenticate, type Principal } from '../../../shared/rpc/index.js';
 import type { ModelInferRequest__Output } from '../../../shared/generated/inference/ModelInferRequest.js';
 import type { ModelInferResponse } from '../../../shared/generated/inference/ModelInferResponse.js';
 import type { RequestTrace } from '../telemetry/index.js';
@@ -21,8 +21,8 @@ import { GRPC_FRAME_HEADER_BYTES, encodeModelInferResponseFrame } from './infer-
  * grpc-js keeps everything else: the listening sockets, TLS, the HTTP/2
  * sessions (flow control, keepalive, GOAWAY on shutdown), every other method,
  * and any ModelInfer call this path does not take: one whose request is
- * compressed, whose content-type is not gRPC's, or any call at all on a server
- * with an authentication hook (tokens are checked by grpc-js's path). What
+ * compressed, or whose content-type is not gRPC's. The server's authentication
+ * hook runs here as it does on grpc-js's path. What
  * this path does for a call is what grpc-js does for it: the `grpc-timeout`
  * deadline (answered DEADLINE_EXCEEDED when it passes first), the receive and
  * send size limits (RESOURCE_EXHAUSTED), one request message (a second, or
@@ -49,6 +49,15 @@ export interface UnaryFastPathOptions {
   refused?(metadata: Metadata, err: InfermeshError): void;
   /** The SERVER span name runInference uses when the node traces; undefined when it does not. */
   readonly spanName: string | undefined;
+  /**
+   * The server's authentication hook, run once per call before anything is
+   * served, as grpc-js's path runs it (a refusal is answered with its status,
+   * UNAUTHENTICATED when it names none); then `authorize(principal, request)`
+   * checks the request's model against the principal. Absent: calls are not
+   * authenticated.
+   */
+  readonly authenticate?: Authenticate;
+  authorize?(principal: Principal | undefined, modelName: string): void;
   /**
    * Serves a ModelStreamInfer call (the server wraps the stream in a
    * FastStreamCall for the stream handler). Absent: streams go through grpc-js.
@@ -140,6 +149,8 @@ class FastUnaryCall implements InferCallContext {
   #controller: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
   #chunks: Buffer[] | undefined;
+  /** The authentication hook's verdict, started with the call (undefined: no hook). */
+  #verdict: Promise<Principal | undefined> | undefined;
   #first: Buffer | undefined;
   #bytes = 0;
   /** The message's length once its frame header has arrived; -1 before. */
@@ -186,6 +197,12 @@ class FastUnaryCall implements InferCallContext {
     stream.once('error', ignore);
     const timeout = this.#headers['grpc-timeout'];
     if (timeout !== undefined && !this.#startDeadline(String(timeout))) return;
+    const authenticate = this.#o.authenticate;
+    if (authenticate) {
+      this.#verdict = authenticateFastCall(authenticate, this, this.metadata, stream, MODEL_INFER_PATH);
+      // Answered when the message is in; until then a refusal must not go unhandled.
+      this.#verdict.catch(ignore);
+    }
     stream.on('data', (chunk: Buffer) => this.#receive(chunk));
     stream.once('end', () => this.#received());
     stream.once('close', () => this.#clearTimer());
@@ -252,11 +269,32 @@ class FastUnaryCall implements InferCallContext {
     }
     this.#chunks = undefined;
     this.#first = undefined;
+    if (this.#verdict) {
+      this.#verdict.then(
+        (principal) => this.#decodeAndServe(message, principal),
+        (err: unknown) => this.#fail(err),
+      );
+      return;
+    }
+    this.#decodeAndServe(message, undefined);
+  }
+
+  #decodeAndServe(message: Buffer, principal: Principal | undefined): void {
+    if (this.answered) return;
     const request = this.#o.decode(message);
     if (request instanceof InferDecodeFailure) {
       this.#o.refused?.(this.metadata, request.error);
       this.#fail(request.error);
       return;
+    }
+    if (this.#o.authorize) {
+      try {
+        this.#o.authorize(principal, request.modelName);
+      } catch (err) {
+        this.#o.refused?.(this.metadata, InfermeshError.from(err));
+        this.#fail(err);
+        return;
+      }
     }
     this.#o.serve(request, this).then(
       (response) => this.#answer(response),
@@ -312,6 +350,28 @@ class FastUnaryCall implements InferCallContext {
 }
 
 function ignore(): void {}
+
+/** The client's address as grpc-js's `getPeer()` gives it. */
+export function peerOf(stream: ServerHttp2Stream): string {
+  const socket = stream.session?.socket;
+  if (!socket?.remoteAddress) return 'unknown';
+  return socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
+}
+
+/**
+ * Runs the authentication hook for a call on the fast path; resolves with its
+ * principal (recorded for `callPrincipal(call)`), or rejects with the status
+ * to answer (UNAUTHENTICATED when the hook names none).
+ */
+export async function authenticateFastCall(authenticate: Authenticate, call: object, metadata: Metadata, stream: ServerHttp2Stream, method: string): Promise<Principal | undefined> {
+  try {
+    const principal = await authenticate({ metadata, peer: peerOf(stream), method });
+    if (principal) setPrincipal(call, principal);
+    return principal ?? undefined;
+  } catch (err) {
+    throw InfermeshError.from(err, Code.UNAUTHENTICATED);
+  }
+}
 
 function serveCall(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, options: UnaryFastPathOptions): void {
   options.logger.debug('call started', FAST_FIELDS);
