@@ -55,14 +55,21 @@ export class UnaryCallContext implements InferCallContext {
 
   /** An AbortSignal that aborts when the client goes away, made (and listened for) on first read. */
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      const controller = (this.#controller = new AbortController());
-      if (this.aborted) controller.abort(CALL_CANCELLED);
-      else
-        this.#call.once('cancelled', () => {
-          if (!this.answered) controller.abort(CALL_CANCELLED);
-        });
-    }
-    return this.#controller.signal;
+    return (this.#controller ??= callAbortController(this, (gone) => this.#call.once('cancelled', gone))).signal;
   }
+}
+
+/**
+ * The AbortController behind a call context's lazy `signal`: aborted at once
+ * when the call already is, else when `onGone` reports the client gone, unless
+ * the call was answered by then (its stream closing is then no cancellation).
+ */
+export function callAbortController(call: { readonly aborted: boolean; readonly answered: boolean }, onGone: (listener: () => void) => void): AbortController {
+  const controller = new AbortController();
+  if (call.aborted) controller.abort(CALL_CANCELLED);
+  else
+    onGone(() => {
+      if (!call.answered) controller.abort(CALL_CANCELLED);
+    });
+  return controller;
 }

@@ -8,6 +8,7 @@ import type { ModelInferResponse } from '../../../shared/generated/inference/Mod
 import type { RequestTrace } from '../telemetry/index.js';
 import type { InferCallContext } from './infer-service.js';
 import { InferDecodeFailure } from './infer-request-wire.js';
+import { callAbortController } from './unary-call-context.js';
 import { GRPC_FRAME_HEADER_BYTES, encodeModelInferResponseFrame } from './infer-response-wire.js';
 
 /*
@@ -127,8 +128,6 @@ export function grpcTimeoutMs(value: string): number | undefined {
   return match ? (Number(match[1]) * TIMEOUT_UNIT_MS[match[2]!]!) | 0 : undefined;
 }
 
-/** The abort reason of a call whose client went away. */
-const CALL_CANCELLED = new InfermeshError(Code.CANCELLED, 'the client cancelled the call');
 
 /**
  * One unary call on the fast path, and its {@link InferCallContext}: the one
@@ -180,15 +179,7 @@ class FastUnaryCall implements InferCallContext {
   }
 
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      const controller = (this.#controller = new AbortController());
-      if (this.aborted) controller.abort(CALL_CANCELLED);
-      else
-        this.#stream.once('close', () => {
-          if (!this.answered) controller.abort(CALL_CANCELLED);
-        });
-    }
-    return this.#controller.signal;
+    return (this.#controller ??= callAbortController(this, (gone) => this.#stream.once('close', gone))).signal;
   }
 
   start(): void {
