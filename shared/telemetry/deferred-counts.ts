@@ -1,4 +1,4 @@
-import type { Counter } from 'prom-client';
+import type { Counter, LabelValues } from 'prom-client';
 
 /**
  * One label set's count of a prom-client Counter, kept on the request path as
@@ -26,16 +26,18 @@ export class BoundCount {
 
 /** The {@link BoundCount}s of one Counter; create the Counter with `collect: () => counts.flush()`. */
 export class DeferredCounts {
-  readonly #bound: BoundCount[] = [];
+  /** One count per label set: a version loaded again binds the same labels again and gets the same count (bounded by the labels). */
+  readonly #bound = new Map<string, BoundCount>();
 
-  /** A count for one bound child (bind once per label set, e.g. per model version and status). */
-  bind(child: Counter.Internal): BoundCount {
-    const bound = new BoundCount(child);
-    this.#bound.push(bound);
+  /** The count of `counter`'s series with `labels` (e.g. a model version and a status); bind once, count many times. */
+  bind<T extends string>(counter: Counter<T>, labels: LabelValues<T>): BoundCount {
+    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    let bound = this.#bound.get(key);
+    if (!bound) this.#bound.set(key, (bound = new BoundCount(counter.labels(labels))));
     return bound;
   }
 
   flush(): void {
-    for (const b of this.#bound) b.flush();
+    for (const b of this.#bound.values()) b.flush();
   }
 }

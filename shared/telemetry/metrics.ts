@@ -31,7 +31,7 @@ type ModelLabels = 'model' | 'version';
 export interface InferenceMetrics {
   /** `infermesh_inference_requests_total{model,version,status}` */
   requestsTotal: Counter<ModelLabels | 'status'>;
-  /** `requestsTotal` counted on the request path: bind a child per version and status once (`requestCounts.bind(requestsTotal.labels(...))`); scrapes flush it. */
+  /** `requestsTotal` counted on the request path: bind per version and status once (`requestCounts.bind(requestsTotal, labels)`); scrapes flush it. */
   requestCounts: DeferredCounts;
   /** `infermesh_inference_request_duration_seconds{model,version}`: whole request, receipt to response. */
   requestDurationSeconds: BoundHistogram<ModelLabels>;

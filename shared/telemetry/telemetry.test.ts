@@ -290,7 +290,7 @@ describe('the Prometheus endpoint', () => {
     const inference = t.metrics.inference;
     inference.requestsTotal.inc({ model: 'm', version: '1', status: 'OK' });
     // Counted on the request path as a plain number: the scrape's collect hook adds it to the counter.
-    const bound = inference.requestCounts.bind(inference.requestsTotal.labels({ model: 'm', version: '1', status: 'NOT_FOUND' }));
+    const bound = inference.requestCounts.bind(inference.requestsTotal, { model: 'm', version: '1', status: 'NOT_FOUND' });
     bound.inc();
     bound.inc();
     inference.requestDurationSeconds.observe({ model: 'm', version: '1' }, 0.0003);

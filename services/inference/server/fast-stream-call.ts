@@ -5,7 +5,7 @@ import { Code, InfermeshError } from '../../../shared/errors/index.js';
 import { boundedError } from '../../../shared/rpc/index.js';
 import type { ModelStreamInferResponse } from '../../../shared/generated/inference/ModelStreamInferResponse.js';
 import { GRPC_FRAME_HEADER_BYTES, encodeModelStreamInferResponseFrame } from './infer-response-wire.js';
-import { OK_TRAILERS, RESPONSE_HEADERS, STATUS_ONLY_HEADERS, grpcTimeoutMs, type UnaryFastPathOptions } from './unary-fast-path.js';
+import { OK_TRAILERS, RESPONSE_HEADERS, STATUS_ONLY_HEADERS, frameHeaderFault, grpcTimeoutMs, type UnaryFastPathOptions } from './unary-fast-path.js';
 
 /**
  * One ModelStreamInfer call on the fast path, as the part of grpc-js's
@@ -18,8 +18,8 @@ import { OK_TRAILERS, RESPONSE_HEADERS, STATUS_ONLY_HEADERS, grpcTimeoutMs, type
  * Receiving: the bytes are split into gRPC frames as they arrive; each
  * frame's length is checked against the receive limit from its header,
  * before it is kept (over it, the stream ends RESOURCE_EXHAUSTED, as in
- * grpc-js). Decoded requests wait in a queue while the handler has paused the
- * call: the queue holds at most what one read of the HTTP/2 stream brought,
+ * grpc-js). While the handler has paused the call nothing is decoded: the
+ * bytes wait as received, at most what one read of the HTTP/2 stream brought,
  * since the stream itself is paused with it and flow control holds the
  * client back.
  */
@@ -40,14 +40,16 @@ export class FastStreamCall extends EventEmitter {
   #pendingBytes = 0;
   /** The current frame's message length once its header is in; -1 before. */
   #length = -1;
-  /** Decoded requests the handler has not been given yet (it paused the call). */
-  readonly #ready: unknown[] = [];
 
   constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, options: UnaryFastPathOptions) {
     super();
     this.#stream = stream;
     this.#headers = headers;
     this.#o = options;
+    // From the start: a call refused before its handler has it must not leave a stream error unhandled.
+    stream.on('error', (err: Error) => {
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
   }
 
   get metadata(): Metadata {
@@ -70,7 +72,6 @@ export class FastStreamCall extends EventEmitter {
   /** Starts reading; call once the handler has its listeners on (see {@link serveStream}). */
   start(): void {
     const stream = this.#stream;
-    stream.once('error', (err: Error) => this.emit('error', err));
     stream.on('data', (chunk: Buffer) => this.#receive(chunk));
     stream.once('end', () => {
       this.#clientDone = true;
@@ -184,53 +185,70 @@ export class FastStreamCall extends EventEmitter {
     if (this.#ended) return;
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.byteLength;
-    for (;;) {
-      if (this.#length < 0) {
-        if (this.#pendingBytes < GRPC_FRAME_HEADER_BYTES) break;
-        const head = this.#take(GRPC_FRAME_HEADER_BYTES);
-        if (head[0] !== 0) {
-          this.#endWithStatus(new InfermeshError(Code.INTERNAL, 'a compressed message without a grpc-encoding header'));
-          return;
-        }
-        this.#length = head.readUInt32BE(1);
-        if (this.#length > this.#o.maxReceiveBytes) {
-          this.#endWithStatus(new InfermeshError(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${this.#length} vs ${this.#o.maxReceiveBytes})`));
-          return;
-        }
-      }
-      if (this.#pendingBytes < this.#length) break;
-      const message = this.#take(this.#length);
-      this.#length = -1;
-      this.#ready.push(this.#o.decode(message));
-    }
     this.#flush();
   }
 
-  /** The next `n` received bytes, in a buffer of their own (the decoder may rewrite it). */
-  #take(n: number): Buffer {
-    const out = Buffer.allocUnsafe(n);
+  /**
+   * Hands the handler the requests received so far, one frame at a time, while
+   * it has not paused the call (a paused call decodes nothing), then the
+   * client's end. A frame's header is checked as soon as it is in.
+   */
+  #flush(): void {
+    const max = this.#o.maxReceiveBytes;
+    while (!this.#paused && !this.#ended) {
+      if (this.#length < 0) {
+        if (this.#pendingBytes < GRPC_FRAME_HEADER_BYTES) break;
+        const length = this.#uint32At(1);
+        const fault = frameHeaderFault(this.#byteAt(0), length, max);
+        if (fault) {
+          this.#endWithStatus(fault);
+          return;
+        }
+        this.#consume(GRPC_FRAME_HEADER_BYTES);
+        this.#length = length;
+      }
+      if (this.#pendingBytes < this.#length) break;
+      // The message in a buffer of its own (the decoder may rewrite it).
+      const message = Buffer.allocUnsafe(this.#length);
+      this.#consume(this.#length, message);
+      this.#length = -1;
+      this.emit('data', this.#o.decode(message));
+    }
+    if (!this.#clientDone || this.#paused || this.#ended) return;
+    if (this.#pendingBytes > 0 || this.#length >= 0) {
+      this.#endWithStatus(new InfermeshError(Code.INTERNAL, 'the stream ended inside a message'));
+      return;
+    }
+    this.#clientDone = false;
+    this.emit('end');
+  }
+
+  /** The received byte at offset `i` (within what is pending). */
+  #byteAt(i: number): number {
+    for (const c of this.#pending) {
+      if (i < c.byteLength) return c[i]!;
+      i -= c.byteLength;
+    }
+    return -1;
+  }
+
+  #uint32At(i: number): number {
+    const first = this.#pending[0]!;
+    if (first.byteLength >= i + 4) return first.readUInt32BE(i);
+    return ((this.#byteAt(i) << 24) | (this.#byteAt(i + 1) << 16) | (this.#byteAt(i + 2) << 8) | this.#byteAt(i + 3)) >>> 0;
+  }
+
+  /** Drops the next `n` pending bytes, copying them into `into` when given. */
+  #consume(n: number, into?: Buffer): void {
     let at = 0;
     while (at < n) {
       const first = this.#pending[0]!;
-      const used = first.copy(out, at, 0, Math.min(first.byteLength, n - at));
+      const used = Math.min(first.byteLength, n - at);
+      if (into) first.copy(into, at, 0, used);
       at += used;
       if (used === first.byteLength) this.#pending.shift();
       else this.#pending[0] = first.subarray(used);
     }
     this.#pendingBytes -= n;
-    return out;
-  }
-
-  /** Hands the handler the requests decoded so far, while it has not paused the call; then the client's end. */
-  #flush(): void {
-    while (!this.#paused && this.#ready.length > 0 && !this.#ended) this.emit('data', this.#ready.shift());
-    if (this.#clientDone && this.#ready.length === 0 && !this.#ended && !this.#paused) {
-      if (this.#pendingBytes > 0 || this.#length >= 0) {
-        this.#endWithStatus(new InfermeshError(Code.INTERNAL, 'the stream ended inside a message'));
-        return;
-      }
-      this.#clientDone = false;
-      this.emit('end');
-    }
   }
 }

@@ -60,7 +60,7 @@ export interface InferenceServerOptions {
    * machinery (unary-fast-path.ts), ModelStreamInfer too. Default true. False:
    * every call goes through grpc-js.
    */
-  unaryFastPath?: boolean;
+  http2FastPath?: boolean;
   /** Serves inference requests for models or versions the manager lacks (mesh mode). Default: none (NOT_FOUND/UNAVAILABLE). */
   onModelMiss?: ModelMissHandler;
   /**
@@ -187,7 +187,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       // Unary ModelInfer on the HTTP/2 stream directly (unary-fast-path.ts), past grpc-js's per-call machinery.
       // ModelStreamInfer too: the same handler, over the HTTP/2 stream (fast-stream-call.ts). Both run the
       // authentication hook as grpc-js's path does, and check each request's model against the principal.
-      if (options.unaryFastPath !== false) {
+      if (options.http2FastPath !== false) {
         const streamHandler = handlers.ModelStreamInfer as (call: InferStreamCall) => void;
         const fast: UnaryFastPathOptions = {
           logger,

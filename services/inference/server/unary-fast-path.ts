@@ -122,6 +122,17 @@ const RESPONSE_OPTIONS = Object.freeze({ waitForTrailers: true });
 const TIMEOUT_PATTERN = /^(\d{1,8})([HMSmun])$/;
 const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
+/**
+ * What is wrong with a request frame's header (its compressed flag and its
+ * message length), as grpc-js answers it; undefined when nothing is. Checked
+ * as soon as the 5 bytes are in, before the message is kept.
+ */
+export function frameHeaderFault(compressedFlag: number, length: number, maxReceiveBytes: number): InfermeshError | undefined {
+  if (compressedFlag !== 0) return new InfermeshError(Code.INTERNAL, 'a compressed message without a grpc-encoding header');
+  if (length > maxReceiveBytes) return new InfermeshError(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${maxReceiveBytes})`);
+  return undefined;
+}
+
 /** A `grpc-timeout` value in ms (as grpc-js reads it), or undefined when it is not one. */
 export function grpcTimeoutMs(value: string): number | undefined {
   const match = TIMEOUT_PATTERN.exec(value);
@@ -185,7 +196,7 @@ class FastUnaryCall implements InferCallContext {
   start(): void {
     const stream = this.#stream;
     // As grpc-js does: an error on the stream is followed by its close, which is what counts.
-    stream.once('error', ignore);
+    stream.on('error', ignore);
     const timeout = this.#headers['grpc-timeout'];
     if (timeout !== undefined && !this.#startDeadline(String(timeout))) return;
     const authenticate = this.#o.authenticate;
@@ -223,13 +234,10 @@ class FastUnaryCall implements InferCallContext {
     else (this.#chunks ??= [this.#first]).push(chunk);
     if (this.#length < 0 && this.#bytes >= GRPC_FRAME_HEADER_BYTES) {
       const head = this.#chunks ? Buffer.concat(this.#chunks, GRPC_FRAME_HEADER_BYTES) : this.#first;
-      if (head[0] !== 0) {
-        this.#fail(new InfermeshError(Code.INTERNAL, 'a compressed message without a grpc-encoding header'));
-        return;
-      }
       this.#length = head.readUInt32BE(1);
-      if (this.#length > this.#o.maxReceiveBytes) {
-        this.#fail(new InfermeshError(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${this.#length} vs ${this.#o.maxReceiveBytes})`));
+      const fault = frameHeaderFault(head[0]!, this.#length, this.#o.maxReceiveBytes);
+      if (fault) {
+        this.#fail(fault);
         return;
       }
     }

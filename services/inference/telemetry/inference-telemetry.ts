@@ -67,7 +67,7 @@ export function createVersionInstruments(telemetry: InferenceTelemetry | undefin
     spanAttributes,
     recordRequest(status, totalNs, queueNs, computeNs) {
       let counter = byStatus.get(status);
-      if (!counter) byStatus.set(status, (counter = metrics.requestCounts.bind(metrics.requestsTotal.labels({ ...labels, status }))));
+      if (!counter) byStatus.set(status, (counter = metrics.requestCounts.bind(metrics.requestsTotal, { ...labels, status })));
       counter.inc();
       total.observe(totalNs / NS_PER_SECOND);
       if (queueNs !== undefined) queue.observe(queueNs / NS_PER_SECOND);
